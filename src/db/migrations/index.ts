@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+import * as m001 from './001_streams';
+import * as m002 from './002_api_tokens';
+
+interface Migration {
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+// Listed in code rather than discovered on disk, so the same list runs from ts-jest and from dist/.
+const migrations: ReadonlyArray<[string, Migration]> = [
+  ['001_streams', m001],
+  ['002_api_tokens', m002],
+];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => migrations.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = migrations.find(([candidate]) => candidate === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};

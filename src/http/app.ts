@@ -1,0 +1,36 @@
+import Koa from 'koa';
+import type Router from '@koa/router';
+import { randomBase62 } from '../streams/keys';
+import type { Logger } from '../observability/logger';
+import type { AppState } from './context';
+import { errorMiddleware } from './errors';
+
+/** Assembles the Koa application from its routers; every request gets an id and a child logger. */
+export function createHttpApp(logger: Logger, routers: Router<AppState>[]): Koa<AppState> {
+  const app = new Koa<AppState>();
+  app.proxy = false;
+  app.silent = true;
+
+  app.use(async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = /^[A-Za-z0-9_-]{1,64}$/.test(incoming) ? incoming : randomBase62(12);
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const entry = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) };
+      // Segment and playlist fetches are the bulk of the traffic: keep them out of info logs.
+      if (ctx.path.startsWith('/api/')) ctx.state.log.info(entry, 'request');
+      else ctx.state.log.debug(entry, 'request');
+    }
+  });
+  app.use(errorMiddleware(logger));
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

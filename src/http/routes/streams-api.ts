@@ -1,0 +1,53 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { ID_PATTERN } from '../../streams/keys';
+import type { StreamService } from '../../streams/stream-service';
+import type { TokenService } from '../../streams/token-service';
+import { requireScope } from '../auth';
+import type { AppState } from '../context';
+import { ApiError, notFound } from '../errors';
+import { jsonBody, validBody } from '../json-body';
+import type { StreamView } from '../stream-view';
+
+const createStreamBody = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  })
+  .strict();
+
+export function streamsApi(deps: { streams: StreamService; tokens: TokenService; view: StreamView }): Router<AppState> {
+  const { streams, tokens, view } = deps;
+  const router = new Router<AppState>({ prefix: '/api/v1/streams' });
+
+  router.post('/', requireScope(tokens, 'admin'), jsonBody(), async (ctx) => {
+    const input = validBody(ctx, createStreamBody);
+    const { stream, streamKey } = await streams.create(input);
+    ctx.state.log.info({ streamId: stream.id, playbackId: stream.playbackId }, 'stream created');
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/streams/${stream.id}`);
+    ctx.body = view.operator(stream, streamKey);
+  });
+
+  router.get('/', requireScope(tokens, 'read'), async (ctx) => {
+    const limit = parseLimit(ctx.query.limit);
+    const list = await streams.list(limit);
+    ctx.body = { data: list.map((stream) => view.operator(stream)) };
+  });
+
+  router.get('/:id', requireScope(tokens, 'read'), async (ctx) => {
+    const id = ctx.params.id ?? '';
+    const stream = ID_PATTERN.test(id) ? await streams.get(id) : undefined;
+    if (!stream) throw notFound('No stream with this id.');
+    ctx.body = view.operator(stream);
+  });
+
+  return router;
+}
+
+function parseLimit(value: unknown): number {
+  if (value === undefined) return 50;
+  if (typeof value !== 'string' || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 100) {
+    throw new ApiError(400, 'bad_request', 'limit must be a whole number from 1 to 100.');
+  }
+  return Number(value);
+}

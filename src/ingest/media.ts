@@ -1,0 +1,51 @@
+// What ingest hands to the rest of the origin: FLV tags ready to be written to ffmpeg's stdin,
+// with the facts about the source that planning needs already parsed out.
+
+export type VideoCodec = 'h264' | 'hevc' | 'av1' | 'vp9' | 'other';
+export type AudioCodec = 'aac' | 'mp3' | 'other';
+
+export interface VideoConfig {
+  codec: VideoCodec;
+  /** RFC 6381 codec string, e.g. avc1.64001f, when the sequence header allowed it. */
+  codecString?: string;
+  width?: number;
+  height?: number;
+}
+
+export interface AudioConfig {
+  codec: AudioCodec;
+  codecString?: string;
+  sampleRate?: number;
+  channels?: number;
+}
+
+/** The publisher's onMetaData, as far as it is useful; every field is optional and untrusted. */
+export interface SourceMetadata {
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  videoBitrateKbps?: number;
+  audioBitrateKbps?: number;
+  hasVideo?: boolean;
+  hasAudio?: boolean;
+  encoder?: string;
+}
+
+interface TagBase {
+  /** Decoding timestamp in milliseconds, as sent by the publisher. */
+  timestamp: number;
+  /** The complete FLV tag, PreviousTagSize included. */
+  bytes: Buffer;
+}
+
+export type MediaTag =
+  | (TagBase & { kind: 'video'; codec: VideoCodec; keyframe: boolean; config?: VideoConfig })
+  | (TagBase & { kind: 'audio'; codec: AudioCodec; config?: AudioConfig })
+  | (TagBase & { kind: 'metadata'; metadata: SourceMetadata });
+
+/** FLV file header (9 bytes) followed by PreviousTagSize0. */
+export function flvHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
+  const header = Buffer.from([0x46, 0x4c, 0x56, 0x01, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00]);
+  header[4] = (hasAudio ? 0x04 : 0) | (hasVideo ? 0x01 : 0);
+  return header;
+}

@@ -1,0 +1,289 @@
+// The only module that touches node-media-server. It uses NMS's RTMP protocol engine (handshake,
+// chunk parser, AMF) and its FLV tag writer, and none of its servers, sessions or the
+// process-global Context. See ../shared/design/nms-notes.md for why.
+//
+// Two interpositions matter:
+//  - publish: NMS answers NetStream.Publish.Start before it tells anyone. We replace its publish
+//    handler so that the answer waits until the caller has checked the key (accept() / refuse()).
+//  - parsing: the parser throws on malformed input (e.g. a connect without a valid tcUrl). feed()
+//    turns every such throw into an RtmpProtocolError for the caller to close that one socket.
+
+import Rtmp = require('node-media-server/src/protocol/rtmp.js');
+import Flv = require('node-media-server/src/protocol/flv.js');
+import AVPacket = require('node-media-server/src/core/avpacket.js');
+import nmsLogger = require('node-media-server/src/core/logger.js');
+import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
+import { parseH264Sps } from 'node-media-server/src/protocol/sps_info.js';
+import type { AudioCodec, AudioConfig, MediaTag, SourceMetadata, VideoCodec, VideoConfig } from './media';
+
+export class RtmpProtocolError extends Error {
+  override name = 'RtmpProtocolError';
+}
+
+export interface PublishRequest {
+  app: string;
+  /** The stream key. A secret: never log it. */
+  streamName: string;
+}
+
+export interface RtmpProtocolHandlers {
+  /** Bytes to write to the socket. */
+  output(data: Buffer): void;
+  /** A publish command arrived; answer it with accept() or refuse(). */
+  publish(request: PublishRequest): void;
+  /** The client asked to play; this origin does not serve RTMP playback. Close the connection. */
+  play(): void;
+  /** The publisher said it stopped (deleteStream). */
+  unpublish(): void;
+  media(tag: MediaTag): void;
+}
+
+export interface RtmpProtocolLimits {
+  /** Bytes held while a publish is being authorized. */
+  maxPendingBytes: number;
+}
+
+type State = 'connecting' | 'connected' | 'authorizing' | 'publishing' | 'closed';
+
+const SET_DATA_FRAME = Buffer.from([0x02, 0x00, 0x0d, ...Buffer.from('@setDataFrame')]);
+
+export class RtmpProtocol {
+  private state: State = 'connecting';
+  private readonly rtmp = new Rtmp();
+  private app = '';
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private queuedTags: MediaTag[] = [];
+
+  constructor(
+    private readonly handlers: RtmpProtocolHandlers,
+    private readonly limits: RtmpProtocolLimits,
+  ) {
+    const rtmp = this.rtmp;
+    rtmp.onOutputCallback = (buffer) => handlers.output(buffer);
+    rtmp.onPacketCallback = (packet) => this.onPacket(packet);
+    // NMS's own publish/play callbacks register in its global Context; ours replace them.
+    rtmp.onConnectCallback = () => undefined;
+    rtmp.onPushCallback = () => undefined;
+    rtmp.onPlayCallback = () => undefined;
+
+    const nmsOnConnect = rtmp.onConnect.bind(rtmp);
+    rtmp.onConnect = (message) => {
+      if (this.state !== 'connecting') throw new RtmpProtocolError('connect sent twice');
+      nmsOnConnect(message);
+      this.app = normalizeApp(message.cmdObj?.app);
+      this.state = 'connected';
+    };
+    rtmp.onPublish = (message) => this.onPublish(message);
+    rtmp.onPlay = () => {
+      this.state = 'closed';
+      rtmp.sendStatusMessage(rtmp.parserPacket.header.stream_id, 'error', 'NetStream.Play.Failed', 'This server does not offer RTMP playback.');
+      handlers.play();
+    };
+    rtmp.onDeleteStream = () => {
+      if (this.state === 'publishing') handlers.unpublish();
+    };
+  }
+
+  get isPublishing(): boolean {
+    return this.state === 'publishing';
+  }
+
+  /** Parses bytes from the socket. Throws RtmpProtocolError on anything malformed. */
+  feed(data: Buffer): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'authorizing') {
+      this.pendingBytes += data.length;
+      if (this.pendingBytes > this.limits.maxPendingBytes) throw new RtmpProtocolError('too much data before the publish was answered');
+      this.pending.push(data);
+      return;
+    }
+    this.parse(data);
+  }
+
+  /** Tells the publisher it is live, then delivers what it sent while it waited. */
+  accept(): void {
+    if (this.state !== 'authorizing') throw new RtmpProtocolError(`accept() in state ${this.state}`);
+    this.state = 'publishing';
+    this.rtmp.respondPublish();
+    const tags = this.queuedTags;
+    const pending = this.pending;
+    this.queuedTags = [];
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const tag of tags) this.handlers.media(tag);
+    for (const chunk of pending) this.parse(chunk);
+  }
+
+  /** Sends an error status for the publish; the caller then closes the connection. */
+  refuse(code: 'NetStream.Publish.BadName' | 'NetStream.Publish.Denied', description: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.pending = [];
+    this.queuedTags = [];
+    this.rtmp.sendStatusMessage(this.rtmp.streamId, 'error', code, description);
+  }
+
+  close(): void {
+    this.state = 'closed';
+    this.pending = [];
+    this.queuedTags = [];
+  }
+
+  private parse(data: Buffer): void {
+    let error: string | null;
+    try {
+      error = this.rtmp.parserData(data);
+    } catch (thrown) {
+      if (thrown instanceof RtmpProtocolError) throw thrown;
+      throw new RtmpProtocolError(`malformed RTMP input: ${(thrown as Error)?.message ?? String(thrown)}`);
+    }
+    if (error !== null) throw new RtmpProtocolError(`malformed RTMP input: ${error}`);
+  }
+
+  private onPublish(message: { streamName?: unknown }): void {
+    if (this.state !== 'connected') throw new RtmpProtocolError(`publish in state ${this.state}`);
+    if (typeof message.streamName !== 'string') throw new RtmpProtocolError('publish without a stream name');
+    const streamName = message.streamName.split('?')[0] ?? '';
+    this.rtmp.streamName = streamName;
+    this.rtmp.streamId = this.rtmp.parserPacket.header.stream_id;
+    this.state = 'authorizing';
+    this.handlers.publish({ app: this.app, streamName });
+  }
+
+  private onPacket(packet: AVPacket): void {
+    if (this.state !== 'publishing' && this.state !== 'authorizing') return;
+    const tag = toMediaTag(packet);
+    if (!tag) return;
+    if (this.state === 'authorizing') this.queuedTags.push(tag);
+    else this.handlers.media(tag);
+  }
+}
+
+/** NMS logs through a module-wide console logger; route it into ours (the last origin created wins). */
+export function routeNmsLogging(sink: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void): void {
+  nmsLogger.level = 'trace';
+  nmsLogger.log = (message: unknown, level: unknown) => {
+    const mapped = level === 'error' || level === 'warn' || level === 'info' ? level : 'debug';
+    sink(mapped, typeof message === 'string' ? message : String(message));
+  };
+}
+
+function normalizeApp(app: unknown): string {
+  if (typeof app !== 'string') return '';
+  return (app.split('?')[0] ?? '').replace(/\/+$/, '');
+}
+
+const VIDEO_FOURCC: Record<string, VideoCodec> = { hvc1: 'hevc', av01: 'av1', vp09: 'vp9' };
+
+function toMediaTag(packet: AVPacket): MediaTag | undefined {
+  const timestamp = packet.dts;
+  switch (packet.codec_type) {
+    case 9: {
+      const codec = videoCodecOf(packet);
+      const config = packet.flags === 2 ? videoConfigOf(codec, packet.data.subarray(0, packet.size)) : undefined;
+      return { kind: 'video', codec, keyframe: packet.flags === 3, timestamp, bytes: Flv.createMessage(packet), ...(config && { config }) };
+    }
+    case 8: {
+      const codec: AudioCodec = packet.codec_id === 10 ? 'aac' : packet.codec_id === 2 ? 'mp3' : 'other';
+      const config = packet.flags === 0 && codec === 'aac' ? aacConfigOf(packet.data.subarray(0, packet.size)) : undefined;
+      return { kind: 'audio', codec, timestamp, bytes: Flv.createMessage(packet), ...(config && { config }) };
+    }
+    case 18:
+      return metadataTag(packet);
+    default:
+      return undefined;
+  }
+}
+
+function videoCodecOf(packet: AVPacket): VideoCodec {
+  if (packet.codec_id === 7) return 'h264';
+  const isExHeader = ((packet.data[0] ?? 0) & 0x80) !== 0;
+  if (isExHeader && packet.size >= 5) return VIDEO_FOURCC[packet.data.toString('latin1', 1, 5)] ?? 'other';
+  return 'other';
+}
+
+/** AVCDecoderConfigurationRecord after the 5-byte FLV video tag header (ISO 14496-15, 5.2.4.1). */
+function videoConfigOf(codec: VideoCodec, data: Buffer): VideoConfig {
+  if (codec !== 'h264' || data.length < 13) return { codec };
+  const avcc = data.subarray(5);
+  const hex = (n: number | undefined) => (n ?? 0).toString(16).padStart(2, '0');
+  const config: VideoConfig = { codec, codecString: `avc1.${hex(avcc[1])}${hex(avcc[2])}${hex(avcc[3])}` };
+  const spsCount = (avcc[5] ?? 0) & 0x1f;
+  if (spsCount > 0 && avcc.length >= 8) {
+    const spsLength = avcc.readUInt16BE(6);
+    const size = avcc.length >= 8 + spsLength ? parseH264Sps(avcc.subarray(8, 8 + spsLength)) : null;
+    if (size && size.width > 0 && size.height > 0) {
+      config.width = size.width;
+      config.height = size.height;
+    }
+  }
+  return config;
+}
+
+const AAC_SAMPLE_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
+/** AudioSpecificConfig after the 2-byte FLV audio tag header (ISO 14496-3, 1.6.2.1). */
+function aacConfigOf(data: Buffer): AudioConfig {
+  if (data.length < 4) return { codec: 'aac' };
+  const b0 = data[2] ?? 0;
+  const b1 = data[3] ?? 0;
+  const objectType = b0 >> 3;
+  const rateIndex = ((b0 & 0x07) << 1) | (b1 >> 7);
+  const channels = (b1 >> 3) & 0x0f;
+  const sampleRate = AAC_SAMPLE_RATES[rateIndex];
+  return {
+    codec: 'aac',
+    codecString: `mp4a.40.${objectType}`,
+    ...(sampleRate !== undefined && { sampleRate }),
+    ...(channels > 0 && { channels }),
+  };
+}
+
+/**
+ * RTMP publishers send "@setDataFrame", "onMetaData", {...}; in an FLV file the script tag starts
+ * at "onMetaData", so the first string is dropped before the tag goes to ffmpeg.
+ */
+function metadataTag(packet: AVPacket): MediaTag | undefined {
+  const payload = packet.data.subarray(0, packet.size);
+  let decoded: ReturnType<typeof decodeAmf0Data>;
+  try {
+    decoded = decodeAmf0Data(payload);
+  } catch {
+    return undefined;
+  }
+  const isSetDataFrame = decoded.cmd === '@setDataFrame' && decoded.method === 'onMetaData';
+  if (!isSetDataFrame && decoded.cmd !== 'onMetaData') return undefined;
+  const stripped = new AVPacket();
+  Object.assign(stripped, packet);
+  if (isSetDataFrame && payload.subarray(0, SET_DATA_FRAME.length).equals(SET_DATA_FRAME)) {
+    stripped.data = Buffer.from(payload.subarray(SET_DATA_FRAME.length));
+    stripped.size = stripped.data.length;
+  }
+  return { kind: 'metadata', timestamp: packet.dts, metadata: metadataOf(decoded.dataObj), bytes: Flv.createMessage(stripped) };
+}
+
+function metadataOf(value: unknown): SourceMetadata {
+  if (typeof value !== 'object' || value === null) return {};
+  const data = value as Record<string, unknown>;
+  const num = (key: string) => {
+    const n = data[key];
+    return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
+  };
+  const metadata: SourceMetadata = {};
+  const assign = <K extends keyof SourceMetadata>(key: K, v: SourceMetadata[K] | undefined) => {
+    if (v !== undefined) metadata[key] = v;
+  };
+  assign('width', num('width'));
+  assign('height', num('height'));
+  assign('frameRate', num('framerate') ?? num('fps'));
+  assign('videoBitrateKbps', num('videodatarate'));
+  assign('audioBitrateKbps', num('audiodatarate'));
+  // Encoders (ffmpeg, OBS) leave out the codec id of a track they do not send.
+  if ('videocodecid' in data || 'audiocodecid' in data) {
+    metadata.hasVideo = 'videocodecid' in data;
+    metadata.hasAudio = 'audiocodecid' in data;
+  }
+  if (typeof data.encoder === 'string') assign('encoder', data.encoder.slice(0, 100));
+  return metadata;
+}

@@ -1,0 +1,80 @@
+// Typings for the node-media-server 4.4.3 internals used by ingest/nms-rtmp-protocol.ts, and only
+// those. The package ships no types for v4 (@types/node-media-server describes v2).
+
+declare module 'node-media-server/src/core/avpacket.js' {
+  class AVPacket {
+    codec_id: number;
+    /** 8 audio, 9 video, 18 script data (FLV tag types). */
+    codec_type: number;
+    duration: number;
+    /**
+     * 0 audio sequence header, 1 audio frame, 2 video sequence header, 3 video key frame,
+     * 4 video inter frame, 5 script data, 6 video metadata (enhanced RTMP).
+     */
+    flags: number;
+    pts: number;
+    dts: number;
+    size: number;
+    data: Buffer;
+  }
+  export = AVPacket;
+}
+
+declare module 'node-media-server/src/protocol/rtmp.js' {
+  import AVPacket = require('node-media-server/src/core/avpacket.js');
+
+  interface InvokeMessage {
+    cmd?: unknown;
+    transId?: unknown;
+    cmdObj?: Record<string, unknown> | null;
+    streamName?: unknown;
+  }
+
+  class Rtmp {
+    streamApp: unknown;
+    streamName: string;
+    streamId: number;
+    inChunkSize: number;
+    parserPacket: { header: { stream_id: number; length: number; type: number } };
+    onOutputCallback: (buffer: Buffer) => void;
+    onPacketCallback: (packet: AVPacket) => void;
+    onConnectCallback: (request: unknown) => void;
+    onPushCallback: () => void;
+    onPlayCallback: () => void;
+    parserData(buffer: Buffer): string | null;
+    onConnect(message: InvokeMessage): void;
+    onPublish(message: InvokeMessage): void;
+    onPlay(message: InvokeMessage): void;
+    onDeleteStream(message: InvokeMessage): void;
+    respondPublish(): void;
+    sendStatusMessage(streamId: number, level: string, code: string, description: string): void;
+  }
+  export = Rtmp;
+}
+
+declare module 'node-media-server/src/protocol/flv.js' {
+  import AVPacket = require('node-media-server/src/core/avpacket.js');
+  class Flv {
+    static createHeader(hasAudio: boolean, hasVideo: boolean): Buffer;
+    /** A complete FLV tag: 11-byte header, payload, 4-byte previous tag size. Copies the payload. */
+    static createMessage(packet: AVPacket): Buffer;
+  }
+  export = Flv;
+}
+
+declare module 'node-media-server/src/protocol/amf.js' {
+  export function decodeAmf0Data(buffer: Buffer): { cmd?: unknown; method?: unknown; dataObj?: unknown };
+}
+
+declare module 'node-media-server/src/protocol/sps_info.js' {
+  export function parseH264Sps(sps: Buffer): { width: number; height: number } | null;
+}
+
+declare module 'node-media-server/src/core/logger.js' {
+  interface NmsLogger {
+    level: string;
+    log(message: unknown, level?: unknown): void;
+  }
+  const logger: NmsLogger;
+  export = logger;
+}

@@ -1,0 +1,191 @@
+import type net from 'node:net';
+import { secretFingerprint } from '../streams/keys';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { RtmpProtocol, RtmpProtocolError, type PublishRequest } from './nms-rtmp-protocol';
+import type { MediaTag } from './media';
+import type { PublishGate, Publisher, PublisherCloseReason, PublisherListener, Refusal } from './publisher';
+
+export interface RtmpConnectionOptions {
+  app: string;
+  /** From connect to an answered publish. A client that takes longer is cut off. */
+  setupTimeoutMs: number;
+  /** No bytes from the client for this long ends the connection (RTMP v4 in NMS has no ping). */
+  idleTimeoutMs: number;
+  authorizeTimeoutMs: number;
+  maxPendingBytes: number;
+}
+
+/** How long a refused client gets to read its error status before the socket is destroyed. */
+const REFUSAL_LINGER_MS = 1000;
+
+/** One RTMP client socket: protocol, timeouts, and the publish decision. */
+export class RtmpConnection implements Publisher {
+  readonly connectedAt = Date.now();
+  readonly clientAddress: string;
+  bytesIn = 0;
+  lastDataAt = Date.now();
+  private readonly protocol: RtmpProtocol;
+  private readonly log: Logger;
+  private listener: PublisherListener | undefined;
+  private closeReason: PublisherCloseReason = 'client_closed';
+  private closed = false;
+  private readonly setupTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly id: string,
+    private readonly socket: net.Socket,
+    private readonly options: RtmpConnectionOptions,
+    private readonly gate: PublishGate,
+    logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.clientAddress = socket.remoteAddress ?? 'unknown';
+    this.log = logger.child({ connection: id, client: this.clientAddress });
+    this.protocol = new RtmpProtocol(
+      {
+        output: (data) => this.write(data),
+        publish: (request) => void this.onPublish(request),
+        play: () => this.endGently(),
+        unpublish: () => this.end('unpublished'),
+        media: (tag) => this.onMedia(tag),
+      },
+      { maxPendingBytes: options.maxPendingBytes },
+    );
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    socket.setTimeout(options.idleTimeoutMs);
+    socket.on('timeout', () => this.end('idle_timeout'));
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('error', (error) => this.log.debug({ err: error.message }, 'rtmp socket error'));
+    socket.on('close', () => this.onClose());
+    this.setupTimer = setTimeout(() => {
+      if (!this.protocol.isPublishing) {
+        this.log.info('rtmp client did not start publishing in time; closing');
+        this.end('idle_timeout');
+      }
+    }, options.setupTimeoutMs);
+  }
+
+  listen(listener: PublisherListener): void {
+    this.listener = listener;
+  }
+
+  disconnect(): void {
+    this.end('kicked');
+  }
+
+  /** Used at shutdown. */
+  end(reason: PublisherCloseReason): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    this.socket.destroy();
+  }
+
+  private write(data: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(data);
+  }
+
+  private onData(data: Buffer): void {
+    this.bytesIn += data.length;
+    this.lastDataAt = Date.now();
+    try {
+      this.protocol.feed(data);
+    } catch (error) {
+      if (error instanceof RtmpProtocolError) {
+        this.log.info({ err: error.message }, 'rtmp protocol error; closing connection');
+      } else {
+        this.log.error({ err: error }, 'unexpected error while handling rtmp data; closing connection');
+      }
+      this.end('protocol_error');
+    }
+  }
+
+  private onMedia(tag: MediaTag): void {
+    this.listener?.media(tag);
+  }
+
+  private async onPublish(request: PublishRequest): Promise<void> {
+    if (request.app !== this.options.app) {
+      return this.refuse({
+        ok: false,
+        reason: 'unknown_app',
+        code: 'NetStream.Publish.Denied',
+        message: `Unknown application "${request.app.slice(0, 64)}": publish to rtmp://<host>:<port>/${this.options.app}`,
+      }, request.streamName);
+    }
+    let refusal: Refusal;
+    try {
+      const decision = await withTimeout(
+        this.gate.check({ connectionId: this.id, clientAddress: this.clientAddress, streamKey: request.streamName }),
+        this.options.authorizeTimeoutMs,
+      );
+      if (this.closed) return;
+      if (decision.ok) {
+        const admitted = decision.admit(this);
+        if (admitted.ok) {
+          clearTimeout(this.setupTimer);
+          this.metrics.publishes.inc({ result: 'accepted', reason: 'ok' });
+          this.log.info({ session: admitted.sessionId }, 'publish accepted');
+          this.protocol.accept();
+          return;
+        }
+        refusal = admitted;
+      } else {
+        refusal = decision;
+      }
+    } catch (error) {
+      if (this.closed) return;
+      const timedOut = error instanceof TimeoutError;
+      this.log.error({ err: timedOut ? error.message : error }, 'publish could not be authorized');
+      refusal = {
+        ok: false,
+        reason: timedOut ? 'authorize_timeout' : 'authorize_failed',
+        code: 'NetStream.Publish.Denied',
+        message: 'The server cannot check stream keys right now; try again shortly.',
+      };
+    }
+    this.refuse(refusal, request.streamName);
+  }
+
+  private refuse(refusal: Refusal, streamKey: string): void {
+    this.metrics.publishes.inc({ result: 'refused', reason: refusal.reason });
+    this.log.warn({ reason: refusal.reason, keyFingerprint: secretFingerprint(streamKey) }, `publish refused: ${refusal.message}`);
+    this.protocol.refuse(refusal.code, refusal.message);
+    this.endGently();
+  }
+
+  /** Lets the client read the last status message, then makes sure the socket goes away. */
+  private endGently(): void {
+    this.protocol.close();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), REFUSAL_LINGER_MS).unref();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.setupTimer);
+    const wasPublishing = this.protocol.isPublishing;
+    this.protocol.close();
+    if (wasPublishing) this.listener?.close(this.closeReason);
+  }
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,74 @@
+import type { AdmitResult, GateDecision, PublishAttempt, PublishGate, Publisher, Refusal } from '../ingest/publisher';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { KeyRefusal, StreamService } from '../streams/stream-service';
+import type { StreamRecord } from '../streams/stream-repository';
+import type { EndReason, LiveSession } from './live-session';
+
+export type SessionFactory = (stream: StreamRecord, onEnded: (session: LiveSession) => void) => LiveSession;
+
+const KEY_REFUSALS: Record<KeyRefusal, Refusal> = {
+  malformed_key: { ok: false, reason: 'malformed_key', code: 'NetStream.Publish.BadName', message: 'Invalid stream key.' },
+  unknown_key: { ok: false, reason: 'unknown_key', code: 'NetStream.Publish.BadName', message: 'Invalid stream key.' },
+  stream_disabled: { ok: false, reason: 'stream_disabled', code: 'NetStream.Publish.Denied', message: 'This stream is disabled.' },
+};
+
+/** How long a new publish waits for the previous session of the same stream to finish ending. */
+const PREVIOUS_SESSION_WAIT_MS = 10_000;
+
+/** The live sessions of this node, by stream; and the gate that lets publishers in. */
+export class LiveRegistry implements PublishGate {
+  private readonly sessions = new Map<string, LiveSession>();
+
+  constructor(
+    private readonly streams: StreamService,
+    private readonly createSession: SessionFactory,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async check(attempt: PublishAttempt): Promise<GateDecision> {
+    const result = await this.streams.checkKey(attempt.streamKey);
+    if (!result.ok) return KEY_REFUSALS[result.reason];
+    const previous = this.sessions.get(result.stream.id);
+    if (previous?.state === 'ending') await Promise.race([previous.whenEnded(), delay(PREVIOUS_SESSION_WAIT_MS)]);
+    return { ok: true, admit: (publisher) => this.admit(result.stream, publisher) };
+  }
+
+  getByStreamId(streamId: string): LiveSession | undefined {
+    return this.sessions.get(streamId);
+  }
+
+  list(): LiveSession[] {
+    return [...this.sessions.values()];
+  }
+
+  async stopAll(reason: EndReason): Promise<void> {
+    await Promise.all(this.list().map((session) => session.stop(reason)));
+  }
+
+  private admit(stream: StreamRecord, publisher: Publisher): AdmitResult {
+    const existing = this.sessions.get(stream.id);
+    if (existing) {
+      return {
+        ok: false,
+        reason: 'already_live',
+        code: 'NetStream.Publish.BadName',
+        message: 'This stream already has a publisher.',
+      };
+    }
+    const session = this.createSession(stream, (ended) => {
+      if (this.sessions.get(stream.id) === ended) this.sessions.delete(stream.id);
+      this.metrics.liveStreams.set(this.sessions.size);
+    });
+    this.sessions.set(stream.id, session);
+    this.metrics.liveStreams.set(this.sessions.size);
+    session.begin(publisher);
+    this.logger.debug({ session: session.id, playbackId: stream.playbackId }, 'session admitted');
+    return { ok: true, sessionId: session.id };
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from './config/load';
+import { createLogger } from './observability/logger';
+import { startOrigin } from './origin';
+import { packageRoot } from './package-root';
+import { FfmpegMissingError } from './transcode/ffmpeg-check';
+
+const SHUTDOWN_LIMIT_MS = 10_000;
+
+async function main(): Promise<void> {
+  const root = packageRoot();
+  let config;
+  try {
+    config = loadConfig({ env: process.env, configDir: path.join(root, 'config'), cwd: process.cwd() });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`origin: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+
+  let origin;
+  try {
+    origin = await startOrigin({ config, logger, assetsDir: path.join(root, 'dist', 'player') });
+  } catch (error) {
+    if (error instanceof FfmpegMissingError) {
+      logger.fatal(error.message);
+      process.stderr.write(`origin: ${error.message}\n`);
+    } else {
+      logger.fatal({ err: error }, 'the origin could not start');
+    }
+    process.exit(1);
+  }
+
+  if (origin.bootstrapToken) {
+    // Printed, not logged: the one time this secret is shown.
+    process.stdout.write(
+      [
+        '',
+        '  An admin API token was created. It is shown only this once; store it now:',
+        '',
+        `    ${origin.bootstrapToken}`,
+        '',
+        '  Create a stream with it:',
+        `    curl -H "Authorization: Bearer ${origin.bootstrapToken}" -H 'content-type: application/json' \\`,
+        `         -d '{"name":"My show"}' ${origin.urls.publicUrl}/api/v1/streams`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
+    origin.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+void main();

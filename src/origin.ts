@@ -1,0 +1,177 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type net from 'node:net';
+import { publicUrls, type PublicUrls } from './config/load';
+import type { Config } from './config/schema';
+import { describeDatabase } from './db/database-url';
+import { createDatabase, migrateToLatest, type Database } from './db/knex';
+import { createHttpApp } from './http/app';
+import { hlsRoutes } from './http/routes/hls';
+import { opsRoutes } from './http/routes/ops';
+import { playerRoutes } from './http/routes/player';
+import { publicApi } from './http/routes/public-api';
+import { streamsApi } from './http/routes/streams-api';
+import { StreamView } from './http/stream-view';
+import { MediaLayout } from './hls/media-layout';
+import { StreamOutput } from './hls/stream-output';
+import { routeNmsLogging } from './ingest/nms-rtmp-protocol';
+import { RtmpServer } from './ingest/rtmp-server';
+import { LiveRegistry } from './live/live-registry';
+import { LiveSession } from './live/live-session';
+import type { Logger } from './observability/logger';
+import { createMetrics, type Metrics } from './observability/metrics';
+import { generateId } from './streams/keys';
+import { StreamRepository } from './streams/stream-repository';
+import { StreamService } from './streams/stream-service';
+import { TokenRepository } from './streams/token-repository';
+import { TokenService } from './streams/token-service';
+import { checkFfmpeg } from './transcode/ffmpeg-check';
+
+export interface OriginOptions {
+  config: Config;
+  logger: Logger;
+  /** Folder with the built player (dist/player). */
+  assetsDir: string;
+}
+
+export interface Origin {
+  readonly urls: PublicUrls;
+  readonly httpPort: number;
+  readonly rtmpPort: number;
+  readonly db: Database;
+  readonly registry: LiveRegistry;
+  readonly streams: StreamService;
+  readonly tokens: TokenService;
+  readonly metrics: Metrics;
+  /** Set on the first start without ADMIN_TOKEN and without tokens: shown once, never stored. */
+  readonly bootstrapToken: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Wires the origin together: database, services, the RTMP listener and the HTTP server. */
+export async function startOrigin({ config, logger, assetsDir }: OriginOptions): Promise<Origin> {
+  const ffmpeg = await checkFfmpeg(config.ffmpegPath);
+  logger.info({ ffmpeg: ffmpeg.version }, 'ffmpeg found');
+
+  const db = createDatabase(config.databaseUrl);
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  logger.info({ database: describeDatabase(config.databaseUrl) }, 'database ready');
+
+  const now = () => Date.now();
+  const streams = new StreamService(new StreamRepository(db), now);
+  const tokens = new TokenService(new TokenRepository(db), config.adminToken, now);
+  const bootstrapToken = await tokens.bootstrapAdminToken();
+
+  const layout = new MediaLayout(config.mediaDir);
+  await fs.mkdir(layout.liveRoot, { recursive: true });
+  const metrics = createMetrics();
+  routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
+
+  const registry = new LiveRegistry(
+    streams,
+    (stream, onEnded) =>
+      new LiveSession({
+        id: generateId(),
+        stream,
+        output: new StreamOutput(layout, stream.playbackId),
+        settings: {
+          segmentSeconds: config.hls.segmentSeconds,
+          listSize: config.hls.listSize,
+          preset: config.transcode.preset,
+          ladder: config.transcode.ladder,
+          audioBitrateKbps: config.transcode.audioBitrateKbps,
+          stopGraceMs: config.transcode.stopGraceSeconds * 1000,
+          firstMediaTimeoutMs: config.ingest.firstMediaTimeoutSeconds * 1000,
+        },
+        ffmpegPath: config.ffmpegPath,
+        logger,
+        metrics,
+        now,
+        onStateChange: (session, state) => {
+          if (state === 'ended') onEnded(session);
+        },
+      }),
+    logger,
+    metrics,
+  );
+
+  const rtmp = new RtmpServer(
+    {
+      host: config.host,
+      port: config.rtmpPort,
+      app: config.ingest.app,
+      setupTimeoutMs: config.ingest.handshakeTimeoutSeconds * 1000,
+      idleTimeoutMs: config.ingest.idleTimeoutSeconds * 1000,
+      authorizeTimeoutMs: config.ingest.authorizeTimeoutSeconds * 1000,
+      maxPendingBytes: 1024 * 1024,
+    },
+    registry,
+    logger,
+    metrics,
+  );
+  const httpServer = http.createServer();
+  let rtmpAddress: net.AddressInfo;
+  let httpAddress: net.AddressInfo;
+  try {
+    rtmpAddress = await rtmp.listen();
+    httpAddress = await listen(httpServer, config.host, config.httpPort);
+  } catch (error) {
+    await rtmp.stopAccepting();
+    httpServer.close();
+    await db.destroy();
+    throw error;
+  }
+
+  const urls = publicUrls(config, { http: httpAddress.port, rtmp: rtmpAddress.port });
+  const view = new StreamView(urls, registry);
+  const app = createHttpApp(logger, [
+    opsRoutes(metrics),
+    streamsApi({ streams, tokens, view }),
+    publicApi({ streams, view }),
+    hlsRoutes(layout),
+    playerRoutes({ streams, assetsDir }),
+  ]);
+  httpServer.on('request', app.callback());
+  logger.info({ rtmp: urls.rtmpPublicUrl, http: urls.publicUrl }, 'origin listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    await rtmp.stopAccepting();
+    await registry.stopAll('shutdown');
+    rtmp.closeAll();
+    await new Promise<void>((resolve) => {
+      httpServer.close(() => resolve());
+      httpServer.closeAllConnections();
+    });
+    await db.destroy();
+    logger.info('origin stopped');
+  };
+
+  return {
+    urls,
+    httpPort: httpAddress.port,
+    rtmpPort: rtmpAddress.port,
+    db,
+    registry,
+    streams,
+    tokens,
+    metrics,
+    bootstrapToken,
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as net.AddressInfo);
+    });
+  });
+}

@@ -1,0 +1,149 @@
+import type { ChildProcess } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
+import type { Logger } from '../observability/logger';
+import { toArgv, type FfmpegArgs } from './ffmpeg-args';
+
+export interface TranscoderExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the exit followed endInput() or stop(): not a failure of ffmpeg. */
+  expected: boolean;
+  /** Last lines ffmpeg wrote to stderr, for diagnosing a failure. */
+  stderrTail: string[];
+  spawnError?: string;
+}
+
+export interface TranscoderProgress {
+  speed?: number;
+  fps?: number;
+}
+
+export interface TranscoderOptions {
+  ffmpegPath: string;
+  args: FfmpegArgs;
+  logger: Logger;
+  /** After stop() sends SIGINT, how long ffmpeg gets before SIGKILL. */
+  stopGraceMs: number;
+  onProgress?: (progress: TranscoderProgress) => void;
+}
+
+const STDERR_TAIL_LINES = 30;
+
+/** One ffmpeg process fed through its stdin. The session decides what to do when it exits. */
+export class Transcoder {
+  readonly exited: Promise<TranscoderExit>;
+  private process: ChildProcess | undefined;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private inputEnded = false;
+  private stopRequested = false;
+  private readonly stderrTail: string[] = [];
+  private exitCode: number | null = null;
+  private exitSignal: NodeJS.Signals | null = null;
+  private resolveExit!: (exit: TranscoderExit) => void;
+  private killTimer: NodeJS.Timeout | undefined;
+  private readonly command: ffmpeg.FfmpegCommand;
+
+  constructor(private readonly options: TranscoderOptions) {
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    this.command = ffmpeg({ stdoutLines: STDERR_TAIL_LINES })
+      .setFfmpegPath(options.ffmpegPath)
+      .input(options.args.input)
+      .inputOptions(...options.args.inputOptions)
+      .output(options.args.output)
+      .outputOptions(...options.args.outputOptions);
+  }
+
+  /** The argument vector ffmpeg is started with. */
+  get argv(): string[] {
+    return toArgv(this.options.args);
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** Bytes accepted by write() that ffmpeg has not read yet. */
+  get backlogBytes(): number {
+    return this.queuedBytes + (this.process?.stdin?.writableLength ?? 0);
+  }
+
+  start(): void {
+    this.command.on('start', (commandLine: string) => {
+      this.options.logger.debug({ commandLine }, 'ffmpeg started');
+      this.process = (this.command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
+      this.process.on('exit', (code, signal) => {
+        this.exitCode = code;
+        this.exitSignal = signal;
+      });
+      this.process.stdin?.on('error', () => undefined); // EPIPE when ffmpeg dies; its exit is reported instead
+      const queued = this.queued;
+      this.queued = [];
+      this.queuedBytes = 0;
+      for (const chunk of queued) this.process.stdin?.write(chunk);
+      if (this.inputEnded) this.process.stdin?.end();
+      if (this.stopRequested) this.signal('SIGINT');
+    });
+    this.command.on('stderr', (line: string) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+      const progress = parseProgress(line);
+      if (progress) this.options.onProgress?.(progress);
+    });
+    this.command.on('end', () => this.finish());
+    this.command.on('error', (error: Error) => this.finish(this.process ? undefined : error.message));
+    this.command.run();
+  }
+
+  write(chunk: Buffer): void {
+    if (this.inputEnded) return;
+    const stdin = this.process?.stdin;
+    if (stdin) {
+      if (!stdin.destroyed) stdin.write(chunk);
+      return;
+    }
+    this.queued.push(chunk);
+    this.queuedBytes += chunk.length;
+  }
+
+  /** End of input: ffmpeg finishes the current segments and exits by itself. */
+  endInput(): void {
+    if (this.inputEnded) return;
+    this.inputEnded = true;
+    this.process?.stdin?.end();
+  }
+
+  /** SIGINT (ffmpeg finalizes its output), then SIGKILL if it has not exited within the grace period. */
+  stop(): Promise<TranscoderExit> {
+    if (!this.stopRequested) {
+      this.stopRequested = true;
+      this.inputEnded = true;
+      if (this.process) this.signal('SIGINT');
+      this.killTimer = setTimeout(() => this.signal('SIGKILL'), this.options.stopGraceMs);
+    }
+    return this.exited;
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    const proc = this.process;
+    if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+  }
+
+  private finish(spawnError?: string): void {
+    clearTimeout(this.killTimer);
+    this.resolveExit({
+      code: this.exitCode,
+      signal: this.exitSignal,
+      expected: this.inputEnded || this.stopRequested,
+      stderrTail: [...this.stderrTail],
+      ...(spawnError !== undefined && { spawnError }),
+    });
+  }
+}
+
+export function parseProgress(line: string): TranscoderProgress | undefined {
+  const speed = /speed=\s*([\d.]+)x/.exec(line);
+  if (!speed) return undefined;
+  const fps = /fps=\s*([\d.]+)/.exec(line);
+  return { speed: Number(speed[1]), ...(fps && { fps: Number(fps[1]) }) };
+}

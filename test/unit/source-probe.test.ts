@@ -1,0 +1,78 @@
+import type { MediaTag } from '../../src/ingest/media';
+import { SourceProbe } from '../../src/live/source-probe';
+
+const bytes = (label: string) => Buffer.from(label);
+const meta = (metadata: Extract<MediaTag, { kind: 'metadata' }>['metadata']): MediaTag => ({ kind: 'metadata', timestamp: 0, metadata, bytes: bytes('meta') });
+const videoConfig = (codec: 'h264' | 'hevc' = 'h264'): MediaTag => ({
+  kind: 'video', codec, keyframe: false, timestamp: 0, bytes: bytes('vcfg'),
+  config: { codec, codecString: 'avc1.64001f', width: 1280, height: 720 },
+});
+const frame = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes: bytes(`v${timestamp}${keyframe ? 'k' : ''}`) });
+const audioConfig = (): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp: 0, bytes: bytes('acfg'), config: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } });
+const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes: bytes(`a${timestamp}`) });
+
+describe('source probe', () => {
+  test('audio+video announced by metadata: ready at the first keyframe once audio is seen', () => {
+    const probe = new SourceProbe();
+    probe.push(meta({ hasVideo: true, hasAudio: true, frameRate: 30 }), 0);
+    probe.push(videoConfig(), 0);
+    probe.push(frame(0), 0); // before any keyframe: dropped
+    probe.push(audioConfig(), 0);
+    probe.push(audio(10), 0);
+    expect(probe.outcome(0)).toEqual({ ready: false });
+    probe.push(frame(40, true), 10);
+    probe.push(audio(50), 20);
+    const outcome = probe.outcome(20);
+    if (!outcome.ready || !('result' in outcome)) throw new Error('expected a result');
+    expect(outcome.result.source).toEqual({
+      video: { codec: 'h264', width: 1280, height: 720, frameRate: 30, codecString: 'avc1.64001f' },
+      audio: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 },
+    });
+    // script data, sequence headers, then media from the keyframe on (audio before it is dropped)
+    expect(outcome.result.tags.map(String)).toEqual(['meta', 'vcfg', 'acfg', 'v40k', 'a50']);
+  });
+
+  test('video only without metadata: waits a moment for audio, then goes on', () => {
+    const probe = new SourceProbe();
+    probe.push(videoConfig(), 0);
+    probe.push(frame(0, true), 0);
+    expect(probe.outcome(500)).toEqual({ ready: false });
+    expect(probe.nextCheckAt(500)).toBe(1000);
+    const outcome = probe.outcome(1000);
+    expect(outcome.ready && 'result' in outcome && outcome.result.source.audio).toBeUndefined();
+    expect(outcome.ready && 'result' in outcome && outcome.result.source.video?.height).toBe(720);
+  });
+
+  test('audio only announced by metadata is ready at once', () => {
+    const probe = new SourceProbe();
+    probe.push(meta({ hasVideo: false, hasAudio: true }), 0);
+    probe.push(audioConfig(), 0);
+    const outcome = probe.outcome(0);
+    expect(outcome.ready && 'result' in outcome && outcome.result.source).toEqual({ audio: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } });
+  });
+
+  test('announced video that never comes: audio only after 5 s', () => {
+    const probe = new SourceProbe();
+    probe.push(meta({ hasVideo: true, hasAudio: true }), 0);
+    probe.push(audio(0), 0);
+    expect(probe.outcome(4000)).toEqual({ ready: false });
+    expect(probe.nextCheckAt(4000)).toBe(5000);
+    const outcome = probe.outcome(5000);
+    expect(outcome.ready && 'result' in outcome && Object.keys(outcome.result.source)).toEqual(['audio']);
+  });
+
+  test('a codec other than H.264 is refused with a reason', () => {
+    const probe = new SourceProbe();
+    probe.push(videoConfig('hevc'), 0);
+    expect(probe.outcome(0)).toMatchObject({ ready: true, error: 'unsupported_codec' });
+  });
+
+  test('video without a keyframe does not grow memory forever', () => {
+    const probe = new SourceProbe();
+    probe.push(videoConfig(), 0);
+    probe.push(audio(0), 0);
+    const big: MediaTag = { kind: 'audio', codec: 'aac', timestamp: 1, bytes: Buffer.alloc(1024 * 1024) };
+    for (let i = 0; i < 17; i++) probe.push(big, 100);
+    expect(probe.outcome(200)).toMatchObject({ ready: true, error: 'no_keyframe' });
+  });
+});
