@@ -1,0 +1,35 @@
+# Build: compile TypeScript and the player bundle (better-sqlite3 compiles natively here).
+FROM node:20-bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY config ./config
+COPY src ./src
+COPY player ./player
+COPY scripts ./scripts
+RUN npm run build && npm prune --omit=dev
+
+# Run: Debian's ffmpeg, production dependencies, the built server and player.
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    DATABASE_URL=sqlite:/data/origin.db \
+    MEDIA_DIR=/media
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/config ./config
+RUN mkdir -p /data /media && chown node:node /data /media
+USER node
+EXPOSE 1935 8000
+VOLUME ["/data", "/media"]
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/server/main.js"]
