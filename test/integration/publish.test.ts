@@ -73,6 +73,7 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
     }
     expect(ffmpegProcessesMentioning(origin.dir)).toEqual([]);
     expect((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('idle');
+    expect(origin.logText()).not.toContain(stream.streamKey.slice(3));
 
     // Each rung decodes at its size; the audio rendition is AAC.
     for (const rendition of RENDITIONS) {

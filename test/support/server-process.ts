@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { repoRoot } from './origin';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The public URL from the "origin listening" log line. */
+  httpUrl(): Promise<string>;
+  kill(): void;
+}
+
+/** The real entry point (src/main.ts through tsx), as `npm start` runs it, with its own environment. */
+export function startServerProcess(env: Record<string, string>): ServerProcess {
+  // One process (no tsx CLI wrapper), so that signals reach the server itself.
+  const tsx = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const child = spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'src', 'main.ts')], {
+    cwd: env.CWD ?? repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', HTTP_PORT: '0', RTMP_PORT: '0', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    httpUrl: async () => {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const match = /"msg":"origin listening"/.test(out) ? /"http":"([^"]+)"/.exec(out) : null;
+        if (match?.[1]) return match[1];
+        if (child.exitCode !== null) throw new Error(`the server exited: ${err || out}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`the server did not start: ${err || out}`);
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
