@@ -12,12 +12,16 @@ import { playerRoutes } from './http/routes/player';
 import { publicApi } from './http/routes/public-api';
 import { streamsApi } from './http/routes/streams-api';
 import { StreamView } from './http/stream-view';
+import { freeBytes } from './hls/disk-space';
 import { MediaLayout } from './hls/media-layout';
-import { StreamOutput } from './hls/stream-output';
+import { RetentionSweeper } from './hls/retention';
+import { StreamFiles } from './hls/stream-files';
 import { routeNmsLogging } from './ingest/nms-rtmp-protocol';
 import { RtmpServer } from './ingest/rtmp-server';
 import { LiveRegistry } from './live/live-registry';
 import { LiveSession } from './live/live-session';
+import { killOrphanTranscoders, recoverCrashedSessions } from './live/recovery';
+import { SessionRepository } from './live/session-repository';
 import type { Logger } from './observability/logger';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { generateId } from './streams/keys';
@@ -26,6 +30,7 @@ import { StreamService } from './streams/stream-service';
 import { TokenRepository } from './streams/token-repository';
 import { TokenService } from './streams/token-service';
 import { checkFfmpeg } from './transcode/ffmpeg-check';
+import { profileNames, resolveProfile } from './transcode/profiles';
 
 export interface OriginOptions {
   config: Config;
@@ -41,7 +46,9 @@ export interface Origin {
   readonly db: Database;
   readonly registry: LiveRegistry;
   readonly streams: StreamService;
+  readonly sessions: SessionRepository;
   readonly tokens: TokenService;
+  readonly retention: RetentionSweeper;
   readonly metrics: Metrics;
   /** Set on the first start without ADMIN_TOKEN and without tokens: shown once, never stored. */
   readonly bootstrapToken: string | undefined;
@@ -63,31 +70,48 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   logger.info({ database: describeDatabase(config.databaseUrl) }, 'database ready');
 
   const now = () => Date.now();
-  const streams = new StreamService(new StreamRepository(db), now);
+  const streamRepository = new StreamRepository(db);
+  const streams = new StreamService(streamRepository, now);
+  const sessions = new SessionRepository(db);
   const tokens = new TokenService(new TokenRepository(db), config.adminToken, now);
   const bootstrapToken = await tokens.bootstrapAdminToken();
 
   const layout = new MediaLayout(config.mediaDir);
   await fs.mkdir(layout.liveRoot, { recursive: true });
+  const files = new StreamFiles(layout);
+  killOrphanTranscoders(layout.liveRoot, logger);
+  await recoverCrashedSessions({ sessions, streams: streamRepository, files, node: config.nodeId, now: now(), logger });
   const metrics = createMetrics();
   routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
 
+  const { transcode, hls, ingest } = config;
   const registry = new LiveRegistry(
     streams,
     (stream, onEnded) =>
       new LiveSession({
         id: generateId(),
         stream,
-        output: new StreamOutput(layout, stream.playbackId),
+        profile: resolveProfile(config, stream.profile),
+        node: config.nodeId,
         settings: {
-          segmentSeconds: config.hls.segmentSeconds,
-          listSize: config.hls.listSize,
-          preset: config.transcode.preset,
-          ladder: config.transcode.ladder,
-          audioBitrateKbps: config.transcode.audioBitrateKbps,
-          stopGraceMs: config.transcode.stopGraceSeconds * 1000,
-          firstMediaTimeoutMs: config.ingest.firstMediaTimeoutSeconds * 1000,
+          segmentSeconds: hls.segmentSeconds,
+          listSize: hls.listSize,
+          preset: transcode.preset,
+          audioBitrateKbps: transcode.audioBitrateKbps,
+          posterIntervalSeconds: hls.posterIntervalSeconds,
+          stopGraceMs: transcode.stopGraceSeconds * 1000,
+          firstMediaTimeoutMs: ingest.firstMediaTimeoutSeconds * 1000,
+          reconnectWindowMs: config.live.reconnectWindowSeconds * 1000,
+          takeoverIdleMs: ingest.takeoverAfterIdleSeconds * 1000,
+          stallSegments: transcode.stallSegments,
+          startupGraceMs: transcode.startupGraceSeconds * 1000,
+          maxRestarts: transcode.maxRestarts,
+          restartWindowMs: transcode.restartWindowSeconds * 1000,
+          backlogWarnBytes: transcode.backlogWarnMegabytes * 1024 * 1024,
+          backlogMaxBytes: transcode.backlogMaxMegabytes * 1024 * 1024,
         },
+        files,
+        store: sessions,
         ffmpegPath: config.ffmpegPath,
         logger,
         metrics,
@@ -96,9 +120,17 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
           if (state === 'ended') onEnded(session);
         },
       }),
+    { freeBytes: () => freeBytes(config.mediaDir), minFreeBytes: config.disk.minFreeMegabytes * 1024 * 1024, now },
     logger,
     metrics,
   );
+  const retention = new RetentionSweeper(files, {
+    keepEndedMs: hls.keepEndedSeconds * 1000,
+    intervalMs: hls.sweepIntervalSeconds * 1000,
+    activeSession: (playbackId) => registry.getByPlaybackId(playbackId)?.id,
+    now,
+    logger,
+  });
 
   const rtmp = new RtmpServer(
     {
@@ -131,12 +163,14 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const view = new StreamView(urls, registry);
   const app = createHttpApp(logger, [
     opsRoutes(metrics),
-    streamsApi({ streams, tokens, view }),
+    streamsApi({ streams, tokens, view, profiles: profileNames(config) }),
     publicApi({ streams, view }),
     hlsRoutes(layout),
     playerRoutes({ streams, assetsDir }),
   ]);
   httpServer.on('request', app.callback());
+  retention.start();
+  void retention.sweep();
   logger.info({ rtmp: urls.rtmpPublicUrl, http: urls.publicUrl }, 'origin listening');
 
   let stopping: Promise<void> | undefined;
@@ -144,6 +178,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     await rtmp.stopAccepting();
     await registry.stopAll('shutdown');
     rtmp.closeAll();
+    await retention.stop();
     await new Promise<void>((resolve) => {
       httpServer.close(() => resolve());
       httpServer.closeAllConnections();
@@ -159,7 +194,9 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     db,
     registry,
     streams,
+    sessions,
     tokens,
+    retention,
     metrics,
     bootstrapToken,
     stop: () => (stopping ??= stop()),

@@ -2,15 +2,35 @@ import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
 
+const RESERVED_NAMES = /^(source|sessions|audio.*)$/;
+
 export const rungSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'lowercase letters, digits, _ or -'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9_-]{1,32}$/, 'lowercase letters, digits, _ or -')
+      .refine((name) => !RESERVED_NAMES.test(name), 'source, sessions and audio… are reserved rendition names'),
     height: z.number().int().min(96).max(4320),
     videoBitrateKbps: z.number().int().min(64).max(100_000),
     maxrateKbps: z.number().int().min(64).max(150_000).optional(),
     maxFps: z.number().min(1).max(120).optional(),
+    audioBitrateKbps: z.number().int().min(32).max(512).optional(),
   })
   .strict();
+
+const rungList = z
+  .array(rungSchema)
+  .min(1)
+  .refine((rungs) => new Set(rungs.map((r) => r.name)).size === rungs.length, 'rendition names must be unique');
+
+export const profileSchema = z
+  .object({
+    rungs: rungList,
+    sourceRung: z.boolean().default(true),
+  })
+  .strict();
+
+export const BUILTIN_PROFILES = ['ladder', 'passthrough'] as const;
 
 export const configSchema = z
   .object({
@@ -32,20 +52,44 @@ export const configSchema = z
         idleTimeoutSeconds: z.number().positive(),
         authorizeTimeoutSeconds: z.number().positive(),
         firstMediaTimeoutSeconds: z.number().positive(),
+        takeoverAfterIdleSeconds: z.number().positive(),
+      })
+      .strict(),
+    live: z
+      .object({
+        reconnectWindowSeconds: z.number().int().min(0).max(3600),
       })
       .strict(),
     hls: z
       .object({
         segmentSeconds: z.number().int().min(1).max(10),
         listSize: z.number().int().min(3).max(60),
+        keepEndedSeconds: z.number().min(0),
+        sweepIntervalSeconds: z.number().positive(),
+        posterIntervalSeconds: z.number().int().min(1).max(600),
       })
       .strict(),
     transcode: z
       .object({
         preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']),
         audioBitrateKbps: z.number().int().min(32).max(512),
-        ladder: z.array(rungSchema).min(1),
+        ladder: rungList,
+        sourceRung: z.boolean(),
+        profiles: z
+          .record(z.string().regex(/^[a-z0-9_-]{1,32}$/), profileSchema)
+          .refine((profiles) => !BUILTIN_PROFILES.some((name) => name in profiles), 'ladder and passthrough are built-in profile names'),
         stopGraceSeconds: z.number().positive(),
+        stallSegments: z.number().int().min(2).max(20),
+        startupGraceSeconds: z.number().positive(),
+        maxRestarts: z.number().int().min(0).max(100),
+        restartWindowSeconds: z.number().positive(),
+        backlogWarnMegabytes: z.number().positive(),
+        backlogMaxMegabytes: z.number().positive(),
+      })
+      .strict(),
+    disk: z
+      .object({
+        minFreeMegabytes: z.number().min(0),
       })
       .strict(),
   })
@@ -53,6 +97,7 @@ export const configSchema = z
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type RungConfig = z.infer<typeof rungSchema>;
+export type ProfileConfig = z.infer<typeof profileSchema>;
 
 /** The configuration after loading: paths absolute, node id known. */
 export interface Config extends Omit<RawConfig, 'nodeId'> {

@@ -1,9 +1,17 @@
 import path from 'node:path';
-import { PLAYBACK_ID_PATTERN } from '../streams/keys';
+import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../streams/keys';
 
 /**
- * Where HLS files live: MEDIA_DIR/live/<playbackId>/master.m3u8, <rendition>/index.m3u8,
- * <rendition>/seg_N.ts. Everything on disk is addressed by the public playback id only.
+ * Where HLS files live. Everything on disk is addressed by the public playback id; each publish
+ * session writes into its own folder, so segment URLs are never reused by a later session.
+ *
+ *   live/<playbackId>/master.m3u8                      the stream's master: points into the current session
+ *   live/<playbackId>/poster.jpg
+ *   live/<playbackId>/sessions/<sessionId>/master.m3u8 recorded sessions: the recording's master
+ *   live/<playbackId>/sessions/<sessionId>/<rendition>/index.m3u8      the live window
+ *   live/<playbackId>/sessions/<sessionId>/<rendition>/recording.m3u8  recorded sessions: every segment
+ *   live/<playbackId>/sessions/<sessionId>/<rendition>/.ffmpeg.m3u8    ffmpeg's own playlist, never served
+ *   live/<playbackId>/sessions/<sessionId>/<rendition>/seg_N.ts
  */
 export class MediaLayout {
   constructor(readonly mediaDir: string) {}
@@ -17,15 +25,33 @@ export class MediaLayout {
     return path.join(this.liveRoot, playbackId);
   }
 
-  masterPlaylist(playbackId: string): string {
+  streamMaster(playbackId: string): string {
     return path.join(this.streamDir(playbackId), 'master.m3u8');
   }
 
-  renditionDir(playbackId: string, rendition: string): string {
-    return path.join(this.streamDir(playbackId), rendition);
+  poster(playbackId: string): string {
+    return path.join(this.streamDir(playbackId), 'poster.jpg');
   }
 
-  mediaPlaylist(playbackId: string, rendition: string): string {
-    return path.join(this.renditionDir(playbackId, rendition), 'index.m3u8');
+  sessionsDir(playbackId: string): string {
+    return path.join(this.streamDir(playbackId), 'sessions');
+  }
+
+  sessionDir(playbackId: string, sessionId: string): string {
+    if (!ID_PATTERN.test(sessionId)) throw new Error('not a session id');
+    return path.join(this.sessionsDir(playbackId), sessionId);
+  }
+
+  renditionDir(playbackId: string, sessionId: string, rendition: string): string {
+    return path.join(this.sessionDir(playbackId, sessionId), rendition);
   }
 }
+
+/** The stream master refers to its session's playlists with this prefix. */
+export function sessionUriPrefix(sessionId: string): string {
+  return `sessions/${sessionId}/`;
+}
+
+export const LIVE_PLAYLIST = 'index.m3u8';
+export const RECORDING_PLAYLIST = 'recording.m3u8';
+export const FFMPEG_PLAYLIST = '.ffmpeg.m3u8';

@@ -38,6 +38,9 @@ export class StreamView {
       ...this.playbackUrls(stream),
       status: this.status(stream),
       enabled: stream.enabled,
+      profile: stream.profile,
+      record: stream.record,
+      reconnectWindowSeconds: stream.reconnectWindowSeconds,
       createdAt: new Date(stream.createdAt).toISOString(),
       updatedAt: new Date(stream.updatedAt).toISOString(),
     };

@@ -7,10 +7,24 @@ import type { EndReason, LiveSession } from './live-session';
 
 export type SessionFactory = (stream: StreamRecord, onEnded: (session: LiveSession) => void) => LiveSession;
 
+export interface RegistryOptions {
+  /** Free space left on the media folder's disk, in bytes. */
+  freeBytes: () => Promise<number>;
+  minFreeBytes: number;
+  now: () => number;
+}
+
 const KEY_REFUSALS: Record<KeyRefusal, Refusal> = {
   malformed_key: { ok: false, reason: 'malformed_key', code: 'NetStream.Publish.BadName', message: 'Invalid stream key.' },
   unknown_key: { ok: false, reason: 'unknown_key', code: 'NetStream.Publish.BadName', message: 'Invalid stream key.' },
   stream_disabled: { ok: false, reason: 'stream_disabled', code: 'NetStream.Publish.Denied', message: 'This stream is disabled.' },
+};
+
+const DISK_FULL: Refusal = {
+  ok: false,
+  reason: 'disk_full',
+  code: 'NetStream.Publish.Denied',
+  message: 'The server is low on disk space and cannot take new streams; try again later.',
 };
 
 /** How long a new publish waits for the previous session of the same stream to finish ending. */
@@ -23,6 +37,7 @@ export class LiveRegistry implements PublishGate {
   constructor(
     private readonly streams: StreamService,
     private readonly createSession: SessionFactory,
+    private readonly options: RegistryOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {}
@@ -30,8 +45,10 @@ export class LiveRegistry implements PublishGate {
   async check(attempt: PublishAttempt): Promise<GateDecision> {
     const result = await this.streams.checkKey(attempt.streamKey);
     if (!result.ok) return KEY_REFUSALS[result.reason];
-    const previous = this.sessions.get(result.stream.id);
-    if (previous?.state === 'ending') await Promise.race([previous.whenEnded(), delay(PREVIOUS_SESSION_WAIT_MS)]);
+    const current = this.sessions.get(result.stream.id);
+    // Live sessions keep going when the disk runs low; only new ones are refused.
+    if (!current && (await this.options.freeBytes()) < this.options.minFreeBytes) return DISK_FULL;
+    if (current?.state === 'ending') await Promise.race([current.whenEnded(), delay(PREVIOUS_SESSION_WAIT_MS)]);
     return { ok: true, admit: (publisher) => this.admit(result.stream, publisher) };
   }
 
@@ -39,8 +56,22 @@ export class LiveRegistry implements PublishGate {
     return this.sessions.get(streamId);
   }
 
+  /** The session (live, reconnecting or ending) of a playback id. */
+  getByPlaybackId(playbackId: string): LiveSession | undefined {
+    for (const session of this.sessions.values()) if (session.stream.playbackId === playbackId) return session;
+    return undefined;
+  }
+
   list(): LiveSession[] {
     return [...this.sessions.values()];
+  }
+
+  /** Ends the stream's session, if it has one (kick, key reset, disable, delete). */
+  async stopStream(streamId: string, reason: EndReason): Promise<boolean> {
+    const session = this.sessions.get(streamId);
+    if (!session) return false;
+    await session.stop(reason);
+    return true;
   }
 
   async stopAll(reason: EndReason): Promise<void> {
@@ -50,12 +81,11 @@ export class LiveRegistry implements PublishGate {
   private admit(stream: StreamRecord, publisher: Publisher): AdmitResult {
     const existing = this.sessions.get(stream.id);
     if (existing) {
-      return {
-        ok: false,
-        reason: 'already_live',
-        code: 'NetStream.Publish.BadName',
-        message: 'This stream already has a publisher.',
-      };
+      if (existing.canResume(this.options.now())) {
+        existing.resume(publisher);
+        return { ok: true, sessionId: existing.id };
+      }
+      return { ok: false, reason: 'already_live', code: 'NetStream.Publish.BadName', message: 'This stream already has a publisher.' };
     }
     const session = this.createSession(stream, (ended) => {
       if (this.sessions.get(stream.id) === ended) this.sessions.delete(stream.id);

@@ -1,44 +1,62 @@
-import type { RungConfig } from '../config/schema';
 import { flvHeader, type MediaTag } from '../ingest/media';
 import type { Publisher, PublisherCloseReason } from '../ingest/publisher';
+import { buildMasterPlaylist } from '../hls/master-playlist';
+import { sessionUriPrefix } from '../hls/media-layout';
+import { SegmentCollector } from '../hls/segment-collector';
+import type { StreamFiles } from '../hls/stream-files';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { StreamRecord } from '../streams/stream-repository';
 import { buildFfmpegArgs } from '../transcode/ffmpeg-args';
-import { planLadder, type LadderPlan, type SourceInfo } from '../transcode/ladder';
+import { planLadder, renditionNames, type LadderPlan, type Profile, type SourceInfo } from '../transcode/ladder';
 import { Transcoder, type TranscoderExit, type TranscoderProgress } from '../transcode/transcoder';
-import { buildMasterPlaylist } from '../hls/master-playlist';
-import { PlaylistWatcher, type SegmentProgress } from '../hls/playlist-watcher';
-import type { StreamOutput } from '../hls/stream-output';
-import { SourceProbe, type ProbeResult } from './source-probe';
+import { PublisherFeed } from './publisher-feed';
+import type { SessionRecord, SessionRepository } from './session-repository';
 
 export type SessionState = 'authorizing' | 'starting' | 'live' | 'reconnecting' | 'ending' | 'ended';
 
 export type EndReason =
   | 'publisher_left'
+  | 'reconnect_window_expired'
   | 'kicked'
+  | 'key_reset'
+  | 'stream_disabled'
+  | 'stream_deleted'
   | 'no_media'
   | 'unsupported_codec'
   | 'no_keyframe'
   | 'unknown_video_size'
+  | 'source_changed'
   | 'transcoder_failed'
+  | 'transcoder_overloaded'
   | 'shutdown';
 
 export interface SessionSettings {
   segmentSeconds: number;
   listSize: number;
   preset: string;
-  ladder: readonly RungConfig[];
   audioBitrateKbps: number;
+  posterIntervalSeconds: number;
   stopGraceMs: number;
   firstMediaTimeoutMs: number;
+  reconnectWindowMs: number;
+  takeoverIdleMs: number;
+  stallSegments: number;
+  startupGraceMs: number;
+  maxRestarts: number;
+  restartWindowMs: number;
+  backlogWarnBytes: number;
+  backlogMaxBytes: number;
 }
 
 export interface LiveSessionDeps {
   id: string;
   stream: StreamRecord;
-  output: StreamOutput;
+  profile: Profile;
+  node: string;
   settings: SessionSettings;
+  files: StreamFiles;
+  store: SessionRepository;
   ffmpegPath: string;
   logger: Logger;
   metrics: Metrics;
@@ -51,13 +69,44 @@ export interface LiveSessionInfo {
   state: SessionState;
   startedAt: number;
   clientAddress?: string;
-  source?: SourceInfo;
-  renditions: string[];
+  profile: string;
+  recorded: boolean;
+  reconnects: number;
+  transcoderRestarts: number;
+  ingest: {
+    video?: { codec: string; width: number; height: number; frameRate?: number };
+    audio?: { codec: string; sampleRate?: number; channels?: number };
+    bitrateKbps?: number;
+    keyframeIntervalSeconds?: number;
+    bytesIn: number;
+  };
+  renditions: Array<{ name: string; kind: 'video' | 'audio'; mode: 'encode' | 'copy'; width?: number; height?: number; bitrateKbps?: number }>;
   transcoder?: TranscoderProgress;
+  warnings: string[];
 }
 
+/** One ffmpeg process and the publisher whose media it reads. */
+interface Run {
+  feed: PublisherFeed;
+  transcoder: Transcoder;
+  startedAt?: number;
+  lastSegmentAt?: number;
+  producedSegment: boolean;
+}
+
+const WATCHDOG_MS = 1000;
+/** A publisher silent for this long is not sending: a lack of segments is then not ffmpeg's fault. */
+const PUBLISHER_SILENT_MS = 2000;
+const BITRATE_WINDOW_SAMPLES = 5;
+
 /**
- * One publish of one stream, from the accepted publish command to the end of its playlists.
+ * One publish of one stream, from the accepted publish command to the end of its playlists:
+ *
+ *   authorizing → starting → live ⇄ reconnecting → ending → ended
+ *
+ * A session outlives its publisher for the reconnect window and its ffmpeg runs: a publisher that
+ * comes back, a publish that takes over a half-open connection, or a transcoder restarted after a
+ * crash or stall each start a new run that continues the same playlists (with a discontinuity).
  * Every way out goes through stop(reason), which is idempotent.
  */
 export class LiveSession {
@@ -66,18 +115,31 @@ export class LiveSession {
   readonly startedAt: number;
   private currentState: SessionState = 'authorizing';
   private endReason: EndReason | undefined;
-  private publisher: Publisher | undefined;
-  private clientAddress: string | undefined;
-  private probe: SourceProbe | undefined;
+  private feed: PublisherFeed | undefined;
+  /** The source of the current (or last) publisher, for info(). */
+  private lastSource: SourceInfo | undefined;
+  private run: Run | undefined;
+  /** Every ffmpeg of this session that has not exited: the current run and any still finishing. */
+  private readonly transcoders = new Set<Transcoder>();
+  private plan: LadderPlan | undefined;
+  private collector: SegmentCollector | undefined;
+  private prepared: Promise<void> | undefined;
+  private masterWritten = false;
+  private hasBeenLive = false;
+  private reconnects = 0;
+  private restartTimes: number[] = [];
+  private transcoderRestarts = 0;
+  private earlierBytesIn = 0;
+  private progress: TranscoderProgress | undefined;
+  private readonly warnings = new Set<string>();
+  private backlogWarned = false;
+  private bytesSamples: number[] = [];
   private probeTimer: NodeJS.Timeout | undefined;
   private firstMediaTimer: NodeJS.Timeout | undefined;
-  private source: SourceInfo | undefined;
-  private plan: LadderPlan | undefined;
-  private transcoder: Transcoder | undefined;
-  private progress: TranscoderProgress | undefined;
-  private watcher: PlaylistWatcher | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly watchdog: NodeJS.Timeout;
   private stopping: Promise<void> | undefined;
-  private readonly prepared: Promise<void>;
+  private persisted: Promise<void>;
   private readonly log: Logger;
 
   constructor(private readonly deps: LiveSessionDeps) {
@@ -85,9 +147,11 @@ export class LiveSession {
     this.stream = deps.stream;
     this.startedAt = deps.now();
     this.log = deps.logger.child({ session: deps.id, playbackId: deps.stream.playbackId });
-    // Started now so that the folder is clean by the time the first keyframe has arrived.
-    this.prepared = deps.output.reset([]);
-    this.prepared.catch(() => undefined);
+    this.persisted = deps.store
+      .insert(this.initialRecord())
+      .catch((error: unknown) => this.log.error({ err: error }, 'cannot record the session'));
+    this.watchdog = setInterval(() => this.tick(), WATCHDOG_MS);
+    this.watchdog.unref();
   }
 
   get state(): SessionState {
@@ -98,26 +162,35 @@ export class LiveSession {
     return this.endReason;
   }
 
-  info(): LiveSessionInfo {
-    return {
-      id: this.id,
-      state: this.currentState,
-      startedAt: this.startedAt,
-      ...(this.clientAddress !== undefined && { clientAddress: this.clientAddress }),
-      ...(this.source !== undefined && { source: this.source }),
-      renditions: this.renditionNames(),
-      ...(this.progress !== undefined && { transcoder: this.progress }),
-    };
-  }
-
   /** authorizing → starting: the publisher was told it is live and its media now flows here. */
   begin(publisher: Publisher): void {
     if (this.currentState !== 'authorizing') throw new Error(`begin() in state ${this.currentState}`);
     this.attach(publisher);
     this.setState('starting');
-    this.firstMediaTimer = setTimeout(() => {
-      if (!this.transcoder) void this.stop('no_media');
-    }, this.deps.settings.firstMediaTimeoutMs);
+  }
+
+  /**
+   * The stream's key published again: after a drop (reconnecting), or while the old connection is
+   * still open but silent (a half-open connection the publisher already gave up on).
+   */
+  canResume(now: number): boolean {
+    if (this.currentState === 'reconnecting') return true;
+    if (this.currentState !== 'starting' && this.currentState !== 'live') return false;
+    return this.feed !== undefined && now - this.feed.publisher.lastDataAt >= this.deps.settings.takeoverIdleMs;
+  }
+
+  resume(publisher: Publisher): void {
+    clearTimeout(this.reconnectTimer);
+    const previous = this.feed;
+    if (previous) {
+      this.log.info({ client: previous.publisher.clientAddress }, 'a new publish takes over from a silent connection');
+      this.detach(previous);
+      previous.publisher.disconnect();
+    }
+    this.reconnects += 1;
+    this.attach(publisher);
+    this.setState(this.hasBeenLive ? 'live' : 'starting');
+    this.persist({ clientAddress: publisher.clientAddress, reconnects: this.reconnects });
   }
 
   stop(reason: EndReason): Promise<void> {
@@ -130,160 +203,400 @@ export class LiveSession {
     return this.stopping ?? Promise.resolve();
   }
 
-  private attach(publisher: Publisher): void {
-    this.publisher = publisher;
-    this.clientAddress = publisher.clientAddress;
-    this.probe = new SourceProbe();
-    publisher.listen({
-      media: (tag) => this.onMedia(publisher, tag),
-      close: (why) => this.onPublisherClose(publisher, why),
-    });
+  info(): LiveSessionInfo {
+    const source = this.feed?.source ?? this.lastSource;
+    const measured = this.bytesSamples.length > 1 ? ((this.bytesSamples[this.bytesSamples.length - 1]! - this.bytesSamples[0]!) * 8) / (this.bytesSamples.length - 1) / 1000 : undefined;
+    const keyframeMs = this.feed?.keyframeIntervalMs;
+    return {
+      id: this.id,
+      state: this.currentState,
+      startedAt: this.startedAt,
+      ...(this.feed && { clientAddress: this.feed.publisher.clientAddress }),
+      profile: this.stream.profile,
+      recorded: this.stream.record,
+      reconnects: this.reconnects,
+      transcoderRestarts: this.transcoderRestarts,
+      ingest: {
+        ...(source?.video && {
+          video: { codec: source.video.codec, width: source.video.width, height: source.video.height, ...(source.video.frameRate !== undefined && { frameRate: source.video.frameRate }) },
+        }),
+        ...(source?.audio && {
+          audio: { codec: source.audio.codec, ...(source.audio.sampleRate !== undefined && { sampleRate: source.audio.sampleRate }), ...(source.audio.channels !== undefined && { channels: source.audio.channels }) },
+        }),
+        ...(measured !== undefined && { bitrateKbps: Math.round(measured) }),
+        ...(keyframeMs !== undefined && { keyframeIntervalSeconds: keyframeMs / 1000 }),
+        bytesIn: this.bytesIn(),
+      },
+      renditions: this.plan
+        ? [
+            ...this.plan.video.map((v) => ({
+              name: v.name,
+              kind: 'video' as const,
+              mode: v.mode,
+              width: v.width,
+              height: v.height,
+              ...(v.mode === 'encode' && { bitrateKbps: v.videoBitrateKbps }),
+            })),
+            ...this.plan.audio.map((a) => ({ name: a.name, kind: 'audio' as const, mode: a.mode, bitrateKbps: a.bitrateKbps })),
+          ]
+        : [],
+      ...(this.progress && { transcoder: this.progress }),
+      warnings: [...this.warnings],
+    };
   }
 
-  private onMedia(publisher: Publisher, tag: MediaTag): void {
-    if (publisher !== this.publisher) return;
-    if (this.transcoder) {
-      this.transcoder.write(tag.bytes);
+  private attach(publisher: Publisher): void {
+    const feed = new PublisherFeed(publisher);
+    this.feed = feed;
+    publisher.listen({
+      media: (tag) => this.onMedia(feed, tag),
+      close: (why) => this.onPublisherClose(feed, why),
+    });
+    clearTimeout(this.firstMediaTimer);
+    this.firstMediaTimer = setTimeout(() => {
+      if (this.feed === feed && feed.probe) {
+        this.log.warn('the publisher sent no usable media in time');
+        void this.stop('no_media');
+      }
+    }, this.deps.settings.firstMediaTimeoutMs);
+  }
+
+  /** This publisher's media no longer counts; its run (if any) finishes what it has. */
+  private detach(feed: PublisherFeed): void {
+    if (this.feed !== feed) return;
+    this.feed = undefined;
+    this.earlierBytesIn += feed.publisher.bytesIn;
+    if (this.run?.feed === feed) this.run.transcoder.endInput();
+  }
+
+  private onMedia(feed: PublisherFeed, tag: MediaTag): void {
+    if (feed !== this.feed || this.isEnding()) return;
+    if (feed.probe) {
+      feed.probe.push(tag, this.deps.now());
+      this.checkProbe(feed);
       return;
     }
-    if (!this.probe) return;
-    this.probe.push(tag, this.deps.now());
-    this.checkProbe();
+    const isHeader = feed.observe(tag);
+    this.checkKeyframeInterval(feed);
+    const run = this.run;
+    if (run?.feed === feed && feed.admits(tag, isHeader)) run.transcoder.write(tag.bytes);
   }
 
-  private checkProbe(): void {
-    const probe = this.probe;
-    if (!probe || this.isEnding()) return;
+  private checkProbe(feed: PublisherFeed): void {
+    const probe = feed.probe;
+    if (!probe || feed !== this.feed || this.isEnding()) return;
     const now = this.deps.now();
     const outcome = probe.outcome(now);
+    clearTimeout(this.probeTimer);
     if (!outcome.ready) {
       const at = probe.nextCheckAt(now);
-      clearTimeout(this.probeTimer);
-      if (at !== undefined) this.probeTimer = setTimeout(() => this.checkProbe(), Math.max(0, at - now));
+      if (at !== undefined) this.probeTimer = setTimeout(() => this.checkProbe(feed), Math.max(0, at - now));
       return;
     }
-    clearTimeout(this.probeTimer);
-    this.probe = undefined;
+    clearTimeout(this.firstMediaTimer);
     if ('error' in outcome) {
       this.log.warn({ reason: outcome.error }, `cannot transcode this source: ${outcome.message}`);
       void this.stop(outcome.error as EndReason);
       return;
     }
-    this.startTranscoder(outcome.result);
+    const result = outcome.result;
+    feed.known(result);
+    this.lastSource = result.source;
+    if (!this.plan) {
+      this.startOutput(result.source);
+    } else if (this.plan.video.length > 0 && !result.source.video) {
+      this.log.warn('the publisher came back without video; the session cannot continue its renditions');
+      void this.stop('source_changed');
+      return;
+    }
+    this.startRun(feed, result.media);
   }
 
-  private startTranscoder(probe: ProbeResult): void {
-    clearTimeout(this.firstMediaTimer);
-    this.source = probe.source;
-    const plan = planLadder(probe.source, { rungs: this.deps.settings.ladder, audioBitrateKbps: this.deps.settings.audioBitrateKbps });
+  /** First known source: the plan, the session folder, and the collector that publishes playlists. */
+  private startOutput(source: SourceInfo): void {
+    const { settings, stream, files } = this.deps;
+    const plan = planLadder(source, { profile: this.deps.profile, audioBitrateKbps: settings.audioBitrateKbps });
     this.plan = plan;
-    const settings = this.deps.settings;
-    const args = buildFfmpegArgs({
-      plan,
-      outputDir: this.deps.output.dir,
-      preset: settings.preset,
-      segmentSeconds: settings.segmentSeconds,
+    const names = renditionNames(plan);
+    const collector = new SegmentCollector({
+      sessionDir: files.layout.sessionDir(stream.playbackId, this.id),
+      renditions: names,
       listSize: settings.listSize,
-      continuePlaylists: false,
+      segmentSeconds: settings.segmentSeconds,
+      record: stream.record,
+      now: this.deps.now,
+      onSegment: () => this.onSegment(),
+      onError: (error) => this.log.warn({ err: error }, 'cannot update the playlists'),
     });
+    this.collector = collector;
+    this.prepared = files.prepareSession(stream.playbackId, this.id, names).then(() => {
+      if (!this.isEnding()) collector.start();
+    });
+    this.log.info(
+      { source, renditions: names },
+      `transcoding ${plan.video.map((r) => `${r.name} ${r.width}x${r.height} (${r.mode})`).join(', ') || 'audio only'}`,
+    );
+    this.persist({
+      videoCodec: source.video?.codec ?? null,
+      audioCodec: source.audio?.codec ?? null,
+      width: source.video?.width ?? null,
+      height: source.video?.height ?? null,
+      frameRate: source.video?.frameRate ?? null,
+    });
+  }
+
+  /** A new ffmpeg run for this publisher. It starts once the previous run has exited. */
+  private startRun(feed: PublisherFeed, media: Buffer[]): void {
+    const source = feed.source!;
+    const previous = this.run;
     const transcoder = new Transcoder({
       ffmpegPath: this.deps.ffmpegPath,
-      args,
       logger: this.log,
-      stopGraceMs: settings.stopGraceMs,
+      stopGraceMs: this.deps.settings.stopGraceMs,
       onProgress: (progress) => (this.progress = progress),
     });
-    this.transcoder = transcoder;
-    transcoder.write(flvHeader(plan.audio !== undefined, plan.video.length > 0));
-    for (const tag of probe.tags) transcoder.write(tag);
-    this.log.info(
-      { source: probe.source, renditions: this.renditionNames() },
-      `starting transcoder: ${plan.video.map((r) => `${r.width}x${r.height}`).join(', ') || 'audio only'}`,
+    const run: Run = { feed, transcoder, producedSegment: false };
+    this.run = run;
+    this.transcoders.add(transcoder);
+    void transcoder.exited.then(() => this.transcoders.delete(transcoder));
+    transcoder.write(flvHeader(source.audio !== undefined, source.video !== undefined));
+    for (const tag of feed.headerTags()) transcoder.write(tag);
+    for (const tag of media) transcoder.write(tag);
+    void transcoder.exited.then((exit) => this.onRunExit(run, exit));
+    void this.launch(run, previous).catch((error: unknown) => {
+      this.log.error({ err: error }, 'cannot start the transcoder');
+      void this.stop('transcoder_failed');
+    });
+  }
+
+  private async launch(run: Run, previous: Run | undefined): Promise<void> {
+    if (previous) await this.retire(previous);
+    await this.prepared;
+    const collector = this.collector!;
+    await collector.collectAll();
+    if (this.run !== run || this.isEnding()) {
+      await run.transcoder.stop();
+      return;
+    }
+    collector.beginRun();
+    const { settings, stream, files } = this.deps;
+    const source = run.feed.source!;
+    const plan = this.plan!;
+    run.startedAt = this.deps.now();
+    run.transcoder.start(
+      buildFfmpegArgs({
+        plan,
+        outputDir: files.layout.sessionDir(stream.playbackId, this.id),
+        ...(plan.video.length > 0 && { posterPath: files.layout.poster(stream.playbackId) }),
+        posterIntervalSeconds: settings.posterIntervalSeconds,
+        preset: settings.preset,
+        segmentSeconds: settings.segmentSeconds,
+        startNumber: collector.nextStartNumber(),
+        input: { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined },
+      }),
     );
-    void transcoder.exited.then((exit) => this.onTranscoderExit(transcoder, exit));
-    this.prepared
-      .then(() => this.deps.output.ensureRenditions(this.renditionNames()))
-      .then(() => {
-        if (this.isEnding()) return;
-        this.watcher = new PlaylistWatcher(
-          this.deps.output,
-          this.renditionNames(),
-          (progress) => this.onSegment(progress),
-          (error) => this.log.warn({ err: error }, 'playlist watch error'),
-        );
-        this.watcher.start();
-        transcoder.start();
-      })
-      .catch((error: unknown) => {
-        this.log.error({ err: error }, 'cannot prepare the output folder');
-        void this.stop('transcoder_failed');
-      });
   }
 
-  private onSegment(progress: SegmentProgress): void {
-    if (this.currentState !== 'starting' || !this.plan || !this.watcher) return;
-    if (this.watcher.renditionsWithSegments < this.renditionNames().length) return;
-    const master = buildMasterPlaylist(this.plan);
-    this.deps.output
-      .writeMaster(master)
-      .then(() => {
-        if (this.currentState !== 'starting') return;
-        this.log.info({ firstSequence: progress.sequence }, 'stream is live');
-        this.setState('live');
-      })
-      .catch((error: unknown) => {
-        this.log.error({ err: error }, 'cannot write the master playlist');
-        void this.stop('transcoder_failed');
-      });
+  /** Lets a run finish its input, within the grace period; then stops it. */
+  private async retire(run: Run): Promise<void> {
+    run.transcoder.endInput();
+    if (!(await settledWithin(run.transcoder.exited, this.deps.settings.stopGraceMs))) await run.transcoder.stop();
   }
 
-  private onPublisherClose(publisher: Publisher, why: PublisherCloseReason): void {
-    if (publisher !== this.publisher) return;
-    this.publisher = undefined;
-    this.log.info({ why }, 'publisher disconnected');
-    // End of input lets ffmpeg finish the segment in progress before it exits.
-    this.transcoder?.endInput();
-    void this.stop(why === 'kicked' ? 'kicked' : 'publisher_left');
+  private onRunExit(run: Run, exit: TranscoderExit): void {
+    this.deps.metrics.transcoderExits.inc({ kind: exit.expected ? 'expected' : 'failed' });
+    if (run !== this.run || this.isEnding() || exit.expected) return;
+    this.log.error({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-8), spawnError: exit.spawnError }, 'ffmpeg exited unexpectedly');
+    if (this.feed === run.feed) this.restart('crashed');
   }
 
-  private onTranscoderExit(transcoder: Transcoder, exit: TranscoderExit): void {
-    if (transcoder !== this.transcoder) return;
-    const kind = exit.expected ? 'expected' : 'failed';
-    this.deps.metrics.transcoderExits.inc({ kind });
-    if (exit.expected || this.isEnding()) return;
-    this.log.error({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-10), spawnError: exit.spawnError }, 'ffmpeg exited unexpectedly');
-    void this.stop('transcoder_failed');
+  /** A crashed or stalled ffmpeg is replaced within the session, a bounded number of times. */
+  private restart(why: 'crashed' | 'stalled'): void {
+    const { settings, metrics } = this.deps;
+    const now = this.deps.now();
+    this.restartTimes = this.restartTimes.filter((at) => now - at < settings.restartWindowMs);
+    if (this.restartTimes.length >= settings.maxRestarts) {
+      this.log.error({ restarts: this.restartTimes.length }, `the transcoder ${why} again; too many restarts, ending the session`);
+      void this.stop('transcoder_failed');
+      return;
+    }
+    this.restartTimes.push(now);
+    this.transcoderRestarts += 1;
+    metrics.transcoderRestarts.inc({ reason: why });
+    const feed = this.feed;
+    const old = this.run;
+    if (!feed?.source) return;
+    this.log.warn({ why, restart: this.transcoderRestarts }, 'restarting the transcoder');
+    if (why === 'stalled' && old) void old.transcoder.stop(1000);
+    feed.waitForKeyframe = feed.source.video !== undefined;
+    this.startRun(feed, []);
+    this.persist({ transcoderRestarts: this.transcoderRestarts });
+  }
+
+  private onSegment(): void {
+    const run = this.run;
+    if (run) {
+      run.producedSegment = true;
+      run.lastSegmentAt = this.deps.now();
+    }
+    const plan = this.plan;
+    if (!plan || this.masterWritten || this.collector!.renditionsWithSegments < renditionNames(plan).length) return;
+    this.masterWritten = true;
+    void this.publishMasters(plan).catch((error: unknown) => {
+      this.log.error({ err: error }, 'cannot write the master playlist');
+      void this.stop('transcoder_failed');
+    });
+  }
+
+  /** Every rendition has a segment: the stream's master can point at them, and the stream is live. */
+  private async publishMasters(plan: LadderPlan): Promise<void> {
+    const { files, stream } = this.deps;
+    const measuredKbps: Record<string, number> = {};
+    for (const rendition of [...plan.video, ...plan.audio]) {
+      if (rendition.mode !== 'copy') continue;
+      const kbps = await this.collector!.measuredKbps(rendition.name);
+      if (kbps !== undefined) measuredKbps[rendition.name] = Math.round(kbps);
+    }
+    await files.writeStreamMaster(stream.playbackId, buildMasterPlaylist(plan, { uriPrefix: sessionUriPrefix(this.id), playlist: 'index.m3u8', measuredKbps }));
+    if (stream.record) {
+      await files.writeSessionMaster(stream.playbackId, this.id, buildMasterPlaylist(plan, { uriPrefix: '', playlist: 'recording.m3u8', measuredKbps }));
+    }
+    if (this.currentState === 'starting') {
+      this.hasBeenLive = true;
+      this.log.info('stream is live');
+      this.setState('live');
+    }
+  }
+
+  private onPublisherClose(feed: PublisherFeed, why: PublisherCloseReason): void {
+    if (feed !== this.feed) return;
+    this.detach(feed);
+    if (this.isEnding()) return;
+    const windowMs = this.stream.reconnectWindowSeconds !== null ? this.stream.reconnectWindowSeconds * 1000 : this.deps.settings.reconnectWindowMs;
+    // OBS and ffmpeg say when they stop on purpose (deleteStream); a drop does not.
+    if (why === 'unpublished' || windowMs === 0) {
+      this.log.info({ why }, 'publisher stopped');
+      void this.stop('publisher_left');
+      return;
+    }
+    this.log.info({ why, windowSeconds: windowMs / 1000 }, 'publisher dropped; waiting for it to come back');
+    this.setState('reconnecting');
+    this.reconnectTimer = setTimeout(() => void this.stop('reconnect_window_expired'), windowMs);
+  }
+
+  /** Once a second: ingest bitrate, transcoder back-pressure, and the stall watchdog. */
+  private tick(): void {
+    if (this.isEnding()) return;
+    const { settings, metrics } = this.deps;
+    this.bytesSamples.push(this.bytesIn());
+    if (this.bytesSamples.length > BITRATE_WINDOW_SAMPLES + 1) this.bytesSamples.shift();
+
+    const run = this.run;
+    const feed = this.feed;
+    if (!run?.startedAt || !feed || run.feed !== feed) return;
+    const now = this.deps.now();
+
+    const backlog = run.transcoder.backlogBytes;
+    if (backlog > settings.backlogMaxBytes) {
+      metrics.transcoderBacklog.inc({ outcome: 'ended' });
+      this.log.error({ backlogBytes: backlog }, 'the transcoder cannot keep up with the input; ending the session');
+      void this.stop('transcoder_overloaded');
+      return;
+    }
+    if (backlog > settings.backlogWarnBytes && !this.backlogWarned) {
+      this.backlogWarned = true;
+      metrics.transcoderBacklog.inc({ outcome: 'warned' });
+      this.log.warn({ backlogBytes: backlog }, 'the transcoder is falling behind the input');
+    } else if (backlog < settings.backlogWarnBytes / 2) {
+      this.backlogWarned = false;
+    }
+
+    if (now - feed.publisher.lastDataAt > PUBLISHER_SILENT_MS) return;
+    const segmentMs = Math.max(settings.segmentSeconds * 1000, feed.keyframeIntervalMs ?? 0);
+    const limit = settings.stallSegments * segmentMs + (run.producedSegment ? 0 : settings.startupGraceMs);
+    if (now - (run.lastSegmentAt ?? run.startedAt) > limit) {
+      metrics.transcoderStalls.inc();
+      this.log.warn({ silentMs: now - (run.lastSegmentAt ?? run.startedAt) }, 'no new segment from the transcoder: it is stalled');
+      this.restart('stalled');
+    }
+  }
+
+  private checkKeyframeInterval(feed: PublisherFeed): void {
+    const interval = feed.keyframeIntervalMs;
+    const segmentMs = this.deps.settings.segmentSeconds * 1000;
+    // FLV timestamps are whole milliseconds: allow a frame's worth of rounding.
+    if (interval === undefined || interval <= segmentMs + 50 || this.warnings.has('keyframe_interval_too_long')) return;
+    this.warnings.add('keyframe_interval_too_long');
+    this.deps.metrics.sourceWarnings.inc({ warning: 'keyframe_interval_too_long' });
+    this.log.warn(
+      { keyframeIntervalSeconds: interval / 1000, segmentSeconds: this.deps.settings.segmentSeconds },
+      'the source sends keyframes less often than the segment duration: copied renditions get longer segments (set the encoder keyframe interval to the segment duration)',
+    );
   }
 
   private async shutDown(reason: EndReason): Promise<void> {
     this.endReason = reason;
     this.setState('ending');
+    clearInterval(this.watchdog);
     clearTimeout(this.probeTimer);
     clearTimeout(this.firstMediaTimer);
-    const publisher = this.publisher;
-    this.publisher = undefined;
-    publisher?.disconnect();
-
-    const transcoder = this.transcoder;
-    if (transcoder) {
-      // A publisher that left gets its last segment finished; anything else stops ffmpeg now.
-      const drained = reason === 'publisher_left' ? await settledWithin(transcoder.exited, this.deps.settings.stopGraceMs) : false;
-      if (!drained) await transcoder.stop();
+    clearTimeout(this.reconnectTimer);
+    const feed = this.feed;
+    if (feed) {
+      this.detach(feed);
+      feed.publisher.disconnect();
     }
-    this.watcher?.stop();
-    await this.prepared.catch(() => undefined);
+    // A publisher that left gets its last segment finished; anything else stops ffmpeg now.
+    await Promise.all(
+      [...this.transcoders].map(async (transcoder) => {
+        const drained = reason === 'publisher_left' && (await settledWithin(transcoder.exited, this.deps.settings.stopGraceMs));
+        if (!drained) await transcoder.stop();
+      }),
+    );
     try {
-      await this.deps.output.endPlaylists(this.renditionNames());
+      await this.prepared;
+      await this.collector?.finish();
     } catch (error) {
       this.log.error({ err: error }, 'cannot end the playlists');
     }
+    this.persist({ state: 'ended', endedAt: this.deps.now(), endReason: reason, bytesIn: this.bytesIn() });
+    await settledWithin(this.persisted, 5000);
     this.log.info({ reason }, 'session ended');
     this.setState('ended');
   }
 
-  private renditionNames(): string[] {
-    if (!this.plan) return [];
-    return [...this.plan.video.map((r) => r.name), ...(this.plan.audio ? [this.plan.audio.name] : [])];
+  private bytesIn(): number {
+    return this.earlierBytesIn + (this.feed?.publisher.bytesIn ?? 0);
+  }
+
+  private initialRecord(): SessionRecord {
+    return {
+      id: this.id,
+      streamId: this.stream.id,
+      node: this.deps.node,
+      state: this.currentState,
+      clientAddress: null,
+      startedAt: this.startedAt,
+      endedAt: null,
+      endReason: null,
+      bytesIn: 0,
+      videoCodec: null,
+      audioCodec: null,
+      width: null,
+      height: null,
+      frameRate: null,
+      profile: this.stream.profile,
+      recorded: this.stream.record,
+      reconnects: 0,
+      transcoderRestarts: 0,
+    };
+  }
+
+  /** Database writes never hold up media; they are queued in order and failures are logged. */
+  private persist(patch: Partial<SessionRecord>): void {
+    this.persisted = this.persisted
+      .then(() => this.deps.store.update(this.id, patch))
+      .catch((error: unknown) => this.log.error({ err: error }, 'cannot update the session record'));
   }
 
   private isEnding(): boolean {
@@ -293,6 +606,7 @@ export class LiveSession {
   private setState(state: SessionState): void {
     if (this.currentState === state) return;
     this.currentState = state;
+    if (state !== 'ended') this.persist({ state });
     this.deps.onStateChange(this, state);
   }
 }
@@ -300,9 +614,15 @@ export class LiveSession {
 function settledWithin<T>(promise: Promise<T>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    void promise.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
+    void promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
   });
 }

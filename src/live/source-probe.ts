@@ -3,8 +3,12 @@ import type { SourceInfo } from '../transcode/ladder';
 
 export interface ProbeResult {
   source: SourceInfo;
-  /** Tags to write after the FLV header, in order: script data, sequence headers, then media from the first keyframe. */
-  tags: Buffer[];
+  /** The last script data and sequence headers seen (only those of tracks in `source`). */
+  metadata?: Buffer;
+  videoConfig?: Buffer;
+  audioConfig?: Buffer;
+  /** Media tags held so far, from the first keyframe on. */
+  media: Buffer[];
 }
 
 export type ProbeOutcome = { ready: false } | { ready: true; result: ProbeResult } | { ready: true; error: string; message: string };
@@ -103,22 +107,29 @@ export class SourceProbe {
         height,
         ...(this.metadata.frameRate !== undefined && { frameRate: this.metadata.frameRate }),
         ...(this.videoConfig.codecString !== undefined && { codecString: this.videoConfig.codecString }),
+        ...(this.metadata.videoBitrateKbps !== undefined && { bitrateKbps: this.metadata.videoBitrateKbps }),
       };
     }
     if (withAudio && this.audioCodecSeen) {
-      source.audio = this.audioConfig ?? { codec: this.audioCodecSeen.codec };
+      source.audio = {
+        ...(this.audioConfig ?? { codec: this.audioCodecSeen.codec }),
+        ...(this.metadata.audioBitrateKbps !== undefined && { bitrateKbps: this.metadata.audioBitrateKbps }),
+      };
     }
     const keyframeAt = this.keyframeTimestamp;
-    const tags = [this.metadataTag, withVideo ? this.videoConfigTag : undefined, withAudio ? this.audioConfigTag : undefined]
-      .filter((tag): tag is Buffer => tag !== undefined);
+    const media: Buffer[] = [];
     for (const tag of this.media) {
       if (tag.kind === 'video' && !withVideo) continue;
       if (tag.kind === 'audio' && !withAudio) continue;
       // Audio from before the first keyframe would start the output with sound over no picture.
       if (tag.kind === 'audio' && withVideo && keyframeAt !== undefined && tag.timestamp < keyframeAt) continue;
-      tags.push(tag.bytes);
+      media.push(tag.bytes);
     }
     this.media = [];
-    return { ready: true, result: { source, tags } };
+    const result: ProbeResult = { source, media };
+    if (this.metadataTag) result.metadata = this.metadataTag;
+    if (withVideo && this.videoConfigTag) result.videoConfig = this.videoConfigTag;
+    if (withAudio && this.audioConfigTag) result.audioConfig = this.audioConfigTag;
+    return { ready: true, result };
   }
 }

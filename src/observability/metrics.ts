@@ -20,6 +20,25 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    transcoderRestarts: new client.Counter({
+      name: 'origin_transcoder_restarts_total',
+      help: 'ffmpeg restarts within a session, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    transcoderStalls: new client.Counter({ name: 'origin_transcoder_stalls_total', help: 'Transcoders found stalled by the watchdog', registers: [registry] }),
+    transcoderBacklog: new client.Counter({
+      name: 'origin_transcoder_backlog_events_total',
+      help: 'Transcoders falling behind their input: warned, or ended',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    sourceWarnings: new client.Counter({
+      name: 'origin_source_warnings_total',
+      help: 'Sources with a property that degrades the output, by warning',
+      labelNames: ['warning'] as const,
+      registers: [registry],
+    }),
   };
   return metrics;
 }

@@ -1,6 +1,15 @@
 import type { Database } from '../db/knex';
 
-export interface StreamRecord {
+export interface StreamOptions {
+  /** `ladder`, `passthrough`, or a profile defined in the configuration. */
+  profile: string;
+  /** Keep every segment of each session as a recording. */
+  record: boolean;
+  /** Seconds a dropped publisher has to come back; null for the configured default. */
+  reconnectWindowSeconds: number | null;
+}
+
+export interface StreamRecord extends StreamOptions {
   id: string;
   name: string;
   playbackId: string;
@@ -15,6 +24,9 @@ interface StreamRow {
   playback_id: string;
   key_hash: string;
   enabled: number | boolean;
+  profile: string;
+  record: number | boolean;
+  reconnect_window_seconds: number | null;
   created_at: number | string;
   updated_at: number | string;
 }
@@ -25,12 +37,15 @@ function toRecord(row: StreamRow): StreamRecord {
     name: row.name,
     playbackId: row.playback_id,
     enabled: Boolean(row.enabled),
+    profile: row.profile,
+    record: Boolean(row.record),
+    reconnectWindowSeconds: row.reconnect_window_seconds,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
 }
 
-export interface NewStream {
+export interface NewStream extends StreamOptions {
   id: string;
   name: string;
   playbackId: string;
@@ -48,6 +63,9 @@ export class StreamRepository {
       playback_id: stream.playbackId,
       key_hash: stream.keyHash,
       enabled: true,
+      profile: stream.profile,
+      record: stream.record,
+      reconnect_window_seconds: stream.reconnectWindowSeconds,
       created_at: stream.createdAt,
       updated_at: stream.createdAt,
     });

@@ -1,5 +1,5 @@
 import { generateId, generatePlaybackId, generateStreamKey, hashSecret, STREAM_KEY_PREFIX } from './keys';
-import type { StreamRecord, StreamRepository } from './stream-repository';
+import type { StreamOptions, StreamRecord, StreamRepository } from './stream-repository';
 
 export type KeyRefusal = 'malformed_key' | 'unknown_key' | 'stream_disabled';
 
@@ -14,11 +14,14 @@ export class StreamService {
   ) {}
 
   /** The key is returned once, here; only its hash is kept. */
-  async create(input: { name: string }): Promise<{ stream: StreamRecord; streamKey: string }> {
+  async create(input: { name: string } & Partial<StreamOptions>): Promise<{ stream: StreamRecord; streamKey: string }> {
     const streamKey = generateStreamKey();
     const stream = await this.repository.insert({
       id: generateId(),
       name: input.name,
+      profile: input.profile ?? 'ladder',
+      record: input.record ?? false,
+      reconnectWindowSeconds: input.reconnectWindowSeconds ?? null,
       playbackId: generatePlaybackId(),
       keyHash: hashSecret(streamKey),
       createdAt: this.now(),

@@ -3,103 +3,149 @@ import type { LadderPlan } from './ladder';
 
 export interface TranscodeJob {
   plan: LadderPlan;
-  /** Folder of this stream's live output: <folder>/<rendition>/index.m3u8. */
+  /** The session's folder: <folder>/<rendition>/seg_N.ts and ffmpeg's own .ffmpeg.m3u8. */
   outputDir: string;
+  /** The poster image, refreshed every posterIntervalSeconds; none when the plan has no video. */
+  posterPath?: string;
+  posterIntervalSeconds: number;
   preset: string;
   segmentSeconds: number;
-  listSize: number;
-  /**
-   * A later ffmpeg run of the same session (publisher reconnect, transcoder restart): continue the
-   * existing playlists so that media sequence numbers keep increasing and the join is marked with
-   * EXT-X-DISCONTINUITY.
-   */
-  continuePlaylists: boolean;
+  /** Number of the first segment, so that a later run (reconnect, restart) continues the session's numbering. */
+  startNumber: number;
+  /** What this run's input carries; a later publisher may differ from the one the plan was made for. */
+  input: { hasVideo: boolean; hasAudio: boolean };
+}
+
+export interface FfmpegInput {
+  options: string[];
+  source: string;
+}
+
+export interface FfmpegOutput {
+  options: string[];
+  target: string;
 }
 
 export interface FfmpegArgs {
-  inputOptions: string[];
-  input: string;
-  outputOptions: string[];
-  output: string;
+  inputs: FfmpegInput[];
+  outputs: FfmpegOutput[];
 }
 
+/** Segments listed in ffmpeg's own playlist: enough for the collector to never miss one. */
+const FFMPEG_LIST_SIZE = 10;
+/** With keyframes following the source, this GOP is only an upper bound (10 segments). */
+const SOURCE_KEYFRAMES_GOP_SEGMENTS = 10;
+
 /**
- * One ffmpeg process for the whole ladder: the source is decoded once, split and scaled per rung.
- * Keyframes are forced on the segment grid in every rung, so segment boundaries line up.
- * Audio is encoded once into its own rendition that every video rendition refers to.
+ * One ffmpeg process for the whole ladder: the source is decoded once, split and scaled per rung;
+ * an H.264 source can be copied as is into a "source" rendition. Keyframes fall on the segment
+ * grid (or on the source's keyframes when a rendition is copied), with the source's timestamps, so
+ * every rendition cuts its segments at the same instants. Audio is encoded (or copied) once per
+ * audio rendition and shared by the video renditions. A second output refreshes the poster.
  */
 export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
   const { plan } = job;
-  const outputOptions: string[] = [];
+  const inputs: FfmpegInput[] = [{ options: ['-hide_banner', '-f', 'flv'], source: 'pipe:0' }];
+  const hls: string[] = [];
   const variants: string[] = [];
+  const encoded = plan.video.filter((v) => v.mode === 'encode');
+  const decodesVideo = encoded.length > 0 || job.posterPath !== undefined;
 
-  if (plan.video.length > 0) {
-    outputOptions.push('-filter_complex', videoFilterGraph(plan));
-    plan.video.forEach((rendition, i) => {
-      const gop = Math.max(1, Math.round((rendition.frameRate ?? plan.frameRate) * job.segmentSeconds));
-      outputOptions.push(
-        '-map', `[v${i}]`,
-        `-c:v:${i}`, 'libx264',
-        `-b:v:${i}`, `${rendition.videoBitrateKbps}k`,
-        `-maxrate:v:${i}`, `${rendition.maxrateKbps}k`,
-        `-bufsize:v:${i}`, `${rendition.bufsizeKbps}k`,
-        `-profile:v:${i}`, rendition.profile,
-        `-level:v:${i}`, rendition.level,
-        `-g:v:${i}`, String(gop),
-        `-keyint_min:v:${i}`, String(gop),
-      );
-      variants.push(`v:${i},name:${rendition.name}`);
-    });
-    outputOptions.push(
+  if (plan.video.length > 0 && !job.input.hasVideo) throw new Error('this plan needs video and the input has none');
+  // Passthrough decodes only for the poster: keyframes are enough for that.
+  if (encoded.length === 0 && job.posterPath !== undefined) inputs[0]!.options.push('-skip_frame', 'nokey');
+
+  const graph = decodesVideo ? filterGraph(job) : undefined;
+  if (graph) hls.push('-filter_complex', graph);
+
+  plan.video.forEach((rendition, i) => {
+    variants.push(`v:${i},name:${rendition.name}`);
+    if (rendition.mode === 'copy') {
+      hls.push('-map', '0:v:0', `-c:v:${i}`, 'copy');
+      return;
+    }
+    const label = `v${encoded.indexOf(rendition)}`;
+    const frameRate = rendition.frameRate ?? plan.frameRate;
+    const segments = plan.keyframes === 'source' ? SOURCE_KEYFRAMES_GOP_SEGMENTS : 1;
+    const gop = Math.max(1, Math.round(frameRate * job.segmentSeconds * segments));
+    hls.push(
+      '-map', `[${label}]`,
+      `-c:v:${i}`, 'libx264',
+      `-b:v:${i}`, `${rendition.videoBitrateKbps}k`,
+      `-maxrate:v:${i}`, `${rendition.maxrateKbps}k`,
+      `-bufsize:v:${i}`, `${rendition.bufsizeKbps}k`,
+      `-profile:v:${i}`, rendition.profile,
+      `-level:v:${i}`, rendition.level,
+      `-g:v:${i}`, String(gop),
+    );
+    if (plan.keyframes === 'grid') hls.push(`-keyint_min:v:${i}`, String(gop));
+  });
+  if (encoded.length > 0) {
+    hls.push(
       '-preset', job.preset,
       '-tune', 'zerolatency',
       '-sc_threshold', '0',
-      '-force_key_frames', `expr:gte(t,n_forced*${job.segmentSeconds})`,
+      '-force_key_frames', plan.keyframes === 'source' ? 'source' : `expr:gte(t,n_forced*${job.segmentSeconds})`,
+      // Keep the source's timestamps: every rendition's keyframes then carry identical times.
+      '-fps_mode:v', 'passthrough',
+      '-enc_time_base:v', '-1',
     );
   }
-  if (plan.audio) {
-    outputOptions.push('-map', '0:a:0', '-c:a:0', 'aac', '-b:a:0', `${plan.audio.bitrateKbps}k`, '-ac:a:0', String(plan.audio.channels));
-    variants.push(`a:0,name:${plan.audio.name}`);
-  }
 
-  const flags = ['independent_segments', 'program_date_time', 'temp_file', 'delete_segments', 'omit_endlist'];
-  if (job.continuePlaylists) flags.push('append_list');
-  outputOptions.push(
+  const silence = plan.audio.length > 0 && !job.input.hasAudio;
+  if (silence) inputs.push({ options: ['-f', 'lavfi'], source: 'anullsrc=channel_layout=stereo:sample_rate=48000' });
+  plan.audio.forEach((audio, i) => {
+    variants.push(`a:${i},name:${audio.name}`);
+    hls.push('-map', silence ? '1:a:0' : '0:a:0');
+    // A publisher that came back without audio gets silence, encoded, in the same rendition.
+    if (audio.mode === 'copy' && !silence) hls.push(`-c:a:${i}`, 'copy');
+    else hls.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, `${audio.bitrateKbps}k`, `-ac:a:${i}`, String(Math.min(audio.channels, 2)));
+  });
+  if (silence) hls.push('-shortest');
+
+  hls.push(
     '-f', 'hls',
     '-hls_time', String(job.segmentSeconds),
-    '-hls_list_size', String(job.listSize),
-    '-hls_flags', flags.join('+'),
-    // Sequence numbers (and segment names) start from the clock, so a later session of the same
-    // stream never reuses a segment URL that a cache may still hold.
-    '-hls_start_number_source', 'epoch',
+    '-hls_list_size', String(FFMPEG_LIST_SIZE),
+    '-hls_flags', 'independent_segments+program_date_time+temp_file+omit_endlist',
+    '-start_number', String(job.startNumber),
     '-hls_segment_type', 'mpegts',
     '-hls_segment_filename', path.join(job.outputDir, '%v', 'seg_%d.ts'),
     '-var_stream_map', variants.join(' '),
   );
-
-  return {
-    inputOptions: ['-hide_banner', '-f', 'flv'],
-    input: 'pipe:0',
-    outputOptions,
-    output: path.join(job.outputDir, '%v', 'index.m3u8'),
-  };
+  const outputs: FfmpegOutput[] = [{ options: hls, target: path.join(job.outputDir, '%v', '.ffmpeg.m3u8') }];
+  if (job.posterPath !== undefined) {
+    outputs.push({
+      options: ['-map', '[poster]', '-c:v', 'mjpeg', '-q:v', '5', '-update', '1', '-atomic_writing', '1', '-f', 'image2'],
+      target: job.posterPath,
+    });
+  }
+  return { inputs, outputs };
 }
 
 /** The argument vector as ffmpeg receives it from fluent-ffmpeg (which adds -y for file outputs). */
 export function toArgv(args: FfmpegArgs): string[] {
-  return [...args.inputOptions, '-i', args.input, '-y', ...args.outputOptions, args.output];
+  return [
+    ...args.inputs.flatMap((input) => [...input.options, '-i', input.source]),
+    '-y',
+    ...args.outputs.flatMap((output) => [...output.options, output.target]),
+  ];
 }
 
-function videoFilterGraph(plan: LadderPlan): string {
-  const count = plan.video.length;
-  const chains = plan.video.map((rendition, i) => {
+function filterGraph(job: TranscodeJob): string {
+  const { plan } = job;
+  const branches: string[] = [];
+  plan.video.forEach((rendition) => {
+    if (rendition.mode !== 'encode') return;
     const steps = [];
     if (rendition.frameRate !== undefined) steps.push(`fps=${rendition.frameRate}`);
     steps.push(`scale=${rendition.width}:${rendition.height}`, 'format=yuv420p');
-    const input = count === 1 ? '[0:v:0]' : `[s${i}]`;
-    return `${input}${steps.join(',')}[v${i}]`;
+    branches.push(`${steps.join(',')}[v${branches.length}]`);
   });
-  if (count === 1) return chains[0]!;
-  const split = `[0:v:0]split=${count}${plan.video.map((_, i) => `[s${i}]`).join('')}`;
-  return [split, ...chains].join(';');
+  if (job.posterPath !== undefined && plan.poster) {
+    branches.push(`fps=1/${job.posterIntervalSeconds},scale=${plan.poster.width}:${plan.poster.height},format=yuvj420p[poster]`);
+  }
+  if (branches.length === 1) return `[0:v:0]${branches[0]}`;
+  const split = `[0:v:0]split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`;
+  return [split, ...branches.map((branch, i) => `[s${i}]${branch}`)].join(';');
 }

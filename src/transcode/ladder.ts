@@ -2,15 +2,22 @@ import type { RungConfig } from '../config/schema';
 import type { AudioCodec, VideoCodec } from '../ingest/media';
 
 export interface SourceInfo {
-  video?: { codec: VideoCodec; width: number; height: number; frameRate?: number; codecString?: string };
-  audio?: { codec: AudioCodec; codecString?: string; sampleRate?: number; channels?: number };
+  video?: { codec: VideoCodec; width: number; height: number; frameRate?: number; codecString?: string; bitrateKbps?: number };
+  audio?: { codec: AudioCodec; codecString?: string; sampleRate?: number; channels?: number; bitrateKbps?: number };
 }
 
-export interface VideoRendition {
-  /** Folder name and label: "720p". */
+interface RenditionBase {
+  /** Folder name and label: "720p", "source". */
   name: string;
   width: number;
   height: number;
+  codecString: string;
+  /** Name of the audio rendition this video plays with. */
+  audioGroup?: string;
+}
+
+export interface EncodedVideo extends RenditionBase {
+  mode: 'encode';
   /** Output frame rate when it is capped below the source's; otherwise the source rate is kept. */
   frameRate?: number;
   videoBitrateKbps: number;
@@ -19,54 +26,154 @@ export interface VideoRendition {
   profile: 'high' | 'main';
   /** H.264 level, e.g. "3.1"; chosen from size and frame rate so that the CODECS attribute is exact. */
   level: string;
-  codecString: string;
 }
 
+/** The publisher's H.264, remuxed: no encode. Its bitrate is the publisher's. */
+export interface CopiedVideo extends RenditionBase {
+  mode: 'copy';
+}
+
+export type VideoRendition = EncodedVideo | CopiedVideo;
+
 export interface AudioRendition {
-  name: 'audio';
+  /** "audio", or "audio_96k" when a profile asks for several audio bitrates. */
+  name: string;
+  mode: 'encode' | 'copy';
+  /** Target bitrate when encoding; the source's (or an estimate) when copying. */
   bitrateKbps: number;
-  channels: 2;
-  codecString: 'mp4a.40.2';
+  channels: number;
+  codecString: string;
 }
 
 export interface LadderPlan {
   video: VideoRendition[];
-  audio?: AudioRendition;
+  audio: AudioRendition[];
+  /**
+   * `grid`: keyframes forced every segment duration. `source`: at the source's keyframes, so that
+   * a copied source rendition and the encoded ones cut their segments at the same instants.
+   */
+  keyframes: 'grid' | 'source';
   /** The source's frame rate, when its metadata says. */
   sourceFrameRate?: number;
   /** Frame rate used for GOP sizes: the source's, or 30 when the source does not say. */
   frameRate: number;
+  /** Poster size (≤ 360 lines), when there is video. */
+  poster?: { width: number; height: number };
+}
+
+export interface Profile {
+  kind: 'ladder' | 'passthrough';
+  rungs: readonly RungConfig[];
+  /** Add a rendition that copies the source video when it is H.264. */
+  sourceRung: boolean;
 }
 
 export interface LadderOptions {
-  rungs: readonly RungConfig[];
+  profile: Profile;
   audioBitrateKbps: number;
 }
 
 const DEFAULT_FRAME_RATE = 30;
+const POSTER_HEIGHT = 360;
+/** Assumed bitrate of a copied AAC track whose publisher did not say. */
+const DEFAULT_COPIED_AUDIO_KBPS = 128;
 
 /**
- * Chooses the renditions for a source: no rung above the source height; a source smaller than
- * every rung gets one rendition at its own size, with the smallest rung's settings.
+ * Chooses the renditions for a source. Encoded rungs never go above the source height. With a
+ * source rung, rungs at the source height are left to it; without one, a source smaller than every
+ * rung gets one rendition at its own size.
  */
 export function planLadder(source: SourceInfo, options: LadderOptions): LadderPlan {
+  const { profile } = options;
   const sourceFrameRate = source.video?.frameRate;
-  const plan: LadderPlan = { video: [], frameRate: sourceFrameRate ?? DEFAULT_FRAME_RATE, ...(sourceFrameRate !== undefined && { sourceFrameRate }) };
-  if (source.video) {
-    const { width: sourceWidth, height: sourceHeight } = source.video;
-    const byHeight = [...options.rungs].sort((a, b) => b.height - a.height);
-    let chosen = byHeight.filter((rung) => rung.height <= sourceHeight);
-    const smallest = byHeight[byHeight.length - 1];
-    if (chosen.length === 0 && smallest) chosen = [{ ...smallest, name: `${evenFloor(sourceHeight)}p`, height: evenFloor(sourceHeight) }];
-    plan.video = chosen.map((rung) => videoRendition(rung, sourceWidth, sourceHeight, source.video?.frameRate));
+  const audio = planAudio(source, options);
+  const defaultGroup = audio[0]?.name;
+  const plan: LadderPlan = {
+    video: [],
+    audio,
+    keyframes: 'grid',
+    frameRate: sourceFrameRate ?? DEFAULT_FRAME_RATE,
+    ...(sourceFrameRate !== undefined && { sourceFrameRate }),
+  };
+  const video = source.video;
+  if (!video) return plan;
+
+  const posterHeight = evenFloor(Math.min(POSTER_HEIGHT, video.height));
+  plan.poster = { width: evenRound((video.width * posterHeight) / video.height), height: posterHeight };
+  const copy: CopiedVideo = {
+    mode: 'copy',
+    name: 'source',
+    width: video.width,
+    height: video.height,
+    codecString: video.codecString ?? 'avc1.640028',
+    ...(defaultGroup !== undefined && { audioGroup: defaultGroup }),
+  };
+  if (profile.kind === 'passthrough') {
+    plan.video = [copy];
+    plan.keyframes = 'source';
+    return plan;
   }
-  if (source.audio) {
-    plan.audio = { name: 'audio', bitrateKbps: options.audioBitrateKbps, channels: 2, codecString: 'mp4a.40.2' };
+
+  const byHeight = [...profile.rungs].sort((a, b) => b.height - a.height);
+  // A frame-rate cap drops frames, and with them some of the source keyframes the rungs would be cut at.
+  const capsFrameRate = byHeight.some((rung) => rung.maxFps !== undefined && (sourceFrameRate === undefined || sourceFrameRate > rung.maxFps));
+  const withSource = profile.sourceRung && video.codec === 'h264' && !capsFrameRate;
+  let chosen = byHeight.filter((rung) => (withSource ? rung.height < video.height : rung.height <= video.height));
+  const smallest = byHeight[byHeight.length - 1];
+  if (!withSource && chosen.length === 0 && smallest) {
+    chosen = [{ ...smallest, name: `${evenFloor(video.height)}p`, height: evenFloor(video.height) }];
   }
+  const encoded = chosen.map((rung) => encodedRendition(rung, video.width, video.height, sourceFrameRate, audioGroupFor(rung, audio, options)));
+  plan.video = withSource ? [copy, ...encoded] : encoded;
+  plan.keyframes = withSource ? 'source' : 'grid';
   return plan;
 }
 
-function videoRendition(rung: RungConfig, sourceWidth: number, sourceHeight: number, sourceFrameRate: number | undefined): VideoRendition {
+/**
+ * Audio is encoded once per distinct bitrate the rungs ask for and shared by them; a stereo or
+ * mono AAC source is copied instead when one bitrate is asked for (or for passthrough).
+ */
+function planAudio(source: SourceInfo, options: LadderOptions): AudioRendition[] {
+  const audio = source.audio;
+  if (!audio) return [];
+  const copyable = audio.codec === 'aac' && (audio.channels ?? 2) <= 2;
+  const bitrates = options.profile.kind === 'passthrough' ? [options.audioBitrateKbps] : distinctAudioBitrates(options);
+  if (copyable && bitrates.length === 1) {
+    return [{
+      name: 'audio',
+      mode: 'copy',
+      bitrateKbps: audio.bitrateKbps ?? DEFAULT_COPIED_AUDIO_KBPS,
+      channels: audio.channels ?? 2,
+      codecString: audio.codecString ?? 'mp4a.40.2',
+    }];
+  }
+  return bitrates.map((bitrateKbps) => ({
+    name: bitrates.length === 1 ? 'audio' : `audio_${bitrateKbps}k`,
+    mode: 'encode',
+    bitrateKbps,
+    channels: 2,
+    codecString: 'mp4a.40.2',
+  }));
+}
+
+function distinctAudioBitrates(options: LadderOptions): number[] {
+  const set = new Set(options.profile.rungs.map((rung) => rung.audioBitrateKbps ?? options.audioBitrateKbps));
+  return [...set].sort((a, b) => b - a);
+}
+
+function audioGroupFor(rung: RungConfig, audio: AudioRendition[], options: LadderOptions): string | undefined {
+  if (audio.length <= 1) return audio[0]?.name;
+  const wanted = rung.audioBitrateKbps ?? options.audioBitrateKbps;
+  return audio.find((a) => a.bitrateKbps === wanted)?.name ?? audio[0]?.name;
+}
+
+function encodedRendition(
+  rung: RungConfig,
+  sourceWidth: number,
+  sourceHeight: number,
+  sourceFrameRate: number | undefined,
+  audioGroup: string | undefined,
+): EncodedVideo {
   const height = evenFloor(rung.height);
   const width = evenRound((sourceWidth * height) / sourceHeight);
   const capped = rung.maxFps !== undefined && (sourceFrameRate === undefined || sourceFrameRate > rung.maxFps);
@@ -77,6 +184,7 @@ function videoRendition(rung: RungConfig, sourceWidth: number, sourceHeight: num
   const profile = height >= 480 ? 'high' : 'main';
   const level = h264Level(width, height, levelFrameRate, maxrateKbps, profile);
   return {
+    mode: 'encode',
     name: rung.name,
     width,
     height,
@@ -87,6 +195,7 @@ function videoRendition(rung: RungConfig, sourceWidth: number, sourceHeight: num
     profile,
     level,
     codecString: `avc1.${profile === 'high' ? '6400' : '4d40'}${Math.round(Number(level) * 10).toString(16).padStart(2, '0')}`,
+    ...(audioGroup !== undefined && { audioGroup }),
   };
 }
 
@@ -112,15 +221,9 @@ export function h264Level(width: number, height: number, frameRate: number, maxr
   return (found ?? LEVELS[LEVELS.length - 1]!)[0];
 }
 
-/** Total declared peak bitrate for the master playlist, with ~10% for MPEG-TS overhead. */
-export function peakBandwidth(rendition: VideoRendition | undefined, audio: AudioRendition | undefined): number {
-  const kbps = (rendition?.maxrateKbps ?? 0) + (audio?.bitrateKbps ?? 0);
-  return Math.round(kbps * 1000 * 1.1);
-}
-
-export function averageBandwidth(rendition: VideoRendition | undefined, audio: AudioRendition | undefined): number {
-  const kbps = (rendition?.videoBitrateKbps ?? 0) + (audio?.bitrateKbps ?? 0);
-  return Math.round(kbps * 1000 * 1.05);
+/** The names of every rendition folder of a plan, video first. */
+export function renditionNames(plan: LadderPlan): string[] {
+  return [...plan.video.map((r) => r.name), ...plan.audio.map((a) => a.name)];
 }
 
 function evenFloor(n: number): number {

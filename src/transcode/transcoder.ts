@@ -20,7 +20,6 @@ export interface TranscoderProgress {
 
 export interface TranscoderOptions {
   ffmpegPath: string;
-  args: FfmpegArgs;
   logger: Logger;
   /** After stop() sends SIGINT, how long ffmpeg gets before SIGKILL. */
   stopGraceMs: number;
@@ -29,10 +28,15 @@ export interface TranscoderOptions {
 
 const STDERR_TAIL_LINES = 30;
 
-/** One ffmpeg process fed through its stdin. The session decides what to do when it exits. */
+/**
+ * One ffmpeg process fed through its stdin. Input may be written before start() (it is queued),
+ * so that a run can be prepared while the previous one finishes. The session decides what to do
+ * when it exits.
+ */
 export class Transcoder {
   readonly exited: Promise<TranscoderExit>;
   private process: ChildProcess | undefined;
+  private args: FfmpegArgs | undefined;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private inputEnded = false;
@@ -42,21 +46,18 @@ export class Transcoder {
   private exitSignal: NodeJS.Signals | null = null;
   private resolveExit!: (exit: TranscoderExit) => void;
   private killTimer: NodeJS.Timeout | undefined;
-  private readonly command: ffmpeg.FfmpegCommand;
 
   constructor(private readonly options: TranscoderOptions) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
-    this.command = ffmpeg({ stdoutLines: STDERR_TAIL_LINES })
-      .setFfmpegPath(options.ffmpegPath)
-      .input(options.args.input)
-      .inputOptions(...options.args.inputOptions)
-      .output(options.args.output)
-      .outputOptions(...options.args.outputOptions);
   }
 
-  /** The argument vector ffmpeg is started with. */
-  get argv(): string[] {
-    return toArgv(this.options.args);
+  /** The argument vector ffmpeg was started with. */
+  get argv(): string[] | undefined {
+    return this.args && toArgv(this.args);
+  }
+
+  get started(): boolean {
+    return this.args !== undefined;
   }
 
   get pid(): number | undefined {
@@ -68,10 +69,19 @@ export class Transcoder {
     return this.queuedBytes + (this.process?.stdin?.writableLength ?? 0);
   }
 
-  start(): void {
-    this.command.on('start', (commandLine: string) => {
+  start(args: FfmpegArgs): void {
+    if (this.args) throw new Error('a transcoder starts once');
+    this.args = args;
+    if (this.stopRequested) {
+      this.finish();
+      return;
+    }
+    const command = ffmpeg({ stdoutLines: STDERR_TAIL_LINES }).setFfmpegPath(this.options.ffmpegPath);
+    for (const input of args.inputs) command.input(input.source).inputOptions(...input.options);
+    for (const output of args.outputs) command.output(output.target).outputOptions(...output.options);
+    command.on('start', (commandLine: string) => {
       this.options.logger.debug({ commandLine }, 'ffmpeg started');
-      this.process = (this.command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
+      this.process = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
       this.process.on('exit', (code, signal) => {
         this.exitCode = code;
         this.exitSignal = signal;
@@ -84,15 +94,15 @@ export class Transcoder {
       if (this.inputEnded) this.process.stdin?.end();
       if (this.stopRequested) this.signal('SIGINT');
     });
-    this.command.on('stderr', (line: string) => {
+    command.on('stderr', (line: string) => {
       this.stderrTail.push(line);
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       const progress = parseProgress(line);
       if (progress) this.options.onProgress?.(progress);
     });
-    this.command.on('end', () => this.finish());
-    this.command.on('error', (error: Error) => this.finish(this.process ? undefined : error.message));
-    this.command.run();
+    command.on('end', () => this.finish());
+    command.on('error', (error: Error) => this.finish(this.process ? undefined : error.message));
+    command.run();
   }
 
   write(chunk: Buffer): void {
@@ -113,13 +123,17 @@ export class Transcoder {
     this.process?.stdin?.end();
   }
 
-  /** SIGINT (ffmpeg finalizes its output), then SIGKILL if it has not exited within the grace period. */
-  stop(): Promise<TranscoderExit> {
+  /**
+   * SIGINT (ffmpeg finalizes its output), then SIGKILL if it has not exited within the grace
+   * period. A transcoder that never started just reports its end.
+   */
+  stop(graceMs = this.options.stopGraceMs): Promise<TranscoderExit> {
     if (!this.stopRequested) {
       this.stopRequested = true;
       this.inputEnded = true;
+      if (!this.args) this.finish();
       if (this.process) this.signal('SIGINT');
-      this.killTimer = setTimeout(() => this.signal('SIGKILL'), this.options.stopGraceMs);
+      this.killTimer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     }
     return this.exited;
   }
@@ -131,6 +145,8 @@ export class Transcoder {
 
   private finish(spawnError?: string): void {
     clearTimeout(this.killTimer);
+    this.queued = [];
+    this.queuedBytes = 0;
     this.resolveExit({
       code: this.exitCode,
       signal: this.exitSignal,

@@ -16,12 +16,15 @@ describeDatabases('HTTP API', (kind) => {
     expect(response.status).toBe(201);
     const stream = response.body;
     expect(Object.keys(stream).sort()).toEqual(
-      ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'createdAt', 'updatedAt'].sort(),
+      ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'createdAt', 'updatedAt'].sort(),
     );
     expect(stream).toMatchObject({
       name: 'My show',
       status: 'idle',
       enabled: true,
+      profile: 'ladder',
+      record: false,
+      reconnectWindowSeconds: null,
       ingestUrl: `rtmp://127.0.0.1:${origin.rtmpPort}/live`,
       hlsUrl: `${origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`,
       playerUrl: `${origin.urls.publicUrl}/watch/${stream.playbackId}`,
@@ -29,6 +32,14 @@ describeDatabases('HTTP API', (kind) => {
     expect(stream.streamKey).toMatch(/^sk_/);
     expect(new Date(stream.createdAt).toISOString()).toBe(stream.createdAt);
     expect(response.headers.get('location')).toBe(`/api/v1/streams/${stream.id}`);
+  });
+
+  test('profile, recording and reconnect window are chosen at creation', async () => {
+    const response = await origin.api('POST', '/api/v1/streams', { body: { name: 'Opts', profile: 'passthrough', record: true, reconnectWindowSeconds: 5 } });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ profile: 'passthrough', record: true, reconnectWindowSeconds: 5 });
+    const custom = await origin.api('POST', '/api/v1/streams', { body: { name: 'Custom', profile: 'mobile' } });
+    expect(custom.body.profile).toBe('mobile');
   });
 
   test('GET list and GET one never show the key', async () => {
@@ -63,6 +74,9 @@ describeDatabases('HTTP API', (kind) => {
     ['a name of the wrong type', { name: 42 }, 'name'],
     ['a too long name', { name: 'x'.repeat(201) }, 'name'],
     ['an unknown field', { name: 'ok', colour: 'red' }, '(body)'],
+    ['an unknown profile', { name: 'ok', profile: '4k' }, 'profile'],
+    ['a record flag that is not a boolean', { name: 'ok', record: 'yes' }, 'record'],
+    ['a negative reconnect window', { name: 'ok', reconnectWindowSeconds: -1 }, 'reconnectWindowSeconds'],
   ])('400 for %s, naming the field', async (_label, body, field) => {
     const response = await origin.api('POST', '/api/v1/streams', { body });
     expect(response.status).toBe(400);

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseMediaPlaylist, lastSequence } from '../../src/hls/media-playlist';
+import { lastSequence, type MediaPlaylist } from '../../src/hls/media-playlist';
 import { commandMessage, RtmpTestClient } from '../../scripts/lib/rtmp-client';
 import { countDecodedVideoFrames, probeStreams, videoPackets } from '../support/ffprobe';
+import { fileOf, HlsClient } from '../support/hls';
 import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
 import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
@@ -10,101 +11,98 @@ import { sleep, waitFor } from '../support/wait';
 jest.setTimeout(90_000);
 
 const RENDITIONS = [
-  { name: '720p', width: 1280, height: 720 },
-  { name: '480p', width: 854, height: 480 },
-  { name: '360p', width: 640, height: 360 },
+  { name: 'source', width: 1280, height: 720, mode: 'copy' },
+  { name: '480p', width: 854, height: 480, mode: 'encode' },
+  { name: '360p', width: 640, height: 360, mode: 'encode' },
 ];
-
-async function fetchText(url: string): Promise<{ status: number; type: string | null; text: string }> {
-  const response = await fetch(url);
-  return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
-}
 
 describe('a key-checked RTMP push becomes an HLS ladder', () => {
   let origin: TestOrigin;
+  let hls: HlsClient;
 
   beforeAll(async () => {
     origin = await startTestOrigin();
+    hls = new HlsClient(origin.urls.publicUrl);
   });
   afterEach(() => stopAllProcesses());
   afterAll(() => origin.close());
 
   test('10 s of 720p30 with a tone: every rung, advancing playlists, aligned decodable segments, ENDLIST, no ffmpeg left', async () => {
     const stream = await createStream(origin, 'Ladder');
-    const base = `${origin.urls.publicUrl}/hls/${stream.playbackId}`;
     const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), seconds: 10 });
 
-    const master = await waitFor(async () => {
-      const response = await fetchText(`${base}/master.m3u8`);
-      return response.status === 200 && response;
-    }, { what: 'the master playlist', timeoutMs: 15_000 });
-    expect(master.type).toBe('application/vnd.apple.mpegurl');
-    for (const rendition of RENDITIONS) {
-      expect(master.text).toMatch(
-        new RegExp(`#EXT-X-STREAM-INF:BANDWIDTH=\\d+,AVERAGE-BANDWIDTH=\\d+,RESOLUTION=${rendition.width}x${rendition.height},FRAME-RATE=30.000,CODECS="avc1\\.[0-9a-f]{6},mp4a\\.40\\.2",AUDIO="audio"\\n${rendition.name}/index.m3u8`),
-      );
+    const masterUrl = hls.masterUrl(stream.playbackId);
+    const master = await waitFor(() => hls.master(stream.playbackId), { what: 'the master playlist', timeoutMs: 15_000 });
+    expect((await hls.text(masterUrl)).headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    expect(master.variants.map((v) => [v.attributes.RESOLUTION, v.attributes['FRAME-RATE'], v.attributes.AUDIO])).toEqual(
+      RENDITIONS.map((r) => [`${r.width}x${r.height}`, '30.000', 'audio']),
+    );
+    for (const variant of master.variants) {
+      expect(variant.attributes.CODECS).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+      expect(Number(variant.attributes.BANDWIDTH)).toBeGreaterThan(Number(variant.attributes['AVERAGE-BANDWIDTH']));
     }
-    expect(master.text).toContain('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio"');
+    expect(master.audio).toHaveLength(1);
     expect((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('live');
 
-    // Every media playlist exists as soon as the master does, and keeps advancing.
-    const sequences = new Map<string, number>();
-    for (const name of [...RENDITIONS.map((r) => r.name), 'audio']) {
-      const playlist = await fetchText(`${base}/${name}/index.m3u8`);
-      expect(playlist.status).toBe(200);
-      sequences.set(name, lastSequence(parseMediaPlaylist(playlist.text)) ?? -1);
-    }
-    await waitFor(async () => {
-      const playlist = parseMediaPlaylist((await fetchText(`${base}/720p/index.m3u8`)).text);
-      return (lastSequence(playlist) ?? -1) >= sequences.get('720p')! + 2;
-    }, { what: 'two more 720p segments', timeoutMs: 10_000 });
+    // Every playlist the master names exists as soon as the master does, and keeps advancing.
+    const urls = new Map<string, string>();
+    master.variants.forEach((variant, i) => urls.set(RENDITIONS[i]!.name, hls.resolve(masterUrl, variant.uri)));
+    urls.set('audio', hls.resolve(masterUrl, master.audio[0]!.uri));
+    for (const url of urls.values()) expect((await hls.media(url)).segments.length).toBeGreaterThan(0);
+    const firstSeen = lastSequence(await hls.media(urls.get('480p')!))!;
+    await waitFor(async () => (lastSequence(await hls.media(urls.get('480p')!)) ?? -1) >= firstSeen + 2, { what: 'two more segments', timeoutMs: 10_000 });
+    const segmentUrl = hls.resolve(urls.get('480p')!, (await hls.media(urls.get('480p')!)).segments[0]!.uri);
+    const segment = await fetch(segmentUrl);
+    expect(segment.headers.get('content-type')).toBe('video/mp2t');
+    expect(segment.headers.get('cache-control')).toContain('immutable');
 
     const exit = await publisher.exited;
     expect(exit.code).toBe(0);
 
     // The publisher left: ffmpeg stops, playlists end, nothing lingers.
     await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 15_000 });
-    const streamDir = path.join(origin.config.mediaDir, 'live', stream.playbackId);
-    const playlists = new Map<string, ReturnType<typeof parseMediaPlaylist>>();
-    for (const name of [...RENDITIONS.map((r) => r.name), 'audio']) {
-      const playlist = parseMediaPlaylist(fs.readFileSync(path.join(streamDir, name, 'index.m3u8'), 'utf8'));
+    const playlists = new Map<string, MediaPlaylist>();
+    for (const [name, url] of urls) {
+      const playlist = await hls.media(url);
       expect(playlist.endList).toBe(true);
       playlists.set(name, playlist);
     }
     expect(ffmpegProcessesMentioning(origin.dir)).toEqual([]);
     expect((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('idle');
     expect(origin.logText()).not.toContain(stream.streamKey.slice(3));
+    const fileIn = (name: string, uri: string) => fileOf(origin.config.mediaDir, hls.resolve(urls.get(name)!, uri));
 
     // Each rung decodes at its size; the audio rendition is AAC.
     for (const rendition of RENDITIONS) {
-      const playlist = playlists.get(rendition.name)!;
-      const full = playlist.segments.find((s) => s.duration > 1.9)!;
-      const file = path.join(streamDir, rendition.name, full.uri);
+      const full = playlists.get(rendition.name)!.segments.find((s) => s.duration > 1.9)!;
+      const file = fileIn(rendition.name, full.uri);
       const [video] = await probeStreams(file);
       expect(video).toMatchObject({ codec_type: 'video', codec_name: 'h264', width: rendition.width, height: rendition.height });
       expect(await countDecodedVideoFrames(file)).toBeGreaterThanOrEqual(59);
     }
-    const audioPlaylist = playlists.get('audio')!;
-    const [audio] = await probeStreams(path.join(streamDir, 'audio', audioPlaylist.segments[0]!.uri));
+    const [audio] = await probeStreams(fileIn('audio', playlists.get('audio')!.segments[0]!.uri));
     expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac', channels: 2 });
 
-    // Segment boundaries line up: same sequence numbers, same durations, same first keyframe time.
-    const reference = playlists.get('720p')!;
+    // Segment boundaries line up: same sequence numbers and durations, same first keyframe time.
+    const reference = playlists.get('source')!;
     for (const rendition of RENDITIONS.slice(1)) {
       const other = playlists.get(rendition.name)!;
       expect(other.mediaSequence).toBe(reference.mediaSequence);
-      expect(other.segments.map((s) => [s.uri, s.duration])).toEqual(reference.segments.map((s) => [s.uri, s.duration]));
+      expect(other.segments.map((s) => s.uri)).toEqual(reference.segments.map((s) => s.uri));
+      // Every segment lasts as long in every rung; the last one, cut by the end of input, within a frame.
+      other.segments.forEach((segment, i) => expect(Math.abs(segment.duration - reference.segments[i]!.duration)).toBeLessThan(i === other.segments.length - 1 ? 0.034 : 0.0005));
     }
     for (const segment of reference.segments) {
       const starts = [];
       for (const rendition of RENDITIONS) {
-        const packets = await videoPackets(path.join(streamDir, rendition.name, segment.uri));
+        const packets = await videoPackets(fileIn(rendition.name, segment.uri));
         expect(packets[0]?.keyframe).toBe(true);
         starts.push(packets[0]!.pts_time);
       }
       expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(0.001);
     }
-    expect(reference.segments.filter((s) => s.duration > 1.9).every((s) => Math.abs(s.duration - 2) < 0.01)).toBe(true);
+    // 2-second segments, but for the last one, which ends with the input.
+    expect(reference.segments.slice(0, -1).every((s) => Math.abs(s.duration - 2) < 0.01)).toBe(true);
   });
 
   test('a wrong key: the publishing ffmpeg fails, no transcoder starts, no files are written', async () => {

@@ -14,7 +14,7 @@ const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', t
 describe('source probe', () => {
   test('audio+video announced by metadata: ready at the first keyframe once audio is seen', () => {
     const probe = new SourceProbe();
-    probe.push(meta({ hasVideo: true, hasAudio: true, frameRate: 30 }), 0);
+    probe.push(meta({ hasVideo: true, hasAudio: true, frameRate: 30, videoBitrateKbps: 2500 }), 0);
     probe.push(videoConfig(), 0);
     probe.push(frame(0), 0); // before any keyframe: dropped
     probe.push(audioConfig(), 0);
@@ -25,11 +25,12 @@ describe('source probe', () => {
     const outcome = probe.outcome(20);
     if (!outcome.ready || !('result' in outcome)) throw new Error('expected a result');
     expect(outcome.result.source).toEqual({
-      video: { codec: 'h264', width: 1280, height: 720, frameRate: 30, codecString: 'avc1.64001f' },
+      video: { codec: 'h264', width: 1280, height: 720, frameRate: 30, codecString: 'avc1.64001f', bitrateKbps: 2500 },
       audio: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 },
     });
-    // script data, sequence headers, then media from the keyframe on (audio before it is dropped)
-    expect(outcome.result.tags.map(String)).toEqual(['meta', 'vcfg', 'acfg', 'v40k', 'a50']);
+    // script data and sequence headers apart; media from the keyframe on (audio before it is dropped)
+    expect([outcome.result.metadata, outcome.result.videoConfig, outcome.result.audioConfig].map(String)).toEqual(['meta', 'vcfg', 'acfg']);
+    expect(outcome.result.media.map(String)).toEqual(['v40k', 'a50']);
   });
 
   test('video only without metadata: waits a moment for audio, then goes on', () => {
@@ -49,6 +50,7 @@ describe('source probe', () => {
     probe.push(audioConfig(), 0);
     const outcome = probe.outcome(0);
     expect(outcome.ready && 'result' in outcome && outcome.result.source).toEqual({ audio: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } });
+    expect(outcome.ready && 'result' in outcome && outcome.result.videoConfig).toBeUndefined();
   });
 
   test('announced video that never comes: audio only after 5 s', () => {

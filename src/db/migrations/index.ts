@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_streams';
 import * as m002 from './002_api_tokens';
+import * as m003 from './003_stream_options';
+import * as m004 from './004_sessions';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -11,6 +13,8 @@ interface Migration {
 const migrations: ReadonlyArray<[string, Migration]> = [
   ['001_streams', m001],
   ['002_api_tokens', m002],
+  ['003_stream_options', m003],
+  ['004_sessions', m004],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

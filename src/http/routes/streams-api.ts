@@ -9,18 +9,24 @@ import { ApiError, notFound } from '../errors';
 import { jsonBody, validBody } from '../json-body';
 import type { StreamView } from '../stream-view';
 
-const createStreamBody = z
-  .object({
-    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-  })
-  .strict();
+function createStreamBody(profiles: readonly string[]) {
+  return z
+    .object({
+      name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+      profile: z.string().refine((p) => profiles.includes(p), `must be one of: ${profiles.join(', ')}`).optional(),
+      record: z.boolean().optional(),
+      reconnectWindowSeconds: z.number().int().min(0).max(3600).optional(),
+    })
+    .strict();
+}
 
-export function streamsApi(deps: { streams: StreamService; tokens: TokenService; view: StreamView }): Router<AppState> {
+export function streamsApi(deps: { streams: StreamService; tokens: TokenService; view: StreamView; profiles: readonly string[] }): Router<AppState> {
   const { streams, tokens, view } = deps;
+  const createBody = createStreamBody(deps.profiles);
   const router = new Router<AppState>({ prefix: '/api/v1/streams' });
 
   router.post('/', requireScope(tokens, 'admin'), jsonBody(), async (ctx) => {
-    const input = validBody(ctx, createStreamBody);
+    const input = validBody(ctx, createBody);
     const { stream, streamKey } = await streams.create(input);
     ctx.state.log.info({ streamId: stream.id, playbackId: stream.playbackId }, 'stream created');
     ctx.status = 201;

@@ -1,0 +1,231 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeAtomic } from './atomic-write';
+import { FFMPEG_PLAYLIST, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
+import { parseMediaPlaylist, renderMediaPlaylist, segmentLines, type PlaylistSegment } from './media-playlist';
+
+export interface CollectorOptions {
+  sessionDir: string;
+  renditions: readonly string[];
+  /** Segments in the live window. */
+  listSize: number;
+  segmentSeconds: number;
+  /** Keep every segment and list it in recording.m3u8. */
+  record: boolean;
+  now: () => number;
+  onSegment: (rendition: string, segment: PlaylistSegment) => void;
+  onError: (error: unknown) => void;
+  pollMs?: number;
+}
+
+interface RenditionState {
+  /** The live window plus as many older segments again, still on disk for late readers. */
+  segments: PlaylistSegment[];
+  discontinuitySequence: number;
+  /** Highest sequence already counted as out of the window. */
+  countedUpTo: number;
+  lastSequence: number;
+  pendingDiscontinuity: boolean;
+  maxDuration: number;
+  recordingStarted: boolean;
+  chain: Promise<void>;
+}
+
+/**
+ * Turns ffmpeg's per-run playlists into the session's own media playlists. Each ffmpeg run writes
+ * `.ffmpeg.m3u8` with segment numbers that continue the previous run's; this collector follows it
+ * and publishes `index.m3u8` (the live window, with EXT-X-DISCONTINUITY where a run begins and a
+ * correct EXT-X-DISCONTINUITY-SEQUENCE), appends to `recording.m3u8` when recording, deletes
+ * segments that left the window, and ends the playlists when the session ends.
+ */
+export class SegmentCollector {
+  private readonly states = new Map<string, RenditionState>();
+  private readonly watchers: fs.FSWatcher[] = [];
+  private poll: NodeJS.Timeout | undefined;
+  private stopped = false;
+  lastSegmentAt: number | undefined;
+
+  constructor(private readonly options: CollectorOptions) {
+    for (const rendition of options.renditions) {
+      this.states.set(rendition, {
+        segments: [],
+        discontinuitySequence: 0,
+        countedUpTo: -1,
+        lastSequence: -1,
+        pendingDiscontinuity: false,
+        maxDuration: 0,
+        recordingStarted: false,
+        chain: Promise.resolve(),
+      });
+    }
+  }
+
+  start(): void {
+    for (const rendition of this.options.renditions) {
+      try {
+        const watcher = fs.watch(this.dir(rendition), (_event, filename) => {
+          if (filename === FFMPEG_PLAYLIST) void this.collect(rendition);
+        });
+        watcher.on('error', (error) => this.options.onError(error));
+        this.watchers.push(watcher);
+      } catch (error) {
+        this.options.onError(error);
+      }
+    }
+    this.poll = setInterval(() => void this.collectAll(), this.options.pollMs ?? 1000);
+    this.poll.unref();
+  }
+
+  stopWatching(): void {
+    this.stopped = true;
+    if (this.poll) clearInterval(this.poll);
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers.length = 0;
+  }
+
+  /** The next ffmpeg run's first segment is marked as a discontinuity. */
+  beginRun(): void {
+    for (const state of this.states.values()) state.pendingDiscontinuity = state.lastSequence >= 0;
+  }
+
+  /** Where the next run's segment numbers start, so that they continue this session's. */
+  nextStartNumber(): number {
+    return Math.max(-1, ...[...this.states.values()].map((s) => s.lastSequence)) + 1;
+  }
+
+  get renditionsWithSegments(): number {
+    return [...this.states.values()].filter((s) => s.lastSequence >= 0).length;
+  }
+
+  /** Bitrate of a rendition over the segments still known, in kbit/s. */
+  async measuredKbps(rendition: string): Promise<number | undefined> {
+    const state = this.states.get(rendition);
+    if (!state || state.segments.length === 0) return undefined;
+    let bytes = 0;
+    let seconds = 0;
+    for (const segment of state.segments) {
+      try {
+        bytes += (await fs.promises.stat(path.join(this.dir(rendition), segment.uri))).size;
+        seconds += segment.duration;
+      } catch {
+        // deleted meanwhile
+      }
+    }
+    return seconds > 0 ? (bytes * 8) / seconds / 1000 : undefined;
+  }
+
+  collectAll(): Promise<void> {
+    return Promise.all(this.options.renditions.map((rendition) => this.collect(rendition))).then(() => undefined);
+  }
+
+  /** After the last run: the window and the recording get EXT-X-ENDLIST. */
+  async finish(): Promise<void> {
+    this.stopWatching();
+    await this.collectAll();
+    await Promise.all(
+      this.options.renditions.map(async (rendition) => {
+        const state = this.states.get(rendition)!;
+        if (state.lastSequence < 0) return;
+        await this.writeWindow(rendition, state, true);
+        if (this.options.record) await this.finishRecording(rendition);
+      }),
+    );
+  }
+
+  private collect(rendition: string): Promise<void> {
+    const state = this.states.get(rendition);
+    if (!state) return Promise.resolve();
+    state.chain = state.chain.then(() => this.readNew(rendition, state)).catch((error: unknown) => this.options.onError(error));
+    return state.chain;
+  }
+
+  private async readNew(rendition: string, state: RenditionState): Promise<void> {
+    let text: string;
+    try {
+      text = await fs.promises.readFile(path.join(this.dir(rendition), FFMPEG_PLAYLIST), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const fresh = parseMediaPlaylist(text).segments.filter((segment) => segment.sequence > state.lastSequence);
+    if (fresh.length === 0) return;
+    for (const segment of fresh) {
+      const added: PlaylistSegment = { ...segment, discontinuity: state.pendingDiscontinuity };
+      state.pendingDiscontinuity = false;
+      state.segments.push(added);
+      state.lastSequence = segment.sequence;
+      state.maxDuration = Math.max(state.maxDuration, segment.duration);
+      if (this.options.record) await this.appendRecording(rendition, state, added);
+      this.lastSegmentAt = this.options.now();
+      this.options.onSegment(rendition, added);
+    }
+    await this.dropOld(rendition, state);
+    await this.writeWindow(rendition, state, false);
+  }
+
+  private windowOf(state: RenditionState): PlaylistSegment[] {
+    return state.segments.slice(-this.options.listSize);
+  }
+
+  private targetDuration(state: RenditionState): number {
+    return Math.max(this.options.segmentSeconds, Math.round(state.maxDuration));
+  }
+
+  private async writeWindow(rendition: string, state: RenditionState, endList: boolean): Promise<void> {
+    const window = this.windowOf(state);
+    const first = window[0];
+    if (!first) return;
+    const text = renderMediaPlaylist({
+      mediaSequence: first.sequence,
+      discontinuitySequence: state.discontinuitySequence,
+      targetDuration: this.targetDuration(state),
+      segments: window,
+      endList,
+    });
+    await writeAtomic(path.join(this.dir(rendition), LIVE_PLAYLIST), text);
+  }
+
+  /**
+   * Segments that left the window stay on disk for as long again (a player may still be reading
+   * them), then go, unless the session is recorded.
+   */
+  private async dropOld(rendition: string, state: RenditionState): Promise<void> {
+    const windowStart = this.windowOf(state)[0]?.sequence ?? 0;
+    // EXT-X-DISCONTINUITY-SEQUENCE counts the discontinuities that have left the window's head.
+    for (const segment of state.segments) {
+      if (segment.sequence >= windowStart) break;
+      if (segment.sequence > state.countedUpTo) {
+        if (segment.discontinuity) state.discontinuitySequence += 1;
+        state.countedUpTo = segment.sequence;
+      }
+    }
+    const expired = state.segments.splice(0, Math.max(0, state.segments.length - this.options.listSize * 2));
+    if (this.options.record) return;
+    await Promise.all(expired.map((segment) => fs.promises.rm(path.join(this.dir(rendition), segment.uri), { force: true })));
+  }
+
+  private async appendRecording(rendition: string, state: RenditionState, segment: PlaylistSegment): Promise<void> {
+    const file = path.join(this.dir(rendition), RECORDING_PLAYLIST);
+    if (!state.recordingStarted) {
+      state.recordingStarted = true;
+      const header = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${this.options.segmentSeconds * 2}`, '#EXT-X-PLAYLIST-TYPE:EVENT', `#EXT-X-MEDIA-SEQUENCE:${segment.sequence}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+      await fs.promises.writeFile(file, header.join('\n') + '\n');
+    }
+    await fs.promises.appendFile(file, segmentLines(segment).join('\n') + '\n');
+  }
+
+  /** The recording becomes a VOD playlist with the exact target duration. */
+  private async finishRecording(rendition: string): Promise<void> {
+    const file = path.join(this.dir(rendition), RECORDING_PLAYLIST);
+    const recording = parseMediaPlaylist(await fs.promises.readFile(file, 'utf8'));
+    const longest = Math.max(0, ...recording.segments.map((s) => s.duration));
+    await writeAtomic(
+      file,
+      renderMediaPlaylist({ ...recording, playlistType: 'VOD', endList: true, targetDuration: Math.max(this.options.segmentSeconds, Math.round(longest)) }),
+    );
+  }
+
+  private dir(rendition: string): string {
+    return path.join(this.options.sessionDir, rendition);
+  }
+}

@@ -1,0 +1,70 @@
+import type { MediaTag } from '../ingest/media';
+import type { Publisher } from '../ingest/publisher';
+import type { SourceInfo } from '../transcode/ladder';
+import { SourceProbe, type ProbeResult } from './source-probe';
+
+/**
+ * What the session knows about one connected publisher: the probe until the source is known,
+ * then the latest script data and sequence headers (a restarted ffmpeg needs them again), and
+ * what the source's keyframes look like.
+ */
+export class PublisherFeed {
+  probe: SourceProbe | undefined = new SourceProbe();
+  source: SourceInfo | undefined;
+  /** After a transcoder restart, media is held back until the next keyframe. */
+  waitForKeyframe = false;
+  keyframeIntervalMs: number | undefined;
+  private lastKeyframeTimestamp: number | undefined;
+  private readonly headers: { metadata?: Buffer; video?: Buffer; audio?: Buffer } = {};
+
+  constructor(readonly publisher: Publisher) {}
+
+  /** The probe's answer; from now on tags go to the transcoder. */
+  known(result: ProbeResult): void {
+    this.probe = undefined;
+    this.source = result.source;
+    [this.headers.metadata, this.headers.video, this.headers.audio] = [result.metadata, result.videoConfig, result.audioConfig];
+  }
+
+  /** Keeps headers current and measures the keyframe interval; returns whether the tag is a header. */
+  observe(tag: MediaTag): boolean {
+    if (tag.kind === 'metadata') {
+      this.headers.metadata = tag.bytes;
+      return true;
+    }
+    if (tag.kind === 'video' && tag.config) {
+      this.headers.video = tag.bytes;
+      return true;
+    }
+    if (tag.kind === 'audio' && tag.config) {
+      this.headers.audio = tag.bytes;
+      return true;
+    }
+    if (tag.kind === 'video' && tag.keyframe) {
+      if (this.lastKeyframeTimestamp !== undefined && tag.timestamp > this.lastKeyframeTimestamp) {
+        this.keyframeIntervalMs = tag.timestamp - this.lastKeyframeTimestamp;
+      }
+      this.lastKeyframeTimestamp = tag.timestamp;
+    }
+    return false;
+  }
+
+  /** What a new ffmpeg run needs before media: script data, then sequence headers. */
+  headerTags(): Buffer[] {
+    const { metadata, video, audio } = this.headers;
+    return [metadata, this.source?.video ? video : undefined, this.source?.audio ? audio : undefined].filter((tag): tag is Buffer => tag !== undefined);
+  }
+
+  /**
+   * Whether a tag may go to the transcoder now. After a restart, media waits for a keyframe (audio
+   * too, so that sound does not run ahead of the picture).
+   */
+  admits(tag: MediaTag, isHeader: boolean): boolean {
+    if (!this.waitForKeyframe || isHeader) return true;
+    if (tag.kind === 'video' && tag.keyframe) {
+      this.waitForKeyframe = false;
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,132 @@
+import type { Database } from '../db/knex';
+
+export interface SessionRecord {
+  id: string;
+  streamId: string;
+  node: string;
+  state: string;
+  clientAddress: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  endReason: string | null;
+  bytesIn: number;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  width: number | null;
+  height: number | null;
+  frameRate: number | null;
+  profile: string;
+  recorded: boolean;
+  reconnects: number;
+  transcoderRestarts: number;
+}
+
+interface SessionRow {
+  id: string;
+  stream_id: string;
+  node: string;
+  state: string;
+  client_address: string | null;
+  started_at: number | string;
+  ended_at: number | string | null;
+  end_reason: string | null;
+  bytes_in: number | string;
+  video_codec: string | null;
+  audio_codec: string | null;
+  width: number | null;
+  height: number | null;
+  frame_rate: number | null;
+  profile: string;
+  recorded: number | boolean;
+  reconnects: number;
+  transcoder_restarts: number;
+}
+
+const COLUMNS: Record<keyof SessionRecord, keyof SessionRow> = {
+  id: 'id',
+  streamId: 'stream_id',
+  node: 'node',
+  state: 'state',
+  clientAddress: 'client_address',
+  startedAt: 'started_at',
+  endedAt: 'ended_at',
+  endReason: 'end_reason',
+  bytesIn: 'bytes_in',
+  videoCodec: 'video_codec',
+  audioCodec: 'audio_codec',
+  width: 'width',
+  height: 'height',
+  frameRate: 'frame_rate',
+  profile: 'profile',
+  recorded: 'recorded',
+  reconnects: 'reconnects',
+  transcoderRestarts: 'transcoder_restarts',
+};
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    streamId: row.stream_id,
+    node: row.node,
+    state: row.state,
+    clientAddress: row.client_address,
+    startedAt: Number(row.started_at),
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    endReason: row.end_reason,
+    bytesIn: Number(row.bytes_in),
+    videoCodec: row.video_codec,
+    audioCodec: row.audio_codec,
+    width: row.width,
+    height: row.height,
+    frameRate: row.frame_rate,
+    profile: row.profile,
+    recorded: Boolean(row.recorded),
+    reconnects: row.reconnects,
+    transcoderRestarts: row.transcoder_restarts,
+  };
+}
+
+function toRow(patch: Partial<SessionRecord>): Partial<SessionRow> {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value !== undefined) row[COLUMNS[key as keyof SessionRecord]] = value;
+  }
+  return row as Partial<SessionRow>;
+}
+
+/** The publish history: one row per live session, written as the session changes state. */
+export class SessionRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(record: SessionRecord): Promise<void> {
+    await this.db<SessionRow>('sessions').insert(toRow(record));
+  }
+
+  async update(id: string, patch: Partial<SessionRecord>): Promise<void> {
+    await this.db<SessionRow>('sessions').where({ id }).update(toRow(patch));
+  }
+
+  async findById(id: string): Promise<SessionRecord | undefined> {
+    const row = await this.db<SessionRow>('sessions').where({ id }).first();
+    return row && toRecord(row);
+  }
+
+  /** Sessions this node left open (it crashed): closed with the given reason, and returned. */
+  async closeOpen(node: string, endedAt: number, endReason: string): Promise<SessionRecord[]> {
+    const open = await this.db<SessionRow>('sessions').where({ node }).whereNull('ended_at');
+    if (open.length === 0) return [];
+    await this.db<SessionRow>('sessions')
+      .whereIn('id', open.map((row) => row.id))
+      .update({ ended_at: endedAt, end_reason: endReason, state: 'ended' });
+    return open.map((row) => ({ ...toRecord(row), endedAt, endReason, state: 'ended' }));
+  }
+
+  /** Newest first. */
+  async listByStream(streamId: string, limit: number): Promise<SessionRecord[]> {
+    const rows = await this.db<SessionRow>('sessions')
+      .where({ stream_id: streamId })
+      .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .limit(limit);
+    return rows.map(toRecord);
+  }
+}
