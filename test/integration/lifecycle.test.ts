@@ -1,0 +1,183 @@
+import { lastSequence, type MediaPlaylist } from '../../src/hls/media-playlist';
+import { HlsClient } from '../support/hls';
+import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
+import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
+import { sleep, waitFor } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+/** Small pictures: these tests are about the session, not the ladder, and run on two cores. */
+const SMALL = { width: 640, height: 360 } as const;
+
+async function goLive(origin: TestOrigin, hls: HlsClient, options: { reconnectWindowSeconds?: number } = {}) {
+  const stream = await createStream(origin, 'Lifecycle');
+  if (options.reconnectWindowSeconds !== undefined) {
+    await origin.db('streams').where({ id: stream.id }).update({ reconnect_window_seconds: options.reconnectWindowSeconds });
+  }
+  const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+  const master = await waitFor(() => hls.master(stream.playbackId), { what: 'the master playlist', timeoutMs: 20_000 });
+  const masterUrl = hls.masterUrl(stream.playbackId);
+  const mediaUrl = hls.resolve(masterUrl, master.variants[0]!.uri);
+  return { stream, publisher, master, masterUrl, mediaUrl };
+}
+
+/** Polls a media playlist and keeps every segment it ever listed, in order. */
+async function segmentsUntil(hls: HlsClient, url: string, done: (seen: MediaPlaylist['segments'], last: MediaPlaylist) => boolean, timeoutMs: number) {
+  const seen = new Map<number, MediaPlaylist['segments'][number]>();
+  return waitFor(
+    async () => {
+      const playlist = await hls.media(url);
+      for (const segment of playlist.segments) if (!seen.has(segment.sequence)) seen.set(segment.sequence, segment);
+      const all = [...seen.values()].sort((a, b) => a.sequence - b.sequence);
+      return done(all, playlist) && { all, last: playlist };
+    },
+    { what: 'the playlist to get there', timeoutMs, intervalMs: 500 },
+  );
+}
+
+describe('live session lifecycle', () => {
+  let origin: TestOrigin;
+  let hls: HlsClient;
+
+  beforeAll(async () => {
+    origin = await startTestOrigin({
+      overrides: {
+        ingest: { takeoverAfterIdleSeconds: 1.5 },
+        transcode: { stallSegments: 2, startupGraceSeconds: 6, maxRestarts: 2, stopGraceSeconds: 3 },
+      },
+    });
+    hls = new HlsClient(origin.urls.publicUrl);
+  });
+  afterEach(() => stopAllProcesses());
+  afterAll(() => origin.close());
+
+  test('a publisher that drops and comes back within the window continues the same playlists', async () => {
+    const { stream, publisher, master, masterUrl, mediaUrl } = await goLive(origin, hls, { reconnectWindowSeconds: 8 });
+    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 3, 15_000);
+    publisher.child.kill('SIGKILL');
+    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'reconnecting', timeoutMs: 15_000 });
+    const during = await hls.media(mediaUrl);
+    expect(during.endList).toBe(false);
+    expect((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('live');
+
+    const second = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+    const before = lastSequence(during)!;
+    const { all } = await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 2), 20_000);
+    // one master URL, media sequence increasing without gaps, a discontinuity at the join
+    expect(await hls.master(stream.playbackId)).toEqual(master);
+    expect((await hls.text(masterUrl)).text).toBe(master.text);
+    all.forEach((segment, i) => i > 0 && expect(segment.sequence).toBe(all[i - 1]!.sequence + 1));
+    const joins = all.filter((s) => s.discontinuity);
+    expect(joins).toHaveLength(1);
+    expect(joins[0]!.sequence).toBeGreaterThan(before);
+    expect(origin.registry.getByStreamId(stream.id)?.info()).toMatchObject({ state: 'live', reconnects: 1 });
+
+    // Dropped again, and not back: the playlists end only after the window.
+    second.child.kill('SIGKILL');
+    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'reconnecting again', timeoutMs: 15_000 });
+    const droppedAt = Date.now();
+    await sleep(4000);
+    expect((await hls.media(mediaUrl)).endList).toBe(false);
+    await waitFor(async () => (await hls.media(mediaUrl)).endList, { what: 'ENDLIST after the window', timeoutMs: 15_000 });
+    expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(7500);
+    const session = (await origin.sessions.listByStream(stream.id, 1))[0];
+    expect(session).toMatchObject({ state: 'ended', endReason: 'reconnect_window_expired', reconnects: 1 });
+    expect(ffmpegProcessesMentioning(origin.dir)).toEqual([]);
+  });
+
+  test('a new publish takes over from a connection that went silent (half-open)', async () => {
+    const { stream, publisher, mediaUrl } = await goLive(origin, hls);
+    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 2, 15_000);
+    publisher.child.kill('SIGSTOP'); // the socket stays open, nothing more arrives
+    await sleep(2000);
+    const before = lastSequence(await hls.media(mediaUrl))!;
+    const replacement = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+    const { all } = await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 20_000);
+    expect(all.filter((s) => s.sequence > before - 1 && s.discontinuity)).toHaveLength(1);
+    expect(replacement.child.exitCode).toBeNull();
+    expect(origin.registry.getByStreamId(stream.id)?.info()).toMatchObject({ state: 'live', reconnects: 1 });
+    publisher.child.kill('SIGCONT');
+    // the old connection was cut: its ffmpeg notices and gives up
+    const old = await publisher.exited;
+    expect(old.code).not.toBe(0);
+  });
+
+  test('a transcoder killed with SIGKILL is restarted: new segments, same URLs, a discontinuity', async () => {
+    const { stream, masterUrl, mediaUrl, master } = await goLive(origin, hls);
+    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 2, 15_000);
+    const [pid] = ffmpegProcessesMentioning(`sessions/${origin.registry.getByStreamId(stream.id)!.id}`);
+    expect(pid).toBeDefined();
+    const killedAt = Date.now();
+    const before = lastSequence(await hls.media(mediaUrl))!;
+    process.kill(pid!, 'SIGKILL');
+    const { all } = await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 20_000);
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    expect(all.find((s) => s.sequence > before && s.discontinuity)).toBeDefined();
+    expect((await hls.text(masterUrl)).text).toBe(master.text);
+    expect(origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts).toBe(1);
+    expect(origin.logs.some((l) => l.msg === 'ffmpeg exited unexpectedly' && l.session === origin.registry.getByStreamId(stream.id)!.id)).toBe(true);
+    await origin.registry.stopStream(stream.id, 'kicked');
+  });
+
+  test('a stalled transcoder (no segment for 2 segment durations) is found by the watchdog and replaced', async () => {
+    const { stream, mediaUrl } = await goLive(origin, hls);
+    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 2, 15_000);
+    const sessionId = origin.registry.getByStreamId(stream.id)!.id;
+    const [pid] = ffmpegProcessesMentioning(`sessions/${sessionId}`);
+    const before = lastSequence(await hls.media(mediaUrl))!;
+    process.kill(pid!, 'SIGSTOP');
+    await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 25_000);
+    expect(origin.logs.some((l) => l.msg === 'no new segment from the transcoder: it is stalled' && l.session === sessionId)).toBe(true);
+    // the stopped process was killed, not left behind
+    await waitFor(() => !ffmpegProcessesMentioning(`sessions/${sessionId}`).includes(pid!), { what: 'the stalled ffmpeg to be gone', timeoutMs: 5000 });
+    expect(await origin.metrics.registry.getSingleMetricAsString('origin_transcoder_stalls_total')).toMatch(/origin_transcoder_stalls_total \d/);
+    await origin.registry.stopStream(stream.id, 'kicked');
+  });
+
+  test('past the restart limit the session ends with a clear reason and the publisher is cut off', async () => {
+    const { stream, publisher, mediaUrl } = await goLive(origin, hls);
+    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 1, 15_000);
+    const sessionId = origin.registry.getByStreamId(stream.id)!.id;
+    for (let kill = 0; kill < 3; kill++) {
+      const pids = await waitFor(() => {
+        const found = ffmpegProcessesMentioning(`sessions/${sessionId}`);
+        return found.length === 1 && found;
+      }, { what: 'a running transcoder', timeoutMs: 15_000 });
+      process.kill(pids[0]!, 'SIGKILL');
+      if (kill < 2) await waitFor(() => origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts === kill + 1, { what: 'a restart', timeoutMs: 10_000 });
+    }
+    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 15_000 });
+    expect((await origin.sessions.findById(sessionId))?.endReason).toBe('transcoder_failed');
+    expect((await publisher.exited).code).not.toBe(0);
+    expect((await hls.media(mediaUrl)).endList).toBe(true);
+  });
+});
+
+describe('transcoder back-pressure', () => {
+  let origin: TestOrigin;
+  let hls: HlsClient;
+
+  beforeAll(async () => {
+    // A tiny input allowance, and a watchdog too patient to step in first.
+    origin = await startTestOrigin({ overrides: { transcode: { backlogWarnMegabytes: 0.1, backlogMaxMegabytes: 0.6, stallSegments: 20 } } });
+    hls = new HlsClient(origin.urls.publicUrl);
+  });
+  afterEach(() => stopAllProcesses());
+  afterAll(() => origin.close());
+
+  test('an ffmpeg that stops reading: logged, counted, and the session ends before memory grows', async () => {
+    const { stream, publisher, mediaUrl } = await goLive(origin, hls);
+    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 1, 15_000);
+    const sessionId = origin.registry.getByStreamId(stream.id)!.id;
+    const [pid] = ffmpegProcessesMentioning(`sessions/${sessionId}`);
+    process.kill(pid!, 'SIGSTOP');
+    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 30_000 });
+    expect((await origin.sessions.findById(sessionId))?.endReason).toBe('transcoder_overloaded');
+    expect(origin.logs.some((l) => l.msg === 'the transcoder is falling behind the input')).toBe(true);
+    const metric = await origin.metrics.registry.getSingleMetricAsString('origin_transcoder_backlog_events_total');
+    expect(metric).toContain('outcome="warned"');
+    expect(metric).toContain('outcome="ended"');
+    expect((await publisher.exited).code).not.toBe(0);
+    await waitFor(() => ffmpegProcessesMentioning(origin.dir).length === 0, { what: 'no ffmpeg left', timeoutMs: 10_000 });
+  });
+});
