@@ -163,7 +163,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const view = new StreamView(urls, registry);
   const app = createHttpApp(logger, [
     opsRoutes(metrics),
-    streamsApi({ streams, tokens, view, profiles: profileNames(config) }),
+    streamsApi({ streams, sessions, tokens, view, profiles: profileNames(config) }),
     publicApi({ streams, view }),
     hlsRoutes(layout),
     playerRoutes({ streams, assetsDir }),
@@ -175,9 +175,10 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
 
   let stopping: Promise<void> | undefined;
   const stop = async () => {
-    await rtmp.stopAccepting();
+    const rtmpClosed = rtmp.stopAccepting();
     await registry.stopAll('shutdown');
     rtmp.closeAll();
+    await rtmpClosed;
     await retention.stop();
     await new Promise<void>((resolve) => {
       httpServer.close(() => resolve());

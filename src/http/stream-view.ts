@@ -1,4 +1,6 @@
 import type { LiveRegistry } from '../live/live-registry';
+import type { LiveSessionInfo } from '../live/live-session';
+import type { SessionRecord } from '../live/session-repository';
 import type { StreamRecord } from '../streams/stream-repository';
 
 export interface UrlSettings {
@@ -27,8 +29,12 @@ export class StreamView {
     };
   }
 
-  /** The operator's view. The key is only ever part of the answer that created or reset it. */
-  operator(stream: StreamRecord, streamKey?: string) {
+  /**
+   * The operator's view. The key is only ever part of the answer that created or reset it; the
+   * live session is added for a single stream.
+   */
+  operator(stream: StreamRecord, streamKey?: string, withLiveSession = false) {
+    const live = withLiveSession ? this.registry.getByStreamId(stream.id)?.info() : undefined;
     return {
       id: stream.id,
       name: stream.name,
@@ -43,6 +49,32 @@ export class StreamView {
       reconnectWindowSeconds: stream.reconnectWindowSeconds,
       createdAt: new Date(stream.createdAt).toISOString(),
       updatedAt: new Date(stream.updatedAt).toISOString(),
+      ...(withLiveSession && { liveSession: live ? this.liveSession(live) : null }),
+    };
+  }
+
+  liveSession(info: LiveSessionInfo) {
+    const { startedAt, ...rest } = info;
+    return { ...rest, startedAt: new Date(startedAt).toISOString() };
+  }
+
+  /** One entry of a stream's publish history. */
+  session(stream: StreamRecord, session: SessionRecord) {
+    return {
+      id: session.id,
+      state: session.state,
+      startedAt: new Date(session.startedAt).toISOString(),
+      endedAt: session.endedAt === null ? null : new Date(session.endedAt).toISOString(),
+      endReason: session.endReason,
+      clientAddress: session.clientAddress,
+      bytesIn: session.bytesIn,
+      video: session.videoCodec ? { codec: session.videoCodec, width: session.width, height: session.height, frameRate: session.frameRate } : null,
+      audio: session.audioCodec ? { codec: session.audioCodec } : null,
+      profile: session.profile,
+      recorded: session.recorded,
+      reconnects: session.reconnects,
+      transcoderRestarts: session.transcoderRestarts,
+      vodUrl: session.recorded ? `${this.urls.publicUrl}/hls/${stream.playbackId}/sessions/${session.id}/master.m3u8` : null,
     };
   }
 

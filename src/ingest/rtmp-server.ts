@@ -14,6 +14,7 @@ export interface RtmpServerOptions extends RtmpConnectionOptions {
 export class RtmpServer {
   private readonly server: net.Server;
   private readonly connections = new Set<RtmpConnection>();
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly options: RtmpServerOptions,
@@ -36,12 +37,16 @@ export class RtmpServer {
     });
   }
 
-  /** Stops accepting; live publishers are cut off separately, through their sessions. */
+  /**
+   * Stops accepting connections at once. Live publishers are cut off separately, through their
+   * sessions; the returned promise resolves when the last connection has gone.
+   */
   stopAccepting(): Promise<void> {
-    return new Promise((resolve) => {
+    this.closed ??= new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
     });
+    return this.closed;
   }
 
   /** Whatever is still connected (not publishing, or not yet) is closed. */

@@ -1,4 +1,5 @@
 import type { Database } from '../db/knex';
+import { toPage, type Page, type PagePosition } from '../db/page';
 
 export interface SessionRecord {
   id: string;
@@ -123,10 +124,16 @@ export class SessionRepository {
 
   /** Newest first. */
   async listByStream(streamId: string, limit: number): Promise<SessionRecord[]> {
-    const rows = await this.db<SessionRow>('sessions')
-      .where({ stream_id: streamId })
-      .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-      .limit(limit);
-    return rows.map(toRecord);
+    return (await this.pageByStream(streamId, limit)).items;
+  }
+
+  /** Newest first, `limit` at a time, continuing after `after`. */
+  async pageByStream(streamId: string, limit: number, after?: PagePosition): Promise<Page<SessionRecord>> {
+    const query = this.db<SessionRow>('sessions').where({ stream_id: streamId });
+    if (after) {
+      query.andWhere((q) => q.where('started_at', '<', after.at).orWhere((same) => same.where('started_at', after.at).andWhere('id', '<', after.id)));
+    }
+    const rows = await query.orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1);
+    return toPage(rows.map(toRecord), limit, (record) => record.startedAt);
   }
 }

@@ -1,11 +1,13 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import type { SessionRepository } from '../../live/session-repository';
 import { ID_PATTERN } from '../../streams/keys';
 import type { StreamService } from '../../streams/stream-service';
 import type { TokenService } from '../../streams/token-service';
 import { requireScope } from '../auth';
 import type { AppState } from '../context';
-import { ApiError, notFound } from '../errors';
+import { decodeCursor, encodeCursor, parseLimit } from '../cursor';
+import { notFound } from '../errors';
 import { jsonBody, validBody } from '../json-body';
 import type { StreamView } from '../stream-view';
 
@@ -20,7 +22,13 @@ function createStreamBody(profiles: readonly string[]) {
     .strict();
 }
 
-export function streamsApi(deps: { streams: StreamService; tokens: TokenService; view: StreamView; profiles: readonly string[] }): Router<AppState> {
+export function streamsApi(deps: {
+  streams: StreamService;
+  sessions: SessionRepository;
+  tokens: TokenService;
+  view: StreamView;
+  profiles: readonly string[];
+}): Router<AppState> {
   const { streams, tokens, view } = deps;
   const createBody = createStreamBody(deps.profiles);
   const router = new Router<AppState>({ prefix: '/api/v1/streams' });
@@ -40,20 +48,21 @@ export function streamsApi(deps: { streams: StreamService; tokens: TokenService;
     ctx.body = { data: list.map((stream) => view.operator(stream)) };
   });
 
-  router.get('/:id', requireScope(tokens, 'read'), async (ctx) => {
-    const id = ctx.params.id ?? '';
-    const stream = ID_PATTERN.test(id) ? await streams.get(id) : undefined;
+  const findStream = async (id: string | undefined) => {
+    const stream = id && ID_PATTERN.test(id) ? await streams.get(id) : undefined;
     if (!stream) throw notFound('No stream with this id.');
-    ctx.body = view.operator(stream);
+    return stream;
+  };
+
+  router.get('/:id', requireScope(tokens, 'read'), async (ctx) => {
+    ctx.body = view.operator(await findStream(ctx.params.id), undefined, true);
+  });
+
+  router.get('/:id/sessions', requireScope(tokens, 'read'), async (ctx) => {
+    const stream = await findStream(ctx.params.id);
+    const page = await deps.sessions.pageByStream(stream.id, parseLimit(ctx.query.limit), decodeCursor(ctx.query.cursor));
+    ctx.body = { data: page.items.map((session) => view.session(stream, session)), nextCursor: page.next ? encodeCursor(page.next) : null };
   });
 
   return router;
-}
-
-function parseLimit(value: unknown): number {
-  if (value === undefined) return 50;
-  if (typeof value !== 'string' || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 100) {
-    throw new ApiError(400, 'bad_request', 'limit must be a whole number from 1 to 100.');
-  }
-  return Number(value);
 }

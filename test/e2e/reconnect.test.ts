@@ -1,0 +1,51 @@
+import type { Browser } from 'playwright-core';
+import { artifactPath, launchBrowser } from '../support/browser';
+import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
+import { startPublisher, stopAllProcesses } from '../support/processes';
+import { sleep, waitFor } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+describe('a publisher reconnect seen from the player', () => {
+  let origin: TestOrigin;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    origin = await startTestOrigin();
+    browser = await launchBrowser();
+  });
+  afterEach(() => stopAllProcesses());
+  afterAll(async () => {
+    await browser?.close();
+    await origin?.close();
+  });
+
+  test('keeps playing across the drop and the return, without reloading', async () => {
+    const stream = await createStream(origin, 'Flaky uplink');
+    await origin.db('streams').where({ id: stream.id }).update({ reconnect_window_seconds: 15 });
+    const first = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
+    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 20_000 });
+
+    const page = await browser.newPage();
+    let masterLoads = 0;
+    page.on('request', (request) => {
+      if (request.url().endsWith('/master.m3u8')) masterLoads += 1;
+    });
+    await page.goto(`${origin.urls.publicUrl}/watch/${stream.playbackId}`);
+    const currentTime = () => page.evaluate(() => document.querySelector('video')!.currentTime);
+    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 3, undefined, { timeout: 30_000 });
+
+    first.child.kill('SIGKILL');
+    const atDrop = await currentTime();
+    await sleep(2000);
+    startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
+
+    // Well past what was buffered at the drop: media from the second publisher is playing.
+    await page.waitForFunction((from) => document.querySelector('video')!.currentTime > from + 12, atDrop, { timeout: 45_000 });
+    expect(masterLoads).toBe(1);
+    expect(await page.textContent('[data-role=message]')).not.toContain('ended');
+    expect(origin.registry.getByStreamId(stream.id)?.info().reconnects).toBe(1);
+    await page.screenshot({ path: artifactPath('watch-after-reconnect.png') });
+    await page.close();
+  });
+});

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knex from 'knex';
+import { parseMediaPlaylist } from '../../src/hls/media-playlist';
+import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+const TOKEN = 'shutdown-test-admin-token';
+
+describe('the server process with live streams', () => {
+  let dir: string;
+  const servers: ServerProcess[] = [];
+  const start = () => {
+    const server = startServerProcess({ DATABASE_URL: `sqlite:${dir}/origin.db`, MEDIA_DIR: `${dir}/media`, ADMIN_TOKEN: TOKEN });
+    servers.push(server);
+    return server;
+  };
+  const sessionsTable = async () => {
+    const db = knex({ client: 'better-sqlite3', connection: { filename: `${dir}/origin.db` }, useNullAsDefault: true });
+    try {
+      return await db('sessions').select('id', 'state', 'end_reason');
+    } finally {
+      await db.destroy();
+    }
+  };
+  const playlistsUnder = (root: string) => {
+    const found: string[] = [];
+    const visit = (d: string) => {
+      for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+        if (entry.isDirectory()) visit(path.join(d, entry.name));
+        else if (entry.name === 'index.m3u8') found.push(path.join(d, entry.name));
+      }
+    };
+    visit(root);
+    return found;
+  };
+
+  async function goLive(url: string, rtmpPort: number, name: string) {
+    const response = await fetch(`${url}/api/v1/streams`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    const stream = (await response.json()) as { streamKey: string; playbackId: string };
+    startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.streamKey}`, width: 640, height: 360 });
+    await waitFor(async () => ((await (await fetch(`${url}/api/v1/public/streams/${stream.playbackId}`)).json()) as { status: string }).status === 'live', {
+      what: `${name} to be live`,
+      timeoutMs: 25_000,
+    });
+    return stream;
+  }
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-shutdown-'));
+  });
+  afterEach(async () => {
+    for (const server of servers.splice(0)) server.kill();
+    await stopAllProcesses();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('SIGTERM during two live streams: playlists end, sessions close as shutdown, no ffmpeg left, exit within 10 s', async () => {
+    const server = start();
+    const url = await server.httpUrl();
+    const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)\//.exec(server.stdout())![1]);
+    await goLive(url, rtmpPort, 'one');
+    await goLive(url, rtmpPort, 'two');
+    expect(ffmpegProcessesMentioning(dir)).toHaveLength(2);
+
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    if (exit.code !== 0) console.log(server.stdout().split('\n').slice(-30).join('\n'), server.stderr());
+    expect(exit.code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+
+    const playlists = playlistsUnder(path.join(dir, 'media'));
+    expect(playlists.length).toBeGreaterThanOrEqual(4);
+    for (const file of playlists) expect(parseMediaPlaylist(fs.readFileSync(file, 'utf8')).endList).toBe(true);
+    const sessions = await sessionsTable();
+    expect(sessions).toHaveLength(2);
+    for (const session of sessions) expect(session).toMatchObject({ state: 'ended', end_reason: 'shutdown' });
+    expect(ffmpegProcessesMentioning(dir)).toEqual([]);
+  });
+
+  test('a crash (SIGKILL): ffmpeg goes with it; the next start closes the session as crashed and cleans its files', async () => {
+    const first = start();
+    const url = await first.httpUrl();
+    const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)\//.exec(first.stdout())![1]);
+    const stream = await goLive(url, rtmpPort, 'doomed');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Its stdin closed with its parent: the transcoder finishes and exits on its own.
+    await waitFor(() => ffmpegProcessesMentioning(dir).length === 0, { what: 'the orphaned ffmpeg to exit', timeoutMs: 10_000 });
+    await stopAllProcesses();
+
+    const second = start();
+    await second.httpUrl();
+    const sessions = await sessionsTable();
+    expect(sessions).toEqual([expect.objectContaining({ state: 'ended', end_reason: 'crashed' })]);
+    expect(fs.existsSync(path.join(dir, 'media', 'live', stream.playbackId, 'sessions', sessions[0].id))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'media', 'live', stream.playbackId, 'master.m3u8'))).toBe(false);
+    expect(second.stdout()).toContain('closed a session left open by a crash');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+});
