@@ -1,26 +1,17 @@
-import type { Browser } from 'playwright-core';
-import { artifactPath, launchBrowser } from '../support/browser';
-import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
-import { startPublisher, stopAllProcesses } from '../support/processes';
+import { artifactPath, useBrowser } from '../support/browser';
+import { createStream, useTestOrigin } from '../support/origin';
+import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
 
 describe('a publisher reconnect seen from the player', () => {
-  let origin: TestOrigin;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    origin = await startTestOrigin();
-    browser = await launchBrowser();
-  });
-  afterEach(() => stopAllProcesses());
-  afterAll(async () => {
-    await browser?.close();
-    await origin?.close();
-  });
+  const env = useTestOrigin();
+  const chromium = useBrowser();
 
   test('keeps playing across the drop and the return, without reloading', async () => {
+    const { origin } = env;
+    const { browser } = chromium;
     const stream = await createStream(origin, 'Flaky uplink');
     await origin.db('streams').where({ id: stream.id }).update({ reconnect_window_seconds: 15 });
     const first = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });

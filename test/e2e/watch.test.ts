@@ -1,26 +1,17 @@
-import type { Browser } from 'playwright-core';
-import { artifactPath, launchBrowser } from '../support/browser';
-import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
-import { startPublisher, stopAllProcesses } from '../support/processes';
+import { artifactPath, useBrowser } from '../support/browser';
+import { createStream, useTestOrigin } from '../support/origin';
+import { startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
 
 describe('the watch page in headless Chromium', () => {
-  let origin: TestOrigin;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    origin = await startTestOrigin();
-    browser = await launchBrowser();
-  });
-  afterEach(() => stopAllProcesses());
-  afterAll(async () => {
-    await browser?.close();
-    await origin?.close();
-  });
+  const env = useTestOrigin();
+  const chromium = useBrowser();
 
   test('an offline stream says so instead of showing an error', async () => {
+    const { origin } = env;
+    const { browser } = chromium;
     const stream = await createStream(origin, 'Quiet channel');
     const page = await browser.newPage();
     await page.goto(`${origin.urls.publicUrl}/watch/${stream.playbackId}`);
@@ -31,6 +22,8 @@ describe('the watch page in headless Chromium', () => {
   });
 
   test('during a push the video plays: currentTime advances by at least 3 seconds; the ladder is offered', async () => {
+    const { origin } = env;
+    const { browser } = chromium;
     const stream = await createStream(origin, 'Live in the browser');
     startPublisher({ url: origin.rtmpUrl(stream.streamKey) });
     await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'the stream to be live', timeoutMs: 20_000 });

@@ -1,7 +1,7 @@
 import { lastSequence, type MediaPlaylist } from '../../src/hls/media-playlist';
 import { HlsClient } from '../support/hls';
-import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
-import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
+import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
+import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -36,66 +36,58 @@ async function segmentsUntil(hls: HlsClient, url: string, done: (seen: MediaPlay
 }
 
 describe('live session lifecycle', () => {
-  let origin: TestOrigin;
-  let hls: HlsClient;
-
-  beforeAll(async () => {
-    origin = await startTestOrigin({
-      overrides: {
-        ingest: { takeoverAfterIdleSeconds: 1.5 },
-        transcode: { stallSegments: 2, startupGraceSeconds: 6, maxRestarts: 2, stopGraceSeconds: 3 },
-      },
-    });
-    hls = new HlsClient(origin.urls.publicUrl);
+  const env = useTestOrigin({
+    overrides: {
+      ingest: { takeoverAfterIdleSeconds: 1.5 },
+      transcode: { stallSegments: 2, startupGraceSeconds: 6, maxRestarts: 2, stopGraceSeconds: 3 },
+    },
   });
-  afterEach(() => stopAllProcesses());
-  afterAll(() => origin.close());
 
   test('a publisher that drops and comes back within the window continues the same playlists', async () => {
-    const { stream, publisher, master, masterUrl, mediaUrl } = await goLive(origin, hls, { reconnectWindowSeconds: 8 });
-    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 3, 15_000);
+    const { stream, publisher, master, masterUrl, mediaUrl } = await goLive(env.origin, env.hls, { reconnectWindowSeconds: 8 });
+    await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 3, 15_000);
     publisher.child.kill('SIGKILL');
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'reconnecting', timeoutMs: 15_000 });
-    const during = await hls.media(mediaUrl);
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'reconnecting', timeoutMs: 15_000 });
+    const during = await env.hls.media(mediaUrl);
     expect(during.endList).toBe(false);
-    expect((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('live');
+    expect((await env.origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('live');
 
-    const second = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+    const second = startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), ...SMALL });
     const before = lastSequence(during)!;
-    const { all } = await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 2), 20_000);
+    const { all } = await segmentsUntil(env.hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 2), 20_000);
     // one master URL, media sequence increasing without gaps, a discontinuity at the join
-    expect(await hls.master(stream.playbackId)).toEqual(master);
-    expect((await hls.text(masterUrl)).text).toBe(master.text);
+    expect(await env.hls.master(stream.playbackId)).toEqual(master);
+    expect((await env.hls.text(masterUrl)).text).toBe(master.text);
     all.forEach((segment, i) => i > 0 && expect(segment.sequence).toBe(all[i - 1]!.sequence + 1));
     const joins = all.filter((s) => s.discontinuity);
     expect(joins).toHaveLength(1);
     expect(joins[0]!.sequence).toBeGreaterThan(before);
-    expect(origin.registry.getByStreamId(stream.id)?.info()).toMatchObject({ state: 'live', reconnects: 1 });
+    expect(env.origin.registry.getByStreamId(stream.id)?.info()).toMatchObject({ state: 'live', reconnects: 1 });
 
     // Dropped again, and not back: the playlists end only after the window.
     second.child.kill('SIGKILL');
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'reconnecting again', timeoutMs: 15_000 });
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'reconnecting again', timeoutMs: 15_000 });
     const droppedAt = Date.now();
     await sleep(4000);
-    expect((await hls.media(mediaUrl)).endList).toBe(false);
-    await waitFor(async () => (await hls.media(mediaUrl)).endList, { what: 'ENDLIST after the window', timeoutMs: 15_000 });
+    expect((await env.hls.media(mediaUrl)).endList).toBe(false);
+    await waitFor(async () => (await env.hls.media(mediaUrl)).endList, { what: 'ENDLIST after the window', timeoutMs: 15_000 });
     expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(7500);
-    const session = (await origin.sessions.listByStream(stream.id, 1))[0];
+    const session = (await env.origin.sessions.listByStream(stream.id, 1))[0];
     expect(session).toMatchObject({ state: 'ended', endReason: 'reconnect_window_expired', reconnects: 1 });
-    expect(ffmpegProcessesMentioning(origin.dir)).toEqual([]);
+    expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);
   });
 
   test('a new publish takes over from a connection that went silent (half-open)', async () => {
-    const { stream, publisher, mediaUrl } = await goLive(origin, hls);
-    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 2, 15_000);
+    const { stream, publisher, mediaUrl } = await goLive(env.origin, env.hls);
+    await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 2, 15_000);
     publisher.child.kill('SIGSTOP'); // the socket stays open, nothing more arrives
     await sleep(2000);
-    const before = lastSequence(await hls.media(mediaUrl))!;
-    const replacement = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    const { all } = await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 20_000);
+    const before = lastSequence(await env.hls.media(mediaUrl))!;
+    const replacement = startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), ...SMALL });
+    const { all } = await segmentsUntil(env.hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 20_000);
     expect(all.filter((s) => s.sequence > before - 1 && s.discontinuity)).toHaveLength(1);
     expect(replacement.child.exitCode).toBeNull();
-    expect(origin.registry.getByStreamId(stream.id)?.info()).toMatchObject({ state: 'live', reconnects: 1 });
+    expect(env.origin.registry.getByStreamId(stream.id)?.info()).toMatchObject({ state: 'live', reconnects: 1 });
     publisher.child.kill('SIGCONT');
     // the old connection was cut: its ffmpeg notices and gives up
     const old = await publisher.exited;
@@ -103,81 +95,73 @@ describe('live session lifecycle', () => {
   });
 
   test('a transcoder killed with SIGKILL is restarted: new segments, same URLs, a discontinuity', async () => {
-    const { stream, masterUrl, mediaUrl, master } = await goLive(origin, hls);
-    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 2, 15_000);
-    const [pid] = ffmpegProcessesMentioning(`sessions/${origin.registry.getByStreamId(stream.id)!.id}`);
+    const { stream, masterUrl, mediaUrl, master } = await goLive(env.origin, env.hls);
+    await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 2, 15_000);
+    const [pid] = ffmpegProcessesMentioning(`sessions/${env.origin.registry.getByStreamId(stream.id)!.id}`);
     expect(pid).toBeDefined();
     const killedAt = Date.now();
-    const before = lastSequence(await hls.media(mediaUrl))!;
+    const before = lastSequence(await env.hls.media(mediaUrl))!;
     process.kill(pid!, 'SIGKILL');
-    const { all } = await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 20_000);
+    const { all } = await segmentsUntil(env.hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 20_000);
     expect(Date.now() - killedAt).toBeLessThan(15_000);
     expect(all.find((s) => s.sequence > before && s.discontinuity)).toBeDefined();
-    expect((await hls.text(masterUrl)).text).toBe(master.text);
-    expect(origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts).toBe(1);
-    expect(origin.logs.some((l) => l.msg === 'ffmpeg exited unexpectedly' && l.session === origin.registry.getByStreamId(stream.id)!.id)).toBe(true);
-    await origin.registry.stopStream(stream.id, 'kicked');
+    expect((await env.hls.text(masterUrl)).text).toBe(master.text);
+    expect(env.origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts).toBe(1);
+    expect(env.origin.logs.some((l) => l.msg === 'ffmpeg exited unexpectedly' && l.session === env.origin.registry.getByStreamId(stream.id)!.id)).toBe(true);
+    await env.origin.registry.stopStream(stream.id, 'kicked');
   });
 
   test('a stalled transcoder (no segment for 2 segment durations) is found by the watchdog and replaced', async () => {
-    const { stream, mediaUrl } = await goLive(origin, hls);
-    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 2, 15_000);
-    const sessionId = origin.registry.getByStreamId(stream.id)!.id;
+    const { stream, mediaUrl } = await goLive(env.origin, env.hls);
+    await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 2, 15_000);
+    const sessionId = env.origin.registry.getByStreamId(stream.id)!.id;
     const [pid] = ffmpegProcessesMentioning(`sessions/${sessionId}`);
-    const before = lastSequence(await hls.media(mediaUrl))!;
+    const before = lastSequence(await env.hls.media(mediaUrl))!;
     process.kill(pid!, 'SIGSTOP');
-    await segmentsUntil(hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 25_000);
-    expect(origin.logs.some((l) => l.msg === 'no new segment from the transcoder: it is stalled' && l.session === sessionId)).toBe(true);
+    await segmentsUntil(env.hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 25_000);
+    expect(env.origin.logs.some((l) => l.msg === 'no new segment from the transcoder: it is stalled' && l.session === sessionId)).toBe(true);
     // the stopped process was killed, not left behind
     await waitFor(() => !ffmpegProcessesMentioning(`sessions/${sessionId}`).includes(pid!), { what: 'the stalled ffmpeg to be gone', timeoutMs: 5000 });
-    expect(await origin.metrics.registry.getSingleMetricAsString('origin_transcoder_stalls_total')).toMatch(/origin_transcoder_stalls_total \d/);
-    await origin.registry.stopStream(stream.id, 'kicked');
+    expect(await env.origin.metrics.registry.getSingleMetricAsString('origin_transcoder_stalls_total')).toMatch(/origin_transcoder_stalls_total \d/);
+    await env.origin.registry.stopStream(stream.id, 'kicked');
   });
 
   test('past the restart limit the session ends with a clear reason and the publisher is cut off', async () => {
-    const { stream, publisher, mediaUrl } = await goLive(origin, hls);
-    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 1, 15_000);
-    const sessionId = origin.registry.getByStreamId(stream.id)!.id;
+    const { stream, publisher, mediaUrl } = await goLive(env.origin, env.hls);
+    await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 1, 15_000);
+    const sessionId = env.origin.registry.getByStreamId(stream.id)!.id;
     for (let kill = 0; kill < 3; kill++) {
       const pids = await waitFor(() => {
         const found = ffmpegProcessesMentioning(`sessions/${sessionId}`);
         return found.length === 1 && found;
       }, { what: 'a running transcoder', timeoutMs: 15_000 });
       process.kill(pids[0]!, 'SIGKILL');
-      if (kill < 2) await waitFor(() => origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts === kill + 1, { what: 'a restart', timeoutMs: 10_000 });
+      if (kill < 2) await waitFor(() => env.origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts === kill + 1, { what: 'a restart', timeoutMs: 10_000 });
     }
-    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 15_000 });
-    expect((await origin.sessions.findById(sessionId))?.endReason).toBe('transcoder_failed');
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 15_000 });
+    expect((await env.origin.sessions.findById(sessionId))?.endReason).toBe('transcoder_failed');
     expect((await publisher.exited).code).not.toBe(0);
-    expect((await hls.media(mediaUrl)).endList).toBe(true);
+    expect((await env.hls.media(mediaUrl)).endList).toBe(true);
   });
 });
 
 describe('transcoder back-pressure', () => {
-  let origin: TestOrigin;
-  let hls: HlsClient;
-
-  beforeAll(async () => {
-    // A tiny input allowance, and a watchdog too patient to step in first.
-    origin = await startTestOrigin({ overrides: { transcode: { backlogWarnMegabytes: 0.1, backlogMaxMegabytes: 0.6, stallSegments: 20 } } });
-    hls = new HlsClient(origin.urls.publicUrl);
-  });
-  afterEach(() => stopAllProcesses());
-  afterAll(() => origin.close());
+  // A tiny input allowance, and a watchdog too patient to step in first.
+  const env = useTestOrigin({ overrides: { transcode: { backlogWarnMegabytes: 0.1, backlogMaxMegabytes: 0.6, stallSegments: 20 } } });
 
   test('an ffmpeg that stops reading: logged, counted, and the session ends before memory grows', async () => {
-    const { stream, publisher, mediaUrl } = await goLive(origin, hls);
-    await segmentsUntil(hls, mediaUrl, (all) => all.length >= 1, 15_000);
-    const sessionId = origin.registry.getByStreamId(stream.id)!.id;
+    const { stream, publisher, mediaUrl } = await goLive(env.origin, env.hls);
+    await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 1, 15_000);
+    const sessionId = env.origin.registry.getByStreamId(stream.id)!.id;
     const [pid] = ffmpegProcessesMentioning(`sessions/${sessionId}`);
     process.kill(pid!, 'SIGSTOP');
-    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 30_000 });
-    expect((await origin.sessions.findById(sessionId))?.endReason).toBe('transcoder_overloaded');
-    expect(origin.logs.some((l) => l.msg === 'the transcoder is falling behind the input')).toBe(true);
-    const metric = await origin.metrics.registry.getSingleMetricAsString('origin_transcoder_backlog_events_total');
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 30_000 });
+    expect((await env.origin.sessions.findById(sessionId))?.endReason).toBe('transcoder_overloaded');
+    expect(env.origin.logs.some((l) => l.msg === 'the transcoder is falling behind the input')).toBe(true);
+    const metric = await env.origin.metrics.registry.getSingleMetricAsString('origin_transcoder_backlog_events_total');
     expect(metric).toContain('outcome="warned"');
     expect(metric).toContain('outcome="ended"');
     expect((await publisher.exited).code).not.toBe(0);
-    await waitFor(() => ffmpegProcessesMentioning(origin.dir).length === 0, { what: 'no ffmpeg left', timeoutMs: 10_000 });
+    await waitFor(() => ffmpegProcessesMentioning(env.origin.dir).length === 0, { what: 'no ffmpeg left', timeoutMs: 10_000 });
   });
 });

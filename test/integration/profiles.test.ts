@@ -1,9 +1,9 @@
 import type { TestPatternOptions } from '../../scripts/lib/test-pattern';
 import type { MediaPlaylist } from '../../src/hls/media-playlist';
 import { probeStreams, videoPackets } from '../support/ffprobe';
-import { fileOf, HlsClient, type Master } from '../support/hls';
-import { startTestOrigin, type TestOrigin } from '../support/origin';
-import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
+import { fileOf, type Master } from '../support/hls';
+import { useTestOrigin } from '../support/origin';
+import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -18,40 +18,32 @@ interface Pushed {
 }
 
 describe('profiles and sources', () => {
-  let origin: TestOrigin;
-  let hls: HlsClient;
-
-  beforeAll(async () => {
-    origin = await startTestOrigin();
-    hls = new HlsClient(origin.urls.publicUrl);
-  });
-  afterEach(() => stopAllProcesses());
-  afterAll(() => origin.close());
+  const env = useTestOrigin();
 
   /** Pushes `seconds` of a test pattern with a stream of this profile; returns the ended playlists. */
   async function push(profile: string, source: Omit<TestPatternOptions, 'url'>, seconds = 7): Promise<Pushed> {
-    const created = await origin.api('POST', '/api/v1/streams', { body: { name: profile, profile, reconnectWindowSeconds: 0 } });
+    const created = await env.origin.api('POST', '/api/v1/streams', { body: { name: profile, profile, reconnectWindowSeconds: 0 } });
     const { id, playbackId, streamKey } = created.body;
-    const publisher = startPublisher({ url: origin.rtmpUrl(streamKey), seconds, ...source });
-    const master = await waitFor(() => hls.master(playbackId), { what: 'the master playlist', timeoutMs: 20_000 });
+    const publisher = startPublisher({ url: env.origin.rtmpUrl(streamKey), seconds, ...source });
+    const master = await waitFor(() => env.hls.master(playbackId), { what: 'the master playlist', timeoutMs: 20_000 });
     let argv: string[] = [];
     await waitFor(() => {
-      const pid = ffmpegProcessesMentioning(origin.dir)[0];
+      const pid = ffmpegProcessesMentioning(env.origin.dir)[0];
       if (pid) argv = require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       return argv.length > 0;
     }, { what: 'the transcoder', timeoutMs: 5000 });
     expect((await publisher.exited).code).toBe(0);
-    await waitFor(() => origin.registry.getByStreamId(id) === undefined, { what: 'the session to end', timeoutMs: 20_000 });
-    const masterUrl = hls.masterUrl(playbackId);
+    await waitFor(() => env.origin.registry.getByStreamId(id) === undefined, { what: 'the session to end', timeoutMs: 20_000 });
+    const masterUrl = env.hls.masterUrl(playbackId);
     const playlists = new Map<string, MediaPlaylist>();
     const urls = new Map<string, string>();
     for (const uri of [...master.variants.map((v) => v.uri), ...master.audio.map((a) => a.uri)]) {
       const name = uri.split('/').slice(-2)[0]!;
-      urls.set(name, hls.resolve(masterUrl, uri));
-      playlists.set(name, await hls.media(urls.get(name)!));
+      urls.set(name, env.hls.resolve(masterUrl, uri));
+      playlists.set(name, await env.hls.media(urls.get(name)!));
     }
     for (const playlist of playlists.values()) expect(playlist.endList).toBe(true);
-    return { master, playlists, argv, streamId: id, playbackId, files: (name, uri) => fileOf(origin.config.mediaDir, hls.resolve(urls.get(name)!, uri)) };
+    return { master, playlists, argv, streamId: id, playbackId, files: (name, uri) => fileOf(env.origin.config.mediaDir, env.hls.resolve(urls.get(name)!, uri)) };
   }
 
   /** Every video rendition starts each segment with a keyframe at the same time. */
@@ -80,10 +72,10 @@ describe('profiles and sources', () => {
     expect(await sizeOf(pushed, 'source')).toEqual([1280, 720]);
     // segments follow the source's 4-second keyframes
     expect(pushed.playlists.get('source')!.segments.slice(0, -1).every((s) => Math.abs(s.duration - 4) < 0.05)).toBe(true);
-    const session = await origin.sessions.listByStream(pushed.streamId, 1);
+    const session = await env.origin.sessions.listByStream(pushed.streamId, 1);
     expect(session[0]).toMatchObject({ profile: 'passthrough', endReason: 'publisher_left', videoCodec: 'h264', audioCodec: 'aac', width: 1280, height: 720 });
-    expect(origin.logs.some((l) => l.playbackId === pushed.playbackId && l.keyframeIntervalSeconds === 4)).toBe(true);
-    expect(await origin.metrics.registry.getSingleMetricAsString('origin_source_warnings_total')).toContain('warning="keyframe_interval_too_long"');
+    expect(env.origin.logs.some((l) => l.playbackId === pushed.playbackId && l.keyframeIntervalSeconds === 4)).toBe(true);
+    expect(await env.origin.metrics.registry.getSingleMetricAsString('origin_source_warnings_total')).toContain('warning="keyframe_interval_too_long"');
   });
 
   test('ladder on a 480p source: the source copied, 360p encoded, boundaries aligned', async () => {
@@ -119,14 +111,14 @@ describe('profiles and sources', () => {
     expect(pushed.master.variants.map((v) => [v.uri.split('/').slice(-2)[0], v.attributes.CODECS])).toEqual([['audio', 'mp4a.40.2']]);
     const [audio] = await probeStreams(pushed.files('audio', pushed.playlists.get('audio')!.segments[0]!.uri));
     expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac' });
-    expect((await fetch(`${origin.urls.publicUrl}/hls/${pushed.playbackId}/poster.jpg`)).status).toBe(404);
+    expect((await fetch(`${env.origin.urls.publicUrl}/hls/${pushed.playbackId}/poster.jpg`)).status).toBe(404);
   });
 
   test('video only: renditions without an audio group; the poster is served', async () => {
     const pushed = await push('ladder', { width: 640, height: 360, audio: false });
     expect(pushed.master.audio).toEqual([]);
     expect(pushed.master.variants.map((v) => [v.attributes.RESOLUTION, v.attributes.AUDIO])).toEqual([['640x360', undefined]]);
-    const poster = await fetch(`${origin.urls.publicUrl}/hls/${pushed.playbackId}/poster.jpg`);
+    const poster = await fetch(`${env.origin.urls.publicUrl}/hls/${pushed.playbackId}/poster.jpg`);
     expect(poster.status).toBe(200);
     expect(poster.headers.get('content-type')).toBe('image/jpeg');
     const bytes = Buffer.from(await poster.arrayBuffer());

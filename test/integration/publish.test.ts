@@ -3,9 +3,9 @@ import path from 'node:path';
 import { lastSequence, type MediaPlaylist } from '../../src/hls/media-playlist';
 import { commandMessage, RtmpTestClient } from '../../scripts/lib/rtmp-client';
 import { countDecodedVideoFrames, probeStreams, videoPackets } from '../support/ffprobe';
-import { fileOf, HlsClient } from '../support/hls';
-import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
-import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
+import { fileOf } from '../support/hls';
+import { createStream, useTestOrigin } from '../support/origin';
+import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
@@ -17,23 +17,15 @@ const RENDITIONS = [
 ];
 
 describe('a key-checked RTMP push becomes an HLS ladder', () => {
-  let origin: TestOrigin;
-  let hls: HlsClient;
-
-  beforeAll(async () => {
-    origin = await startTestOrigin();
-    hls = new HlsClient(origin.urls.publicUrl);
-  });
-  afterEach(() => stopAllProcesses());
-  afterAll(() => origin.close());
+  const env = useTestOrigin();
 
   test('10 s of 720p30 with a tone: every rung, advancing playlists, aligned decodable segments, ENDLIST, no ffmpeg left', async () => {
-    const stream = await createStream(origin, 'Ladder');
-    const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), seconds: 10 });
+    const stream = await createStream(env.origin, 'Ladder');
+    const publisher = startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), seconds: 10 });
 
-    const masterUrl = hls.masterUrl(stream.playbackId);
-    const master = await waitFor(() => hls.master(stream.playbackId), { what: 'the master playlist', timeoutMs: 15_000 });
-    expect((await hls.text(masterUrl)).headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    const masterUrl = env.hls.masterUrl(stream.playbackId);
+    const master = await waitFor(() => env.hls.master(stream.playbackId), { what: 'the master playlist', timeoutMs: 15_000 });
+    expect((await env.hls.text(masterUrl)).headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(master.variants.map((v) => [v.attributes.RESOLUTION, v.attributes['FRAME-RATE'], v.attributes.AUDIO])).toEqual(
       RENDITIONS.map((r) => [`${r.width}x${r.height}`, '30.000', 'audio']),
     );
@@ -42,16 +34,16 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
       expect(Number(variant.attributes.BANDWIDTH)).toBeGreaterThan(Number(variant.attributes['AVERAGE-BANDWIDTH']));
     }
     expect(master.audio).toHaveLength(1);
-    expect((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('live');
+    expect((await env.origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('live');
 
     // Every playlist the master names exists as soon as the master does, and keeps advancing.
     const urls = new Map<string, string>();
-    master.variants.forEach((variant, i) => urls.set(RENDITIONS[i]!.name, hls.resolve(masterUrl, variant.uri)));
-    urls.set('audio', hls.resolve(masterUrl, master.audio[0]!.uri));
-    for (const url of urls.values()) expect((await hls.media(url)).segments.length).toBeGreaterThan(0);
-    const firstSeen = lastSequence(await hls.media(urls.get('480p')!))!;
-    await waitFor(async () => (lastSequence(await hls.media(urls.get('480p')!)) ?? -1) >= firstSeen + 2, { what: 'two more segments', timeoutMs: 10_000 });
-    const segmentUrl = hls.resolve(urls.get('480p')!, (await hls.media(urls.get('480p')!)).segments[0]!.uri);
+    master.variants.forEach((variant, i) => urls.set(RENDITIONS[i]!.name, env.hls.resolve(masterUrl, variant.uri)));
+    urls.set('audio', env.hls.resolve(masterUrl, master.audio[0]!.uri));
+    for (const url of urls.values()) expect((await env.hls.media(url)).segments.length).toBeGreaterThan(0);
+    const firstSeen = lastSequence(await env.hls.media(urls.get('480p')!))!;
+    await waitFor(async () => (lastSequence(await env.hls.media(urls.get('480p')!)) ?? -1) >= firstSeen + 2, { what: 'two more segments', timeoutMs: 10_000 });
+    const segmentUrl = env.hls.resolve(urls.get('480p')!, (await env.hls.media(urls.get('480p')!)).segments[0]!.uri);
     const segment = await fetch(segmentUrl);
     expect(segment.headers.get('content-type')).toBe('video/mp2t');
     expect(segment.headers.get('cache-control')).toContain('immutable');
@@ -60,17 +52,17 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
     expect(exit.code).toBe(0);
 
     // The publisher left: ffmpeg stops, playlists end, nothing lingers.
-    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 15_000 });
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 15_000 });
     const playlists = new Map<string, MediaPlaylist>();
     for (const [name, url] of urls) {
-      const playlist = await hls.media(url);
+      const playlist = await env.hls.media(url);
       expect(playlist.endList).toBe(true);
       playlists.set(name, playlist);
     }
-    expect(ffmpegProcessesMentioning(origin.dir)).toEqual([]);
-    expect((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('idle');
-    expect(origin.logText()).not.toContain(stream.streamKey.slice(3));
-    const fileIn = (name: string, uri: string) => fileOf(origin.config.mediaDir, hls.resolve(urls.get(name)!, uri));
+    expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);
+    expect((await env.origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('idle');
+    expect(env.origin.logText()).not.toContain(stream.streamKey.slice(3));
+    const fileIn = (name: string, uri: string) => fileOf(env.origin.config.mediaDir, env.hls.resolve(urls.get(name)!, uri));
 
     // Each rung decodes at its size; the audio rendition is AAC.
     for (const rendition of RENDITIONS) {
@@ -106,77 +98,77 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
   });
 
   test('a wrong key: the publishing ffmpeg fails, no transcoder starts, no files are written', async () => {
-    const liveDir = path.join(origin.config.mediaDir, 'live');
+    const liveDir = path.join(env.origin.config.mediaDir, 'live');
     const before = fs.readdirSync(liveDir);
-    const publisher = startPublisher({ url: origin.rtmpUrl(`sk_${'x'.repeat(32)}`), seconds: 5 });
+    const publisher = startPublisher({ url: env.origin.rtmpUrl(`sk_${'x'.repeat(32)}`), seconds: 5 });
     const exit = await publisher.exited;
     expect(exit.code).not.toBe(0);
     expect(exit.stderr).toContain('Invalid stream key');
     await sleep(500);
-    expect(ffmpegProcessesMentioning(origin.dir)).toEqual([]);
+    expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);
     expect(fs.readdirSync(liveDir)).toEqual(before);
-    const refusal = origin.logs.find((line) => line.msg === 'publish refused: Invalid stream key.');
+    const refusal = env.origin.logs.find((line) => line.msg === 'publish refused: Invalid stream key.');
     expect(refusal).toMatchObject({ level: 'warn', reason: 'unknown_key' });
-    expect(origin.logText()).not.toContain('x'.repeat(32));
+    expect(env.origin.logText()).not.toContain('x'.repeat(32));
   });
 
   test('a disabled stream is refused before it is told it is live', async () => {
-    const stream = await createStream(origin, 'Disabled');
-    await origin.db('streams').where({ id: stream.id }).update({ enabled: false });
-    const client = await RtmpTestClient.connect(origin.rtmpPort);
+    const stream = await createStream(env.origin, 'Disabled');
+    await env.origin.db('streams').where({ id: stream.id }).update({ enabled: false });
+    const client = await RtmpTestClient.connect(env.origin.rtmpPort);
     await client.handshake();
-    client.sendPublishSequence('live', stream.streamKey, origin.rtmpPort);
+    client.sendPublishSequence('live', stream.streamKey, env.origin.rtmpPort);
     const status = await client.nextStatus();
     expect(status).toEqual({ level: 'error', code: 'NetStream.Publish.Denied', description: 'This stream is disabled.' });
     expect(client.statuses.some((s) => s.code === 'NetStream.Publish.Start')).toBe(false);
     await waitFor(() => client.closed, { what: 'the refused connection to close', timeoutMs: 3000 });
-    expect(fs.existsSync(path.join(origin.config.mediaDir, 'live', stream.playbackId))).toBe(false);
+    expect(fs.existsSync(path.join(env.origin.config.mediaDir, 'live', stream.playbackId))).toBe(false);
   });
 
   test('a second publisher on a live stream is refused; the first one keeps going', async () => {
-    const stream = await createStream(origin, 'Busy');
-    const first = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'the first publisher to be live', timeoutMs: 15_000 });
-    const second = await RtmpTestClient.connect(origin.rtmpPort);
+    const stream = await createStream(env.origin, 'Busy');
+    const first = startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'the first publisher to be live', timeoutMs: 15_000 });
+    const second = await RtmpTestClient.connect(env.origin.rtmpPort);
     await second.handshake();
-    second.sendPublishSequence('live', stream.streamKey, origin.rtmpPort);
+    second.sendPublishSequence('live', stream.streamKey, env.origin.rtmpPort);
     expect(await second.nextStatus()).toMatchObject({ level: 'error', code: 'NetStream.Publish.BadName' });
     await sleep(2500);
     expect(first.child.exitCode).toBeNull();
-    expect(origin.registry.getByStreamId(stream.id)?.state).toBe('live');
+    expect(env.origin.registry.getByStreamId(stream.id)?.state).toBe('live');
     await first.stop();
   });
 
   test('malformed RTMP input closes that connection only; the server keeps working', async () => {
-    const garbage = await RtmpTestClient.connect(origin.rtmpPort);
+    const garbage = await RtmpTestClient.connect(env.origin.rtmpPort);
     garbage.send(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200)));
 
     // A connect command without tcUrl made NMS throw "Invalid URL" and kill its process.
-    const noTcUrl = await RtmpTestClient.connect(origin.rtmpPort);
+    const noTcUrl = await RtmpTestClient.connect(env.origin.rtmpPort);
     await noTcUrl.handshake();
     noTcUrl.send(commandMessage('connect', 1, { app: 'live' }));
     await waitFor(() => noTcUrl.closed, { what: 'the bad connect to be closed', timeoutMs: 3000 });
 
     // A publish without a stream name.
-    const noName = await RtmpTestClient.connect(origin.rtmpPort);
+    const noName = await RtmpTestClient.connect(env.origin.rtmpPort);
     await noName.handshake();
     noName.send(commandMessage('connect', 1, { app: 'live', tcUrl: 'rtmp://127.0.0.1/live' }));
     noName.send(commandMessage('publish', 2, null));
     await waitFor(() => noName.closed, { what: 'the nameless publish to be closed', timeoutMs: 3000 });
 
     // Publish before connect.
-    const early = await RtmpTestClient.connect(origin.rtmpPort);
+    const early = await RtmpTestClient.connect(env.origin.rtmpPort);
     await early.handshake();
     early.send(commandMessage('publish', 1, null, 'whatever', 'live'));
     await waitFor(() => early.closed, { what: 'the early publish to be closed', timeoutMs: 3000 });
     garbage.close();
 
-    const stream = await createStream(origin, 'After garbage');
-    const client = await RtmpTestClient.connect(origin.rtmpPort);
+    const stream = await createStream(env.origin, 'After garbage');
+    const client = await RtmpTestClient.connect(env.origin.rtmpPort);
     await client.handshake();
-    client.sendPublishSequence('live', stream.streamKey, origin.rtmpPort);
+    client.sendPublishSequence('live', stream.streamKey, env.origin.rtmpPort);
     expect(await client.nextStatus()).toMatchObject({ level: 'status', code: 'NetStream.Publish.Start' });
     client.close();
-    expect((await origin.api('GET', '/healthz', { token: null })).status).toBe(200);
+    expect((await env.origin.api('GET', '/healthz', { token: null })).status).toBe(200);
   });
 });

@@ -3,9 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RtmpTestClient } from '../../scripts/lib/rtmp-client';
 import { generateId } from '../../src/streams/keys';
-import { HlsClient } from '../support/hls';
-import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
-import { startPublisher, stopAllProcesses } from '../support/processes';
+import { createStream, startTestOrigin, useTestOrigin } from '../support/origin';
+import { startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -17,27 +16,19 @@ function ffprobeJson(args: string[]): Promise<any> {
 }
 
 describe('retention and disk', () => {
-  let origin: TestOrigin;
-  let hls: HlsClient;
-
-  beforeAll(async () => {
-    origin = await startTestOrigin({ overrides: { hls: { listSize: 3, keepEndedSeconds: 3, sweepIntervalSeconds: 1 } } });
-    hls = new HlsClient(origin.urls.publicUrl);
-  });
-  afterEach(() => stopAllProcesses());
-  afterAll(() => origin.close());
+  const env = useTestOrigin({ overrides: { hls: { listSize: 3, keepEndedSeconds: 3, sweepIntervalSeconds: 1 } } });
 
   test('the live window stays bounded, and an unrecorded session leaves nothing behind once it is old enough', async () => {
-    const stream = await createStream(origin, 'Rolling');
-    const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360, seconds: 16 });
-    const master = await waitFor(() => hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
-    const mediaUrl = hls.resolve(hls.masterUrl(stream.playbackId), master.variants[0]!.uri);
-    const sessionId = origin.registry.getByStreamId(stream.id)!.id;
-    const renditionDir = path.join(origin.config.mediaDir, 'live', stream.playbackId, 'sessions', sessionId, 'source');
+    const stream = await createStream(env.origin, 'Rolling');
+    const publisher = startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), width: 640, height: 360, seconds: 16 });
+    const master = await waitFor(() => env.hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
+    const mediaUrl = env.hls.resolve(env.hls.masterUrl(stream.playbackId), master.variants[0]!.uri);
+    const sessionId = env.origin.registry.getByStreamId(stream.id)!.id;
+    const renditionDir = path.join(env.origin.config.mediaDir, 'live', stream.playbackId, 'sessions', sessionId, 'source');
     let maxFiles = 0;
     let maxListed = 0;
     while (publisher.child.exitCode === null) {
-      const playlist = await hls.media(mediaUrl);
+      const playlist = await env.hls.media(mediaUrl);
       maxListed = Math.max(maxListed, playlist.segments.length);
       maxFiles = Math.max(maxFiles, fs.readdirSync(renditionDir).filter((f) => f.endsWith('.ts')).length);
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -47,25 +38,25 @@ describe('retention and disk', () => {
     expect(maxFiles).toBeGreaterThanOrEqual(6);
     expect(maxFiles).toBeLessThanOrEqual(7);
 
-    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the end', timeoutMs: 15_000 });
-    expect((await hls.media(mediaUrl)).endList).toBe(true);
-    await waitFor(() => !fs.existsSync(path.join(origin.config.mediaDir, 'live', stream.playbackId)), { what: 'the files to go', timeoutMs: 15_000 });
-    expect((await fetch(hls.masterUrl(stream.playbackId))).status).toBe(404);
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id) === undefined, { what: 'the end', timeoutMs: 15_000 });
+    expect((await env.hls.media(mediaUrl)).endList).toBe(true);
+    await waitFor(() => !fs.existsSync(path.join(env.origin.config.mediaDir, 'live', stream.playbackId)), { what: 'the files to go', timeoutMs: 15_000 });
+    expect((await fetch(env.hls.masterUrl(stream.playbackId))).status).toBe(404);
   });
 
   test('a recorded session keeps every segment and is served as VOD once it ends', async () => {
-    const created = await origin.api('POST', '/api/v1/streams', { body: { name: 'Recorded', record: true, reconnectWindowSeconds: 0 } });
+    const created = await env.origin.api('POST', '/api/v1/streams', { body: { name: 'Recorded', record: true, reconnectWindowSeconds: 0 } });
     const { id, playbackId, streamKey } = created.body;
-    startPublisher({ url: origin.rtmpUrl(streamKey), width: 640, height: 360, seconds: 11 });
-    await waitFor(() => origin.registry.getByStreamId(id)?.state === 'live', { what: 'live', timeoutMs: 20_000 });
-    const sessionId = origin.registry.getByStreamId(id)!.id;
-    await waitFor(() => origin.registry.getByStreamId(id) === undefined, { what: 'the end', timeoutMs: 30_000 });
+    startPublisher({ url: env.origin.rtmpUrl(streamKey), width: 640, height: 360, seconds: 11 });
+    await waitFor(() => env.origin.registry.getByStreamId(id)?.state === 'live', { what: 'live', timeoutMs: 20_000 });
+    const sessionId = env.origin.registry.getByStreamId(id)!.id;
+    await waitFor(() => env.origin.registry.getByStreamId(id) === undefined, { what: 'the end', timeoutMs: 30_000 });
 
-    const vodUrl = `${origin.urls.publicUrl}/hls/${playbackId}/sessions/${sessionId}/master.m3u8`;
-    const vod = await hls.text(vodUrl);
+    const vodUrl = `${env.origin.urls.publicUrl}/hls/${playbackId}/sessions/${sessionId}/master.m3u8`;
+    const vod = await env.hls.text(vodUrl);
     expect(vod.status).toBe(200);
-    const recordingUrl = hls.resolve(vodUrl, vod.text.split('\n').find((line) => line.endsWith('recording.m3u8') && !line.startsWith('#'))!);
-    const recording = await hls.media(recordingUrl);
+    const recordingUrl = env.hls.resolve(vodUrl, vod.text.split('\n').find((line) => line.endsWith('recording.m3u8') && !line.startsWith('#'))!);
+    const recording = await env.hls.media(recordingUrl);
     expect(recording.playlistType).toBe('VOD');
     expect(recording.endList).toBe(true);
     expect(recording.mediaSequence).toBe(0);
@@ -78,12 +69,12 @@ describe('retention and disk', () => {
     expect(Number(probed.format.duration)).toBeGreaterThan(10);
 
     // listed with the session
-    const sessions = await origin.api('GET', `/api/v1/streams/${id}/sessions`);
+    const sessions = await env.origin.api('GET', `/api/v1/streams/${id}/sessions`);
     expect(sessions.body.data[0]).toMatchObject({ id: sessionId, recorded: true, vodUrl });
 
     // retention removes the live entry, never the recording
-    await waitFor(async () => (await fetch(hls.masterUrl(playbackId))).status === 404, { what: 'the live master to go', timeoutMs: 15_000 });
-    expect((await hls.text(vodUrl)).status).toBe(200);
+    await waitFor(async () => (await fetch(env.hls.masterUrl(playbackId))).status === 404, { what: 'the live master to go', timeoutMs: 15_000 });
+    expect((await env.hls.text(vodUrl)).status).toBe(200);
   });
 
   test('below the free-space threshold new publishes are refused with a reason', async () => {

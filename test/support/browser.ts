@@ -29,3 +29,13 @@ export function artifactPath(name: string): string {
   fs.mkdirSync(dir, { recursive: true });
   return path.join(dir, name);
 }
+
+/** For a describe block: one Chromium for its tests. */
+export function useBrowser(): { browser: Browser } {
+  const context = {} as { browser: Browser };
+  beforeAll(async () => {
+    context.browser = await launchBrowser();
+  });
+  afterAll(() => context.browser?.close());
+  return context;
+}

@@ -8,6 +8,8 @@ import { createLogger } from '../../src/observability/logger';
 import { startOrigin, type Origin } from '../../src/origin';
 import { generateApiToken } from '../../src/streams/keys';
 import { createTestDatabase, type DatabaseKind } from './database';
+import { HlsClient } from './hls';
+import { stopAllProcesses } from './processes';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -118,4 +120,19 @@ export async function createStream(origin: TestOrigin, name = 'Test stream'): Pr
   const response = await origin.api('POST', '/api/v1/streams', { body: { name } });
   if (response.status !== 201) throw new Error(`stream creation failed: ${response.status} ${response.text}`);
   return response.body;
+}
+
+/**
+ * For a describe block: an origin started before its tests and closed after them, with an HLS
+ * client; every process a test started is stopped after that test.
+ */
+export function useTestOrigin(options: TestOriginOptions = {}): { origin: TestOrigin; hls: HlsClient } {
+  const context = {} as { origin: TestOrigin; hls: HlsClient };
+  beforeAll(async () => {
+    context.origin = await startTestOrigin(options);
+    context.hls = new HlsClient(context.origin.urls.publicUrl);
+  });
+  afterEach(() => stopAllProcesses());
+  afterAll(() => context.origin?.close());
+  return context;
 }
