@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import http from 'node:http';
 import type net from 'node:net';
 import { publicUrls, type PublicUrls } from './config/load';
@@ -6,12 +8,18 @@ import type { Config } from './config/schema';
 import { describeDatabase } from './db/database-url';
 import { createDatabase, migrateToLatest, type Database } from './db/knex';
 import { createHttpApp } from './http/app';
+import { auditRoutes } from './http/api/audit';
+import { buildOpenApi } from './http/api/openapi';
+import { mountRoutes } from './http/api/route';
+import { streamRoutes } from './http/api/streams';
+import { tokenRoutes } from './http/api/tokens';
+import { webhookRoutes } from './http/api/webhooks';
+import { docsRoutes } from './http/routes/docs';
 import { hlsRoutes } from './http/routes/hls';
 import { opsRoutes } from './http/routes/ops';
 import { playerRoutes } from './http/routes/player';
 import { publicApi } from './http/routes/public-api';
-import { streamsApi } from './http/routes/streams-api';
-import { StreamView } from './http/stream-view';
+import { statusOf, StreamView } from './http/stream-view';
 import { freeBytes } from './hls/disk-space';
 import { MediaLayout } from './hls/media-layout';
 import { RetentionSweeper } from './hls/retention';
@@ -20,6 +28,13 @@ import { routeNmsLogging } from './ingest/nms-rtmp-protocol';
 import { RtmpServer } from './ingest/rtmp-server';
 import { LiveRegistry } from './live/live-registry';
 import { LiveSession } from './live/live-session';
+import { StreamWatch } from './live/stream-watch';
+import { AuditLog } from './audit/audit-log';
+import { StreamControl } from './control/stream-control';
+import { WebhookDispatcher } from './webhooks/dispatcher';
+import type { WebhookEventType } from './webhooks/events';
+import { WebhookRepository } from './webhooks/webhook-repository';
+import { WebhookService } from './webhooks/webhook-service';
 import { killOrphanTranscoders, recoverCrashedSessions } from './live/recovery';
 import { SessionRepository } from './live/session-repository';
 import type { Logger } from './observability/logger';
@@ -31,6 +46,8 @@ import { TokenRepository } from './streams/token-repository';
 import { TokenService } from './streams/token-service';
 import { checkFfmpeg } from './transcode/ffmpeg-check';
 import { profileNames, resolveProfile } from './transcode/profiles';
+import { packageRoot } from './package-root';
+import type { StreamRecord } from './streams/stream-repository';
 
 export interface OriginOptions {
   config: Config;
@@ -49,6 +66,10 @@ export interface Origin {
   readonly sessions: SessionRepository;
   readonly tokens: TokenService;
   readonly retention: RetentionSweeper;
+  readonly webhooks: WebhookService;
+  readonly dispatcher: WebhookDispatcher;
+  readonly audit: AuditLog;
+  readonly watch: StreamWatch;
   readonly metrics: Metrics;
   /** Set on the first start without ADMIN_TOKEN and without tokens: shown once, never stored. */
   readonly bootstrapToken: string | undefined;
@@ -83,6 +104,15 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   await recoverCrashedSessions({ sessions, streams: streamRepository, files, node: config.nodeId, now: now(), logger });
   const metrics = createMetrics();
   routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
+  const webhookRepository = new WebhookRepository(db);
+  const webhooks = new WebhookService(webhookRepository, now);
+  const audit = new AuditLog(db, now);
+  // URLs are known once the listeners are bound; events before that cannot happen (nothing is live).
+  let describe: (stream: StreamRecord) => Record<string, unknown> = (stream) => ({ id: stream.id, name: stream.name, playbackId: stream.playbackId });
+  const emit = (type: WebhookEventType, session: LiveSession, extra: Record<string, unknown> = {}) =>
+    void webhooks
+      .emit(type, { stream: describe(session.stream), session: { id: session.id, startedAt: new Date(session.startedAt).toISOString(), ...extra } })
+      .catch((error: unknown) => logger.error({ err: error, type }, 'cannot record a webhook event'));
 
   const { transcode, hls, ingest } = config;
   const registry = new LiveRegistry(
@@ -117,12 +147,25 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
         metrics,
         now,
         onStateChange: (session, state) => {
-          if (state === 'ended') onEnded(session);
+          if (state === 'live') emit('stream.live', session);
+          if (state === 'ended') {
+            onEnded(session);
+            emit('stream.idle', session, { endReason: session.reason });
+          }
         },
+        onPublisherGone: (session, why) => emit('stream.disconnected', session, { why }),
       }),
     { freeBytes: () => freeBytes(config.mediaDir), minFreeBytes: config.disk.minFreeMegabytes * 1024 * 1024, now },
     logger,
     metrics,
+  );
+  const watch = new StreamWatch(registry, streams, config.live.watchIntervalSeconds * 1000, logger);
+  const dispatcher = new WebhookDispatcher(
+    webhookRepository,
+    { pollMs: config.webhooks.pollMilliseconds, retrySeconds: config.webhooks.retrySeconds, timeoutMs: config.webhooks.timeoutSeconds * 1000, leaseMs: 60_000, batch: 20 },
+    logger,
+    metrics,
+    now,
   );
   const retention = new RetentionSweeper(files, {
     keepEndedMs: hls.keepEndedSeconds * 1000,
@@ -160,17 +203,31 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   }
 
   const urls = publicUrls(config, { http: httpAddress.port, rtmp: rtmpAddress.port });
-  const view = new StreamView(urls, registry);
+  const view = new StreamView(urls, {
+    status: (streamId) => statusOf(registry.getByStreamId(streamId)?.state),
+    session: (streamId) => registry.getByStreamId(streamId)?.info(),
+  });
+  describe = (stream) => view.webhook(stream);
+  const control = new StreamControl({ streams, sessions, files, webhooks, live: registry, describe, logger });
+  const apiRoutes = [
+    ...streamRoutes({ streams, control, sessions, registry, view, profiles: profileNames(config) }),
+    ...tokenRoutes(tokens),
+    ...webhookRoutes(webhooks),
+    ...auditRoutes(audit),
+  ];
   const app = createHttpApp(logger, [
     opsRoutes(metrics),
-    streamsApi({ streams, sessions, tokens, view, profiles: profileNames(config) }),
+    mountRoutes(apiRoutes, { tokens, audit }),
     publicApi({ streams, view }),
+    docsRoutes(buildOpenApi(apiRoutes, urls.publicUrl, packageVersion()), swaggerUiDir()),
     hlsRoutes(layout),
     playerRoutes({ streams, assetsDir }),
   ]);
   httpServer.on('request', app.callback());
   retention.start();
   void retention.sweep();
+  watch.start();
+  dispatcher.start();
   logger.info({ rtmp: urls.rtmpPublicUrl, http: urls.publicUrl }, 'origin listening');
 
   let stopping: Promise<void> | undefined;
@@ -180,6 +237,8 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     rtmp.closeAll();
     await rtmpClosed;
     await retention.stop();
+    await watch.stop();
+    await dispatcher.stop();
     await new Promise<void>((resolve) => {
       httpServer.close(() => resolve());
       httpServer.closeAllConnections();
@@ -198,10 +257,22 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     sessions,
     tokens,
     retention,
+    webhooks,
+    dispatcher,
+    audit,
+    watch,
     metrics,
     bootstrapToken,
     stop: () => (stopping ??= stop()),
   };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function swaggerUiDir(): string {
+  return path.dirname(require.resolve('swagger-ui-dist/package.json'));
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<net.AddressInfo> {

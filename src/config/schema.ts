@@ -58,6 +58,14 @@ export const configSchema = z
     live: z
       .object({
         reconnectWindowSeconds: z.number().int().min(0).max(3600),
+        watchIntervalSeconds: z.number().positive(),
+      })
+      .strict(),
+    webhooks: z
+      .object({
+        pollMilliseconds: z.number().int().min(50),
+        timeoutSeconds: z.number().positive(),
+        retrySeconds: z.array(z.number().min(0)).max(20),
       })
       .strict(),
     hls: z

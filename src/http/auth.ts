@@ -1,10 +1,9 @@
 import type { TokenService } from '../streams/token-service';
-import type { TokenScope } from '../streams/token-repository';
 import { ApiError } from './errors';
 import type { AppMiddleware } from './context';
 
-/** Bearer-token authentication; `admin` tokens may do everything a `read` token may. */
-export function requireScope(tokens: TokenService, scope: TokenScope): AppMiddleware {
+/** Bearer-token authentication: sets the principal, or answers 401. Scopes are checked per route. */
+export function authenticate(tokens: TokenService): AppMiddleware {
   return async (ctx, next) => {
     const header = ctx.get('authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -16,9 +15,6 @@ export function requireScope(tokens: TokenService, scope: TokenScope): AppMiddle
     if (!principal) {
       ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new ApiError(401, 'unauthorized', 'The API token is not valid.');
-    }
-    if (scope === 'admin' && principal.scope !== 'admin') {
-      throw new ApiError(403, 'forbidden', 'This token has read access only.');
     }
     ctx.state.principal = principal;
     await next();

@@ -1,4 +1,4 @@
-import type { PagePosition } from '../db/page';
+import type { Page, PagePosition } from '../db/page';
 import { ApiError } from './errors';
 
 /** Cursors are opaque to clients: a base64url of the position, validated on the way back in. */
@@ -26,4 +26,9 @@ export function parseLimit(value: unknown, fallback = 50, max = 100): number {
     throw new ApiError(400, 'bad_request', `limit must be a whole number from 1 to ${max}.`);
   }
   return Number(value);
+}
+
+/** The JSON shape of every list: `{ data, nextCursor }`. */
+export function pageBody<T, V>(page: Page<T>, view: (item: T) => V): { data: V[]; nextCursor: string | null } {
+  return { data: page.items.map(view), nextCursor: page.next ? encodeCursor(page.next) : null };
 }

@@ -1,5 +1,4 @@
-import type { LiveRegistry } from '../live/live-registry';
-import type { LiveSessionInfo } from '../live/live-session';
+import type { LiveSessionInfo, SessionState } from '../live/live-session';
 import type { SessionRecord } from '../live/session-repository';
 import type { StreamRecord } from '../streams/stream-repository';
 
@@ -10,16 +9,26 @@ export interface UrlSettings {
 
 export type StreamStatus = 'idle' | 'live';
 
+/** A stream is live while viewers can play it: live, or waiting for its publisher to come back. */
+export function statusOf(state: SessionState | undefined): StreamStatus {
+  return state === 'live' || state === 'reconnecting' ? 'live' : 'idle';
+}
+
+/** Where the view learns what is live: the server's registry, or the sessions table for the CLI. */
+export interface LiveState {
+  status(streamId: string): StreamStatus;
+  session(streamId: string): LiveSessionInfo | undefined;
+}
+
 /** Builds the JSON shapes of a stream (architecture.md names them; they are a contract). */
 export class StreamView {
   constructor(
     private readonly urls: UrlSettings,
-    private readonly registry: LiveRegistry,
+    private readonly live: LiveState,
   ) {}
 
   status(stream: StreamRecord): StreamStatus {
-    const state = this.registry.getByStreamId(stream.id)?.state;
-    return state === 'live' || state === 'reconnecting' ? 'live' : 'idle';
+    return this.live.status(stream.id);
   }
 
   playbackUrls(stream: StreamRecord) {
@@ -34,7 +43,7 @@ export class StreamView {
    * live session is added for a single stream.
    */
   operator(stream: StreamRecord, streamKey?: string, withLiveSession = false) {
-    const live = withLiveSession ? this.registry.getByStreamId(stream.id)?.info() : undefined;
+    const live = withLiveSession ? this.live.session(stream.id) : undefined;
     return {
       id: stream.id,
       name: stream.name,
@@ -76,6 +85,11 @@ export class StreamView {
       transcoderRestarts: session.transcoderRestarts,
       vodUrl: session.recorded ? `${this.urls.publicUrl}/hls/${stream.playbackId}/sessions/${session.id}/master.m3u8` : null,
     };
+  }
+
+  /** The stream in webhook events: what an operator's system needs, never the key. */
+  webhook(stream: StreamRecord) {
+    return { id: stream.id, name: stream.name, playbackId: stream.playbackId, enabled: stream.enabled, ...this.playbackUrls(stream) };
   }
 
   /** What anyone with the playback id may see. */

@@ -62,6 +62,8 @@ export interface LiveSessionDeps {
   metrics: Metrics;
   now: () => number;
   onStateChange: (session: LiveSession, state: SessionState) => void;
+  /** The publisher's connection ended (dropped, stopped, or cut off by the origin). */
+  onPublisherGone: (session: LiveSession, why: string) => void;
 }
 
 export interface LiveSessionInfo {
@@ -261,12 +263,16 @@ export class LiveSession {
     }, this.deps.settings.firstMediaTimeoutMs);
   }
 
-  /** This publisher's media no longer counts; its run (if any) finishes what it has. */
-  private detach(feed: PublisherFeed): void {
+  /**
+   * This publisher's media no longer counts; its run (if any) finishes what it has. `why` is given
+   * when the stream lost its publisher (not when another one took over).
+   */
+  private detach(feed: PublisherFeed, why?: string): void {
     if (this.feed !== feed) return;
     this.feed = undefined;
     this.earlierBytesIn += feed.publisher.bytesIn;
     if (this.run?.feed === feed) this.run.transcoder.endInput();
+    if (why !== undefined) this.deps.onPublisherGone(this, why);
   }
 
   private onMedia(feed: PublisherFeed, tag: MediaTag): void {
@@ -470,7 +476,7 @@ export class LiveSession {
 
   private onPublisherClose(feed: PublisherFeed, why: PublisherCloseReason): void {
     if (feed !== this.feed) return;
-    this.detach(feed);
+    this.detach(feed, why);
     if (this.isEnding()) return;
     const windowMs = this.stream.reconnectWindowSeconds !== null ? this.stream.reconnectWindowSeconds * 1000 : this.deps.settings.reconnectWindowMs;
     // OBS and ffmpeg say when they stop on purpose (deleteStream); a drop does not.
@@ -543,7 +549,7 @@ export class LiveSession {
     clearTimeout(this.reconnectTimer);
     const feed = this.feed;
     if (feed) {
-      this.detach(feed);
+      this.detach(feed, reason);
       feed.publisher.disconnect();
     }
     // A publisher that left gets its last segment finished; anything else stops ffmpeg now.

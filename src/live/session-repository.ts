@@ -1,5 +1,5 @@
 import type { Database } from '../db/knex';
-import { toPage, type Page, type PagePosition } from '../db/page';
+import { fetchPage, type Page, type PagePosition } from '../db/page';
 
 export interface SessionRecord {
   id: string;
@@ -122,6 +122,16 @@ export class SessionRepository {
     return open.map((row) => ({ ...toRecord(row), endedAt, endReason, state: 'ended' }));
   }
 
+  /** Streams with a session open in a state viewers can play, on any node. */
+  async liveStreamIds(): Promise<Set<string>> {
+    const rows = await this.db<SessionRow>('sessions').whereNull('ended_at').whereIn('state', ['live', 'reconnecting']).select('stream_id');
+    return new Set(rows.map((row) => row.stream_id));
+  }
+
+  async deleteByStream(streamId: string): Promise<void> {
+    await this.db<SessionRow>('sessions').where({ stream_id: streamId }).delete();
+  }
+
   /** Newest first. */
   async listByStream(streamId: string, limit: number): Promise<SessionRecord[]> {
     return (await this.pageByStream(streamId, limit)).items;
@@ -129,11 +139,6 @@ export class SessionRepository {
 
   /** Newest first, `limit` at a time, continuing after `after`. */
   async pageByStream(streamId: string, limit: number, after?: PagePosition): Promise<Page<SessionRecord>> {
-    const query = this.db<SessionRow>('sessions').where({ stream_id: streamId });
-    if (after) {
-      query.andWhere((q) => q.where('started_at', '<', after.at).orWhere((same) => same.where('started_at', after.at).andWhere('id', '<', after.id)));
-    }
-    const rows = await query.orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1);
-    return toPage(rows.map(toRecord), limit, (record) => record.startedAt);
+    return fetchPage(this.db<SessionRow>('sessions').where({ stream_id: streamId }), 'started_at', limit, after, toRecord);
   }
 }

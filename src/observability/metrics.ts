@@ -33,6 +33,12 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    webhookDeliveries: new client.Counter({
+      name: 'origin_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     sourceWarnings: new client.Counter({
       name: 'origin_source_warnings_total',
       help: 'Sources with a property that degrades the output, by warning',

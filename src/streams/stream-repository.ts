@@ -1,4 +1,5 @@
 import type { Database } from '../db/knex';
+import { fetchPage, type Page, type PagePosition } from '../db/page';
 
 export interface StreamOptions {
   /** `ladder`, `passthrough`, or a profile defined in the configuration. */
@@ -16,6 +17,8 @@ export interface StreamRecord extends StreamOptions {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /** When an operator last asked for the live session to be cut. */
+  kickRequestedAt: number | null;
 }
 
 interface StreamRow {
@@ -29,6 +32,7 @@ interface StreamRow {
   reconnect_window_seconds: number | null;
   created_at: number | string;
   updated_at: number | string;
+  kick_requested_at: number | string | null;
 }
 
 function toRecord(row: StreamRow): StreamRecord {
@@ -42,6 +46,7 @@ function toRecord(row: StreamRow): StreamRecord {
     reconnectWindowSeconds: row.reconnect_window_seconds,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    kickRequestedAt: row.kick_requested_at === null ? null : Number(row.kick_requested_at),
   };
 }
 
@@ -51,6 +56,14 @@ export interface NewStream extends StreamOptions {
   playbackId: string;
   keyHash: string;
   createdAt: number;
+}
+
+export type StreamChanges = Partial<Pick<StreamRecord, 'name' | 'enabled' | 'profile' | 'record' | 'reconnectWindowSeconds'>>;
+
+export interface StreamFilter {
+  enabled?: boolean;
+  /** Only these ids, or all but these. */
+  ids?: { in: string[] } | { notIn: string[] };
 }
 
 export class StreamRepository {
@@ -68,6 +81,7 @@ export class StreamRepository {
       reconnect_window_seconds: stream.reconnectWindowSeconds,
       created_at: stream.createdAt,
       updated_at: stream.createdAt,
+      kick_requested_at: null,
     });
     const created = await this.findById(stream.id);
     if (!created) throw new Error(`stream ${stream.id} vanished after insert`);
@@ -77,6 +91,11 @@ export class StreamRepository {
   async findById(id: string): Promise<StreamRecord | undefined> {
     const row = await this.db<StreamRow>('streams').where({ id }).first();
     return row && toRecord(row);
+  }
+
+  async findByIds(ids: string[]): Promise<StreamRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.db<StreamRow>('streams').whereIn('id', ids)).map(toRecord);
   }
 
   async findByPlaybackId(playbackId: string): Promise<StreamRecord | undefined> {
@@ -89,12 +108,35 @@ export class StreamRepository {
     return row && toRecord(row);
   }
 
-  /** Newest first; ties broken by id so the order is stable. */
-  async list(limit: number): Promise<StreamRecord[]> {
-    const rows = await this.db<StreamRow>('streams').orderBy([
-      { column: 'created_at', order: 'desc' },
-      { column: 'id', order: 'desc' },
-    ]).limit(limit);
-    return rows.map(toRecord);
+  /** Newest first, ties broken by id, so pages are stable while streams are added. */
+  async page(limit: number, after: PagePosition | undefined, filter: StreamFilter = {}): Promise<Page<StreamRecord>> {
+    const query = this.db<StreamRow>('streams');
+    if (filter.enabled !== undefined) query.where({ enabled: filter.enabled });
+    if (filter.ids && 'in' in filter.ids) query.whereIn('id', filter.ids.in);
+    if (filter.ids && 'notIn' in filter.ids && filter.ids.notIn.length > 0) query.whereNotIn('id', filter.ids.notIn);
+    return fetchPage(query, 'created_at', limit, after, toRecord);
+  }
+
+  async update(id: string, changes: StreamChanges, at: number): Promise<StreamRecord | undefined> {
+    const row: Partial<StreamRow> = { updated_at: at };
+    if (changes.name !== undefined) row.name = changes.name;
+    if (changes.enabled !== undefined) row.enabled = changes.enabled;
+    if (changes.profile !== undefined) row.profile = changes.profile;
+    if (changes.record !== undefined) row.record = changes.record;
+    if (changes.reconnectWindowSeconds !== undefined) row.reconnect_window_seconds = changes.reconnectWindowSeconds;
+    await this.db<StreamRow>('streams').where({ id }).update(row);
+    return this.findById(id);
+  }
+
+  async replaceKeyHash(id: string, keyHash: string, at: number): Promise<void> {
+    await this.db<StreamRow>('streams').where({ id }).update({ key_hash: keyHash, updated_at: at });
+  }
+
+  async requestKick(id: string, at: number): Promise<void> {
+    await this.db<StreamRow>('streams').where({ id }).update({ kick_requested_at: at });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.db<StreamRow>('streams').where({ id }).delete()) > 0;
   }
 }

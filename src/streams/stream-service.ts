@@ -1,5 +1,6 @@
 import { generateId, generatePlaybackId, generateStreamKey, hashSecret, STREAM_KEY_PREFIX } from './keys';
-import type { StreamOptions, StreamRecord, StreamRepository } from './stream-repository';
+import type { Page, PagePosition } from '../db/page';
+import type { StreamChanges, StreamFilter, StreamOptions, StreamRecord, StreamRepository } from './stream-repository';
 
 export type KeyRefusal = 'malformed_key' | 'unknown_key' | 'stream_disabled';
 
@@ -37,8 +38,32 @@ export class StreamService {
     return this.repository.findByPlaybackId(playbackId);
   }
 
-  list(limit: number): Promise<StreamRecord[]> {
-    return this.repository.list(limit);
+  page(limit: number, after?: PagePosition, filter?: StreamFilter): Promise<Page<StreamRecord>> {
+    return this.repository.page(limit, after, filter);
+  }
+
+  findByIds(ids: string[]): Promise<StreamRecord[]> {
+    return this.repository.findByIds(ids);
+  }
+
+  update(id: string, changes: StreamChanges): Promise<StreamRecord | undefined> {
+    return this.repository.update(id, changes, this.now());
+  }
+
+  /** A new key; the old one stops working at once. Returns the new key, shown once. */
+  async resetKey(id: string): Promise<string> {
+    const streamKey = generateStreamKey();
+    await this.repository.replaceKeyHash(id, hashSecret(streamKey), this.now());
+    return streamKey;
+  }
+
+  /** Recorded in the database so that the node running the session (and the CLI) can act on it. */
+  requestKick(id: string): Promise<void> {
+    return this.repository.requestKick(id, this.now());
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.repository.delete(id);
   }
 
   /** Decides whether a publish with this key may go live. Rejects obviously wrong keys without a query. */

@@ -60,4 +60,20 @@ export class TokenRepository {
   async touch(id: string, at: number): Promise<void> {
     await this.db<TokenRow>('api_tokens').where({ id }).update({ last_used_at: at });
   }
+
+  async findById(id: string): Promise<ApiTokenRecord | undefined> {
+    const row = await this.db<TokenRow>('api_tokens').where({ id }).first();
+    return row && toRecord(row);
+  }
+
+  /** Active tokens first, newest first; revoked ones stay listed for the record. */
+  async list(): Promise<ApiTokenRecord[]> {
+    const rows = await this.db<TokenRow>('api_tokens').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    return rows.map(toRecord).sort((a, b) => Number(a.revokedAt !== null) - Number(b.revokedAt !== null));
+  }
+
+  /** False when there is no such active token. */
+  async revoke(id: string, at: number): Promise<boolean> {
+    return (await this.db<TokenRow>('api_tokens').where({ id }).whereNull('revoked_at').update({ revoked_at: at })) > 0;
+  }
 }

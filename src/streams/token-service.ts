@@ -15,11 +15,25 @@ export class TokenService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(input: { name: string; scope: TokenScope }): Promise<{ token: string; record: Pick<ApiTokenRecord, 'id' | 'name' | 'scope'> }> {
+  /** The secret is returned once, here; only its hash is kept. */
+  async create(input: { name: string; scope: TokenScope }): Promise<{ token: string; record: ApiTokenRecord }> {
     const token = generateApiToken();
     const id = generateId();
-    await this.repository.insert({ id, name: input.name, scope: input.scope, tokenHash: hashSecret(token), createdAt: this.now() });
-    return { token, record: { id, name: input.name, scope: input.scope } };
+    const createdAt = this.now();
+    await this.repository.insert({ id, name: input.name, scope: input.scope, tokenHash: hashSecret(token), createdAt });
+    return { token, record: { id, name: input.name, scope: input.scope, createdAt, lastUsedAt: null, revokedAt: null } };
+  }
+
+  list(): Promise<ApiTokenRecord[]> {
+    return this.repository.list();
+  }
+
+  get(id: string): Promise<ApiTokenRecord | undefined> {
+    return this.repository.findById(id);
+  }
+
+  revoke(id: string): Promise<boolean> {
+    return this.repository.revoke(id, this.now());
   }
 
   async authenticate(bearer: string): Promise<Principal | undefined> {

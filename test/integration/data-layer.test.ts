@@ -63,8 +63,10 @@ describeDatabases('data layer', (kind) => {
       clock += 1000;
       created.push((await streams.create({ name: `list ${i}` })).stream);
     }
-    const listed = await streams.list(3);
-    expect(listed.map((s) => s.name)).toEqual(['list 2', 'list 1', 'list 0']);
+    const first = await streams.page(2);
+    expect(first.items.map((s) => s.name)).toEqual(['list 2', 'list 1']);
+    const second = await streams.page(1, first.next);
+    expect(second.items.map((s) => s.name)).toEqual(['list 0']);
   });
 
   test('API tokens: stored hashed, authenticated, last use recorded, bootstrap only when none exist', async () => {

@@ -3,6 +3,7 @@ import * as m001 from './001_streams';
 import * as m002 from './002_api_tokens';
 import * as m003 from './003_stream_options';
 import * as m004 from './004_sessions';
+import * as m005 from './005_operator';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const migrations: ReadonlyArray<[string, Migration]> = [
   ['002_api_tokens', m002],
   ['003_stream_options', m003],
   ['004_sessions', m004],
+  ['005_operator', m005],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// Operator CLI, working straight on the database (for an operator without HTTP access):
+//   npm run cli -- streams create --name "My show" [--profile P] [--record] [--reconnect-window N]
+//   npm run cli -- streams list | show ID | enable ID | disable ID | reset-key ID [--disconnect] | delete ID
+//   npm run cli -- tokens create --name N --scope admin|read | list | revoke ID
+// Add --json for machine-readable output. Changes are audited as the CLI user; a running server
+// picks up disable, delete and disconnect within live.watchIntervalSeconds.
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuditLog } from '../audit/audit-log';
+import { ConfigError, loadConfig, publicUrls } from '../config/load';
+import { StreamControl } from '../control/stream-control';
+import { createDatabase, migrateToLatest, type Database } from '../db/knex';
+import { MediaLayout } from '../hls/media-layout';
+import { StreamFiles } from '../hls/stream-files';
+import { tokenView } from '../http/api/views';
+import { StreamView } from '../http/stream-view';
+import { SessionRepository } from '../live/session-repository';
+import { createLogger, type Logger } from '../observability/logger';
+import { packageRoot } from '../package-root';
+import { ID_PATTERN } from '../streams/keys';
+import { StreamRepository, type StreamRecord } from '../streams/stream-repository';
+import { StreamService } from '../streams/stream-service';
+import { TokenRepository } from '../streams/token-repository';
+import { TokenService } from '../streams/token-service';
+import { profileNames } from '../transcode/profiles';
+import { WebhookRepository } from '../webhooks/webhook-repository';
+import { WebhookService } from '../webhooks/webhook-service';
+
+class UsageError extends Error {}
+
+const USAGE = `usage: npm run cli -- <command> [options] [--json]
+
+  streams create --name NAME [--profile PROFILE] [--record] [--reconnect-window SECONDS]
+  streams list [--limit N]
+  streams show ID
+  streams enable ID
+  streams disable ID
+  streams reset-key ID [--disconnect]
+  streams delete ID
+  tokens create --name NAME --scope admin|read
+  tokens list
+  tokens revoke ID
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      profile: { type: 'string' },
+      record: { type: 'boolean' },
+      'reconnect-window': { type: 'string' },
+      disconnect: { type: 'boolean', default: false },
+      scope: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [group, command, id] = positionals;
+  if (values.help || !group || !command) {
+    process.stdout.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+
+  const config = loadConfig({ env: process.env, configDir: path.join(packageRoot(), 'config'), cwd: process.cwd() });
+  const logger = createLogger({ level: 'warn', format: 'json', destination: process.stderr });
+  const db = createDatabase(config.databaseUrl);
+  try {
+    await migrateToLatest(db);
+    const app = services(db, config, logger);
+    const out = (human: string, json: unknown) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
+    const audited = async <T>(action: string, target: string | null, run: () => Promise<T>): Promise<T> => {
+      try {
+        const result = await run();
+        await app.audit.record({ tokenId: 'cli', tokenName: `cli:${os.userInfo().username}`, action, target, outcome: 'ok', status: 0 });
+        return result;
+      } catch (error) {
+        await app.audit.record({ tokenId: 'cli', tokenName: `cli:${os.userInfo().username}`, action, target, outcome: error instanceof UsageError ? 'bad_request' : 'internal_error', status: 1 });
+        throw error;
+      }
+    };
+    const stream = async (): Promise<StreamRecord> => {
+      if (!id || !ID_PATTERN.test(id)) throw new UsageError(`${group} ${command} needs a stream id`);
+      const found = await app.streams.get(id);
+      if (!found) throw new UsageError(`no stream with id ${id}`);
+      return found;
+    };
+    const view = async () => {
+      const live = await app.sessions.liveStreamIds();
+      return new StreamView(app.urls, { status: (streamId) => (live.has(streamId) ? 'live' : 'idle'), session: () => undefined });
+    };
+
+    switch (`${group} ${command}`) {
+      case 'streams create': {
+        if (!values.name?.trim()) throw new UsageError('streams create needs --name');
+        if (values.profile !== undefined && !profileNames(config).includes(values.profile)) throw new UsageError(`--profile must be one of: ${profileNames(config).join(', ')}`);
+        const window = values['reconnect-window'];
+        if (window !== undefined && !/^\d{1,4}$/.test(window)) throw new UsageError('--reconnect-window must be a number of seconds');
+        const { stream: created, streamKey } = await audited('streams.create', null, () =>
+          app.control.create({
+            name: values.name!.trim().slice(0, 200),
+            ...(values.profile !== undefined && { profile: values.profile }),
+            ...(values.record !== undefined && { record: values.record }),
+            ...(window !== undefined && { reconnectWindowSeconds: Number(window) }),
+          }),
+        );
+        const json = (await view()).operator(created, streamKey);
+        out(
+          [`Created stream ${created.id} "${created.name}"`, `  server (OBS):  ${json.ingestUrl}`, `  stream key:    ${streamKey}   (shown only now)`, `  player:        ${json.playerUrl}`, `  HLS:           ${json.hlsUrl}`].join('\n'),
+          json,
+        );
+        return 0;
+      }
+      case 'streams list': {
+        const limit = values.limit === undefined ? 100 : Number(values.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be from 1 to 1000');
+        const v = await view();
+        const page = await app.streams.page(limit);
+        const rows = page.items.map((s) => v.operator(s));
+        out(
+          table(['ID', 'NAME', 'STATUS', 'ENABLED', 'PROFILE', 'PLAYBACK ID'], rows.map((s) => [s.id, s.name, s.status, s.enabled ? 'yes' : 'no', s.profile, s.playbackId])),
+          rows,
+        );
+        return 0;
+      }
+      case 'streams show': {
+        const json = (await view()).operator(await stream());
+        out(Object.entries(json).map(([key, value]) => `${key.padEnd(24)} ${value === null ? '-' : String(value)}`).join('\n'), json);
+        return 0;
+      }
+      case 'streams enable':
+      case 'streams disable': {
+        const target = await stream();
+        const enabled = command === 'enable';
+        await audited('streams.update', `stream:${target.id}`, () => app.control.update(target, { enabled }));
+        out(`Stream ${target.id} ${enabled ? 'enabled' : 'disabled'}${enabled ? '' : '; a live session ends within seconds'}.`, { id: target.id, enabled });
+        return 0;
+      }
+      case 'streams reset-key': {
+        const target = await stream();
+        const key = await audited('streams.resetKey', `stream:${target.id}`, () => app.control.resetKey(target, { disconnect: values.disconnect ?? false }));
+        out(`New stream key for ${target.id}: ${key}   (shown only now; the old key no longer works)`, { id: target.id, streamKey: key, disconnect: values.disconnect });
+        return 0;
+      }
+      case 'streams delete': {
+        const target = await stream();
+        await audited('streams.delete', `stream:${target.id}`, () => app.control.delete(target));
+        out(`Deleted stream ${target.id} and its media.`, { id: target.id, deleted: true });
+        return 0;
+      }
+      case 'tokens create': {
+        if (!values.name?.trim()) throw new UsageError('tokens create needs --name');
+        if (values.scope !== 'admin' && values.scope !== 'read') throw new UsageError('tokens create needs --scope admin or --scope read');
+        const scope = values.scope;
+        const { token, record } = await audited('tokens.create', null, () => app.tokens.create({ name: values.name!.trim().slice(0, 100), scope }));
+        out(`Created ${scope} token ${record.id} "${record.name}":\n  ${token}   (shown only now)`, { ...tokenView(record), token });
+        return 0;
+      }
+      case 'tokens list': {
+        const tokens = (await app.tokens.list()).map(tokenView);
+        out(table(['ID', 'NAME', 'SCOPE', 'LAST USED', 'REVOKED'], tokens.map((t) => [t.id, t.name, t.scope, t.lastUsedAt ?? '-', t.revokedAt ?? '-'])), tokens);
+        return 0;
+      }
+      case 'tokens revoke': {
+        if (!id || !ID_PATTERN.test(id)) throw new UsageError('tokens revoke needs a token id');
+        const revoked = await audited('tokens.revoke', `token:${id}`, () => app.tokens.revoke(id));
+        if (!revoked) throw new UsageError(`no active token with id ${id}`);
+        out(`Revoked token ${id}.`, { id, revoked: true });
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command: ${group} ${command}`);
+    }
+  } finally {
+    await db.destroy();
+    logger.flush();
+  }
+}
+
+function services(db: Database, config: ReturnType<typeof loadConfig>, logger: Logger) {
+  const now = () => Date.now();
+  const streams = new StreamService(new StreamRepository(db), now);
+  const sessions = new SessionRepository(db);
+  const webhooks = new WebhookService(new WebhookRepository(db), now);
+  const urls = publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort });
+  const view = new StreamView(urls, { status: () => 'idle', session: () => undefined });
+  const control = new StreamControl({ streams, sessions, files: new StreamFiles(new MediaLayout(config.mediaDir)), webhooks, describe: (s) => view.webhook(s), logger });
+  return { streams, sessions, webhooks, urls, control, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
+}
+
+function table(headers: string[], rows: string[][]): string {
+  if (rows.length === 0) return '(none)';
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`origin-cli: ${error.message}\n`);
+      process.exit(error instanceof UsageError ? 2 : 1);
+    }
+    process.stderr.write(`origin-cli: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,245 @@
+import { z } from 'zod';
+import { WEBHOOK_EVENTS } from '../../webhooks/events';
+
+// One set of schemas: requests are validated with them and the OpenAPI document is generated
+// from them (`.meta({ id })` names a component). Request objects are strict: unknown fields are
+// an error, not ignored.
+
+const isoTime = z.string().meta({ format: 'date-time', example: '2026-11-21T10:00:00.000Z' });
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: 'invalid_body' }),
+      message: z.string().meta({ example: 'name: must not be empty' }),
+      details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const IdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9]{16}$/).meta({ description: 'A 16-character id.' }) });
+
+const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const reconnectWindow = z.number().int().min(0).max(3600).meta({ description: 'Seconds a dropped publisher has to come back; 0 ends the stream at once.' });
+
+export function streamCreate(profiles: readonly string[]) {
+  const profile = z.string().refine((p) => profiles.includes(p), `must be one of: ${profiles.join(', ')}`).meta({ description: `One of: ${profiles.join(', ')}.` });
+  return z
+    .object({
+      name,
+      profile: profile.optional(),
+      record: z.boolean().optional().meta({ description: 'Keep every segment of each session and serve it as VOD afterwards.' }),
+      reconnectWindowSeconds: reconnectWindow.optional(),
+    })
+    .strict()
+    .meta({ id: 'StreamCreate' });
+}
+
+export function streamUpdate(profiles: readonly string[]) {
+  return streamCreate(profiles)
+    .partial()
+    .extend({
+      enabled: z.boolean().optional().meta({ description: 'Disabling a live stream ends its session at once.' }),
+      reconnectWindowSeconds: reconnectWindow.nullable().optional().meta({ description: 'null returns to the configured default.' }),
+    })
+    .strict()
+    .refine((body) => Object.keys(body).length > 0, 'send at least one field to change')
+    .meta({ id: 'StreamUpdate' });
+}
+
+export const ResetKeyBody = z
+  .object({ disconnect: z.boolean().optional().meta({ description: 'Also end the current session.' }) })
+  .strict()
+  .meta({ id: 'ResetKey' });
+
+const pageQuery = {
+  limit: z.string().regex(/^\d{1,3}$/, 'must be a whole number').optional().meta({ description: 'From 1 to 100; 50 by default.' }),
+  cursor: z.string().max(200).optional().meta({ description: 'The nextCursor of the previous page.' }),
+};
+export const PageQuery = z.object(pageQuery).strict();
+export const StreamListQuery = z
+  .object({
+    ...pageQuery,
+    status: z.enum(['live', 'idle']).optional(),
+    enabled: z.enum(['true', 'false']).optional(),
+  })
+  .strict();
+
+const renditionInfo = z.object({
+  name: z.string(),
+  kind: z.enum(['video', 'audio']),
+  mode: z.enum(['encode', 'copy']),
+  width: z.number().optional(),
+  height: z.number().optional(),
+  bitrateKbps: z.number().optional(),
+});
+
+export const LiveSessionBody = z
+  .object({
+    id: z.string(),
+    state: z.enum(['authorizing', 'starting', 'live', 'reconnecting', 'ending', 'ended']),
+    startedAt: isoTime,
+    clientAddress: z.string().optional(),
+    profile: z.string(),
+    recorded: z.boolean(),
+    reconnects: z.number().int(),
+    transcoderRestarts: z.number().int(),
+    ingest: z.object({
+      video: z.object({ codec: z.string(), width: z.number(), height: z.number(), frameRate: z.number().optional() }).optional(),
+      audio: z.object({ codec: z.string(), sampleRate: z.number().optional(), channels: z.number().optional() }).optional(),
+      bitrateKbps: z.number().optional(),
+      keyframeIntervalSeconds: z.number().optional(),
+      bytesIn: z.number(),
+    }),
+    renditions: z.array(renditionInfo),
+    transcoder: z.object({ speed: z.number().optional(), fps: z.number().optional() }).optional(),
+    warnings: z.array(z.string()),
+  })
+  .meta({ id: 'LiveSession' });
+
+export const StreamBody = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    playbackId: z.string(),
+    ingestUrl: z.string().meta({ description: 'What a streamer enters as "Server" in OBS.' }),
+    hlsUrl: z.string(),
+    playerUrl: z.string(),
+    status: z.enum(['idle', 'live']),
+    enabled: z.boolean(),
+    profile: z.string(),
+    record: z.boolean(),
+    reconnectWindowSeconds: z.number().nullable(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    liveSession: LiveSessionBody.nullable().optional().meta({ description: 'Only on a single stream: its live session, or null.' }),
+  })
+  .meta({ id: 'Stream' });
+
+export const StreamWithKey = StreamBody.extend({
+  streamKey: z.string().meta({ description: 'The stream key. Shown only here: the origin keeps only its hash.' }),
+}).meta({ id: 'StreamWithKey' });
+
+export const SessionBody = z
+  .object({
+    id: z.string(),
+    state: z.string(),
+    startedAt: isoTime,
+    endedAt: isoTime.nullable(),
+    endReason: z.string().nullable(),
+    clientAddress: z.string().nullable(),
+    bytesIn: z.number(),
+    video: z.object({ codec: z.string(), width: z.number().nullable(), height: z.number().nullable(), frameRate: z.number().nullable() }).nullable(),
+    audio: z.object({ codec: z.string() }).nullable(),
+    profile: z.string(),
+    recorded: z.boolean(),
+    reconnects: z.number(),
+    transcoderRestarts: z.number(),
+    vodUrl: z.string().nullable().meta({ description: 'Recorded sessions: the recording, playable as VOD once the session ended.' }),
+  })
+  .meta({ id: 'Session' });
+
+export const TokenCreate = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+    scope: z.enum(['admin', 'read']).meta({ description: '`read` tokens can look but not change anything.' }),
+  })
+  .strict()
+  .meta({ id: 'TokenCreate' });
+
+export const TokenBody = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scope: z.enum(['admin', 'read']),
+    createdAt: isoTime,
+    lastUsedAt: isoTime.nullable(),
+    revokedAt: isoTime.nullable(),
+  })
+  .meta({ id: 'Token' });
+
+export const TokenWithSecret = TokenBody.extend({ token: z.string().meta({ description: 'The secret. Shown only here.' }) }).meta({ id: 'TokenWithSecret' });
+
+const webhookUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL without credentials');
+
+export const WebhookCreate = z
+  .object({
+    url: webhookUrl,
+    description: z.string().max(200).optional(),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional().meta({ description: 'All events when left out.' }),
+  })
+  .strict()
+  .meta({ id: 'WebhookCreate' });
+
+export const WebhookUpdate = z
+  .object({
+    url: webhookUrl.optional(),
+    description: z.string().max(200).optional(),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, 'send at least one field to change')
+  .meta({ id: 'WebhookUpdate' });
+
+export const WebhookBody = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    description: z.string(),
+    events: z.array(z.enum(WEBHOOK_EVENTS)),
+    enabled: z.boolean(),
+    createdAt: isoTime,
+  })
+  .meta({ id: 'Webhook' });
+
+export const WebhookWithSecret = WebhookBody.extend({
+  secret: z.string().meta({ description: 'Signs every delivery (X-Origin-Signature). Shown when created or rotated.' }),
+}).meta({ id: 'WebhookWithSecret' });
+
+export const DeliveryBody = z
+  .object({
+    id: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    status: z.enum(['pending', 'succeeded', 'failed']),
+    attempts: z.number(),
+    nextAttemptAt: isoTime.nullable(),
+    lastStatus: z.number().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: isoTime,
+    deliveredAt: isoTime.nullable(),
+  })
+  .meta({ id: 'Delivery' });
+
+export const AuditBody = z
+  .object({
+    id: z.string(),
+    at: isoTime,
+    token: z.object({ id: z.string(), name: z.string() }),
+    action: z.string().meta({ example: 'streams.update' }),
+    target: z.string().nullable().meta({ example: 'stream:8fJ2kLmN0pQrStUv' }),
+    outcome: z.string().meta({ description: '`ok`, or the error code the request ended with.' }),
+    status: z.number(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const DisconnectBody = z.object({ disconnected: z.boolean() }).meta({ id: 'Disconnected' });
+
+export function pageOf<T extends z.ZodType>(item: T, id: string) {
+  return z.object({ data: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
+}
+
+export const PublicStreamBody = z
+  .object({ playbackId: z.string(), name: z.string(), status: z.enum(['idle', 'live']), hlsUrl: z.string(), playerUrl: z.string() })
+  .meta({ id: 'PublicStream' });

@@ -1,0 +1,184 @@
+import type { StreamControl } from '../../control/stream-control';
+import type { LiveRegistry } from '../../live/live-registry';
+import type { SessionRepository } from '../../live/session-repository';
+import type { StreamService } from '../../streams/stream-service';
+import { decodeCursor, pageBody, parseLimit } from '../cursor';
+import { ApiError, notFound } from '../errors';
+import { statusOf, type StreamView } from '../stream-view';
+import { defineRoute, type ApiRoute } from './route';
+import {
+  DisconnectBody,
+  IdParams,
+  PageQuery,
+  pageOf,
+  ResetKeyBody,
+  SessionBody,
+  StreamBody,
+  StreamListQuery,
+  StreamWithKey,
+  streamCreate,
+  streamUpdate,
+} from './schemas';
+
+export interface StreamRoutesDeps {
+  streams: StreamService;
+  control: StreamControl;
+  sessions: SessionRepository;
+  registry: LiveRegistry;
+  view: StreamView;
+  profiles: readonly string[];
+}
+
+const TAG = 'Streams';
+const streamTarget = ({ params }: { params: { id: string } }) => `stream:${params.id}`;
+
+export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
+  const { streams, control, view } = deps;
+  const find = async (id: string) => {
+    const stream = await streams.get(id);
+    if (!stream) throw notFound('No stream with this id.');
+    return stream;
+  };
+
+  return [
+    defineRoute({
+      operationId: 'streams.create',
+      method: 'post',
+      path: '/api/v1/streams',
+      tag: TAG,
+      summary: 'Create a stream',
+      description: 'Answers with the stream key. This and a key reset are the only times it is shown: the origin keeps only its hash.',
+      scope: 'admin',
+      body: streamCreate(deps.profiles),
+      success: { status: 201, description: 'Created', schema: StreamWithKey },
+      errors: [400, 413, 415],
+      audit: (_input, result) => `stream:${(result as { id: string }).id}`,
+      handle: async ({ body, ctx }) => {
+        const { stream, streamKey } = await control.create(body);
+        ctx.state.log.info({ streamId: stream.id, playbackId: stream.playbackId }, 'stream created');
+        return { body: view.operator(stream, streamKey), headers: { Location: `/api/v1/streams/${stream.id}` } };
+      },
+    }),
+    defineRoute({
+      operationId: 'streams.list',
+      method: 'get',
+      path: '/api/v1/streams',
+      tag: TAG,
+      summary: 'List streams',
+      description: 'Newest first, in pages: pass the nextCursor of one page as cursor to get the next. `status` is as seen by this origin node.',
+      scope: 'read',
+      query: StreamListQuery,
+      success: { status: 200, description: 'A page of streams', schema: pageOf(StreamBody, 'StreamPage') },
+      errors: [400],
+      handle: async ({ query }) => {
+        const live = deps.registry.list().filter((s) => statusOf(s.state) === 'live').map((s) => s.stream.id);
+        const page = await streams.page(parseLimit(query.limit), decodeCursor(query.cursor), {
+          ...(query.enabled !== undefined && { enabled: query.enabled === 'true' }),
+          ...(query.status === 'live' && { ids: { in: live } }),
+          ...(query.status === 'idle' && { ids: { notIn: live } }),
+        });
+        return { body: pageBody(page, (stream) => view.operator(stream)) };
+      },
+    }),
+    defineRoute({
+      operationId: 'streams.get',
+      method: 'get',
+      path: '/api/v1/streams/{id}',
+      tag: TAG,
+      summary: 'Get a stream',
+      description: 'With `liveSession` while it is live: source codecs, size, frame rate, bitrate and keyframe interval, the renditions, the transcoder speed.',
+      scope: 'read',
+      params: IdParams,
+      success: { status: 200, description: 'The stream', schema: StreamBody },
+      errors: [404],
+      handle: async ({ params }) => ({ body: view.operator(await find(params.id), undefined, true) }),
+    }),
+    defineRoute({
+      operationId: 'streams.update',
+      method: 'patch',
+      path: '/api/v1/streams/{id}',
+      tag: TAG,
+      summary: 'Change a stream',
+      description: 'Disabling a live stream ends its session at once. Profile, recording and reconnect window apply from the next session.',
+      scope: 'admin',
+      params: IdParams,
+      body: streamUpdate(deps.profiles),
+      success: { status: 200, description: 'The changed stream', schema: StreamBody },
+      errors: [400, 404, 413, 415],
+      audit: streamTarget,
+      handle: async ({ params, body }) => ({ body: view.operator(await control.update(await find(params.id), body), undefined, true) }),
+    }),
+    defineRoute({
+      operationId: 'streams.resetKey',
+      method: 'post',
+      path: '/api/v1/streams/{id}/reset-key',
+      tag: TAG,
+      summary: 'Give a stream a new key',
+      description: 'The old key stops working at once. With `{"disconnect": true}` the current publisher is cut off as well.',
+      scope: 'admin',
+      params: IdParams,
+      body: ResetKeyBody,
+      success: { status: 200, description: 'The stream with its new key', schema: StreamWithKey },
+      errors: [400, 404, 415],
+      audit: streamTarget,
+      handle: async ({ params, body }) => {
+        const stream = await find(params.id);
+        const key = await control.resetKey(stream, { disconnect: body.disconnect ?? false });
+        return { body: view.operator(stream, key) };
+      },
+    }),
+    defineRoute({
+      operationId: 'streams.disconnect',
+      method: 'post',
+      path: '/api/v1/streams/{id}/disconnect',
+      tag: TAG,
+      summary: 'Cut off the publisher',
+      description: 'Ends the live session; the publisher may publish again with the key.',
+      scope: 'admin',
+      params: IdParams,
+      success: { status: 200, description: 'The session was ended', schema: DisconnectBody },
+      errors: [404, 409],
+      audit: streamTarget,
+      handle: async ({ params }) => {
+        const stream = await find(params.id);
+        if (!(await control.disconnect(stream))) throw new ApiError(409, 'conflict', 'The stream is not live.');
+        return { body: { disconnected: true } };
+      },
+    }),
+    defineRoute({
+      operationId: 'streams.delete',
+      method: 'delete',
+      path: '/api/v1/streams/{id}',
+      tag: TAG,
+      summary: 'Delete a stream',
+      description: 'Ends any live session and removes the stream, its history and all its media, recordings included.',
+      scope: 'admin',
+      params: IdParams,
+      success: { status: 204, description: 'Deleted' },
+      errors: [404],
+      audit: streamTarget,
+      handle: async ({ params }) => {
+        await control.delete(await find(params.id));
+        return {};
+      },
+    }),
+    defineRoute({
+      operationId: 'streams.sessions',
+      method: 'get',
+      path: '/api/v1/streams/{id}/sessions',
+      tag: TAG,
+      summary: "A stream's publish history",
+      description: 'Newest first, in pages. Recorded sessions have a `vodUrl`.',
+      scope: 'read',
+      params: IdParams,
+      query: PageQuery,
+      success: { status: 200, description: 'A page of sessions', schema: pageOf(SessionBody, 'SessionPage') },
+      errors: [400, 404],
+      handle: async ({ params, query }) => {
+        const stream = await find(params.id);
+        const page = await deps.sessions.pageByStream(stream.id, parseLimit(query.limit), decodeCursor(query.cursor));
+        return { body: pageBody(page, (session) => view.session(stream, session)) };
+      },
+    }),
+  ];
+}

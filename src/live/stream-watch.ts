@@ -1,0 +1,48 @@
+import type { Logger } from '../observability/logger';
+import type { StreamService } from '../streams/stream-service';
+import type { LiveRegistry } from './live-registry';
+
+/**
+ * Changes made elsewhere (the CLI, another node's API) reach this node's sessions through the
+ * database: a deleted or disabled stream, or a kick requested after the session started, ends it.
+ */
+export class StreamWatch {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly registry: LiveRegistry,
+    private readonly streams: StreamService,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  check(): Promise<void> {
+    this.running ??= this.checkOnce()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'cannot check live streams against the database'))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async checkOnce(): Promise<void> {
+    const sessions = this.registry.list().filter((session) => session.state !== 'ending' && session.state !== 'ended');
+    if (sessions.length === 0) return;
+    const current = new Map((await this.streams.findByIds(sessions.map((s) => s.stream.id))).map((stream) => [stream.id, stream]));
+    for (const session of sessions) {
+      const stream = current.get(session.stream.id);
+      if (!stream) void session.stop('stream_deleted');
+      else if (!stream.enabled) void session.stop('stream_disabled');
+      else if (stream.kickRequestedAt !== null && stream.kickRequestedAt >= session.startedAt) void session.stop('kicked');
+    }
+  }
+}
