@@ -109,10 +109,15 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const audit = new AuditLog(db, now);
   // URLs are known once the listeners are bound; events before that cannot happen (nothing is live).
   let describe: (stream: StreamRecord) => Record<string, unknown> = (stream) => ({ id: stream.id, name: stream.name, playbackId: stream.playbackId });
-  const emit = (type: WebhookEventType, session: LiveSession, extra: Record<string, unknown> = {}) =>
-    void webhooks
+  // Events are recorded off the media path; stop() waits for those still being written.
+  const recording = new Set<Promise<void>>();
+  const emit = (type: WebhookEventType, session: LiveSession, extra: Record<string, unknown> = {}) => {
+    const written = webhooks
       .emit(type, { stream: describe(session.stream), session: { id: session.id, startedAt: new Date(session.startedAt).toISOString(), ...extra } })
-      .catch((error: unknown) => logger.error({ err: error, type }, 'cannot record a webhook event'));
+      .then(() => undefined, (error: unknown) => logger.error({ err: error, type }, 'cannot record a webhook event'));
+    recording.add(written);
+    void written.finally(() => recording.delete(written));
+  };
 
   const { transcode, hls, ingest } = config;
   const registry = new LiveRegistry(
@@ -239,6 +244,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     await retention.stop();
     await watch.stop();
     await dispatcher.stop();
+    await Promise.all(recording);
     await new Promise<void>((resolve) => {
       httpServer.close(() => resolve());
       httpServer.closeAllConnections();

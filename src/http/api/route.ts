@@ -49,6 +49,14 @@ export function defineRoute<P extends Schema | undefined = undefined, Q extends 
   return route as unknown as ApiRoute;
 }
 
+/** Audit target of a create: the new resource's id, or nothing when the create failed. */
+export function createdTarget(kind: string) {
+  return (_input: unknown, result: unknown): string | null => {
+    const id = (result as { id?: unknown } | undefined)?.id;
+    return typeof id === 'string' ? `${kind}:${id}` : null;
+  };
+}
+
 export function koaPath(openApiPath: string): string {
   return openApiPath.replace(/\{(\w+)\}/g, ':$1');
 }

@@ -5,7 +5,7 @@ import type { StreamService } from '../../streams/stream-service';
 import { decodeCursor, pageBody, parseLimit } from '../cursor';
 import { ApiError, notFound } from '../errors';
 import { statusOf, type StreamView } from '../stream-view';
-import { defineRoute, type ApiRoute } from './route';
+import { createdTarget, defineRoute, type ApiRoute } from './route';
 import {
   DisconnectBody,
   IdParams,
@@ -52,7 +52,7 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       body: streamCreate(deps.profiles),
       success: { status: 201, description: 'Created', schema: StreamWithKey },
       errors: [400, 413, 415],
-      audit: (_input, result) => `stream:${(result as { id: string }).id}`,
+      audit: createdTarget('stream'),
       handle: async ({ body, ctx }) => {
         const { stream, streamKey } = await control.create(body);
         ctx.state.log.info({ streamId: stream.id, playbackId: stream.playbackId }, 'stream created');

@@ -1,6 +1,6 @@
 import type { TokenService } from '../../streams/token-service';
 import { notFound } from '../errors';
-import { defineRoute, type ApiRoute } from './route';
+import { createdTarget, defineRoute, type ApiRoute } from './route';
 import { IdParams, pageOf, TokenBody, TokenCreate, TokenWithSecret } from './schemas';
 import { tokenView } from './views';
 
@@ -19,7 +19,7 @@ export function tokenRoutes(tokens: TokenService): ApiRoute[] {
       body: TokenCreate,
       success: { status: 201, description: 'Created', schema: TokenWithSecret },
       errors: [400, 413, 415],
-      audit: (_input, result) => `token:${(result as { id: string }).id}`,
+      audit: createdTarget('token'),
       handle: async ({ body }) => {
         const { token, record } = await tokens.create(body);
         return { body: { ...tokenView(record), token } };

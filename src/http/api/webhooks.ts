@@ -2,7 +2,7 @@ import { WEBHOOK_EVENTS } from '../../webhooks/events';
 import type { WebhookService } from '../../webhooks/webhook-service';
 import { decodeCursor, pageBody, parseLimit } from '../cursor';
 import { notFound } from '../errors';
-import { defineRoute, type ApiRoute } from './route';
+import { createdTarget, defineRoute, type ApiRoute } from './route';
 import { DeliveryBody, IdParams, PageQuery, pageOf, WebhookBody, WebhookCreate, WebhookUpdate, WebhookWithSecret } from './schemas';
 import { deliveryView, webhookView } from './views';
 
@@ -27,7 +27,7 @@ export function webhookRoutes(webhooks: WebhookService): ApiRoute[] {
       body: WebhookCreate,
       success: { status: 201, description: 'Registered', schema: WebhookWithSecret },
       errors: [400, 413, 415],
-      audit: (_input, result) => `webhook:${(result as { id: string }).id}`,
+      audit: createdTarget('webhook'),
       handle: async ({ body }) => {
         const webhook = await webhooks.register({ url: body.url, events: body.events ?? [...WEBHOOK_EVENTS], ...(body.description !== undefined && { description: body.description }) });
         return { body: webhookView(webhook, true) };
