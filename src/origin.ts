@@ -6,7 +6,9 @@ import type { Config } from './config/schema';
 import { describeDatabase } from './db/database-url';
 import { createDatabase, migrateToLatest, type Database } from './db/knex';
 import { createHttpApp } from './http/app';
+import { cors } from './http/cors';
 import { hlsRoutes } from './http/routes/hls';
+import { landingRoutes } from './http/routes/landing';
 import { opsRoutes } from './http/routes/ops';
 import { playerRoutes } from './http/routes/player';
 import { publicApi } from './http/routes/public-api';
@@ -31,6 +33,10 @@ import { TokenRepository } from './streams/token-repository';
 import { TokenService } from './streams/token-service';
 import { checkFfmpeg } from './transcode/ffmpeg-check';
 import { profileNames, resolveProfile } from './transcode/profiles';
+import { ViewerCounter } from './viewers/viewer-counter';
+
+/** Bounds the memory a client inventing viewer ids can take, far above any real audience of one origin. */
+const MAX_VIEWERS_PER_STREAM = 100_000;
 
 export interface OriginOptions {
   config: Config;
@@ -50,6 +56,7 @@ export interface Origin {
   readonly tokens: TokenService;
   readonly retention: RetentionSweeper;
   readonly metrics: Metrics;
+  readonly viewers: ViewerCounter;
   /** Set on the first start without ADMIN_TOKEN and without tokens: shown once, never stored. */
   readonly bootstrapToken: string | undefined;
   stop(): Promise<void>;
@@ -81,7 +88,8 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const files = new StreamFiles(layout);
   killOrphanTranscoders(layout.liveRoot, logger);
   await recoverCrashedSessions({ sessions, streams: streamRepository, files, node: config.nodeId, now: now(), logger });
-  const metrics = createMetrics();
+  const viewers = new ViewerCounter({ windowMs: config.viewers.windowSeconds * 1000, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
+  const metrics = createMetrics({ viewerCounts: () => viewers.counts() });
   routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
 
   const { transcode, hls, ingest } = config;
@@ -160,13 +168,15 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   }
 
   const urls = publicUrls(config, { http: httpAddress.port, rtmp: rtmpAddress.port });
-  const view = new StreamView(urls, registry);
+  const view = new StreamView(urls, registry, viewers, files);
+  const crossOrigin = cors(config.http.corsOrigins);
   const app = createHttpApp(logger, [
     opsRoutes(metrics),
     streamsApi({ streams, sessions, tokens, view, profiles: profileNames(config) }),
-    publicApi({ streams, view }),
-    hlsRoutes(layout),
-    playerRoutes({ streams, assetsDir }),
+    publicApi({ streams, view, cors: crossOrigin }),
+    hlsRoutes({ layout, viewers, cors: crossOrigin }),
+    playerRoutes({ streams, view, assetsDir }),
+    landingRoutes({ registry, view, assetsDir }),
   ]);
   httpServer.on('request', app.callback());
   retention.start();
@@ -199,6 +209,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     tokens,
     retention,
     metrics,
+    viewers,
     bootstrapToken,
     stop: () => (stopping ??= stop()),
   };

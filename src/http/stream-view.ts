@@ -2,6 +2,7 @@ import type { LiveRegistry } from '../live/live-registry';
 import type { LiveSessionInfo } from '../live/live-session';
 import type { SessionRecord } from '../live/session-repository';
 import type { StreamRecord } from '../streams/stream-repository';
+import type { ViewerCounter } from '../viewers/viewer-counter';
 
 export interface UrlSettings {
   publicUrl: string;
@@ -15,6 +16,8 @@ export class StreamView {
   constructor(
     private readonly urls: UrlSettings,
     private readonly registry: LiveRegistry,
+    private readonly viewers: ViewerCounter,
+    private readonly posters: { hasPoster(playbackId: string): Promise<boolean> },
   ) {}
 
   status(stream: StreamRecord): StreamStatus {
@@ -49,13 +52,18 @@ export class StreamView {
       reconnectWindowSeconds: stream.reconnectWindowSeconds,
       createdAt: new Date(stream.createdAt).toISOString(),
       updatedAt: new Date(stream.updatedAt).toISOString(),
-      ...(withLiveSession && { liveSession: live ? this.liveSession(live) : null }),
+      ...(withLiveSession && { liveSession: live ? this.liveSession(stream, live) : null }),
     };
   }
 
-  liveSession(info: LiveSessionInfo) {
+  liveSession(stream: StreamRecord, info: LiveSessionInfo) {
     const { startedAt, ...rest } = info;
-    return { ...rest, startedAt: new Date(startedAt).toISOString() };
+    return { ...rest, startedAt: new Date(startedAt).toISOString(), viewers: this.viewers.count(stream.playbackId) };
+  }
+
+  /** Viewers of a live stream; an idle one has none, whatever players still ask for its ended playlists. */
+  viewerCount(stream: StreamRecord): number {
+    return this.status(stream) === 'live' ? this.viewers.count(stream.playbackId) : 0;
   }
 
   /** One entry of a stream's publish history. */
@@ -78,13 +86,20 @@ export class StreamView {
     };
   }
 
-  /** What anyone with the playback id may see. */
-  public(stream: StreamRecord) {
+  /** What anyone with the playback id may see. The poster is the last picture while it is kept. */
+  async public(stream: StreamRecord) {
+    const hasPoster = await this.posters.hasPoster(stream.playbackId);
     return {
       playbackId: stream.playbackId,
       name: stream.name,
       status: this.status(stream),
+      viewers: this.viewerCount(stream),
       ...this.playbackUrls(stream),
+      ...(hasPoster && { posterUrl: this.posterUrl(stream) }),
     };
+  }
+
+  posterUrl(stream: StreamRecord): string {
+    return `${this.urls.publicUrl}/hls/${stream.playbackId}/poster.jpg`;
   }
 }

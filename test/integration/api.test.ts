@@ -114,6 +114,7 @@ describeDatabases('HTTP API', (kind) => {
       playbackId: created.playbackId,
       name: 'Public',
       status: 'idle',
+      viewers: 0,
       hlsUrl: created.hlsUrl,
       playerUrl: created.playerUrl,
     });
@@ -121,19 +122,46 @@ describeDatabases('HTTP API', (kind) => {
     expect((await origin.api('GET', '/api/v1/public/streams/nope', { token: null })).status).toBe(404);
   });
 
-  test('/healthz, and the player page with the name escaped', async () => {
+  test('/healthz, and the player pages with the name escaped, framable, with the status inside', async () => {
     expect((await origin.api('GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
-    const created = await createStream(origin, '<script>alert(1)</script> & co');
-    const page = await origin.api('GET', `/watch/${created.playbackId}`, { token: null });
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toContain('text/html');
-    expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co');
-    expect(page.text).not.toContain('<script>alert(1)');
-    expect(page.text).toContain(`data-playback-id="${created.playbackId}"`);
-    expect((await origin.api('GET', '/watch/AAAAAAAAAAAAAAAAAAAA', { token: null })).status).toBe(404);
+    const created = await createStream(origin, '<script>alert(1)</script> & co $& $1');
+    for (const mode of ['watch', 'embed']) {
+      const page = await origin.api('GET', `/${mode}/${created.playbackId}`, { token: null });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(page.headers.get('x-frame-options')).toBeNull();
+      expect(page.headers.get('content-security-policy')).toBeNull();
+      expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co $&amp; $1');
+      expect(page.text).not.toContain('<script>alert(1)');
+      expect(page.text).toContain(`data-playback-id="${created.playbackId}"`);
+      expect(page.text).toContain(`class="mode-${mode}"`);
+      const initial = /<script type="application\/json" id="initial-status">(.*?)<\/script>/.exec(page.text)![1]!;
+      expect(initial).not.toContain('<');
+      expect(JSON.parse(initial)).toMatchObject({ playbackId: created.playbackId, name: created.name, status: 'idle', viewers: 0 });
+    }
+    for (const missing of ['/watch/AAAAAAAAAAAAAAAAAAAA', '/embed/AAAAAAAAAAAAAAAAAAAA', '/watch/..%2F..%2Fetc']) {
+      const notFound = await origin.api('GET', missing, { token: null });
+      expect(notFound.status).toBe(404);
+      expect(notFound.headers.get('content-type')).toContain('text/html');
+      expect(notFound.text).toContain('This stream does not exist');
+    }
+    const landing = await origin.api('GET', '/', { token: null });
+    expect(landing.status).toBe(200);
+    expect(landing.text).toContain('Nothing is live right now');
+    expect(landing.text).not.toContain(created.playbackId);
     const bundle = await fetch(`${origin.urls.publicUrl}/assets/player.js`);
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get('content-type')).toContain('javascript');
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
+    // Served compressed as the client accepts it: brotli, gzip, or plain.
+    const sizes: Record<string, number> = {};
+    for (const encoding of ['br', 'gzip', 'identity']) {
+      const head = await fetch(`${origin.urls.publicUrl}/assets/player.js`, { method: 'HEAD', headers: { 'accept-encoding': encoding } });
+      expect(head.headers.get('content-encoding')).toBe(encoding === 'identity' ? null : encoding);
+      expect(head.headers.get('vary')).toContain('Accept-Encoding');
+      sizes[encoding] = Number(head.headers.get('content-length'));
+    }
+    expect(sizes.br).toBeLessThan(sizes.gzip!);
+    expect(sizes.gzip).toBeLessThan(sizes.identity! / 2);
   });
 });
