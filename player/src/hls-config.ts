@@ -10,12 +10,13 @@ export const LIVE_HLS_CONFIG: Partial<HlsConfig> = {
   // players. The origin lists a segment only once it is complete, so being closer means stalling
   // whenever one is a little late.
   liveSyncDurationCount: 3,
-  // Past five segments (~10 s) behind, jump back to that point: with a 6-segment window a player
-  // further behind would soon ask for segments that have left the playlist.
-  liveMaxLatencyDurationCount: 5,
-  // Up to two segments behind that point, catch up by playing up to 10% faster instead of jumping:
-  // nothing is skipped, and browsers keep the pitch, so it is barely noticeable. Further behind is
-  // taken as the viewer's choice (a pause, a rewind) and left alone until "go live".
+  // No maximum distance (liveMaxLatencyDurationCount keeps hls.js's default, none): a player that
+  // falls out of the 6-segment window is brought back by hls.js anyway, and a maximum inside the
+  // window made a paused player leap forward while paused.
+  // Less than the hold-back plus a segment (~8 s) behind that point, catch up by playing up to 10%
+  // faster instead of jumping: nothing is skipped, and browsers keep the pitch, so it is barely
+  // noticeable. Further behind is taken as the viewer's choice (a pause, a rewind) and left alone
+  // until "go live".
   maxLiveSyncPlaybackRate: 1.1,
   // After each stall aim 1 s further from the edge: a viewer on a slow network gets the buffer it
   // needs instead of stalling again (hls.js's default, stated because the go-live control uses it).

@@ -42,8 +42,11 @@ export class HlsEngine implements Engine {
 
   liveEdge(): LiveEdge | undefined {
     const target = this.hls.targetLatency;
-    if (!this.hls.levels.length || target === null || !Number.isFinite(this.hls.latency)) return undefined;
-    return { latency: this.hls.latency, target };
+    const sync = this.hls.liveSyncPosition;
+    if (target === null || sync === null) return undefined;
+    // hls.latency is only updated on timeupdate, so it stands still while paused; the sync position
+    // follows the playlist reloads, which go on.
+    return { latency: sync + target - this.video.currentTime, target };
   }
 
   liveSyncPosition(): number | undefined {

@@ -141,6 +141,12 @@ describe('the watch page in headless Chromium', () => {
     await page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('at-edge'), undefined, { timeout: 10_000 });
     expect(await page.textContent('[data-role=live-label]')).toBe('LIVE');
 
+    // Paused, the live edge moves on: the button counts how far behind, and takes the viewer back.
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('behind'), undefined, { timeout: 15_000 });
+    await page.click('[data-role=live-edge]');
+    await page.waitForFunction(() => !document.querySelector('video')!.paused && document.querySelector('[data-role=live-edge]')!.classList.contains('at-edge'), undefined, { timeout: 10_000 });
+
     await page.keyboard.press('f');
     await page.waitForFunction(() => document.fullscreenElement?.id === 'player', undefined, { timeout: 5000 });
     await page.keyboard.press('f');

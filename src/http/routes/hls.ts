@@ -28,7 +28,7 @@ const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
  * in front refreshes it and a player never sees one much older than the origin's. The stream master
  * changes only when a new session starts. Ended playlists no longer change.
  */
-export const CACHE = {
+const CACHE = {
   segment: 'public, max-age=31536000, immutable',
   livePlaylist: 'public, max-age=1',
   master: 'public, max-age=2',
@@ -87,11 +87,10 @@ export function hlsRoutes(deps: HlsRouteDeps): Router<AppState> {
     const opened = await openInside(root, parts);
     if (!opened) throw notFound();
 
-    if (file.kind === 'segment') {
-      return sendRepresentation(ctx, { ...fileValidators(opened), contentType: file.contentType, cacheControl: CACHE.segment, body: opened.handle });
-    }
-    if (file.kind === 'poster') {
-      return sendRepresentation(ctx, { ...fileValidators(opened), contentType: 'image/jpeg', cacheControl: CACHE.poster, body: opened.handle });
+    if (file.kind === 'segment' || file.kind === 'poster') {
+      const [contentType, cacheControl] = file.kind === 'segment' ? [file.contentType, CACHE.segment] : ['image/jpeg', CACHE.poster];
+      const { size, etag, mtime, handle } = opened;
+      return sendRepresentation(ctx, { contentType, cacheControl, size, etag, lastModified: mtime, body: handle });
     }
 
     let text = await readAndClose(opened);
@@ -127,10 +126,6 @@ async function readAndClose(opened: OpenedFile): Promise<string> {
   } finally {
     await opened.handle.close();
   }
-}
-
-function fileValidators(opened: OpenedFile) {
-  return { size: opened.size, etag: opened.etag, lastModified: opened.mtime };
 }
 
 /**
