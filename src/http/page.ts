@@ -13,8 +13,16 @@ export function fillTemplate(template: string, values: Record<string, string>): 
   return template.replace(/\{\{(\w+)\}\}/g, (placeholder, key: string) => values[key] ?? placeholder);
 }
 
-/** A plain page of the site (landing, not found) in the shell player/page.html; `content` is HTML. */
-export async function renderPage(assetsDir: string, page: { title: string; content: string }): Promise<string> {
+export interface Page {
+  title: string;
+  /** `site` for plain pages, `watch` and `embed` for the player: the body's class picks the layout. */
+  mode: 'site' | 'watch' | 'embed';
+  /** HTML. */
+  content: string;
+}
+
+/** A page in the shell every page shares, player/page.html. */
+export async function renderPage(assetsDir: string, page: Page): Promise<string> {
   const shell = await fs.promises.readFile(path.join(assetsDir, 'page.html'), 'utf8');
-  return fillTemplate(shell, { title: escapeHtml(page.title), content: page.content });
+  return fillTemplate(shell, { title: escapeHtml(page.title), mode: page.mode, content: page.content });
 }

@@ -129,8 +129,10 @@ describe('embeds and the landing page', () => {
     await host.screenshot({ path: artifactPath('embed-in-iframe.png') });
     expect(errors).toEqual([]);
 
+    await waitFor(async () => (await origin.api('GET', `/api/v1/public/streams/${live.playbackId}`, { token: null })).body.posterUrl, { what: 'a poster', timeoutMs: 20_000 });
     const landing = await context.newPage();
     await landing.goto(`${origin.urls.publicUrl}/`);
+    await landing.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-role=live-streams] img')?.naturalWidth ?? 0) > 0, undefined, { timeout: 10_000 });
     const cards = await landing.locator('[data-role=live-streams] a').evaluateAll((links) => links.map((a) => ({ href: a.getAttribute('href'), text: a.textContent })));
     expect(cards).toEqual([{ href: `/watch/${live.playbackId}`, text: expect.stringContaining('On air <now>') }]);
     expect(await landing.content()).not.toContain(idle.playbackId);

@@ -26,7 +26,7 @@ export function landingRoutes(deps: { registry: LiveRegistry; view: StreamView; 
       : '<h1>Live now</h1><p class="empty" data-role="live-streams">Nothing is live right now. Come back later.</p>';
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
-    ctx.body = await renderPage(deps.assetsDir, { title: 'Live now', content });
+    ctx.body = await renderPage(deps.assetsDir, { title: 'Live now', mode: 'site', content });
   });
   return router;
 }

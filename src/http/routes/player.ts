@@ -34,18 +34,15 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; a
       ctx.status = 404;
       ctx.body = await renderPage(deps.assetsDir, {
         title: 'Stream not found',
+        mode: 'site',
         content: '<section class="notice"><h1>This stream does not exist</h1><p>Check the link, or see <a href="/">what is live now</a>.</p></section>',
       });
       return;
     }
     // The status rides along with the page, so the player starts loading at once.
     const status = await deps.view.public(stream);
-    ctx.body = fillTemplate(await template(), {
-      mode,
-      name: escapeHtml(stream.name),
-      playbackId: stream.playbackId,
-      status: jsonForScript(status),
-    });
+    const content = fillTemplate(await template(), { name: escapeHtml(stream.name), playbackId: stream.playbackId, status: jsonForScript(status) });
+    ctx.body = await renderPage(deps.assetsDir, { title: stream.name, mode, content });
   };
   router.get('/watch/:playbackId', page('watch'));
   router.get('/embed/:playbackId', page('embed'));
