@@ -78,7 +78,9 @@ const COMPRESSED_SUFFIX: Record<string, string> = { br: '.br', gzip: '.gz' };
  */
 async function compressedOrPlain(dir: string, file: string, accepted: string | false) {
   const suffix = accepted ? COMPRESSED_SUFFIX[accepted] : undefined;
-  for (const [name, encoding] of [...(suffix ? [[file + suffix, accepted as string] as const] : []), [file, undefined] as const]) {
+  const candidates: Array<{ name: string; encoding?: string }> = [{ name: file }];
+  if (suffix && accepted) candidates.unshift({ name: file + suffix, encoding: accepted });
+  for (const { name, encoding } of candidates) {
     const stat = await fs.promises.stat(path.join(dir, name)).catch(() => undefined);
     if (stat) return { path: path.join(dir, name), size: stat.size, mtime: stat.mtime, encoding };
   }
