@@ -14,8 +14,10 @@ import { mountRoutes } from './http/api/route';
 import { streamRoutes } from './http/api/streams';
 import { tokenRoutes } from './http/api/tokens';
 import { webhookRoutes } from './http/api/webhooks';
+import { cors } from './http/cors';
 import { docsRoutes } from './http/routes/docs';
 import { hlsRoutes } from './http/routes/hls';
+import { landingRoutes } from './http/routes/landing';
 import { opsRoutes } from './http/routes/ops';
 import { playerRoutes } from './http/routes/player';
 import { publicApi } from './http/routes/public-api';
@@ -48,6 +50,10 @@ import { checkFfmpeg } from './transcode/ffmpeg-check';
 import { profileNames, resolveProfile } from './transcode/profiles';
 import { packageRoot } from './package-root';
 import type { StreamRecord } from './streams/stream-repository';
+import { ViewerCounter } from './viewers/viewer-counter';
+
+/** Bounds the memory a client inventing viewer ids can take, far above any real audience of one origin. */
+const MAX_VIEWERS_PER_STREAM = 100_000;
 
 export interface OriginOptions {
   config: Config;
@@ -71,6 +77,7 @@ export interface Origin {
   readonly audit: AuditLog;
   readonly watch: StreamWatch;
   readonly metrics: Metrics;
+  readonly viewers: ViewerCounter;
   /** Set on the first start without ADMIN_TOKEN and without tokens: shown once, never stored. */
   readonly bootstrapToken: string | undefined;
   stop(): Promise<void>;
@@ -102,7 +109,8 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const files = new StreamFiles(layout);
   killOrphanTranscoders(layout.liveRoot, logger);
   await recoverCrashedSessions({ sessions, streams: streamRepository, files, node: config.nodeId, now: now(), logger });
-  const metrics = createMetrics();
+  const viewers = new ViewerCounter({ windowMs: config.viewers.windowSeconds * 1000, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
+  const metrics = createMetrics({ viewerCounts: () => viewers.counts() });
   routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
   const webhookRepository = new WebhookRepository(db);
   const webhooks = new WebhookService(webhookRepository, now);
@@ -208,10 +216,15 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   }
 
   const urls = publicUrls(config, { http: httpAddress.port, rtmp: rtmpAddress.port });
-  const view = new StreamView(urls, {
-    status: (streamId) => statusOf(registry.getByStreamId(streamId)?.state),
-    session: (streamId) => registry.getByStreamId(streamId)?.info(),
-  });
+  const view = new StreamView(
+    urls,
+    {
+      status: (streamId) => statusOf(registry.getByStreamId(streamId)),
+      session: (streamId) => registry.getByStreamId(streamId)?.info(),
+    },
+    viewers,
+    files,
+  );
   describe = (stream) => view.webhook(stream);
   const control = new StreamControl({ streams, sessions, files, webhooks, live: registry, describe, logger });
   const apiRoutes = [
@@ -220,13 +233,15 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     ...webhookRoutes(webhooks),
     ...auditRoutes(audit),
   ];
+  const crossOrigin = cors(config.http.corsOrigins);
   const app = createHttpApp(logger, [
     opsRoutes(metrics),
     mountRoutes(apiRoutes, { tokens, audit }),
-    publicApi({ streams, view }),
+    publicApi({ streams, view, cors: crossOrigin }),
     docsRoutes(buildOpenApi(apiRoutes, urls.publicUrl, packageVersion()), swaggerUiDir()),
-    hlsRoutes(layout),
-    playerRoutes({ streams, assetsDir }),
+    hlsRoutes({ layout, viewers, cors: crossOrigin }),
+    playerRoutes({ streams, view, assetsDir }),
+    landingRoutes({ registry, view, assetsDir }),
   ]);
   httpServer.on('request', app.callback());
   retention.start();
@@ -268,6 +283,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     audit,
     watch,
     metrics,
+    viewers,
     bootstrapToken,
     stop: () => (stopping ??= stop()),
   };

@@ -30,6 +30,9 @@ import { WebhookService } from '../webhooks/webhook-service';
 
 class UsageError extends Error {}
 
+/** Viewers are counted in the server's memory; the CLI has no way to see them. */
+const NO_VIEWERS = { count: () => 0 };
+
 const USAGE = `usage: npm run cli -- <command> [options] [--json]
 
   streams create --name NAME [--profile PROFILE] [--record] [--reconnect-window SECONDS]
@@ -91,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
     };
     const view = async () => {
       const live = await app.sessions.liveStreamIds();
-      return new StreamView(app.urls, { status: (streamId) => (live.has(streamId) ? 'live' : 'idle'), session: () => undefined });
+      return new StreamView(app.urls, { status: (streamId) => (live.has(streamId) ? 'live' : 'idle'), session: () => undefined }, NO_VIEWERS, app.files);
     };
 
     switch (`${group} ${command}`) {
@@ -187,9 +190,10 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const sessions = new SessionRepository(db);
   const webhooks = new WebhookService(new WebhookRepository(db), now);
   const urls = publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort });
-  const view = new StreamView(urls, { status: () => 'idle', session: () => undefined });
-  const control = new StreamControl({ streams, sessions, files: new StreamFiles(new MediaLayout(config.mediaDir)), webhooks, describe: (s) => view.webhook(s), logger });
-  return { streams, sessions, webhooks, urls, control, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
+  const files = new StreamFiles(new MediaLayout(config.mediaDir));
+  const view = new StreamView(urls, { status: () => 'idle', session: () => undefined }, NO_VIEWERS, files);
+  const control = new StreamControl({ streams, sessions, files, webhooks, describe: (s) => view.webhook(s), logger });
+  return { streams, sessions, webhooks, urls, control, files, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
 }
 
 function table(headers: string[], rows: string[][]): string {

@@ -32,6 +32,20 @@ export const profileSchema = z
 
 export const BUILTIN_PROFILES = ['ladder', 'passthrough'] as const;
 
+/** `*`, or an origin exactly as a browser sends it: scheme, host, port if not the default, no path. */
+const corsOrigin = z
+  .string()
+  .refine((value) => value === '*' || isOrigin(value), 'must be * or an origin such as https://example.com (no path, no trailing slash)');
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .object({
     host: z.string().min(1),
@@ -53,6 +67,19 @@ export const configSchema = z
         authorizeTimeoutSeconds: z.number().positive(),
         firstMediaTimeoutSeconds: z.number().positive(),
         takeoverAfterIdleSeconds: z.number().positive(),
+      })
+      .strict(),
+    http: z
+      .object({
+        corsOrigins: z
+          .array(corsOrigin)
+          .min(1)
+          .refine((origins) => !origins.includes('*') || origins.length === 1, '* allows every origin: list it alone'),
+      })
+      .strict(),
+    viewers: z
+      .object({
+        windowSeconds: z.number().min(1).max(600),
       })
       .strict(),
     live: z

@@ -76,7 +76,12 @@ export function segmentLines(segment: PlaylistSegment): string[] {
   ];
 }
 
+/** The playlist says no segment will be added (the stream ended, or it is a VOD). */
+export function hasEndList(text: string): boolean {
+  return /^#EXT-X-ENDLIST\s*$/m.test(text);
+}
+
 export function withEndList(text: string): string {
-  if (/^#EXT-X-ENDLIST\s*$/m.test(text)) return text;
+  if (hasEndList(text)) return text;
   return `${text.endsWith('\n') ? text : `${text}\n`}#EXT-X-ENDLIST\n`;
 }

@@ -45,6 +45,10 @@ export class StreamFiles {
     }
   }
 
+  async hasPoster(playbackId: string): Promise<boolean> {
+    return fileExists(this.layout.poster(playbackId));
+  }
+
   /** A recorded session has its own master playlist (the recording's). */
   async isRecorded(playbackId: string, sessionId: string): Promise<boolean> {
     return fileExists(path.join(this.layout.sessionDir(playbackId, sessionId), 'master.m3u8'));

@@ -1,6 +1,7 @@
-import type { LiveSessionInfo, SessionState } from '../live/live-session';
+import type { LiveSessionInfo } from '../live/live-session';
 import type { SessionRecord } from '../live/session-repository';
 import type { StreamRecord } from '../streams/stream-repository';
+import type { ViewerCounter } from '../viewers/viewer-counter';
 
 export interface UrlSettings {
   publicUrl: string;
@@ -10,8 +11,8 @@ export interface UrlSettings {
 export type StreamStatus = 'idle' | 'live';
 
 /** A stream is live while viewers can play it: live, or waiting for its publisher to come back. */
-export function statusOf(state: SessionState | undefined): StreamStatus {
-  return state === 'live' || state === 'reconnecting' ? 'live' : 'idle';
+export function statusOf(session: { viewable: boolean } | undefined): StreamStatus {
+  return session?.viewable ? 'live' : 'idle';
 }
 
 /** Where the view learns what is live: the server's registry, or the sessions table for the CLI. */
@@ -25,6 +26,8 @@ export class StreamView {
   constructor(
     private readonly urls: UrlSettings,
     private readonly live: LiveState,
+    private readonly viewers: Pick<ViewerCounter, 'count'>,
+    private readonly posters: { hasPoster(playbackId: string): Promise<boolean> },
   ) {}
 
   status(stream: StreamRecord): StreamStatus {
@@ -58,13 +61,18 @@ export class StreamView {
       reconnectWindowSeconds: stream.reconnectWindowSeconds,
       createdAt: new Date(stream.createdAt).toISOString(),
       updatedAt: new Date(stream.updatedAt).toISOString(),
-      ...(withLiveSession && { liveSession: live ? this.liveSession(live) : null }),
+      ...(withLiveSession && { liveSession: live ? this.liveSession(stream, live) : null }),
     };
   }
 
-  liveSession(info: LiveSessionInfo) {
+  liveSession(stream: StreamRecord, info: LiveSessionInfo) {
     const { startedAt, ...rest } = info;
-    return { ...rest, startedAt: new Date(startedAt).toISOString() };
+    return { ...rest, startedAt: new Date(startedAt).toISOString(), viewers: this.viewers.count(stream.playbackId) };
+  }
+
+  /** Viewers of a live stream; an idle one has none, whatever players still ask for its ended playlists. */
+  viewerCount(stream: StreamRecord): number {
+    return this.status(stream) === 'live' ? this.viewers.count(stream.playbackId) : 0;
   }
 
   /** One entry of a stream's publish history. */
@@ -92,13 +100,20 @@ export class StreamView {
     return { id: stream.id, name: stream.name, playbackId: stream.playbackId, enabled: stream.enabled, ...this.playbackUrls(stream) };
   }
 
-  /** What anyone with the playback id may see. */
-  public(stream: StreamRecord) {
+  /** What anyone with the playback id may see. The poster is the last picture while it is kept. */
+  async public(stream: StreamRecord) {
+    const hasPoster = await this.posters.hasPoster(stream.playbackId);
     return {
       playbackId: stream.playbackId,
       name: stream.name,
       status: this.status(stream),
+      viewers: this.viewerCount(stream),
       ...this.playbackUrls(stream),
+      ...(hasPoster && { posterUrl: this.posterUrl(stream) }),
     };
+  }
+
+  posterUrl(stream: StreamRecord): string {
+    return `${this.urls.publicUrl}/hls/${stream.playbackId}/poster.jpg`;
   }
 }

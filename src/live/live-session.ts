@@ -164,6 +164,11 @@ export class LiveSession {
     return this.endReason;
   }
 
+  /** Viewers can play it: it went live, and its publisher is there or may come back. */
+  get viewable(): boolean {
+    return this.hasBeenLive && (this.currentState === 'live' || this.currentState === 'reconnecting');
+  }
+
   /** authorizing → starting: the publisher was told it is live and its media now flows here. */
   begin(publisher: Publisher): void {
     if (this.currentState !== 'authorizing') throw new Error(`begin() in state ${this.currentState}`);

@@ -1,7 +1,12 @@
 import client from 'prom-client';
 
+export interface MetricSources {
+  /** Streams with viewers now, by playback id. */
+  viewerCounts: () => Map<string, number>;
+}
+
 /** One registry per origin instance (tests run several in one process). Labels never carry keys. */
-export function createMetrics() {
+export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'origin_' });
   const metrics = {
@@ -44,6 +49,17 @@ export function createMetrics() {
       help: 'Sources with a property that degrades the output, by warning',
       labelNames: ['warning'] as const,
       registers: [registry],
+    }),
+    viewers: new client.Gauge({
+      name: 'origin_viewers',
+      help: 'Concurrent viewers by stream (player sessions polling a live playlist); a stream without viewers has no series',
+      labelNames: ['playback_id'] as const,
+      registers: [registry],
+      // Read at scrape time from the counter, so a stream's series goes with its last viewer.
+      collect() {
+        this.reset();
+        for (const [playbackId, count] of sources.viewerCounts()) this.set({ playback_id: playbackId }, count);
+      },
     }),
   };
   return metrics;

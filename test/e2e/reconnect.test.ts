@@ -1,5 +1,6 @@
 import { artifactPath, useBrowser } from '../support/browser';
 import { createStream, useTestOrigin } from '../support/origin';
+import { openPlayer } from '../support/player-page';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
 
@@ -9,34 +10,39 @@ describe('a publisher reconnect seen from the player', () => {
   const env = useTestOrigin();
   const chromium = useBrowser();
 
-  test('keeps playing across the drop and the return, without reloading', async () => {
+  test('keeps playing across the drop and the return (a discontinuity), without reloading, as one viewer', async () => {
     const { origin } = env;
-    const { browser } = chromium;
     const stream = await createStream(origin, 'Flaky uplink');
     await origin.db('streams').where({ id: stream.id }).update({ reconnect_window_seconds: 15 });
     const first = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
     await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 20_000 });
 
-    const page = await browser.newPage();
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
+    const { page } = player;
     let masterLoads = 0;
     page.on('request', (request) => {
-      if (request.url().endsWith('/master.m3u8')) masterLoads += 1;
+      if (new URL(request.url()).pathname.endsWith('/master.m3u8')) masterLoads += 1;
     });
-    await page.goto(`${origin.urls.publicUrl}/watch/${stream.playbackId}`);
-    const currentTime = () => page.evaluate(() => document.querySelector('video')!.currentTime);
     await page.waitForFunction(() => document.querySelector('video')!.currentTime > 3, undefined, { timeout: 30_000 });
+    const loadsBefore = masterLoads;
 
     first.child.kill('SIGKILL');
-    const atDrop = await currentTime();
+    const atDrop = await player.currentTime();
     await sleep(2000);
     startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
 
     // Well past what was buffered at the drop: media from the second publisher is playing.
     await page.waitForFunction((from) => document.querySelector('video')!.currentTime > from + 12, atDrop, { timeout: 45_000 });
-    expect(masterLoads).toBe(1);
+    expect(masterLoads).toBe(loadsBefore);
+    expect(await player.state()).toBe('playing');
+    const states = await player.states();
+    expect(states).not.toContain('ended');
+    expect(states).not.toContain('recovering');
     expect(await page.textContent('[data-role=message]')).not.toContain('ended');
     expect(origin.registry.getByStreamId(stream.id)?.info().reconnects).toBe(1);
+    expect(origin.viewers.count(stream.playbackId)).toBe(1);
     await page.screenshot({ path: artifactPath('watch-after-reconnect.png') });
-    await page.close();
+    expect(player.errors).toEqual([]);
+    await player.close();
   });
 });

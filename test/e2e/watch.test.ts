@@ -1,46 +1,158 @@
+import fs from 'node:fs';
 import { artifactPath, useBrowser } from '../support/browser';
-import { createStream, useTestOrigin } from '../support/origin';
+import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
+import { DESKTOP, PHONE, inside, layoutOf, openPlayer } from '../support/player-page';
 import { startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';
 
-jest.setTimeout(90_000);
+jest.setTimeout(150_000);
+
+async function goLive(origin: TestOrigin, name: string, size: { width: number; height: number } = { width: 1280, height: 720 }) {
+  const stream = await createStream(origin, name);
+  startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...size });
+  await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'the stream to be live', timeoutMs: 30_000 });
+  return stream;
+}
 
 describe('the watch page in headless Chromium', () => {
   const env = useTestOrigin();
   const chromium = useBrowser();
 
-  test('an offline stream says so instead of showing an error', async () => {
+  test('plays on desktop and phone: the picture advances, the layout fits, each page is one viewer', async () => {
     const { origin } = env;
-    const { browser } = chromium;
-    const stream = await createStream(origin, 'Quiet channel');
-    const page = await browser.newPage();
-    await page.goto(`${origin.urls.publicUrl}/watch/${stream.playbackId}`);
-    await page.waitForFunction(() => document.querySelector('[data-role=message]')?.textContent?.includes('offline'));
-    expect(await page.textContent('h1')).toBe('Quiet channel');
-    await page.screenshot({ path: artifactPath('watch-offline.png') });
-    await page.close();
+    const stream = await goLive(origin, 'Live in the browser');
+    const url = `${origin.urls.publicUrl}/watch/${stream.playbackId}`;
+
+    const desktop = await openPlayer(chromium.browser, url, DESKTOP);
+    await desktop.page.waitForFunction(() => performance.getEntriesByName('first-frame').length > 0, undefined, { timeout: 30_000 });
+    const firstFrameMs = await desktop.page.evaluate(() => performance.getEntriesByName('first-frame')[0]!.startTime);
+    await desktop.playsFor(3);
+    expect(await desktop.state()).toBe('playing');
+    expect(await desktop.page.isVisible('[data-role=badge]')).toBe(true);
+    expect(await desktop.page.textContent('h1')).toBe('Live in the browser');
+    expect(await desktop.page.locator('[data-role=quality] option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value))).toHaveLength(4);
+    expect((await desktop.page.locator('[data-role=quality] option').allTextContents()).slice(1)).toEqual(['720p', '480p', '360p']);
+    expect(await desktop.page.isHidden('[data-role=overlay]')).toBe(true);
+    fs.writeFileSync(artifactPath('startup.json'), JSON.stringify({ firstFrameMs: Math.round(firstFrameMs), note: 'navigation start to the first video frame, live 720p ladder, headless Chromium, loopback' }, null, 2));
+
+    const wide = await layoutOf(desktop.page);
+    expect(wide.scrollWidth).toBeLessThanOrEqual(wide.viewport.width);
+    expect(wide.player.height).toBeLessThanOrEqual(wide.viewport.height);
+    expect(Math.abs(wide.player.width / wide.player.height - 16 / 9)).toBeLessThan(0.02);
+    expect(wide.controls.map((c) => c.role)).toEqual(['play', 'mute', 'live-edge', 'quality', 'stats-toggle', 'fullscreen']);
+    for (const control of wide.controls) expect(inside(control.box, wide.player)).toBe(true);
+    await desktop.page.screenshot({ path: artifactPath('watch-desktop.png') });
+
+    const phone = await openPlayer(chromium.browser, url, PHONE);
+    await phone.playsFor(3);
+    const narrow = await layoutOf(phone.page);
+    expect(narrow.scrollWidth).toBeLessThanOrEqual(narrow.viewport.width);
+    // The picture from edge to edge, the title above it, every control inside it and big enough to tap
+    expect(narrow.player.x).toBe(0);
+    expect(narrow.player.width).toBe(narrow.viewport.width);
+    expect(narrow.title!.y + narrow.title!.height).toBeLessThanOrEqual(narrow.player.y);
+    expect(narrow.controls.map((c) => c.role)).toEqual(['play', 'mute', 'live-edge', 'quality', 'stats-toggle', 'fullscreen']);
+    for (const control of narrow.controls) {
+      expect(inside(control.box, narrow.player)).toBe(true);
+      expect(control.box.height).toBeGreaterThanOrEqual(36);
+    }
+    await phone.page.screenshot({ path: artifactPath('watch-phone.png') });
+
+    // Two pages, two player sessions: two viewers, shown on the page.
+    await waitFor(() => origin.viewers.count(stream.playbackId) === 2, { what: 'two viewers', timeoutMs: 10_000 });
+    await desktop.page.waitForFunction(() => document.querySelector('[data-role=viewers]')?.textContent === '2 watching', undefined, { timeout: 15_000 });
+    expect(desktop.errors).toEqual([]);
+    expect(phone.errors).toEqual([]);
+    await phone.close();
+    await desktop.close();
   });
 
-  test('during a push the video plays: currentTime advances by at least 3 seconds; the ladder is offered', async () => {
+  test('the quality menu switches to each rendition, and back to Auto', async () => {
     const { origin } = env;
-    const { browser } = chromium;
-    const stream = await createStream(origin, 'Live in the browser');
-    startPublisher({ url: origin.rtmpUrl(stream.streamKey) });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'the stream to be live', timeoutMs: 20_000 });
+    const stream = await goLive(origin, 'Ladder in the browser');
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, DESKTOP);
+    await player.playsFor(2);
+    const options = await player.page.locator('[data-role=quality] option').evaluateAll((list) => list.map((o) => ({ value: (o as HTMLOptionElement).value, text: o.textContent ?? '' })));
+    for (const option of options.slice(1)) {
+      const height = Number(option.text.replace('p', ''));
+      await player.page.selectOption('[data-role=quality]', option.value);
+      await player.page.waitForFunction((h) => document.querySelector('video')!.videoHeight === h, height, { timeout: 30_000 });
+      await player.playsFor(2);
+      expect(await player.page.evaluate(() => document.querySelector('video')!.videoHeight)).toBe(height);
+      expect(await player.state()).toBe('playing');
+    }
+    await player.page.selectOption('[data-role=quality]', '-1');
+    await player.page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('[data-role=quality] option')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    await player.playsFor(2);
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
 
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${origin.urls.publicUrl}/watch/${stream.playbackId}`);
-    const video = page.locator('video');
-    await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 20_000 });
-    const start = await video.evaluate((element: HTMLVideoElement) => element.currentTime);
-    await page.waitForFunction((from) => (document.querySelector('video')?.currentTime ?? 0) >= from + 3, start, { timeout: 15_000 });
-    const options = await page.locator('[data-role=quality] option').allTextContents();
-    expect(options).toEqual(['Auto', '720p', '480p', '360p']);
-    expect(await page.locator('[data-role=badge]').isVisible()).toBe(true);
-    await page.screenshot({ path: artifactPath('watch-playing.png') });
-    expect(errors).toEqual([]);
-    await page.close();
+  test('keyboard, stats overlay and the live edge: behind live it says so, and "go live" comes back', async () => {
+    const { origin } = env;
+    const stream = await goLive(origin, 'Keys', { width: 640, height: 360 });
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, DESKTOP);
+    const { page } = player;
+    await player.playsFor(3);
+    const video = () => page.evaluate(() => ({ muted: document.querySelector('video')!.muted, paused: document.querySelector('video')!.paused, volume: document.querySelector('video')!.volume }));
+
+    await page.keyboard.press('m');
+    expect((await video()).muted).toBe(false);
+    await page.keyboard.press('ArrowDown');
+    expect((await video()).volume).toBeCloseTo(0.9);
+    await page.keyboard.press('m');
+    expect((await video()).muted).toBe(true);
+    await page.keyboard.press(' ');
+    expect((await video()).paused).toBe(true);
+    expect(await player.state()).toBe('paused');
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => !document.querySelector('video')!.paused);
+
+    // Every control is reachable with Tab, in order (one rendition here: the quality menu is disabled and skipped).
+    await page.focus('[data-role=play]');
+    const focused: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      focused.push(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.role ?? ''));
+      await page.keyboard.press('Tab');
+    }
+    expect(focused).toEqual(['play', 'mute', 'volume', 'stats-toggle']);
+    await page.evaluate(() => (document.activeElement as HTMLElement).blur());
+
+    await page.keyboard.press('i');
+    await page.waitForFunction(() => document.querySelector('[data-stat=latency]')?.textContent?.includes('target'));
+    const stats = await page.evaluate(() => Object.fromEntries(Array.from(document.querySelectorAll<HTMLElement>('[data-stat]')).map((e) => [e.dataset.stat, e.textContent])));
+    expect(stats.rendition).toBe('640×360');
+    expect(stats.bitrate).toMatch(/Mbit\/s$/);
+    expect(stats.buffer).toMatch(/^\d+\.\d s$/);
+    expect(stats.dropped).toMatch(/^\d+ of \d+$/);
+    expect(stats.engine).toMatch(/^hls\.js /);
+
+    // Back 5 s twice, once the live window is long enough for that: behind live, which the live
+    // button shows; it brings the viewer back.
+    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 12, undefined, { timeout: 30_000 });
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('behind'), undefined, { timeout: 10_000 });
+    const label = await page.textContent('[data-role=live-label]');
+    expect(label).toMatch(/^−\d+ s · GO LIVE$/);
+    expect(Number(/−(\d+)/.exec(label!)![1])).toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: artifactPath('watch-behind-live-stats.png') });
+    await page.click('[data-role=live-edge]');
+    await page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('at-edge'), undefined, { timeout: 10_000 });
+    expect(await page.textContent('[data-role=live-label]')).toBe('LIVE');
+
+    // Paused, the live edge moves on: the button counts how far behind, and takes the viewer back.
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('behind'), undefined, { timeout: 15_000 });
+    await page.click('[data-role=live-edge]');
+    await page.waitForFunction(() => !document.querySelector('video')!.paused && document.querySelector('[data-role=live-edge]')!.classList.contains('at-edge'), undefined, { timeout: 10_000 });
+
+    await page.keyboard.press('f');
+    await page.waitForFunction(() => document.fullscreenElement?.id === 'player', undefined, { timeout: 5000 });
+    await page.keyboard.press('f');
+    await page.waitForFunction(() => document.fullscreenElement === null, undefined, { timeout: 5000 });
+    await player.playsFor(1);
+    expect(player.errors).toEqual([]);
+    await player.close();
   });
 });

@@ -81,4 +81,13 @@ describe('configuration', () => {
       rtmpPublicUrl: 'rtmp://tv.example.org:1935/live',
     });
   });
+
+  test('CORS origins: * by default; a list of exact origins otherwise', () => {
+    expect(loadConfig({ env: {}, configDir, cwd }).http.corsOrigins).toEqual(['*']);
+    const listed = loadConfig({ env: {}, configDir, cwd, overrides: { http: { corsOrigins: ['https://a.example', 'http://localhost:3000'] } } });
+    expect(listed.http.corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
+    for (const bad of [[], ['https://a.example/'], ['https://a.example/path'], ['a.example'], ['ftp://a.example'], ['*', 'https://a.example']]) {
+      expect(() => loadConfig({ env: {}, configDir, cwd, overrides: { http: { corsOrigins: bad } } })).toThrow(/http\.corsOrigins/);
+    }
+  });
 });

@@ -71,7 +71,7 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       success: { status: 200, description: 'A page of streams', schema: pageOf(StreamBody, 'StreamPage') },
       errors: [400],
       handle: async ({ query }) => {
-        const live = deps.registry.list().filter((s) => statusOf(s.state) === 'live').map((s) => s.stream.id);
+        const live = deps.registry.list().filter((s) => statusOf(s) === 'live').map((s) => s.stream.id);
         const page = await streams.page(parseLimit(query.limit), decodeCursor(query.cursor), {
           ...(query.enabled !== undefined && { enabled: query.enabled === 'true' }),
           ...(query.status === 'live' && { ids: { in: live } }),

@@ -1,64 +1,151 @@
-import fs from 'node:fs';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import Router from '@koa/router';
-import { PLAYBACK_ID_PATTERN } from '../../streams/keys';
-import type { MediaLayout } from '../../hls/media-layout';
-import type { AppState } from '../context';
+import { LIVE_PLAYLIST, RECORDING_PLAYLIST, type MediaLayout } from '../../hls/media-layout';
+import { hasEndList } from '../../hls/media-playlist';
+import { playlistUris } from '../../hls/playlist-uris';
+import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../../streams/keys';
+import type { ViewerCounter } from '../../viewers/viewer-counter';
+import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../viewers/viewer-session';
+import type { AppContext, AppState } from '../context';
+import type { Cors } from '../cors';
 import { notFound } from '../errors';
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.ts': 'video/mp2t',
-  '.m4s': 'video/iso.segment',
-  '.mp4': 'video/mp4',
-  '.jpg': 'image/jpeg',
-};
+import { openInside, sendRepresentation, type OpenedFile } from '../static-file';
 
 /** A path part we may have written: no leading dot, no separators, nothing encoded. */
 const SAFE_PART = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
-const MAX_DEPTH = 4;
 
-/** Serves HLS files by playback id; anything that is not plainly a file of that stream is a 404. */
-export function hlsRoutes(layout: MediaLayout): Router<AppState> {
+const SEGMENT_TYPES: Record<string, string> = {
+  '.ts': 'video/mp2t',
+  '.m4s': 'video/iso.segment',
+  '.mp4': 'video/mp4',
+};
+const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
+
+/**
+ * Cache lifetimes (docs/delivery.md has the table). A segment URL names one session's one segment
+ * and is never rewritten. A live media playlist changes every segment: a second at most, so a cache
+ * in front refreshes it and a player never sees one much older than the origin's. The stream master
+ * changes only when a new session starts. Ended playlists no longer change.
+ */
+const CACHE = {
+  segment: 'public, max-age=31536000, immutable',
+  livePlaylist: 'public, max-age=1',
+  master: 'public, max-age=2',
+  ended: 'public, max-age=86400',
+  poster: 'public, max-age=5',
+} as const;
+
+/** The files of the layout (src/hls/media-layout.ts) that are served; nothing else is. */
+type HlsFile =
+  | { kind: 'stream-master' }
+  | { kind: 'poster' }
+  | { kind: 'session-master'; sessionId: string }
+  | { kind: 'media-playlist' }
+  | { kind: 'segment'; contentType: string };
+
+const safe = (parts: readonly string[]) => parts.every((part) => SAFE_PART.test(part) && !part.includes('..'));
+
+function classify(parts: readonly string[]): HlsFile | undefined {
+  if (!safe(parts)) return undefined;
+  const [first, sessionId, rendition, name] = parts;
+  if (parts.length === 1) {
+    if (first === 'master.m3u8') return { kind: 'stream-master' };
+    if (first === 'poster.jpg') return { kind: 'poster' };
+    return undefined;
+  }
+  if (first !== 'sessions' || sessionId === undefined || !ID_PATTERN.test(sessionId)) return undefined;
+  if (parts.length === 3 && rendition === 'master.m3u8') return { kind: 'session-master', sessionId };
+  if (parts.length !== 4 || name === undefined) return undefined;
+  if (name === LIVE_PLAYLIST || name === RECORDING_PLAYLIST) return { kind: 'media-playlist' };
+  const contentType = SEGMENT_TYPES[path.extname(name)];
+  return contentType ? { kind: 'segment', contentType } : undefined;
+}
+
+export interface HlsRouteDeps {
+  layout: MediaLayout;
+  viewers: ViewerCounter;
+  cors: Cors;
+}
+
+/**
+ * Serves a stream's HLS files by playback id. Anything that is not plainly one of the files the
+ * origin writes for that stream is a 404, and the real path of what is served must be inside the
+ * stream's folder. Live media playlist requests are what viewers are counted from.
+ */
+export function hlsRoutes(deps: HlsRouteDeps): Router<AppState> {
   const router = new Router<AppState>();
-  router.get('/hls/:playbackId/*rest', async (ctx) => {
+  const route = '/hls/:playbackId/*rest';
+  router.use(deps.cors.headers);
+  router.options(route, deps.cors.preflight);
+  router.get(route, async (ctx) => {
     const playbackId = ctx.params.playbackId ?? '';
     const parts = (ctx.params.rest ?? '').split('/');
-    if (!PLAYBACK_ID_PATTERN.test(playbackId) || parts.length > MAX_DEPTH || !parts.every((part) => SAFE_PART.test(part) && !part.includes('..'))) {
-      throw notFound();
-    }
-    const root = layout.streamDir(playbackId);
-    const file = path.join(root, ...parts);
-    const contentType = CONTENT_TYPES[path.extname(file)];
-    if (!contentType || !file.startsWith(root + path.sep)) throw notFound();
+    const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
+    if (!file) throw notFound();
+    const root = deps.layout.streamDir(playbackId);
+    const opened = await openInside(root, parts);
+    if (!opened) throw notFound();
 
-    let stat: fs.Stats;
-    try {
-      stat = await fs.promises.stat(file);
-    } catch {
-      throw notFound();
+    if (file.kind === 'segment' || file.kind === 'poster') {
+      const [contentType, cacheControl] = file.kind === 'segment' ? [file.contentType, CACHE.segment] : ['image/jpeg', CACHE.poster];
+      const { size, etag, mtime, handle } = opened;
+      return sendRepresentation(ctx, { contentType, cacheControl, size, etag, lastModified: mtime, body: handle });
     }
-    if (!stat.isFile()) throw notFound();
 
-    ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.set('Cache-Control', cacheControl(parts));
-    ctx.lastModified = stat.mtime;
-    ctx.etag = `W/"${stat.size.toString(16)}-${stat.mtimeMs.toString(16)}"`;
-    if (ctx.fresh) {
-      ctx.status = 304;
-      return;
+    let text = await readAndClose(opened);
+    const sessionId = viewerSessionId(ctx.query[VIEWER_SESSION_PARAM]);
+    let cacheControl: string;
+    if (file.kind === 'media-playlist') {
+      const ended = hasEndList(text);
+      cacheControl = ended ? CACHE.ended : CACHE.livePlaylist;
+      if (!ended && ctx.method === 'GET') deps.viewers.seen(playbackId, viewerId(ctx, sessionId));
+    } else {
+      const ended = file.kind === 'session-master' && (await variantsEnded(path.join(root, 'sessions', file.sessionId), text));
+      cacheControl = ended ? CACHE.ended : CACHE.master;
+      if (sessionId) text = withViewerSession(text, sessionId);
     }
-    ctx.type = contentType;
-    ctx.length = stat.size;
-    ctx.body = fs.createReadStream(file);
+    const body = Buffer.from(text);
+    sendRepresentation(ctx, {
+      contentType: PLAYLIST_TYPE,
+      cacheControl,
+      size: body.length,
+      // From the content: a playlist rewritten with the same text keeps its tag, and each viewer's
+      // rewritten master has its own.
+      etag: `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+      ...(cacheControl === CACHE.ended && { lastModified: opened.mtime }),
+      body,
+    });
   });
   return router;
 }
 
-function cacheControl(parts: string[]): string {
-  const name = parts[parts.length - 1] ?? '';
-  if (name.endsWith('.ts') || name.endsWith('.m4s')) return 'public, max-age=31536000, immutable';
-  if (name === 'master.m3u8') return 'public, max-age=2';
-  if (name.endsWith('.m3u8')) return 'public, max-age=1';
-  return 'public, max-age=5';
+async function readAndClose(opened: OpenedFile): Promise<string> {
+  try {
+    return await opened.handle.readFile('utf8');
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/**
+ * One viewer per player session: the id the player sends (our player, and any player given a
+ * master URL with it), else the one Apple's native players send in a header, else the client
+ * address, which counts every id-less player behind one address (a NAT, a proxy) as one.
+ */
+function viewerId(ctx: AppContext, sessionId: string | undefined): string {
+  if (sessionId) return `s:${sessionId}`;
+  const apple = viewerSessionId(ctx.get('X-Playback-Session-Id'));
+  return apple ? `a:${apple}` : `ip:${ctx.ip}`;
+}
+
+/** A session master is final once every playlist it names has ended. */
+async function variantsEnded(sessionDir: string, master: string): Promise<boolean> {
+  const uris = playlistUris(master).map((uri) => uri.split('/'));
+  if (uris.length === 0) return false;
+  for (const parts of uris) {
+    const opened = safe(parts) ? await openInside(sessionDir, parts) : undefined;
+    if (!opened || !hasEndList(await readAndClose(opened))) return false;
+  }
+  return true;
 }

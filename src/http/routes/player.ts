@@ -3,8 +3,10 @@ import path from 'node:path';
 import Router from '@koa/router';
 import { PLAYBACK_ID_PATTERN } from '../../streams/keys';
 import type { StreamService } from '../../streams/stream-service';
-import type { AppState } from '../context';
+import type { AppContext, AppState } from '../context';
 import { notFound } from '../errors';
+import { escapeHtml, fillTemplate, renderPage } from '../page';
+import type { StreamView } from '../stream-view';
 
 const ASSETS: Record<string, string> = {
   'player.js': 'application/javascript; charset=utf-8',
@@ -12,44 +14,80 @@ const ASSETS: Record<string, string> = {
   'player.css': 'text/css; charset=utf-8',
 };
 
-/** The viewer page and its bundle (built from player/ into dist/player by `npm run build`). */
-export function playerRoutes(deps: { streams: StreamService; assetsDir: string }): Router<AppState> {
+type Mode = 'watch' | 'embed';
+
+/**
+ * The viewer pages and their bundle (built from player/ into dist/player by `npm run build`).
+ * `/embed/…` is the same player with less around it, meant for iframes on other sites: no header
+ * here forbids framing (X-Frame-Options, frame-ancestors), on either page.
+ */
+export function playerRoutes(deps: { streams: StreamService; view: StreamView; assetsDir: string }): Router<AppState> {
   const router = new Router<AppState>();
   const template = () => fs.promises.readFile(path.join(deps.assetsDir, 'watch.html'), 'utf8');
 
-  router.get('/watch/:playbackId', async (ctx) => {
+  const page = (mode: Mode) => async (ctx: AppContext) => {
     const playbackId = ctx.params.playbackId ?? '';
     const stream = PLAYBACK_ID_PATTERN.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
-    if (!stream) throw notFound('No stream with this playback id.');
-    const html = (await template()).replaceAll('{{name}}', escapeHtml(stream.name)).replaceAll('{{playbackId}}', stream.playbackId);
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
-    ctx.body = html;
-  });
+    if (!stream) {
+      ctx.status = 404;
+      ctx.body = await renderPage(deps.assetsDir, {
+        title: 'Stream not found',
+        mode: 'site',
+        content: '<section class="notice"><h1>This stream does not exist</h1><p>Check the link, or see <a href="/">what is live now</a>.</p></section>',
+      });
+      return;
+    }
+    // The status rides along with the page, so the player starts loading at once.
+    const status = await deps.view.public(stream);
+    const content = fillTemplate(await template(), { name: escapeHtml(stream.name), playbackId: stream.playbackId, status: jsonForScript(status) });
+    ctx.body = await renderPage(deps.assetsDir, { title: stream.name, mode, content });
+  };
+  router.get('/watch/:playbackId', page('watch'));
+  router.get('/embed/:playbackId', page('embed'));
 
   router.get('/assets/:file', async (ctx) => {
     const file = ctx.params.file ?? '';
     const type = ASSETS[file];
     if (!type) throw notFound();
-    const fullPath = path.join(deps.assetsDir, file);
-    try {
-      const stat = await fs.promises.stat(fullPath);
-      ctx.lastModified = stat.mtime;
-    } catch {
-      throw notFound();
-    }
+    ctx.vary('Accept-Encoding');
+    const asset = await compressedOrPlain(deps.assetsDir, file, ctx.acceptsEncodings('br', 'gzip', 'identity'));
+    if (!asset) throw notFound();
+    ctx.lastModified = asset.mtime;
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.status = 200;
     if (ctx.fresh) {
       ctx.status = 304;
       return;
     }
+    if (asset.encoding) ctx.set('Content-Encoding', asset.encoding);
     ctx.type = type;
-    ctx.set('Cache-Control', 'public, max-age=300');
-    ctx.body = fs.createReadStream(fullPath);
+    ctx.length = asset.size;
+    ctx.body = fs.createReadStream(asset.path);
   });
 
   return router;
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const COMPRESSED_SUFFIX: Record<string, string> = { br: '.br', gzip: '.gz' };
+
+/**
+ * The build leaves brotli and gzip copies of the bundle next to it (hls.js is most of the page's
+ * weight): the one the client accepts, else the plain file.
+ */
+async function compressedOrPlain(dir: string, file: string, accepted: string | false) {
+  const suffix = accepted ? COMPRESSED_SUFFIX[accepted] : undefined;
+  const candidates: Array<{ name: string; encoding?: string }> = [{ name: file }];
+  if (suffix && accepted) candidates.unshift({ name: file + suffix, encoding: accepted });
+  for (const { name, encoding } of candidates) {
+    const stat = await fs.promises.stat(path.join(dir, name)).catch(() => undefined);
+    if (stat) return { path: path.join(dir, name), size: stat.size, mtime: stat.mtime, encoding };
+  }
+  return undefined;
+}
+
+/** JSON inside <script type="application/json">: `<` escaped so that no `</script>` can close it early. */
+function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
 }

@@ -1,0 +1,36 @@
+import Router from '@koa/router';
+import type { LiveRegistry } from '../../live/live-registry';
+import type { AppState } from '../context';
+import { escapeHtml, renderPage } from '../page';
+import type { StreamView } from '../stream-view';
+
+/**
+ * `/`: the streams that are live on this node now, most watched first, each linking to its
+ * player. Only what the public status already shows is listed: name, picture, viewers.
+ */
+export function landingRoutes(deps: { registry: LiveRegistry; view: StreamView; assetsDir: string }): Router<AppState> {
+  const router = new Router<AppState>();
+  router.get('/', async (ctx) => {
+    const live = deps.registry
+      .list()
+      .map((session) => session.stream)
+      .filter((stream) => deps.view.status(stream) === 'live');
+    const cards = await Promise.all(live.map(async (stream) => ({ stream, status: await deps.view.public(stream) })));
+    cards.sort((a, b) => b.status.viewers - a.status.viewers || a.stream.name.localeCompare(b.stream.name));
+    const items = cards.map(({ stream, status }) => {
+      const picture = status.posterUrl ? `<img src="${escapeHtml(status.posterUrl)}" alt="" loading="lazy">` : '';
+      return `<li><a class="card" href="/watch/${stream.playbackId}"><span class="thumb">${picture}<span class="badge">LIVE</span></span><span class="card-title">${escapeHtml(stream.name)}</span><span class="card-meta">${viewersText(status.viewers)}</span></a></li>`;
+    });
+    const content = items.length
+      ? `<h1>Live now</h1><ul class="cards" data-role="live-streams">${items.join('')}</ul>`
+      : '<h1>Live now</h1><p class="empty" data-role="live-streams">Nothing is live right now. Come back later.</p>';
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = await renderPage(deps.assetsDir, { title: 'Live now', mode: 'site', content });
+  });
+  return router;
+}
+
+function viewersText(viewers: number): string {
+  return viewers === 1 ? '1 watching' : `${viewers} watching`;
+}

@@ -1,0 +1,88 @@
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
+
+export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } };
+export const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
+
+export interface PlayerPage {
+  page: Page;
+  /** Uncaught errors of the page: there must be none. */
+  errors: string[];
+  /** Every data-state the player went through, in order. */
+  states(): Promise<string[]>;
+  state(): Promise<string | null>;
+  currentTime(): Promise<number>;
+  /** Waits until the video has played `seconds` more than now. */
+  playsFor(seconds: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A page of its own (its own context: a separate viewer), with the player's states recorded from the start. */
+export async function openPlayer(browser: Browser, url: string, options: BrowserContextOptions = DESKTOP): Promise<PlayerPage> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { playerStates: string[] }).playerStates = seen;
+    const watch = () => {
+      const player = document.getElementById('player');
+      if (!player) return;
+      const record = () => {
+        const state = player.dataset.state ?? '';
+        if (seen[seen.length - 1] !== state) seen.push(state);
+      };
+      record();
+      new MutationObserver(record).observe(player, { attributes: true, attributeFilter: ['data-state'] });
+    };
+    document.addEventListener('DOMContentLoaded', watch);
+  });
+  await page.goto(url);
+  const currentTime = () => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+  return {
+    page,
+    errors,
+    states: () => page.evaluate(() => [...(window as unknown as { playerStates: string[] }).playerStates]),
+    state: () => page.getAttribute('#player', 'data-state'),
+    currentTime,
+    playsFor: async (seconds, timeoutMs = 30_000) => {
+      const from = await currentTime();
+      await page.waitForFunction((start) => (document.querySelector('video')?.currentTime ?? 0) >= start, from + seconds, { timeout: timeoutMs });
+    },
+    close: () => context.close(),
+  };
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Where things are on the page, to check that the layout fits the viewport. */
+export async function layoutOf(page: Page) {
+  return page.evaluate(() => {
+    const box = (element: Element | null): Box | null => {
+      if (!element) return null;
+      const r = element.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    };
+    const visible = (element: Element) => getComputedStyle(element).display !== 'none' && (element as HTMLElement).offsetParent !== null;
+    return {
+      viewport: { width: window.innerWidth, height: window.innerHeight },
+      scrollWidth: document.documentElement.scrollWidth,
+      player: box(document.getElementById('player'))!,
+      title: box(document.querySelector('.stream-name')),
+      controls: Array.from(document.querySelectorAll('.controls button, .controls select')).filter(visible).map((element) => ({
+        role: (element as HTMLElement).dataset.role ?? '',
+        box: box(element)!,
+      })),
+    };
+  });
+}
+
+export function inside(inner: Box, outer: Box): boolean {
+  const slack = 0.5;
+  return inner.x >= outer.x - slack && inner.y >= outer.y - slack && inner.x + inner.width <= outer.x + outer.width + slack && inner.y + inner.height <= outer.y + outer.height + slack;
+}
