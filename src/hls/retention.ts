@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Logger } from '../observability/logger';
+import { PeriodicTask } from '../periodic-task';
 import type { StreamFiles } from './stream-files';
 
 export interface RetentionOptions {
@@ -18,29 +19,25 @@ export interface RetentionOptions {
  * on disk, so it also cleans up after a crash.
  */
 export class RetentionSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly files: StreamFiles,
     private readonly options: RetentionOptions,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.options.intervalMs);
-    this.timer.unref();
+  ) {
+    this.task = new PeriodicTask(options.intervalMs, () => this.sweepOnce(), (error) => options.logger.error({ err: error }, 'retention sweep failed'));
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   sweep(): Promise<void> {
-    this.running ??= this.sweepOnce()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'retention sweep failed'))
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.task.run();
   }
 
   private async sweepOnce(): Promise<void> {

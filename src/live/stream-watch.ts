@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger';
+import { PeriodicTask } from '../periodic-task';
 import type { StreamService } from '../streams/stream-service';
 import type { LiveRegistry } from './live-registry';
 
@@ -7,31 +8,27 @@ import type { LiveRegistry } from './live-registry';
  * database: a deleted or disabled stream, or a kick requested after the session started, ends it.
  */
 export class StreamWatch {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly registry: LiveRegistry,
     private readonly streams: StreamService,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.check(), this.intervalMs);
-    this.timer.unref();
+    intervalMs: number,
+    logger: Logger,
+  ) {
+    this.task = new PeriodicTask(intervalMs, () => this.checkOnce(), (error) => logger.warn({ err: error }, 'cannot check live streams against the database'));
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   check(): Promise<void> {
-    this.running ??= this.checkOnce()
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'cannot check live streams against the database'))
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.task.run();
   }
 
   private async checkOnce(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { PeriodicTask } from '../periodic-task';
 import { signPayload } from './signature';
 import type { Delivery, WebhookRepository } from './webhook-repository';
 
@@ -15,8 +16,7 @@ export interface DispatcherOptions {
 
 /** Sends what the outbox holds, signs it, and retries with backoff. */
 export class WebhookDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly repository: WebhookRepository,
@@ -24,23 +24,20 @@ export class WebhookDispatcher {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.pollMs);
-    this.timer.unref();
+  ) {
+    this.task = new PeriodicTask(options.pollMs, () => this.sendDue(), (error) => logger.warn({ err: error }, 'webhook dispatch failed; will retry'));
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   tick(): Promise<void> {
-    this.running ??= this.sendDue()
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'webhook dispatch failed; will retry'))
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.task.run();
   }
 
   private async sendDue(): Promise<void> {
