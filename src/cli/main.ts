@@ -14,6 +14,8 @@ import { StreamControl } from '../control/stream-control';
 import { createDatabase, migrateToLatest, type Database } from '../db/knex';
 import { MediaLayout } from '../hls/media-layout';
 import { StreamFiles } from '../hls/stream-files';
+import type { z } from 'zod';
+import { streamCreate, TokenCreate } from '../http/api/schemas';
 import { tokenView } from '../http/api/views';
 import { StreamView } from '../http/stream-view';
 import { SessionRepository } from '../live/session-repository';
@@ -99,18 +101,14 @@ async function main(argv: string[]): Promise<number> {
 
     switch (`${group} ${command}`) {
       case 'streams create': {
-        if (!values.name?.trim()) throw new UsageError('streams create needs --name');
-        if (values.profile !== undefined && !profileNames(config).includes(values.profile)) throw new UsageError(`--profile must be one of: ${profileNames(config).join(', ')}`);
         const window = values['reconnect-window'];
-        if (window !== undefined && !/^\d{1,4}$/.test(window)) throw new UsageError('--reconnect-window must be a number of seconds');
-        const { stream: created, streamKey } = await audited('streams.create', null, () =>
-          app.control.create({
-            name: values.name!.trim().slice(0, 200),
-            ...(values.profile !== undefined && { profile: values.profile }),
-            ...(values.record !== undefined && { record: values.record }),
-            ...(window !== undefined && { reconnectWindowSeconds: Number(window) }),
-          }),
-        );
+        const input = valid(streamCreate(profileNames(config)), {
+          name: values.name ?? '',
+          ...(values.profile !== undefined && { profile: values.profile }),
+          ...(values.record !== undefined && { record: values.record }),
+          ...(window !== undefined && { reconnectWindowSeconds: /^\d+$/.test(window) ? Number(window) : window }),
+        });
+        const { stream: created, streamKey } = await audited('streams.create', null, () => app.control.create(input));
         const json = (await view()).operator(created, streamKey);
         out(
           [`Created stream ${created.id} "${created.name}"`, `  server (OBS):  ${json.ingestUrl}`, `  stream key:    ${streamKey}   (shown only now)`, `  player:        ${json.playerUrl}`, `  HLS:           ${json.hlsUrl}`].join('\n'),
@@ -156,11 +154,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'tokens create': {
-        if (!values.name?.trim()) throw new UsageError('tokens create needs --name');
-        if (values.scope !== 'admin' && values.scope !== 'read') throw new UsageError('tokens create needs --scope admin or --scope read');
-        const scope = values.scope;
-        const { token, record } = await audited('tokens.create', null, () => app.tokens.create({ name: values.name!.trim().slice(0, 100), scope }));
-        out(`Created ${scope} token ${record.id} "${record.name}":\n  ${token}   (shown only now)`, { ...tokenView(record), token });
+        const input = valid(TokenCreate, { name: values.name ?? '', scope: values.scope });
+        const { token, record } = await audited('tokens.create', null, () => app.tokens.create(input));
+        out(`Created ${input.scope} token ${record.id} "${record.name}":\n  ${token}   (shown only now)`, { ...tokenView(record), token });
         return 0;
       }
       case 'tokens list': {
@@ -194,6 +190,16 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const view = new StreamView(urls, { status: () => 'idle', session: () => undefined }, NO_VIEWERS, files);
   const control = new StreamControl({ streams, sessions, files, webhooks, describe: (s) => view.webhook(s), logger });
   return { streams, sessions, webhooks, urls, control, files, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
+}
+
+/** The API's own schemas validate the CLI's input too; option names stand in for field names. */
+function valid<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = String(issue.path[0] ?? '');
+  const option = { reconnectWindowSeconds: '--reconnect-window' }[field] ?? `--${field}`;
+  throw new UsageError(`${option}: ${issue.message}`);
 }
 
 function table(headers: string[], rows: string[][]): string {

@@ -19,7 +19,19 @@ export const ErrorBody = z
 
 export const IdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9]{16}$/).meta({ description: 'A 16-character id.' }) });
 
-const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Printable text only: control characters and broken UTF-16 (which MySQL would refuse) are errors. */
+function text(max: number) {
+  return z
+    .string()
+    .trim()
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode text')
+    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+}
+
+const name = text(200).refine((value) => value.length > 0, 'must not be empty');
 const reconnectWindow = z.number().int().min(0).max(3600).meta({ description: 'Seconds a dropped publisher has to come back; 0 ends the stream at once.' });
 
 export function streamCreate(profiles: readonly string[]) {
@@ -141,7 +153,7 @@ export const SessionBody = z
 
 export const TokenCreate = z
   .object({
-    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+    name: text(100).refine((value) => value.length > 0, 'must not be empty'),
     scope: z.enum(['admin', 'read']).meta({ description: '`read` tokens can look but not change anything.' }),
   })
   .strict()
@@ -175,7 +187,7 @@ const webhookUrl = z
 export const WebhookCreate = z
   .object({
     url: webhookUrl,
-    description: z.string().max(200).optional(),
+    description: text(200).optional(),
     events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional().meta({ description: 'All events when left out.' }),
   })
   .strict()
@@ -184,7 +196,7 @@ export const WebhookCreate = z
 export const WebhookUpdate = z
   .object({
     url: webhookUrl.optional(),
-    description: z.string().max(200).optional(),
+    description: text(200).optional(),
     events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
     enabled: z.boolean().optional(),
   })
