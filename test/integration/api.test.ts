@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RtmpTestClient } from '../../scripts/lib/rtmp-client';
+import { AuditBody, ErrorBody, pageOf, PublicStreamBody, StreamBody, StreamWithKey, TokenBody, TokenWithSecret, WebhookBody, WebhookWithSecret } from '../../src/http/api/schemas';
 import { describeDatabases } from '../support/database';
 import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
 
@@ -280,6 +281,22 @@ describeDatabases('HTTP API', (kind) => {
   });
 
   describe('contract', () => {
+    test('answers match the schemas the OpenAPI document is made from', async () => {
+      const created = await origin.api('POST', '/api/v1/streams', { body: { name: 'Contract' } });
+      StreamWithKey.strict().parse(created.body);
+      StreamBody.strict().parse((await origin.api('GET', `/api/v1/streams/${created.body.id}`)).body);
+      pageOf(StreamBody.strict(), 'x').strict().parse((await origin.api('GET', '/api/v1/streams?limit=3')).body);
+      PublicStreamBody.strict().parse((await origin.api('GET', `/api/v1/public/streams/${created.body.playbackId}`, { token: null })).body);
+      const token = await origin.api('POST', '/api/v1/tokens', { body: { name: 'c', scope: 'read' } });
+      TokenWithSecret.strict().parse(token.body);
+      pageOf(TokenBody.strict(), 'x').strict().parse((await origin.api('GET', '/api/v1/tokens')).body);
+      const hook = await origin.api('POST', '/api/v1/webhooks', { body: { url: 'https://example.com/h' } });
+      WebhookWithSecret.strict().parse(hook.body);
+      WebhookBody.strict().parse((await origin.api('GET', `/api/v1/webhooks/${hook.body.id}`)).body);
+      pageOf(AuditBody.strict(), 'x').strict().parse((await origin.api('GET', '/api/v1/audit')).body);
+      ErrorBody.strict().parse((await origin.api('GET', '/api/v1/streams/AAAAAAAAAAAAAAAA')).body);
+    });
+
     test('the OpenAPI document lists every operation, with schemas, errors and security', async () => {
       const response = await origin.api('GET', '/api/openapi.json', { token: null });
       expect(response.status).toBe(200);

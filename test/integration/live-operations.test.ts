@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { RtmpTestClient } from '../../scripts/lib/rtmp-client';
+import { LiveSessionBody, PublicStreamBody, StreamBody } from '../../src/http/api/schemas';
 import { verifySignature } from '../../src/webhooks/signature';
 import { createStream, startTestOrigin, useTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher, stopAllProcesses } from '../support/processes';
@@ -48,6 +49,10 @@ describe('operator actions on live streams', () => {
       ],
       warnings: [],
     });
+    // what the server answers is what the OpenAPI document says it answers
+    StreamBody.strict().parse((await origin.api('GET', `/api/v1/streams/${stream.id}`)).body);
+    LiveSessionBody.strict().parse(session);
+    PublicStreamBody.strict().parse((await origin.api('GET', `/api/v1/public/streams/${stream.playbackId}`, { token: null })).body);
     expect(session.ingest.bitrateKbps).toBeGreaterThan(500);
     expect(session.transcoder.speed).toBeGreaterThan(0.5);
     expect(new Date(session.startedAt).getTime()).toBeLessThanOrEqual(Date.now());

@@ -105,7 +105,8 @@ export const LiveSessionBody = z
     }),
     renditions: z.array(renditionInfo),
     transcoder: z.object({ speed: z.number().optional(), fps: z.number().optional() }).optional(),
-    warnings: z.array(z.string()),
+    warnings: z.array(z.string()).meta({ description: 'e.g. keyframe_interval_too_long' }),
+    viewers: z.number().int().meta({ description: 'Concurrent viewers on this node.' }),
   })
   .meta({ id: 'LiveSession' });
 
@@ -253,5 +254,13 @@ export function pageOf<T extends z.ZodType>(item: T, id: string) {
 }
 
 export const PublicStreamBody = z
-  .object({ playbackId: z.string(), name: z.string(), status: z.enum(['idle', 'live']), hlsUrl: z.string(), playerUrl: z.string() })
+  .object({
+    playbackId: z.string(),
+    name: z.string(),
+    status: z.enum(['idle', 'live']),
+    viewers: z.number().int(),
+    hlsUrl: z.string(),
+    playerUrl: z.string(),
+    posterUrl: z.string().optional().meta({ description: 'While the stream has a poster (its last picture).' }),
+  })
   .meta({ id: 'PublicStream' });
