@@ -196,3 +196,15 @@ export class RtmpTestClient {
     this.statuses.push({ level: field('level'), code: field('code'), description: field('description') });
   }
 }
+
+/** Connects, asks to publish with this key, and returns the server's first status answer. */
+export async function publishAnswer(port: number, streamKey: string, app = 'live'): Promise<StatusMessage | undefined> {
+  const client = await RtmpTestClient.connect(port);
+  try {
+    await client.handshake();
+    client.sendPublishSequence(app, streamKey, port);
+    return await client.nextStatus();
+  } finally {
+    client.close();
+  }
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RtmpTestClient } from '../../scripts/lib/rtmp-client';
+import { publishAnswer } from '../../scripts/lib/rtmp-client';
 import { AuditBody, ErrorBody, pageOf, PublicStreamBody, StreamBody, StreamWithKey, TokenBody, TokenWithSecret, WebhookBody, WebhookWithSecret } from '../../src/http/api/schemas';
 import { describeDatabases } from '../support/database';
 import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
@@ -15,15 +15,6 @@ describeDatabases('HTTP API', (kind) => {
   });
   afterAll(() => origin.close());
 
-  /** Publishes with a key and returns the server's answer (no media is sent). */
-  async function publishAnswer(streamKey: string) {
-    const client = await RtmpTestClient.connect(origin.rtmpPort);
-    await client.handshake();
-    client.sendPublishSequence('live', streamKey, origin.rtmpPort);
-    const status = await client.nextStatus();
-    client.close();
-    return status;
-  }
 
   describe('streams', () => {
     test('POST answers 201 with the key and the URLs of the contract', async () => {
@@ -108,9 +99,9 @@ describeDatabases('HTTP API', (kind) => {
     test('disable: the key is refused while disabled, accepted again once enabled', async () => {
       const created = await createStream(origin, 'Toggle');
       await origin.api('PATCH', `/api/v1/streams/${created.id}`, { body: { enabled: false } });
-      expect(await publishAnswer(created.streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied' });
+      expect(await publishAnswer(origin.rtmpPort, created.streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied' });
       await origin.api('PATCH', `/api/v1/streams/${created.id}`, { body: { enabled: true } });
-      expect(await publishAnswer(created.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
+      expect(await publishAnswer(origin.rtmpPort, created.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
     });
 
     test('reset-key: a new key, the old one refused at once', async () => {
@@ -119,8 +110,8 @@ describeDatabases('HTTP API', (kind) => {
       expect(response.status).toBe(200);
       expect(response.body.streamKey).toMatch(/^sk_/);
       expect(response.body.streamKey).not.toBe(created.streamKey);
-      expect(await publishAnswer(created.streamKey)).toMatchObject({ level: 'error', code: 'NetStream.Publish.BadName' });
-      expect(await publishAnswer(response.body.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
+      expect(await publishAnswer(origin.rtmpPort, created.streamKey)).toMatchObject({ level: 'error', code: 'NetStream.Publish.BadName' });
+      expect(await publishAnswer(origin.rtmpPort, response.body.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
     });
 
     test('disconnect when not live is a 409', async () => {
@@ -140,7 +131,7 @@ describeDatabases('HTTP API', (kind) => {
       expect((await origin.api('GET', `/api/v1/streams/${created.id}/sessions`)).status).toBe(404);
       expect((await origin.api('DELETE', `/api/v1/streams/${created.id}`)).status).toBe(404);
       expect(fs.existsSync(path.join(origin.config.mediaDir, 'live', created.playbackId))).toBe(false);
-      expect(await publishAnswer(created.streamKey)).toMatchObject({ code: 'NetStream.Publish.BadName' });
+      expect(await publishAnswer(origin.rtmpPort, created.streamKey)).toMatchObject({ code: 'NetStream.Publish.BadName' });
     });
 
     test('sessions of a stream that never went live: an empty page', async () => {

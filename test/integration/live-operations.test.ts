@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { RtmpTestClient } from '../../scripts/lib/rtmp-client';
+import { publishAnswer } from '../../scripts/lib/rtmp-client';
 import { LiveSessionBody, PublicStreamBody, StreamBody } from '../../src/http/api/schemas';
 import { verifySignature } from '../../src/webhooks/signature';
 import { createStream, startTestOrigin, useTestOrigin, type TestOrigin } from '../support/origin';
@@ -19,14 +19,6 @@ async function liveStream(origin: TestOrigin, name: string) {
   return { stream, publisher };
 }
 
-async function publishAnswer(origin: TestOrigin, key: string) {
-  const client = await RtmpTestClient.connect(origin.rtmpPort);
-  await client.handshake();
-  client.sendPublishSequence('live', key, origin.rtmpPort);
-  const status = await client.nextStatus();
-  client.close();
-  return status;
-}
 
 describe('operator actions on live streams', () => {
   const env = useTestOrigin({ overrides: { live: { watchIntervalSeconds: 1 } } });
@@ -70,8 +62,8 @@ describe('operator actions on live streams', () => {
     expect((await publisher.exited).code).not.toBe(0);
     expect(origin.registry.getByStreamId(stream.id)).toBeUndefined();
     expect((await origin.sessions.listByStream(stream.id, 1))[0]?.endReason).toBe('key_reset');
-    expect(await publishAnswer(origin, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.BadName', description: 'Invalid stream key.' });
-    expect(await publishAnswer(origin, response.body.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
+    expect(await publishAnswer(origin.rtmpPort, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.BadName', description: 'Invalid stream key.' });
+    expect(await publishAnswer(origin.rtmpPort, response.body.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
   });
 
   test('reset-key without disconnect: the running publisher goes on; the old key cannot start another session', async () => {
@@ -82,7 +74,7 @@ describe('operator actions on live streams', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(publisher.child.exitCode).toBeNull();
     expect(origin.registry.getByStreamId(stream.id)?.state).toBe('live');
-    expect(await publishAnswer(origin, stream.streamKey)).toMatchObject({ description: 'Invalid stream key.' });
+    expect(await publishAnswer(origin.rtmpPort, stream.streamKey)).toMatchObject({ description: 'Invalid stream key.' });
     await publisher.stop();
   });
 
@@ -93,7 +85,7 @@ describe('operator actions on live streams', () => {
     expect(origin.registry.getByStreamId(stream.id)).toBeUndefined();
     expect((await publisher.exited).code).not.toBe(0);
     expect((await origin.sessions.listByStream(stream.id, 1))[0]?.endReason).toBe('stream_disabled');
-    expect(await publishAnswer(origin, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied' });
+    expect(await publishAnswer(origin.rtmpPort, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied' });
   });
 
   test('disconnect cuts the publisher; the key still works', async () => {
@@ -104,7 +96,7 @@ describe('operator actions on live streams', () => {
     expect(response.body).toEqual({ disconnected: true });
     expect((await publisher.exited).code).not.toBe(0);
     expect((await origin.sessions.listByStream(stream.id, 1))[0]?.endReason).toBe('kicked');
-    expect(await publishAnswer(origin, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
+    expect(await publishAnswer(origin.rtmpPort, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
   });
 
   test('deleting a live stream ends it and removes everything', async () => {
