@@ -51,6 +51,17 @@ async function main(): Promise<void> {
     );
   }
 
+  // The last resort. Sessions, connections and requests catch their own errors; one that still
+  // escapes is a bug, logged and counted, and the origin keeps serving everyone else.
+  process.on('uncaughtException', (error) => {
+    origin.metrics.uncaughtErrors.inc();
+    logger.error({ err: error }, 'uncaught exception');
+  });
+  process.on('unhandledRejection', (reason) => {
+    origin.metrics.uncaughtErrors.inc();
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;

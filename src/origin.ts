@@ -47,6 +47,9 @@ import { StreamService } from './streams/stream-service';
 import { TokenRepository } from './streams/token-repository';
 import { TokenService } from './streams/token-service';
 import { checkFfmpeg } from './transcode/ffmpeg-check';
+import { FailureGuard } from './security/failure-guard';
+import { ReadinessCheck } from './observability/readiness';
+import { securityHeaders } from './http/security-headers';
 import { profileNames, resolveProfile } from './transcode/profiles';
 import { packageRoot } from './package-root';
 import type { StreamRecord } from './streams/stream-repository';
@@ -110,7 +113,19 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   killOrphanTranscoders(layout.liveRoot, logger);
   await recoverCrashedSessions({ sessions, streams: streamRepository, files, node: config.nodeId, now: now(), logger });
   const viewers = new ViewerCounter({ windowMs: config.viewers.windowSeconds * 1000, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
-  const metrics = createMetrics({ viewerCounts: () => viewers.counts() });
+  const metrics = createMetrics({
+    viewerCounts: () => viewers.counts(),
+    liveStreams: () =>
+      registry.list().map((session) => {
+        const info = session.info();
+        return {
+          playbackId: session.stream.playbackId,
+          ...(info.ingest.bitrateKbps !== undefined && { ingestKbps: info.ingest.bitrateKbps }),
+          ...(info.transcoder?.speed !== undefined && { transcoderSpeed: info.transcoder.speed }),
+        };
+      }),
+  });
+  db.on('query-error', () => metrics.databaseErrors.inc({ kind: 'query' }));
   routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
   const webhookRepository = new WebhookRepository(db);
   const webhooks = new WebhookService(webhookRepository, now);
@@ -196,9 +211,28 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       setupTimeoutMs: config.ingest.handshakeTimeoutSeconds * 1000,
       idleTimeoutMs: config.ingest.idleTimeoutSeconds * 1000,
       authorizeTimeoutMs: config.ingest.authorizeTimeoutSeconds * 1000,
-      maxPendingBytes: 1024 * 1024,
+      maxConnections: config.ingest.maxConnections,
+      maxConnectionsPerAddress: config.ingest.maxConnectionsPerAddress,
+      limits: {
+        maxPendingBytes: 1024 * 1024,
+        maxMessageBytes: config.ingest.maxMessageMegabytes * 1024 * 1024,
+        maxCommandBytes: 64 * 1024,
+        maxBufferedBytes: 2 * config.ingest.maxMessageMegabytes * 1024 * 1024,
+        maxChunkStreams: 32,
+        maxChunkSize: 16 * 1024 * 1024,
+      },
     },
     registry,
+    new FailureGuard({
+      windowMs: config.ingest.keyGuessing.windowSeconds * 1000,
+      slowAfter: config.ingest.keyGuessing.slowAfter,
+      delayPerFailureMs: 500,
+      maxDelayMs: 3000,
+      blockAfter: config.ingest.keyGuessing.blockAfter,
+      blockMs: config.ingest.keyGuessing.blockSeconds * 1000,
+      maxAddresses: 100_000,
+      now,
+    }),
     logger,
     metrics,
   );
@@ -234,15 +268,30 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     ...auditRoutes(audit),
   ];
   const crossOrigin = cors(config.http.corsOrigins);
+  const authFailures = new FailureGuard({
+    windowMs: config.http.authFailures.windowSeconds * 1000,
+    slowAfter: Number.POSITIVE_INFINITY,
+    delayPerFailureMs: 0,
+    maxDelayMs: 0,
+    blockAfter: config.http.authFailures.blockAfter,
+    blockMs: config.http.authFailures.blockSeconds * 1000,
+    maxAddresses: 100_000,
+    now,
+  });
+  const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: config.disk.minFreeMegabytes * 1024 * 1024, ffmpegPath: config.ffmpegPath, now });
   const app = createHttpApp(logger, [
-    opsRoutes(metrics),
-    mountRoutes(apiRoutes, { tokens, audit }),
+    opsRoutes({ metrics, readiness, metricsToken: config.metrics.token }),
+    mountRoutes(apiRoutes, { tokens, audit, authFailures }),
     publicApi({ streams, view, cors: crossOrigin }),
     docsRoutes(buildOpenApi(apiRoutes, urls.publicUrl, packageVersion()), swaggerUiDir()),
-    hlsRoutes({ layout, viewers, cors: crossOrigin }),
+    hlsRoutes({ layout, viewers, cors: crossOrigin, metrics }),
     playerRoutes({ streams, view, assetsDir }),
     landingRoutes({ registry, view, assetsDir }),
-  ]);
+  ], {
+    trustProxy: config.http.trustProxy,
+    before: [securityHeaders(urls.publicUrl)],
+    onDatabaseUnavailable: () => metrics.databaseErrors.inc({ kind: 'unavailable' }),
+  });
   httpServer.on('request', app.callback());
   retention.start();
   void retention.sweep();

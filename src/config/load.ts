@@ -37,6 +37,11 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
   NODE_ID: { key: 'nodeId', type: 'string' },
 };
 
+/** Settings below the top level that operators commonly set from the environment. */
+const NESTED_ENV_VARS: Record<string, string[]> = {
+  METRICS_TOKEN: ['metrics', 'token'],
+};
+
 export function loadConfig(options: LoadConfigOptions): Config {
   const layers: Json[] = [readJson(path.join(options.configDir, 'default.json'), true)];
   const nodeEnv = options.env.NODE_ENV;
@@ -82,6 +87,10 @@ export function publicUrls(config: Config, ports: { http: number; rtmp: number }
 
 function envLayer(env: NodeJS.ProcessEnv): Json {
   const layer: Json = {};
+  for (const [name, [section, key]] of Object.entries(NESTED_ENV_VARS) as Array<[string, [string, string]]>) {
+    const value = env[name];
+    if (value !== undefined && value !== '') layer[section] = { [key]: value };
+  }
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;

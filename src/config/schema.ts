@@ -32,6 +32,12 @@ export const profileSchema = z
 
 export const BUILTIN_PROFILES = ['ladder', 'passthrough'] as const;
 
+const failureLimits = z.object({
+  windowSeconds: z.number().positive(),
+  blockAfter: z.number().int().positive(),
+  blockSeconds: z.number().positive(),
+});
+
 /** `*`, or an origin exactly as a browser sends it: scheme, host, port if not the default, no path. */
 const corsOrigin = z
   .string()
@@ -67,6 +73,10 @@ export const configSchema = z
         authorizeTimeoutSeconds: z.number().positive(),
         firstMediaTimeoutSeconds: z.number().positive(),
         takeoverAfterIdleSeconds: z.number().positive(),
+        maxConnections: z.number().int().positive(),
+        maxConnectionsPerAddress: z.number().int().positive(),
+        maxMessageMegabytes: z.number().positive().max(16),
+        keyGuessing: failureLimits.extend({ slowAfter: z.number().int().min(0) }).strict(),
       })
       .strict(),
     http: z
@@ -75,6 +85,15 @@ export const configSchema = z
           .array(corsOrigin)
           .min(1)
           .refine((origins) => !origins.includes('*') || origins.length === 1, '* allows every origin: list it alone'),
+        /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+        trustProxy: z.boolean(),
+        authFailures: failureLimits.strict(),
+      })
+      .strict(),
+    metrics: z
+      .object({
+        /** When set, /metrics wants `Authorization: Bearer <token>`. */
+        token: z.string().min(16).optional(),
       })
       .strict(),
     viewers: z

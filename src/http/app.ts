@@ -5,10 +5,18 @@ import type { Logger } from '../observability/logger';
 import type { AppState } from './context';
 import { errorMiddleware } from './errors';
 
+export interface HttpAppOptions {
+  /** Behind a reverse proxy: client addresses come from X-Forwarded-For. */
+  trustProxy: boolean;
+  /** Run for every request before the routes (security headers). */
+  before: Koa.Middleware<AppState>[];
+  onDatabaseUnavailable: () => void;
+}
+
 /** Assembles the Koa application from its routers; every request gets an id and a child logger. */
-export function createHttpApp(logger: Logger, routers: Router<AppState>[]): Koa<AppState> {
+export function createHttpApp(logger: Logger, routers: Router<AppState>[], options: HttpAppOptions): Koa<AppState> {
   const app = new Koa<AppState>();
-  app.proxy = false;
+  app.proxy = options.trustProxy;
   app.silent = true;
 
   app.use(async (ctx, next) => {
@@ -27,7 +35,8 @@ export function createHttpApp(logger: Logger, routers: Router<AppState>[]): Koa<
       else ctx.state.log.debug(entry, 'request');
     }
   });
-  app.use(errorMiddleware(logger));
+  app.use(errorMiddleware(logger, options.onDatabaseUnavailable));
+  for (const middleware of options.before) app.use(middleware);
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -1,21 +1,36 @@
+import type { FailureGuard } from '../security/failure-guard';
 import type { TokenService } from '../streams/token-service';
 import { ApiError } from './errors';
 import type { AppMiddleware } from './context';
 
-/** Bearer-token authentication: sets the principal, or answers 401. Scopes are checked per route. */
-export function authenticate(tokens: TokenService): AppMiddleware {
+/**
+ * Bearer-token authentication: sets the principal, or answers 401. Scopes are checked per route.
+ * An address that keeps presenting bad tokens gets 429s for a while, so tokens cannot be guessed.
+ */
+export function authenticate(tokens: TokenService, guard: FailureGuard): AppMiddleware {
   return async (ctx, next) => {
+    const verdict = guard.verdict(ctx.ip);
+    if (verdict.blocked) {
+      ctx.set('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));
+      throw new ApiError(429, 'too_many_requests', 'Too many failed authentication attempts from this address; try again later.');
+    }
+    const refuse = (message: string, challenge: string) => {
+      if (guard.recordFailure(ctx.ip)) ctx.state.log.warn({ client: ctx.ip }, 'too many failed authentications: this address is refused for a while');
+      ctx.set('WWW-Authenticate', challenge);
+      return new ApiError(401, 'unauthorized', message);
+    };
     const header = ctx.get('authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {
-      ctx.set('WWW-Authenticate', 'Bearer');
-      throw new ApiError(401, 'unauthorized', header ? 'The Authorization header must be "Bearer <token>".' : 'An API token is required: send "Authorization: Bearer <token>".');
+      // A request that sends no credentials at all guesses nothing: it is not counted.
+      if (!header) {
+        ctx.set('WWW-Authenticate', 'Bearer');
+        throw new ApiError(401, 'unauthorized', 'An API token is required: send "Authorization: Bearer <token>".');
+      }
+      throw refuse('The Authorization header must be "Bearer <token>".', 'Bearer');
     }
     const principal = await tokens.authenticate(match[1]);
-    if (!principal) {
-      ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      throw new ApiError(401, 'unauthorized', 'The API token is not valid.');
-    }
+    if (!principal) throw refuse('The API token is not valid.', 'Bearer error="invalid_token"');
     ctx.state.principal = principal;
     await next();
   };

@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { isDatabaseUnavailable } from '../db/availability';
 import type { Logger } from '../observability/logger';
 
 export type ErrorCode =
@@ -11,6 +12,8 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'method_not_allowed'
+  | 'too_many_requests'
+  | 'service_unavailable'
   | 'internal_error';
 
 /** An error that is meant for the client: its message is safe to show. */
@@ -48,13 +51,22 @@ const CLIENT_ERROR_MESSAGES: Record<number, string> = {
  * ApiError (a bug, the database) are logged and answered with a generic 500: no stack trace or SQL
  * reaches a client.
  */
-export function errorMiddleware(logger: Logger): Koa.Middleware {
+export function errorMiddleware(logger: Logger, onDatabaseUnavailable: () => void = () => undefined): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
       if (ctx.status === 404 && ctx.body == null) throw notFound();
       if (ctx.status === 405 && ctx.body == null) throw new ApiError(405, 'method_not_allowed', `${ctx.method} is not allowed here.`);
     } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        onDatabaseUnavailable();
+        logger.warn({ err: (error as Error).message, method: ctx.method, path: ctx.path }, 'database unavailable');
+        ctx.status = 503;
+        ctx.set('Retry-After', '5');
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: { code: 'service_unavailable', message: 'The database is unavailable; try again shortly.' } };
+        return;
+      }
       const { status, body } = toResponse(error, ctx, logger);
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');

@@ -41,6 +41,16 @@ export interface RtmpProtocolHandlers {
 export interface RtmpProtocolLimits {
   /** Bytes held while a publish is being authorized. */
   maxPendingBytes: number;
+  /** Largest RTMP message once publishing (a video frame is one); NMS would allocate up to 16 MiB. */
+  maxMessageBytes: number;
+  /** Largest message before the publish is accepted: only commands, which are small. */
+  maxCommandBytes: number;
+  /** All reassembly buffers of the connection together. */
+  maxBufferedBytes: number;
+  /** Chunk streams in use at once; NMS keeps a reassembly buffer for each (up to 65,599). */
+  maxChunkStreams: number;
+  /** Largest chunk size a client may announce. */
+  maxChunkSize: number;
 }
 
 type State = 'connecting' | 'connected' | 'authorizing' | 'publishing' | 'closed';
@@ -75,6 +85,7 @@ export class RtmpProtocol {
       this.state = 'connected';
     };
     rtmp.onPublish = (message) => this.onPublish(message);
+    this.boundParser(limits);
     rtmp.onPlay = () => {
       this.state = 'closed';
       rtmp.sendStatusMessage(rtmp.parserPacket.header.stream_id, 'error', 'NetStream.Play.Failed', 'This server does not offer RTMP playback.');
@@ -82,6 +93,35 @@ export class RtmpProtocol {
     };
     rtmp.onDeleteStream = () => {
       if (this.state === 'publishing') handlers.unpublish();
+    };
+  }
+
+  /**
+   * NMS trusts the client's sizes: a message length of 16 MiB on thousands of chunk streams is a
+   * few packets' worth of bytes from an attacker. Its parser steps are wrapped to refuse that.
+   */
+  private boundParser(limits: RtmpProtocolLimits): void {
+    const rtmp = this.rtmp;
+    const packetParse = rtmp.packetParse.bind(rtmp);
+    const packetAlloc = rtmp.packetAlloc.bind(rtmp);
+    const controlHandler = rtmp.controlHandler.bind(rtmp);
+    rtmp.packetParse = () => {
+      packetParse();
+      if (rtmp.inPackets.size > limits.maxChunkStreams) throw new RtmpProtocolError(`more than ${limits.maxChunkStreams} chunk streams`);
+    };
+    rtmp.packetAlloc = () => {
+      const length = rtmp.parserPacket.header.length;
+      // Before the publish is accepted only commands are expected: an anonymous client gets little memory.
+      const limit = this.state === 'publishing' ? limits.maxMessageBytes : limits.maxCommandBytes;
+      if (length > limit) throw new RtmpProtocolError(`a ${length}-byte message is over the ${limit}-byte limit`);
+      let buffered = length;
+      for (const packet of rtmp.inPackets.values()) if (packet !== rtmp.parserPacket) buffered += packet.capacity;
+      if (buffered > limits.maxBufferedBytes) throw new RtmpProtocolError(`over ${limits.maxBufferedBytes} bytes of messages in reassembly`);
+      packetAlloc();
+    };
+    rtmp.controlHandler = () => {
+      controlHandler();
+      if (!(rtmp.inChunkSize >= 1 && rtmp.inChunkSize <= limits.maxChunkSize)) throw new RtmpProtocolError(`chunk size ${rtmp.inChunkSize} is out of range`);
     };
   }
 

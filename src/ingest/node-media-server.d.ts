@@ -35,7 +35,15 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     streamName: string;
     streamId: number;
     inChunkSize: number;
-    parserPacket: { header: { stream_id: number; length: number; type: number } };
+    parserPacket: { header: { stream_id: number; length: number; type: number }; capacity: number };
+    /** Messages being reassembled, by chunk stream id. */
+    inPackets: Map<number, { capacity: number }>;
+    /** Reads a chunk's message header into parserPacket (a new chunk stream is added to inPackets). */
+    packetParse(): void;
+    /** Sizes parserPacket.payload for the message length just read. */
+    packetAlloc(): void;
+    /** Protocol control messages: set chunk size, window size, … */
+    controlHandler(): void;
     onOutputCallback: (buffer: Buffer) => void;
     onPacketCallback: (packet: AVPacket) => void;
     onConnectCallback: (request: unknown) => void;

@@ -2,19 +2,24 @@ import type net from 'node:net';
 import { secretFingerprint } from '../streams/keys';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { RtmpProtocol, RtmpProtocolError, type PublishRequest } from './nms-rtmp-protocol';
+import { isDatabaseUnavailable } from '../db/availability';
+import type { FailureGuard } from '../security/failure-guard';
+import { RtmpProtocol, RtmpProtocolError, type PublishRequest, type RtmpProtocolLimits } from './nms-rtmp-protocol';
 import type { MediaTag } from './media';
 import type { PublishGate, Publisher, PublisherCloseReason, PublisherListener, Refusal } from './publisher';
 
 export interface RtmpConnectionOptions {
   app: string;
+  limits: RtmpProtocolLimits;
   /** From connect to an answered publish. A client that takes longer is cut off. */
   setupTimeoutMs: number;
   /** No bytes from the client for this long ends the connection (RTMP v4 in NMS has no ping). */
   idleTimeoutMs: number;
   authorizeTimeoutMs: number;
-  maxPendingBytes: number;
 }
+
+/** Refusals that say the key was wrong: these count as guesses. */
+const GUESSES = new Set(['malformed_key', 'unknown_key']);
 
 /** How long a refused client gets to read its error status before the socket is destroyed. */
 const REFUSAL_LINGER_MS = 1000;
@@ -37,6 +42,7 @@ export class RtmpConnection implements Publisher {
     private readonly socket: net.Socket,
     private readonly options: RtmpConnectionOptions,
     private readonly gate: PublishGate,
+    private readonly guard: FailureGuard,
     logger: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -50,7 +56,7 @@ export class RtmpConnection implements Publisher {
         unpublish: () => this.end('unpublished'),
         media: (tag) => this.onMedia(tag),
       },
-      { maxPendingBytes: options.maxPendingBytes },
+      options.limits,
     );
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
@@ -114,6 +120,18 @@ export class RtmpConnection implements Publisher {
         message: `Unknown application "${request.app.slice(0, 64)}": publish to rtmp://<host>:<port>/${this.options.app}`,
       }, request.streamName);
     }
+    const verdict = this.guard.verdict(this.clientAddress);
+    if (verdict.blocked) {
+      return this.refuse({
+        ok: false,
+        reason: 'too_many_failures',
+        code: 'NetStream.Publish.Denied',
+        message: 'Too many wrong stream keys from this address; try again later.',
+      }, request.streamName);
+    }
+    // Slowing answers down makes guessing keys from one address impractical.
+    if (verdict.delayMs > 0) await sleep(verdict.delayMs);
+    if (this.closed) return;
     let refusal: Refusal;
     try {
       const decision = await withTimeout(
@@ -137,10 +155,13 @@ export class RtmpConnection implements Publisher {
     } catch (error) {
       if (this.closed) return;
       const timedOut = error instanceof TimeoutError;
-      this.log.error({ err: timedOut ? error.message : error }, 'publish could not be authorized');
+      const unavailable = isDatabaseUnavailable(error);
+      if (unavailable) this.metrics.databaseErrors.inc({ kind: 'unavailable' });
+      this.log.error({ err: timedOut || unavailable ? (error as Error).message : error }, 'publish could not be authorized');
+      // Never let a publisher in unchecked: no answer from the database is a refusal.
       refusal = {
         ok: false,
-        reason: timedOut ? 'authorize_timeout' : 'authorize_failed',
+        reason: timedOut ? 'authorize_timeout' : unavailable ? 'database_unavailable' : 'authorize_failed',
         code: 'NetStream.Publish.Denied',
         message: 'The server cannot check stream keys right now; try again shortly.',
       };
@@ -150,6 +171,9 @@ export class RtmpConnection implements Publisher {
 
   private refuse(refusal: Refusal, streamKey: string): void {
     this.metrics.publishes.inc({ result: 'refused', reason: refusal.reason });
+    if (GUESSES.has(refusal.reason) && this.guard.recordFailure(this.clientAddress)) {
+      this.log.warn('too many wrong stream keys from this address: it is refused for a while');
+    }
     this.log.warn({ reason: refusal.reason, keyFingerprint: secretFingerprint(streamKey) }, `publish refused: ${refusal.message}`);
     this.protocol.refuse(refusal.code, refusal.message);
     this.endGently();
@@ -173,6 +197,10 @@ export class RtmpConnection implements Publisher {
 }
 
 class TimeoutError extends Error {}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {

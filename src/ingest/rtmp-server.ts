@@ -3,22 +3,27 @@ import { randomBase62 } from '../streams/keys';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { RtmpConnection, type RtmpConnectionOptions } from './rtmp-connection';
+import type { FailureGuard } from '../security/failure-guard';
 import type { PublishGate } from './publisher';
 
 export interface RtmpServerOptions extends RtmpConnectionOptions {
   host: string;
   port: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
 }
 
 /** Our own listener: NMS's server classes exit the process on a listen error (nms-notes.md). */
 export class RtmpServer {
   private readonly server: net.Server;
   private readonly connections = new Set<RtmpConnection>();
+  private readonly perAddress = new Map<string, number>();
   private closed: Promise<void> | undefined;
 
   constructor(
     private readonly options: RtmpServerOptions,
     private readonly gate: PublishGate,
+    private readonly guard: FailureGuard,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -54,12 +59,27 @@ export class RtmpServer {
     for (const connection of this.connections) connection.end('server_closing');
   }
 
+  /** Over a limit, a socket is closed before a byte is read: nothing to parse, nothing held. */
   private onSocket(socket: net.Socket): void {
-    const connection = new RtmpConnection(randomBase62(10), socket, this.options, this.gate, this.logger, this.metrics);
+    const address = socket.remoteAddress ?? 'unknown';
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    const limit =
+      this.connections.size >= this.options.maxConnections ? 'total' : fromAddress >= this.options.maxConnectionsPerAddress ? 'per_address' : undefined;
+    if (limit) {
+      this.metrics.rtmpRejected.inc({ limit });
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    const connection = new RtmpConnection(randomBase62(10), socket, this.options, this.gate, this.guard, this.logger, this.metrics);
     this.connections.add(connection);
+    this.perAddress.set(address, fromAddress + 1);
     this.metrics.rtmpConnections.inc();
     socket.once('close', () => {
       this.connections.delete(connection);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
       this.metrics.rtmpConnections.dec();
     });
   }

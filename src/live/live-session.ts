@@ -29,6 +29,7 @@ export type EndReason =
   | 'source_changed'
   | 'transcoder_failed'
   | 'transcoder_overloaded'
+  | 'internal_error'
   | 'shutdown';
 
 export interface SessionSettings {
@@ -152,7 +153,7 @@ export class LiveSession {
     this.persisted = deps.store
       .insert(this.initialRecord())
       .catch((error: unknown) => this.log.error({ err: error }, 'cannot record the session'));
-    this.watchdog = setInterval(() => this.tick(), WATCHDOG_MS);
+    this.watchdog = setInterval(() => this.guarded(() => this.tick()), WATCHDOG_MS);
     this.watchdog.unref();
   }
 
@@ -256,16 +257,20 @@ export class LiveSession {
     const feed = new PublisherFeed(publisher);
     this.feed = feed;
     publisher.listen({
-      media: (tag) => this.onMedia(feed, tag),
-      close: (why) => this.onPublisherClose(feed, why),
+      media: (tag) => this.guarded(() => this.onMedia(feed, tag)),
+      close: (why) => this.guarded(() => this.onPublisherClose(feed, why)),
     });
     clearTimeout(this.firstMediaTimer);
-    this.firstMediaTimer = setTimeout(() => {
-      if (this.feed === feed && feed.probe) {
-        this.log.warn('the publisher sent no usable media in time');
-        void this.stop('no_media');
-      }
-    }, this.deps.settings.firstMediaTimeoutMs);
+    this.firstMediaTimer = setTimeout(
+      () =>
+        this.guarded(() => {
+          if (this.feed === feed && feed.probe) {
+            this.log.warn('the publisher sent no usable media in time');
+            void this.stop('no_media');
+          }
+        }),
+      this.deps.settings.firstMediaTimeoutMs,
+    );
   }
 
   /**
@@ -301,7 +306,7 @@ export class LiveSession {
     clearTimeout(this.probeTimer);
     if (!outcome.ready) {
       const at = probe.nextCheckAt(now);
-      if (at !== undefined) this.probeTimer = setTimeout(() => this.checkProbe(feed), Math.max(0, at - now));
+      if (at !== undefined) this.probeTimer = setTimeout(() => this.guarded(() => this.checkProbe(feed)), Math.max(0, at - now));
       return;
     }
     clearTimeout(this.firstMediaTimer);
@@ -336,7 +341,7 @@ export class LiveSession {
       segmentSeconds: settings.segmentSeconds,
       record: stream.record,
       now: this.deps.now,
-      onSegment: () => this.onSegment(),
+      onSegment: () => this.guarded(() => this.onSegment()),
       onError: (error) => this.log.warn({ err: error }, 'cannot update the playlists'),
     });
     this.collector = collector;
@@ -373,7 +378,7 @@ export class LiveSession {
     transcoder.write(flvHeader(source.audio !== undefined, source.video !== undefined));
     for (const tag of feed.headerTags()) transcoder.write(tag);
     for (const tag of media) transcoder.write(tag);
-    void transcoder.exited.then((exit) => this.onRunExit(run, exit));
+    void transcoder.exited.then((exit) => this.guarded(() => this.onRunExit(run, exit)));
     void this.launch(run, previous).catch((error: unknown) => {
       this.log.error({ err: error }, 'cannot start the transcoder');
       void this.stop('transcoder_failed');
@@ -545,36 +550,38 @@ export class LiveSession {
     );
   }
 
+  /** Never throws: whatever fails on the way out is logged, and the session still ends. */
   private async shutDown(reason: EndReason): Promise<void> {
     this.endReason = reason;
-    this.setState('ending');
-    clearInterval(this.watchdog);
-    clearTimeout(this.probeTimer);
-    clearTimeout(this.firstMediaTimer);
-    clearTimeout(this.reconnectTimer);
-    const feed = this.feed;
-    if (feed) {
-      this.detach(feed, reason);
-      feed.publisher.disconnect();
-    }
-    // A publisher that left gets its last segment finished; anything else stops ffmpeg now.
-    await Promise.all(
-      [...this.transcoders].map(async (transcoder) => {
-        const drained = reason === 'publisher_left' && (await settledWithin(transcoder.exited, this.deps.settings.stopGraceMs));
-        if (!drained) await transcoder.stop();
-      }),
-    );
     try {
+      this.setState('ending');
+      clearInterval(this.watchdog);
+      clearTimeout(this.probeTimer);
+      clearTimeout(this.firstMediaTimer);
+      clearTimeout(this.reconnectTimer);
+      const feed = this.feed;
+      if (feed) {
+        this.detach(feed, reason);
+        feed.publisher.disconnect();
+      }
+      // A publisher that left gets its last segment finished; anything else stops ffmpeg now.
+      await Promise.all(
+        [...this.transcoders].map(async (transcoder) => {
+          const drained = reason === 'publisher_left' && (await settledWithin(transcoder.exited, this.deps.settings.stopGraceMs));
+          if (!drained) await transcoder.stop();
+        }),
+      );
       await this.prepared;
       await this.collector?.finish();
     } catch (error) {
-      this.log.error({ err: error }, 'cannot end the playlists');
+      this.log.error({ err: error }, 'error while ending the session');
     }
     this.persist({ state: 'ended', endedAt: this.deps.now(), endReason: reason, bytesIn: this.bytesIn() });
     await settledWithin(this.persisted, 5000);
     this.log.info({ reason }, 'session ended');
     this.setState('ended');
   }
+
 
   private bytesIn(): number {
     return this.earlierBytesIn + (this.feed?.publisher.bytesIn ?? 0);
@@ -608,6 +615,20 @@ export class LiveSession {
     this.persisted = this.persisted
       .then(() => this.deps.store.update(this.id, patch))
       .catch((error: unknown) => this.log.error({ err: error }, 'cannot update the session record'));
+  }
+
+  /**
+   * Every way into the session from outside (media, socket close, timers, ffmpeg exits) goes
+   * through here: an error in one session ends that session, with its reason, and nothing else.
+   */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.deps.metrics.uncaughtErrors.inc();
+      this.log.error({ err: error }, 'unexpected error in the session; ending it');
+      void this.stop('internal_error');
+    }
   }
 
   private isEnding(): boolean {

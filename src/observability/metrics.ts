@@ -3,6 +3,8 @@ import client from 'prom-client';
 export interface MetricSources {
   /** Streams with viewers now, by playback id. */
   viewerCounts: () => Map<string, number>;
+  /** The live sessions of this node now. */
+  liveStreams: () => Array<{ playbackId: string; ingestKbps?: number; transcoderSpeed?: number }>;
 }
 
 /** One registry per origin instance (tests run several in one process). Labels never carry keys. */
@@ -12,6 +14,12 @@ export function createMetrics(sources: MetricSources) {
   const metrics = {
     registry,
     rtmpConnections: new client.Gauge({ name: 'origin_rtmp_connections', help: 'Open RTMP connections', registers: [registry] }),
+    rtmpRejected: new client.Counter({
+      name: 'origin_rtmp_connections_rejected_total',
+      help: 'RTMP connections closed at once for being over a limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
     publishes: new client.Counter({
       name: 'origin_publishes_total',
       help: 'Publish attempts by result and reason',
@@ -48,6 +56,49 @@ export function createMetrics(sources: MetricSources) {
       name: 'origin_source_warnings_total',
       help: 'Sources with a property that degrades the output, by warning',
       labelNames: ['warning'] as const,
+      registers: [registry],
+    }),
+    ingestBitrate: new client.Gauge({
+      name: 'origin_ingest_bitrate_kbps',
+      help: 'What each live stream receives from its publisher, kbit/s over the last seconds',
+      labelNames: ['playback_id'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const stream of sources.liveStreams()) if (stream.ingestKbps !== undefined) this.set({ playback_id: stream.playbackId }, stream.ingestKbps);
+      },
+    }),
+    transcoderSpeed: new client.Gauge({
+      name: 'origin_transcoder_speed',
+      help: "Each live stream's ffmpeg speed (1 = real time; below 1 it falls behind)",
+      labelNames: ['playback_id'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const stream of sources.liveStreams()) if (stream.transcoderSpeed !== undefined) this.set({ playback_id: stream.playbackId }, stream.transcoderSpeed);
+      },
+    }),
+    hlsRequests: new client.Counter({
+      name: 'origin_hls_requests_total',
+      help: 'HLS requests by kind of file and status',
+      labelNames: ['kind', 'status'] as const,
+      registers: [registry],
+    }),
+    hlsBytes: new client.Counter({
+      name: 'origin_hls_bytes_total',
+      help: 'HLS bytes sent, by kind of file',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    databaseErrors: new client.Counter({
+      name: 'origin_database_errors_total',
+      help: 'Failed database queries, and requests or publishes turned away because the database was unreachable',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    uncaughtErrors: new client.Counter({
+      name: 'origin_uncaught_errors_total',
+      help: 'Errors nothing handled, caught by the last-resort handlers (each is a bug)',
       registers: [registry],
     }),
     viewers: new client.Gauge({

@@ -381,8 +381,13 @@ describeDatabases('HTTP API', (kind) => {
       const page = await origin.api('GET', `/${mode}/${created.playbackId}`, { token: null });
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toContain('text/html');
-      expect(page.headers.get('x-frame-options')).toBeNull();
-      expect(page.headers.get('content-security-policy')).toBeNull();
+      // other sites may frame the embed, only this origin the watch page
+      const csp = page.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
+      if (mode === 'embed') expect(csp).not.toContain('frame-ancestors');
+      else expect(csp).toContain("frame-ancestors 'self'");
+      expect(page.headers.get('x-frame-options')).toBe(mode === 'embed' ? null : 'SAMEORIGIN');
+      expect(page.headers.get('x-content-type-options')).toBe('nosniff');
       expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co $&amp; $1');
       expect(page.text).not.toContain('<script>alert(1)');
       expect(page.text).toContain(`data-playback-id="${created.playbackId}"`);

@@ -22,6 +22,10 @@ export async function openPlayer(browser: Browser, url: string, options: Browser
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  // The page's Content-Security-Policy must let the player do everything it does.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) errors.push(message.text());
+  });
   await page.addInitScript(() => {
     const seen: string[] = [];
     (window as unknown as { playerStates: string[] }).playerStates = seen;

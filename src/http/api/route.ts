@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
 import type { AuditLog } from '../../audit/audit-log';
+import type { FailureGuard } from '../../security/failure-guard';
 import type { TokenScope } from '../../streams/token-repository';
 import type { Principal, TokenService } from '../../streams/token-service';
 import { authenticate } from '../auth';
@@ -62,10 +63,11 @@ export function koaPath(openApiPath: string): string {
 }
 
 /** Mounts routes: authentication, scope, validation (bad ids are 404s), the handler, the audit entry. */
-export function mountRoutes(routes: ApiRoute[], deps: { tokens: TokenService; audit: AuditLog }): Router<AppState> {
+export function mountRoutes(routes: ApiRoute[], deps: { tokens: TokenService; audit: AuditLog; authFailures: FailureGuard }): Router<AppState> {
   const router = new Router<AppState>();
+  const auth = authenticate(deps.tokens, deps.authFailures);
   for (const route of routes) {
-    const middleware = [authenticate(deps.tokens)];
+    const middleware = [auth];
     if (route.body) middleware.push(jsonBody());
     router[route.method](koaPath(route.path), ...middleware, async (ctx) => {
       const principal = ctx.state.principal!;

@@ -5,6 +5,7 @@ import { LIVE_PLAYLIST, RECORDING_PLAYLIST, type MediaLayout } from '../../hls/m
 import { hasEndList } from '../../hls/media-playlist';
 import { playlistUris } from '../../hls/playlist-uris';
 import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../../streams/keys';
+import type { Metrics } from '../../observability/metrics';
 import type { ViewerCounter } from '../../viewers/viewer-counter';
 import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../viewers/viewer-session';
 import type { AppContext, AppState } from '../context';
@@ -66,6 +67,13 @@ export interface HlsRouteDeps {
   layout: MediaLayout;
   viewers: ViewerCounter;
   cors: Cors;
+  metrics: Metrics;
+}
+
+function kindOf(path: string): string {
+  if (path.endsWith('.m3u8')) return 'playlist';
+  if (path.endsWith('.jpg')) return 'poster';
+  return Object.keys(SEGMENT_TYPES).some((extension) => path.endsWith(extension)) ? 'segment' : 'other';
 }
 
 /**
@@ -76,6 +84,15 @@ export interface HlsRouteDeps {
 export function hlsRoutes(deps: HlsRouteDeps): Router<AppState> {
   const router = new Router<AppState>();
   const route = '/hls/:playbackId/*rest';
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      const kind = kindOf(ctx.path);
+      deps.metrics.hlsRequests.inc({ kind, status: String(ctx.status) });
+      if (ctx.method === 'GET' && ctx.length) deps.metrics.hlsBytes.inc({ kind }, ctx.length);
+    }
+  });
   router.use(deps.cors.headers);
   router.options(route, deps.cors.preflight);
   router.get(route, async (ctx) => {

@@ -18,8 +18,8 @@ type Mode = 'watch' | 'embed';
 
 /**
  * The viewer pages and their bundle (built from player/ into dist/player by `npm run build`).
- * `/embed/…` is the same player with less around it, meant for iframes on other sites: no header
- * here forbids framing (X-Frame-Options, frame-ancestors), on either page.
+ * `/embed/…` is the same player with less around it, meant for iframes on other sites
+ * (security-headers.ts lets any site frame it, and only this origin frame `/watch/…`).
  */
 export function playerRoutes(deps: { streams: StreamService; view: StreamView; assetsDir: string }): Router<AppState> {
   const router = new Router<AppState>();
