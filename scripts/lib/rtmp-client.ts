@@ -81,9 +81,10 @@ export class RtmpTestClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RtmpTestClient> {
+  /** `localAddress` picks the client's address (any 127.x.y.z works on loopback). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RtmpTestClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host }, () => resolve(new RtmpTestClient(socket)));
+      const socket = net.connect({ port, host, ...(localAddress && { localAddress }) }, () => resolve(new RtmpTestClient(socket)));
       socket.once('error', reject);
     });
   }
@@ -198,8 +199,9 @@ export class RtmpTestClient {
 }
 
 /** Connects, asks to publish with this key, and returns the server's first status answer. */
-export async function publishAnswer(port: number, streamKey: string, app = 'live'): Promise<StatusMessage | undefined> {
-  const client = await RtmpTestClient.connect(port);
+export async function publishAnswer(port: number, streamKey: string, options: { app?: string; localAddress?: string } = {}): Promise<StatusMessage | undefined> {
+  const client = await RtmpTestClient.connect(port, '127.0.0.1', options.localAddress);
+  const app = options.app ?? 'live';
   try {
     await client.handshake();
     client.sendPublishSequence(app, streamKey, port);
