@@ -42,8 +42,6 @@ export class Transcoder {
   private inputEnded = false;
   private stopRequested = false;
   private readonly stderrTail: string[] = [];
-  private exitCode: number | null = null;
-  private exitSignal: NodeJS.Signals | null = null;
   private resolveExit!: (exit: TranscoderExit) => void;
   private killTimer: NodeJS.Timeout | undefined;
 
@@ -82,10 +80,6 @@ export class Transcoder {
     command.on('start', (commandLine: string) => {
       this.options.logger.debug({ commandLine }, 'ffmpeg started');
       this.process = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
-      this.process.on('exit', (code, signal) => {
-        this.exitCode = code;
-        this.exitSignal = signal;
-      });
       this.process.stdin?.on('error', () => undefined); // EPIPE when ffmpeg dies; its exit is reported instead
       const queued = this.queued;
       this.queued = [];
@@ -147,9 +141,10 @@ export class Transcoder {
     clearTimeout(this.killTimer);
     this.queued = [];
     this.queuedBytes = 0;
+    // Read from the process itself: fluent-ffmpeg reports the end before later 'exit' listeners run.
     this.resolveExit({
-      code: this.exitCode,
-      signal: this.exitSignal,
+      code: this.process?.exitCode ?? null,
+      signal: this.process?.signalCode ?? null,
       expected: this.inputEnded || this.stopRequested,
       stderrTail: [...this.stderrTail],
       ...(spawnError !== undefined && { spawnError }),

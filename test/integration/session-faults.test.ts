@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { MediaTag } from '../../src/ingest/media';
+import type { Publisher, PublisherListener } from '../../src/ingest/publisher';
+import { lastSequence, parseMediaPlaylist } from '../../src/hls/media-playlist';
+import { createStream, useTestOrigin } from '../support/origin';
+import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+/** A publisher as ingest hands it over, driven by the test instead of a socket. */
+class ScriptedPublisher implements Publisher {
+  readonly id = 'scripted';
+  readonly clientAddress = '127.0.0.9';
+  readonly connectedAt = Date.now();
+  bytesIn = 0;
+  lastDataAt = Date.now();
+  disconnected = false;
+  listener: PublisherListener | undefined;
+  listen(listener: PublisherListener): void {
+    this.listener = listener;
+  }
+  disconnect(): void {
+    this.disconnected = true;
+  }
+}
+
+describe('faults inside one session', () => {
+  const env = useTestOrigin({ overrides: { transcode: { maxRestarts: 1, stallSegments: 2, startupGraceSeconds: 4 } } });
+
+  test('an error thrown while handling media ends that session (internal_error) and nothing else', async () => {
+    const { origin } = env;
+    const bystander = await createStream(origin, 'Bystander');
+    startPublisher({ url: origin.rtmpUrl(bystander.streamKey), width: 640, height: 360 });
+    await waitFor(() => origin.registry.getByStreamId(bystander.id)?.state === 'live', { what: 'the bystander live', timeoutMs: 20_000 });
+
+    const victim = await createStream(origin, 'Victim');
+    const decision = await origin.registry.check({ connectionId: 'x', clientAddress: '127.0.0.9', streamKey: victim.streamKey });
+    if (!decision.ok) throw new Error('the key was refused');
+    const publisher = new ScriptedPublisher();
+    expect(decision.admit(publisher)).toMatchObject({ ok: true });
+    // A tag no parser of ours produces: bytes missing. Handling it throws inside the session.
+    publisher.listener!.media({ kind: 'video', codec: 'h264', keyframe: true, timestamp: 0 } as unknown as MediaTag);
+
+    await waitFor(() => origin.registry.getByStreamId(victim.id) === undefined, { what: 'the victim session to end', timeoutMs: 10_000 });
+    expect(publisher.disconnected).toBe(true);
+    expect((await origin.sessions.listByStream(victim.id, 1))[0]?.endReason).toBe('internal_error');
+    expect(origin.logs.find((l) => l.msg === 'unexpected error in the session; ending it')).toMatchObject({ level: 'error', playbackId: victim.playbackId });
+    expect(await origin.metrics.registry.getSingleMetricAsString('origin_uncaught_errors_total')).toMatch(/ 1$/);
+    expect(origin.registry.getByStreamId(bystander.id)?.state).toBe('live');
+    await origin.registry.stopStream(bystander.id, 'kicked');
+  });
+
+  test("a live session's folder removed under it: its transcoder fails, is restarted, and the stream heals; other streams never notice", async () => {
+    const { origin } = env;
+    const [doomed, other] = [await createStream(origin, 'Doomed folder'), await createStream(origin, 'Other')];
+    for (const stream of [doomed, other]) startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
+    await waitFor(() => [doomed, other].every((s) => origin.registry.getByStreamId(s.id)?.state === 'live'), { what: 'both live', timeoutMs: 25_000 });
+    const session = origin.registry.getByStreamId(doomed.id)!;
+    const otherSession = origin.registry.getByStreamId(other.id)!;
+    const playlistOf = (stream: { playbackId: string }, sessionId: string) => path.join(origin.config.mediaDir, 'live', stream.playbackId, 'sessions', sessionId, 'source', 'index.m3u8');
+    const newest = (file: string) => (fs.existsSync(file) ? lastSequence(parseMediaPlaylist(fs.readFileSync(file, 'utf8'))) ?? -1 : -1);
+    const before = newest(playlistOf(doomed, session.id));
+    const otherBefore = newest(playlistOf(other, otherSession.id));
+
+    fs.rmSync(path.join(origin.config.mediaDir, 'live', doomed.playbackId, 'sessions', session.id), { recursive: true, force: true });
+
+    // ffmpeg cannot write its segment and exits; the new run recreates its folders and carries on
+    await waitFor(() => session.info().transcoderRestarts >= 1, { what: 'a restart', timeoutMs: 20_000 });
+    await waitFor(() => newest(playlistOf(doomed, session.id)) > before + 1, { what: 'the doomed stream to heal', timeoutMs: 20_000 });
+    expect(session.state).toBe('live');
+    expect(origin.logs.some((l) => l.msg === 'ffmpeg exited unexpectedly' && l.session === session.id)).toBe(true);
+    await waitFor(() => newest(playlistOf(other, otherSession.id)) > otherBefore + 2, { what: 'the other stream to go on', timeoutMs: 10_000 });
+    expect(otherSession.info().transcoderRestarts).toBe(0);
+    expect((await origin.api('GET', '/healthz', { token: null })).status).toBe(200);
+    for (const stream of [doomed, other]) await origin.registry.stopStream(stream.id, 'kicked');
+    expect(ffmpegProcessesMentioning(origin.dir)).toEqual([]);
+  });
+});
