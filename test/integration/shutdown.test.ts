@@ -5,7 +5,7 @@ import knex from 'knex';
 import { parseMediaPlaylist } from '../../src/hls/media-playlist';
 import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
-import { waitFor } from '../support/wait';
+import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -85,6 +85,30 @@ describe('the server process with live streams', () => {
     expect(sessions).toHaveLength(2);
     for (const session of sessions) expect(session).toMatchObject({ state: 'ended', end_reason: 'shutdown' });
     expect(ffmpegProcessesMentioning(dir)).toEqual([]);
+  });
+
+  test('a second signal during a slow shutdown exits at once', async () => {
+    const server = start();
+    const url = await server.httpUrl();
+    const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)\//.exec(server.stdout())![1]);
+    await goLive(url, rtmpPort, 'impatient');
+    // A transcoder that does not react to SIGINT makes the shutdown wait for its SIGKILL.
+    const [transcoder] = ffmpegProcessesMentioning(dir);
+    process.kill(transcoder!, 'SIGSTOP');
+    try {
+      server.child.kill('SIGTERM');
+      await waitFor(() => server.stdout().includes('"msg":"shutting down"'), { what: 'the shutdown to begin', timeoutMs: 5000 });
+      await sleep(300);
+      expect(server.child.exitCode).toBeNull();
+      const second = Date.now();
+      server.child.kill('SIGINT');
+      const exit = await server.exited;
+      expect(Date.now() - second).toBeLessThan(1000);
+      expect(exit.code).toBe(1);
+      expect(server.stdout()).toContain('second signal: exiting now');
+    } finally {
+      process.kill(transcoder!, 'SIGKILL');
+    }
   });
 
   test('a crash (SIGKILL): ffmpeg goes with it; the next start closes the session as crashed and cleans its files', async () => {

@@ -1,0 +1,50 @@
+// Process figures from Linux's /proc, for the soak test and the benchmarks.
+import fs from 'node:fs';
+
+const CLOCK_TICKS = 100;
+
+function stat(pid: number): string[] | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces: split after it.
+    return [text.slice(0, text.indexOf('(')), text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), ...text.slice(text.lastIndexOf(')') + 2).split(' ')];
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU time of a process so far, in seconds (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  const fields = stat(pid);
+  if (!fields) return 0;
+  // After pid and comm: state is field 0 of the rest; utime and stime are fields 11 and 12.
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
+export function rssBytes(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function openFiles(pid: number): number {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Direct children of a process, with their command names. */
+export function childrenOf(parent: number): Array<{ pid: number; command: string }> {
+  const children: Array<{ pid: number; command: string }> = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = stat(Number(entry));
+    if (fields && Number(fields[3]) === parent) children.push({ pid: Number(entry), command: fields[1]! });
+  }
+  return children;
+}
