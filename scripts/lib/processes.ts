@@ -47,7 +47,7 @@ export interface OriginProcess {
   api(method: string, urlPath: string, body?: unknown): Promise<any>;
 }
 
-/** The built server (dist/), on loopback with random ports, as an operator would run it. */
+/** The built server (dist/), on loopback with random ports, as an operator would run it. Logs at info at least: the listening line says where it is. */
 export async function startOriginProcess(root: string, env: Record<string, string>): Promise<OriginProcess> {
   const adminToken = `bench-${randomBytes(16).toString('hex')}`;
   const managed = manage(process.execPath, [path.join(root, 'dist', 'server', 'main.js')], {
@@ -81,7 +81,10 @@ export async function startOriginProcess(root: string, env: Record<string, strin
         },
       };
     }
-    if (managed.child.exitCode !== null || Date.now() > deadline) throw new Error(`the origin did not start:\n${managed.output()}`);
+    if (managed.child.exitCode !== null || Date.now() > deadline) {
+      await managed.stop();
+      throw new Error(`the origin did not start:\n${managed.output()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

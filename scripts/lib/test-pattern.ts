@@ -13,6 +13,25 @@ export interface TestPatternOptions {
   /** Keyframe interval in seconds. */
   keyframeSeconds?: number;
   videoBitrateKbps?: number;
+  /**
+   * Burn the media time into the picture, as 20 black-or-white blocks along the top (bit i of
+   * floor(t * 100)): a player can read how old the frame on screen is.
+   */
+  burnClock?: boolean;
+  /** Write the FLV to stdout instead of pushing it (to feed another ffmpeg through a pipe). */
+  toStdout?: boolean;
+}
+
+export const CLOCK_BITS = 20;
+export const CLOCK_BLOCK = 24;
+
+/** drawbox filters for the burned-in clock. */
+export function clockFilter(): string {
+  const boxes = [`drawbox=x=0:y=0:w=${CLOCK_BITS * CLOCK_BLOCK}:h=${CLOCK_BLOCK}:color=black:t=fill`];
+  for (let bit = 0; bit < CLOCK_BITS; bit++) {
+    boxes.push(`drawbox=x=${bit * CLOCK_BLOCK}:y=0:w=${CLOCK_BLOCK}:h=${CLOCK_BLOCK}:color=white:t=fill:enable='mod(floor(t*100/${2 ** bit}),2)'`);
+  }
+  return boxes.join(',');
 }
 
 export function testPatternArgs(options: TestPatternOptions): string[] {
@@ -26,6 +45,7 @@ export function testPatternArgs(options: TestPatternOptions): string[] {
   if (withVideo) args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`);
   if (withAudio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   if (options.seconds !== undefined) args.push('-t', String(options.seconds));
+  if (withVideo && options.burnClock) args.push('-vf', clockFilter());
   if (withVideo) {
     const gop = Math.round(fps * (options.keyframeSeconds ?? 2));
     const bitrate = options.videoBitrateKbps ?? 2500;
@@ -36,6 +56,6 @@ export function testPatternArgs(options: TestPatternOptions): string[] {
     );
   }
   if (withAudio) args.push('-c:a', 'aac', '-b:a', '128k', '-ac', '2');
-  args.push('-f', 'flv', options.url);
+  args.push('-f', 'flv', options.toStdout ? 'pipe:1' : options.url);
   return args;
 }

@@ -1,0 +1,131 @@
+// 2. Latency, against the publisher's clock: when its media started is noted by a TCP proxy in
+// front of the RTMP port, and a frame with media time t was pushed then + t (ffmpeg -re).
+//  - segment latency: how long after the last frame of a segment was pushed the segment appears
+//    in the playlist;
+//  - glass-to-glass: headless Chromium plays the stream with hls.js (configured like the origin's
+//    player) and reads the media time burned into the picture.
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { startTestPattern } from '../lib/processes';
+import { getMedia, getText, masterUris, poll, ROOT, withNginx, withOrigin } from './lib/bench-env';
+import { startTimingProxy } from './lib/timing-proxy';
+import { sleep, summarize, type Summary } from './lib/stats';
+
+const WARMUP_MS = 12_000;
+const MEASURE_MS = 24_000;
+
+interface Latency {
+  segment: number[];
+  glass: number[];
+}
+
+async function servePage(): Promise<{ url: string; close(): Promise<void> }> {
+  const bundle = await build({
+    entryPoints: [path.join(ROOT, 'scripts', 'bench', 'glass', 'page.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: ['es2020'],
+    logLevel: 'warning',
+  });
+  const script = bundle.outputFiles[0]!.text;
+  const server = http.createServer((request, response) => {
+    if (request.url?.startsWith('/page.js')) {
+      response.setHeader('content-type', 'application/javascript');
+      response.end(script);
+      return;
+    }
+    response.setHeader('content-type', 'text/html');
+    response.end('<!doctype html><body style="margin:0"><video width="1280" height="720" playsinline></video><script src="/page.js"></script></body>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+async function measure(targetRtmpPort: number, app: string, name: string, playlistOf: () => Promise<string | undefined>, pageUrl: string, hlsUrl: string): Promise<Latency> {
+  const proxy = await startTimingProxy(targetRtmpPort, app);
+  const publisher = startTestPattern({ url: `${proxy.url}/${name}`, burnClock: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+  try {
+    const mediaPlaylist = await poll(playlistOf, 20_000);
+    if (!mediaPlaylist) throw new Error(`${hlsUrl} never came up`);
+    const page = await browser.newPage();
+    await page.goto(`${pageUrl}?src=${encodeURIComponent(hlsUrl)}`);
+
+    const segment: number[] = [];
+    const glass: number[] = [];
+    // Media time at which each segment ends: polling starts before the first segment exists, so
+    // the first one seen starts at media time 0 and each next one where the previous ended.
+    const endOf = new Map<number, number>();
+    const started = Date.now();
+    while (Date.now() - started < WARMUP_MS + MEASURE_MS) {
+      const playlist = await getMedia(mediaPlaylist);
+      const now = Date.now();
+      const t0 = proxy.mediaStartedAt();
+      for (const s of playlist?.segments ?? []) {
+        if (endOf.has(s.sequence)) continue;
+        endOf.set(s.sequence, (endOf.get(s.sequence - 1) ?? 0) + s.duration);
+        if (t0 !== undefined && now - started > WARMUP_MS / 2) segment.push((now - (t0 + endOf.get(s.sequence)! * 1000)) / 1000);
+      }
+      if (now - started > WARMUP_MS && t0 !== undefined) {
+        const clock = await page.evaluate(() => (window as unknown as { readClock(): number | undefined }).readClock());
+        if (clock !== undefined) glass.push((Date.now() - (t0 + clock * 1000)) / 1000);
+      }
+      await sleep(100);
+    }
+    return { segment, glass };
+  } finally {
+    await browser.close();
+    await publisher.stop();
+    await proxy.stop();
+  }
+}
+
+export interface LatencyResult {
+  passthrough: { segment: Summary; glass: Summary };
+  ladder: { segment: Summary; glass: Summary };
+  nginx: { segment: Summary; glass: Summary };
+}
+
+function port(url: string): number {
+  return Number(new URL(url.replace(/^rtmp/, 'http')).port);
+}
+
+export async function measureLatency(): Promise<LatencyResult> {
+  const page = await servePage();
+  try {
+    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], glass: [] }, ladder: { segment: [], glass: [] } };
+    await withOrigin({}, async (origin) => {
+      for (const profile of ['passthrough', 'ladder'] as const) {
+        const stream = await origin.api('POST', '/api/v1/streams', { name: `latency ${profile}`, profile, reconnectWindowSeconds: 0 });
+        const master = `${origin.httpUrl}/hls/${stream.playbackId}/master.m3u8`;
+        ours[profile] = await measure(
+          port(origin.rtmpUrl),
+          'live',
+          stream.streamKey,
+          async () => {
+            const text = await getText(master);
+            return text === undefined ? undefined : masterUris(master, text)[0];
+          },
+          page.url,
+          master,
+        );
+        await sleep(2000);
+      }
+    });
+    const anchor = await withNginx(async (nginx) => {
+      const playlist = `${nginx.httpUrl}/hls/latency.m3u8`;
+      return measure(port(nginx.rtmpUrl), 'live', 'latency', async () => ((await getText(playlist)) ? playlist : undefined), page.url, playlist);
+    });
+    const both = (l: Latency) => ({ segment: summarize(l.segment), glass: summarize(l.glass) });
+    return { passthrough: both(ours.passthrough), ladder: both(ours.ladder), nginx: both(anchor) };
+  } finally {
+    await page.close();
+  }
+}

@@ -1,0 +1,102 @@
+// npm run bench: every measurement of docs/benchmarks.md, the origin next to nginx-rtmp in the
+// same run. Options: --only first-playlist,latency,transcode,capacity,serving,authorization
+//                    --runs N (3)  --levels 1,10,20,40,60  --mysql mysql://root@127.0.0.1:3306/origin_test
+// Results: printed as tables, and written whole to bench-results/<time>.json.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { measureAuthorization } from './authorization';
+import { measureCapacity } from './capacity';
+import { measureFirstPlaylist } from './first-playlist';
+import { measureLatency } from './latency';
+import { ROOT } from './lib/bench-env';
+import { nginxAvailable } from './lib/nginx';
+import { show, type Summary } from './lib/stats';
+import { measureServing, wrkAvailable } from './serving';
+import { measureTranscodeCost } from './transcode-cost';
+
+const ALL = ['first-playlist', 'latency', 'transcode', 'capacity', 'serving', 'authorization'];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string', default: ALL.join(',') },
+    runs: { type: 'string', default: '3' },
+    levels: { type: 'string', default: '1,10,20,40,60' },
+    mysql: { type: 'string', default: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL },
+  },
+});
+const selected = new Set(values.only!.split(','));
+const runs = Number(values.runs);
+
+const ratio = (ours: Summary, anchor: Summary) => (ours.median / anchor.median).toFixed(2);
+const print = (text: string) => process.stdout.write(`${text}\n`);
+
+async function main(): Promise<void> {
+  const missing = [nginxAvailable(), selected.has('serving') ? wrkAvailable() : undefined].filter(Boolean);
+  if (missing.length > 0) throw new Error(missing.join('\n'));
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  const results: Record<string, unknown> = {
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, ffmpeg: execFileSync('ffmpeg', ['-version']).toString().split('\n')[0], nginx: execFileSync('nginx', ['-v'], { stdio: ['ignore', 'ignore', 'pipe'] }).toString().trim() },
+    at: new Date().toISOString(),
+  };
+
+  if (selected.has('first-playlist')) {
+    const r = await measureFirstPlaylist(runs);
+    results.firstPlaylist = r;
+    print(`\n## Time to first playlist (s, median [min–max] of ${runs})\n| | origin | nginx-rtmp | difference |\n|---|---|---|---|`);
+    print(`| passthrough | ${show(r.passthrough)} | ${show(r.nginx)} | ${(r.passthrough.median - r.nginx.median).toFixed(2)} |`);
+    print(`| ladder | ${show(r.ladder)} | ${show(r.nginx)} | ${(r.ladder.median - r.nginx.median).toFixed(2)} |`);
+  }
+  if (selected.has('latency')) {
+    const r = await measureLatency();
+    results.latency = r;
+    print('\n## Latency (s, median [min–max] of the samples)\n| | segment in playlist | glass-to-glass |\n|---|---|---|');
+    for (const [name, l] of Object.entries(r)) print(`| ${name} | ${show(l.segment)} | ${show(l.glass)} |`);
+  }
+  if (selected.has('transcode')) {
+    const r = await measureTranscodeCost(runs);
+    results.transcode = r;
+    print(`\n## Transcoding cost, one 720p30 stream, default ladder (${r.renditions.join(', ')}) (cores)\n| | cores | vs bare ffmpeg |\n|---|---|---|`);
+    print(`| origin (Node + ffmpeg) | ${show(r.origin, 3)} | ${ratio(r.origin, r.bare)} |`);
+    print(`| bare ffmpeg, same command | ${show(r.bare, 3)} | 1.00 |`);
+    print(`| one ffmpeg per rendition | ${show(r.perRendition, 3)} | ${ratio(r.perRendition, r.bare)} |`);
+    print(`| bare, without the source copy (720p encoded) | ${show(r.bareWithoutSourceRung, 3)} | ${ratio(r.bareWithoutSourceRung, r.bare)} |`);
+  }
+  if (selected.has('capacity')) {
+    const r = await measureCapacity(values.levels!.split(',').map(Number));
+    results.capacity = r;
+    print('\n## Passthrough capacity\n| publishers | origin cores | per stream | RSS MiB | advancing | nginx cores | per stream | RSS MiB | advancing | ratio per stream |\n|---|---|---|---|---|---|---|---|---|---|');
+    r.origin.forEach((o, i) => {
+      const n = r.nginx[i]!;
+      print(`| ${o.publishers} | ${o.cores} | ${o.coresPerStream} | ${o.rssMiB} | ${o.advancing}/${o.publishers} | ${n.cores} | ${n.coresPerStream} | ${n.rssMiB} | ${n.advancing}/${n.publishers} | ${(o.coresPerStream / n.coresPerStream).toFixed(2)} |`);
+    });
+  }
+  if (selected.has('serving')) {
+    const r = await measureServing(runs);
+    results.serving = r;
+    print(`\n## Serving (wrk, 100 connections, 10 s; median [min–max] of ${runs})\n| | origin | nginx | ratio |\n|---|---|---|---|`);
+    print(`| live playlist, requests/s | ${show(r.playlistRps.origin, 0)} | ${show(r.playlistRps.nginx, 0)} | ${ratio(r.playlistRps.origin, r.playlistRps.nginx)} |`);
+    print(`| ${Math.round(r.segmentBytes / 1024)} KiB segment, MB/s | ${show(r.segmentMBps.origin, 0)} | ${show(r.segmentMBps.nginx, 0)} | ${ratio(r.segmentMBps.origin, r.segmentMBps.nginx)} |`);
+    if (r.errors > 0) print(`(${r.errors} errors or non-2xx answers)`);
+  }
+  if (selected.has('authorization')) {
+    const r = await measureAuthorization(values.mysql);
+    results.authorization = r;
+    print('\n## Publish authorization (ms from the publish command to the answer, 500 publishes)\n| | median [min–max] | p99 |\n|---|---|---|');
+    print(`| SQLite | ${show(r.sqlite.ms)} | ${r.sqlite.p99.toFixed(2)} |`);
+    if (r.mysql) print(`| MySQL | ${show(r.mysql.ms)} | ${r.mysql.p99.toFixed(2)} |`);
+  }
+
+  const out = path.join(ROOT, 'bench-results');
+  fs.mkdirSync(out, { recursive: true });
+  const file = path.join(out, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(results, null, 2));
+  print(`\nresults: ${path.relative(ROOT, file)}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
