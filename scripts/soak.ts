@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseMediaPlaylist } from '../src/hls/media-playlist';
+import { getMedia, getText, masterUris } from './lib/hls-http';
 import { startOriginProcess, startTestPattern, type ManagedProcess } from './lib/processes';
 import { cpuSeconds, childrenOf, openFiles, rssBytes } from './lib/proc';
 
@@ -107,44 +107,33 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
+/** The newest segment of the stream's first variant; undefined while there is none. */
 async function newestSequence(httpUrl: string, playbackId: string): Promise<number | undefined> {
-  try {
-    const master = await (await fetch(`${httpUrl}/hls/${playbackId}/master.m3u8`)).text();
-    const uri = firstUri(master);
-    if (!uri) return undefined;
-    const playlist = parseMediaPlaylist(await (await fetch(new URL(uri, `${httpUrl}/hls/${playbackId}/master.m3u8`))).text());
-    return playlist.mediaSequence + playlist.segments.length - 1;
-  } catch {
-    return undefined;
-  }
+  const masterUrl = `${httpUrl}/hls/${playbackId}/master.m3u8`;
+  const master = await getText(masterUrl);
+  const first = master === undefined ? undefined : masterUris(masterUrl, master)[0];
+  return first === undefined ? undefined : (await getMedia(first))?.segments.at(-1)?.sequence;
 }
 
-/** The first variant of a master playlist. */
-function firstUri(master: string): string | undefined {
-  return master.split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'));
-}
-
-/** Fetches the playlist and its newest segment every 2 s, as a player does; counts failures. */
+/** Fetches the master, the first variant and its newest segment every 2 s, as a player does; counts failures. */
 function pollLikeAViewer(httpUrl: string, playbackId: string) {
   const state = { errors: 0, stop: () => clearInterval(timer) };
+  const masterUrl = `${httpUrl}/hls/${playbackId}/master.m3u8?vsid=soak-${playbackId.slice(0, 8)}`;
   const timer = setInterval(async () => {
-    try {
-      const masterUrl = `${httpUrl}/hls/${playbackId}/master.m3u8?vsid=soak-${playbackId.slice(0, 8)}`;
-      const master = await fetch(masterUrl);
-      if (!master.ok) throw new Error(`master ${master.status}`);
-      const uri = firstUri(await master.text());
-      if (!uri) throw new Error('an empty master playlist');
-      const playlistUrl = new URL(uri, masterUrl);
-      const playlist = parseMediaPlaylist(await (await fetch(playlistUrl)).text());
-      const newest = playlist.segments[playlist.segments.length - 1];
-      if (newest) {
-        const segment = await fetch(new URL(newest.uri, playlistUrl));
-        if (!segment.ok) throw new Error(`segment ${segment.status}`);
-        await segment.arrayBuffer();
-      }
-    } catch {
+    const failed = (what: string) => {
       state.errors += 1;
-    }
+      process.stderr.write(`soak: viewer of ${playbackId}: ${what}\n`);
+    };
+    const master = await getText(masterUrl);
+    if (master === undefined) return failed('no master playlist');
+    const playlistUrl = masterUris(masterUrl, master)[0];
+    if (playlistUrl === undefined) return failed('an empty master playlist');
+    const playlist = await getMedia(playlistUrl);
+    const newest = playlist?.segments.at(-1);
+    if (!newest) return failed(`no segment in ${playlistUrl}`);
+    const segment = await fetch(new URL(newest.uri, playlistUrl)).catch(() => undefined);
+    await segment?.arrayBuffer();
+    if (!segment?.ok) failed(`segment ${newest.uri}: ${segment?.status ?? 'no answer'}`);
   }, 2000);
   return state;
 }

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { childrenOf, cpuSeconds, rssBytes } from '../lib/proc';
 import { manage, type ManagedProcess } from '../lib/processes';
-import { getMedia, getText, masterUris, poll, workspace, withNginx, withOrigin } from './lib/bench-env';
+import { getMedia, getText, masterUris, poll } from '../lib/hls-http';
+import { workspace, withNginx, withOrigin } from './lib/bench-env';
 import { sleep } from './lib/stats';
 
 const WARMUP_MS = 10_000;

@@ -2,7 +2,8 @@
 // of every rendition fetchable over HTTP. The origin with the passthrough and ladder profiles, and
 // nginx-rtmp (one rendition: its stream playlist) in the same run.
 import { startTestPattern } from '../lib/processes';
-import { getMedia, getText, masterUris, poll, withNginx, withOrigin } from './lib/bench-env';
+import { getMedia, getText, masterUris, poll } from '../lib/hls-http';
+import { withNginx, withOrigin } from './lib/bench-env';
 import { sleep, summarize, type Summary } from './lib/stats';
 
 const TIMEOUT_MS = 20_000;

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { startTestPattern } from '../lib/processes';
-import { getMedia, getText, masterUris, poll, ROOT, withNginx, withOrigin } from './lib/bench-env';
+import { getMedia, getText, masterUris, poll } from '../lib/hls-http';
+import { ROOT, withNginx, withOrigin } from './lib/bench-env';
 import { startTimingProxy } from './lib/timing-proxy';
 import { sleep, summarize, type Summary } from './lib/stats';
 
@@ -19,6 +20,8 @@ const MEASURE_MS = 24_000;
 
 interface Latency {
   segment: number[];
+  /** The same, against the segment's EXT-X-PROGRAM-DATE-TIME (the server's clock; nginx-rtmp writes none). */
+  programDateTime: number[];
   glass: number[];
 }
 
@@ -59,6 +62,7 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
     await page.goto(`${pageUrl}?src=${encodeURIComponent(hlsUrl)}`);
 
     const segment: number[] = [];
+    const programDateTime: number[] = [];
     const glass: number[] = [];
     // Media time at which each segment ends: polling starts before the first segment exists, so
     // the first one seen starts at media time 0 and each next one where the previous ended.
@@ -71,7 +75,9 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
       for (const s of playlist?.segments ?? []) {
         if (endOf.has(s.sequence)) continue;
         endOf.set(s.sequence, (endOf.get(s.sequence - 1) ?? 0) + s.duration);
-        if (t0 !== undefined && now - started > WARMUP_MS / 2) segment.push((now - (t0 + endOf.get(s.sequence)! * 1000)) / 1000);
+        if (now - started <= WARMUP_MS / 2) continue;
+        if (t0 !== undefined) segment.push((now - (t0 + endOf.get(s.sequence)! * 1000)) / 1000);
+        if (s.programDateTime) programDateTime.push((now - (Date.parse(s.programDateTime) + s.duration * 1000)) / 1000);
       }
       if (now - started > WARMUP_MS && t0 !== undefined) {
         const clock = await page.evaluate(() => (window as unknown as { readClock(): number | undefined }).readClock());
@@ -79,7 +85,7 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
       }
       await sleep(100);
     }
-    return { segment, glass };
+    return { segment, programDateTime, glass };
   } finally {
     await browser.close();
     await publisher.stop();
@@ -87,10 +93,16 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
   }
 }
 
+export interface LatencySummary {
+  segment: Summary;
+  programDateTime: Summary;
+  glass: Summary;
+}
+
 export interface LatencyResult {
-  passthrough: { segment: Summary; glass: Summary };
-  ladder: { segment: Summary; glass: Summary };
-  nginx: { segment: Summary; glass: Summary };
+  passthrough: LatencySummary;
+  ladder: LatencySummary;
+  nginx: LatencySummary;
 }
 
 function port(url: string): number {
@@ -100,7 +112,7 @@ function port(url: string): number {
 export async function measureLatency(): Promise<LatencyResult> {
   const page = await servePage();
   try {
-    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], glass: [] }, ladder: { segment: [], glass: [] } };
+    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], programDateTime: [], glass: [] }, ladder: { segment: [], programDateTime: [], glass: [] } };
     await withOrigin({}, async (origin) => {
       for (const profile of ['passthrough', 'ladder'] as const) {
         const stream = await origin.api('POST', '/api/v1/streams', { name: `latency ${profile}`, profile, reconnectWindowSeconds: 0 });
@@ -123,7 +135,7 @@ export async function measureLatency(): Promise<LatencyResult> {
       const playlist = `${nginx.httpUrl}/hls/latency.m3u8`;
       return measure(port(nginx.rtmpUrl), 'live', 'latency', async () => ((await getText(playlist)) ? playlist : undefined), page.url, playlist);
     });
-    const both = (l: Latency) => ({ segment: summarize(l.segment), glass: summarize(l.glass) });
+    const both = (l: Latency): LatencySummary => ({ segment: summarize(l.segment), programDateTime: summarize(l.programDateTime), glass: summarize(l.glass) });
     return { passthrough: both(ours.passthrough), ladder: both(ours.ladder), nginx: both(anchor) };
   } finally {
     await page.close();

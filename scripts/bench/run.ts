@@ -52,8 +52,8 @@ async function main(): Promise<void> {
   if (selected.has('latency')) {
     const r = await measureLatency();
     results.latency = r;
-    print('\n## Latency (s, median [min–max] of the samples)\n| | segment in playlist | glass-to-glass |\n|---|---|---|');
-    for (const [name, l] of Object.entries(r)) print(`| ${name} | ${show(l.segment)} | ${show(l.glass)} |`);
+    print('\n## Latency (s, median [min–max] of the samples)\n| | segment in playlist | same, by program date-time | glass-to-glass |\n|---|---|---|---|');
+    for (const [name, l] of Object.entries(r)) print(`| ${name} | ${show(l.segment)} | ${l.programDateTime.runs ? show(l.programDateTime) : '–'} | ${show(l.glass)} |`);
   }
   if (selected.has('transcode')) {
     const r = await measureTranscodeCost(runs);

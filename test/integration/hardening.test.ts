@@ -95,6 +95,23 @@ describe('RTMP limits', () => {
     expect((await origin.api('GET', '/healthz', { token: null })).status).toBe(200);
   });
 
+  test('a publisher that goes silent (frozen, connection still open) is dropped after the idle timeout', async () => {
+    const quick = await startTestOrigin({ overrides: { ingest: { idleTimeoutSeconds: 2, takeoverAfterIdleSeconds: 60 } } });
+    try {
+      const stream = await createStream(quick, 'Frozen');
+      const publisher = startPublisher({ url: quick.rtmpUrl(stream.streamKey), width: 640, height: 360 });
+      await waitFor(() => quick.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 20_000 });
+      publisher.child.kill('SIGSTOP');
+      const frozenAt = Date.now();
+      await waitFor(() => quick.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'the drop to be noticed', timeoutMs: 6000 });
+      expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(1500);
+      expect(quick.logs.find((l) => l.msg === 'publisher dropped; waiting for it to come back')).toMatchObject({ why: 'idle_timeout' });
+      publisher.child.kill('SIGKILL');
+    } finally {
+      await quick.close();
+    }
+  });
+
   test('a connection that never publishes is closed after the setup timeout', async () => {
     const quick = await startTestOrigin({ overrides: { ingest: { handshakeTimeoutSeconds: 1 } } });
     try {

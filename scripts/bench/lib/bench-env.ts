@@ -1,12 +1,10 @@
-// What every measurement needs: the origin (built, started as an operator would), the anchor
-// (nginx-rtmp), and polling of HLS over HTTP.
+// What every measurement needs: the origin (built, started as an operator would) and the anchor
+// (nginx-rtmp), each in its own temporary folder.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseMediaPlaylist, type MediaPlaylist } from '../../../src/hls/media-playlist';
 import { startOriginProcess, type OriginProcess } from '../../lib/processes';
 import { startNginx, type Nginx } from './nginx';
-import { sleep } from './stats';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -40,44 +38,4 @@ export async function withNginx<T>(work: (nginx: Nginx, dir: string) => Promise<
     await nginx.stop();
     space.cleanup();
   }
-}
-
-export async function getText(url: string): Promise<string | undefined> {
-  try {
-    const response = await fetch(url);
-    if (!response.ok) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    return await response.text();
-  } catch {
-    return undefined;
-  }
-}
-
-export async function getMedia(url: string): Promise<MediaPlaylist | undefined> {
-  const text = await getText(url);
-  return text === undefined ? undefined : parseMediaPlaylist(text);
-}
-
-/** URIs a master playlist names (variants and audio renditions), resolved. */
-export function masterUris(masterUrl: string, text: string): string[] {
-  const uris: string[] = [];
-  for (const line of text.split('\n')) {
-    const audio = /URI="([^"]+)"/.exec(line);
-    if (line.startsWith('#EXT-X-MEDIA:') && audio) uris.push(new URL(audio[1]!, masterUrl).toString());
-    else if (line.trim() && !line.startsWith('#')) uris.push(new URL(line.trim(), masterUrl).toString());
-  }
-  return uris;
-}
-
-/** Polls until `ready` returns a value or the time is up. */
-export async function poll<T>(ready: () => Promise<T | undefined>, timeoutMs: number, everyMs = 20): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await ready();
-    if (value !== undefined) return value;
-    await sleep(everyMs);
-  }
-  return undefined;
 }
