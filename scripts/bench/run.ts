@@ -2,7 +2,7 @@
 // same run. Options: --only first-playlist,latency,transcode,capacity,serving,authorization
 //                    --runs N (3)  --levels 1,10,20,40,60  --mysql mysql://root@127.0.0.1:3306/origin_test
 // Results: printed as tables, and written whole to bench-results/<time>.json.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   if (missing.length > 0) throw new Error(missing.join('\n'));
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   const results: Record<string, unknown> = {
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, ffmpeg: execFileSync('ffmpeg', ['-version']).toString().split('\n')[0], nginx: execFileSync('nginx', ['-v'], { stdio: ['ignore', 'ignore', 'pipe'] }).toString().trim() },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, ffmpeg: execFileSync('ffmpeg', ['-version']).toString().split('\n')[0], nginx: spawnSync('nginx', ['-v']).stderr.toString().trim() },
     at: new Date().toISOString(),
   };
 

@@ -28,6 +28,8 @@ interface RenditionState {
   pendingDiscontinuity: boolean;
   maxDuration: number;
   recordingStarted: boolean;
+  /** Seconds of media this run has put in segments so far. */
+  runElapsed: number;
   chain: Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export class SegmentCollector {
   private readonly watchers: fs.FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
   private stopped = false;
+  private runStartsAt: () => number | undefined = () => undefined;
   lastSegmentAt: number | undefined;
 
   constructor(private readonly options: CollectorOptions) {
@@ -55,6 +58,7 @@ export class SegmentCollector {
         pendingDiscontinuity: false,
         maxDuration: 0,
         recordingStarted: false,
+        runElapsed: 0,
         chain: Promise.resolve(),
       });
     }
@@ -83,9 +87,18 @@ export class SegmentCollector {
     this.watchers.length = 0;
   }
 
-  /** The next ffmpeg run's first segment is marked as a discontinuity. */
-  beginRun(): void {
-    for (const state of this.states.values()) state.pendingDiscontinuity = state.lastSequence >= 0;
+  /**
+   * The next ffmpeg run's first segment is marked as a discontinuity. `mediaStartsAt`: when the
+   * run's first frame was captured, on the publisher's clock (ms since the epoch), once known. Its
+   * segments get their EXT-X-PROGRAM-DATE-TIME from it: ffmpeg's own dates are when its muxer
+   * started, after probing its input, which is late by however far behind the publisher it began.
+   */
+  beginRun(mediaStartsAt: () => number | undefined = () => undefined): void {
+    this.runStartsAt = mediaStartsAt;
+    for (const state of this.states.values()) {
+      state.pendingDiscontinuity = state.lastSequence >= 0;
+      state.runElapsed = 0;
+    }
   }
 
   /** Where the next run's segment numbers start, so that they continue this session's. */
@@ -151,6 +164,9 @@ export class SegmentCollector {
     if (fresh.length === 0) return;
     for (const segment of fresh) {
       const added: PlaylistSegment = { ...segment, discontinuity: state.pendingDiscontinuity };
+      const runStartsAt = this.runStartsAt();
+      if (runStartsAt !== undefined) added.programDateTime = new Date(runStartsAt + state.runElapsed * 1000).toISOString();
+      state.runElapsed += segment.duration;
       state.pendingDiscontinuity = false;
       state.segments.push(added);
       state.lastSequence = segment.sequence;

@@ -95,6 +95,8 @@ interface Run {
   startedAt?: number;
   lastSegmentAt?: number;
   producedSegment: boolean;
+  /** When the first frame the run was given was captured (see PublisherFeed.capturedAt). */
+  mediaStartsAt?: number;
 }
 
 const WATCHDOG_MS = 1000;
@@ -287,6 +289,7 @@ export class LiveSession {
 
   private onMedia(feed: PublisherFeed, tag: MediaTag): void {
     if (feed !== this.feed || this.isEnding()) return;
+    feed.noteArrival(tag, this.deps.now());
     if (feed.probe) {
       feed.probe.push(tag, this.deps.now());
       this.checkProbe(feed);
@@ -295,7 +298,9 @@ export class LiveSession {
     const isHeader = feed.observe(tag);
     this.checkKeyframeInterval(feed);
     const run = this.run;
-    if (run?.feed === feed && feed.admits(tag, isHeader)) run.transcoder.write(tag.bytes);
+    if (run?.feed !== feed || !feed.admits(tag, isHeader)) return;
+    if (!isHeader) run.mediaStartsAt ??= feed.capturedAt(tag.timestamp, this.deps.now());
+    run.transcoder.write(tag.bytes);
   }
 
   private checkProbe(feed: PublisherFeed): void {
@@ -325,7 +330,7 @@ export class LiveSession {
       void this.stop('source_changed');
       return;
     }
-    this.startRun(feed, result.media);
+    this.startRun(feed, result.media, result.firstTimestamp);
   }
 
   /** First known source: the plan, the session folder, and the collector that publishes playlists. */
@@ -362,7 +367,7 @@ export class LiveSession {
   }
 
   /** A new ffmpeg run for this publisher. It starts once the previous run has exited. */
-  private startRun(feed: PublisherFeed, media: Buffer[]): void {
+  private startRun(feed: PublisherFeed, media: Buffer[], firstTimestamp?: number): void {
     const source = feed.source!;
     const previous = this.run;
     const transcoder = new Transcoder({
@@ -372,6 +377,7 @@ export class LiveSession {
       onProgress: (progress) => (this.progress = progress),
     });
     const run: Run = { feed, transcoder, producedSegment: false };
+    if (firstTimestamp !== undefined) run.mediaStartsAt = feed.capturedAt(firstTimestamp, this.deps.now());
     this.run = run;
     this.transcoders.add(transcoder);
     void transcoder.exited.then(() => this.transcoders.delete(transcoder));
@@ -394,7 +400,7 @@ export class LiveSession {
       await run.transcoder.stop();
       return;
     }
-    collector.beginRun();
+    collector.beginRun(() => run.mediaStartsAt);
     const { settings, stream, files } = this.deps;
     const source = run.feed.source!;
     const plan = this.plan!;

@@ -15,9 +15,21 @@ export class PublisherFeed {
   waitForKeyframe = false;
   keyframeIntervalMs: number | undefined;
   private lastKeyframeTimestamp: number | undefined;
+  /** Wall-clock ms minus media timestamp, from the first media tag's arrival. */
+  private clockOffset: number | undefined;
   private readonly headers: { metadata?: Buffer; video?: Buffer; audio?: Buffer } = {};
 
   constructor(readonly publisher: Publisher) {}
+
+  /** Notes when media began to arrive, to place the publisher's timestamps on the wall clock. */
+  noteArrival(tag: MediaTag, now: number): void {
+    if (tag.kind !== 'metadata') this.clockOffset ??= now - tag.timestamp;
+  }
+
+  /** When a frame with this timestamp was captured, as far as the origin can tell (never later than `now`). */
+  capturedAt(timestamp: number, now: number): number | undefined {
+    return this.clockOffset === undefined ? undefined : Math.min(now, this.clockOffset + timestamp);
+  }
 
   /** The probe's answer; from now on tags go to the transcoder. */
   known(result: ProbeResult): void {

@@ -9,6 +9,8 @@ export interface ProbeResult {
   audioConfig?: Buffer;
   /** Media tags held so far, from the first keyframe on. */
   media: Buffer[];
+  /** The timestamp of the first of them. */
+  firstTimestamp?: number;
 }
 
 export type ProbeOutcome = { ready: false } | { ready: true; result: ProbeResult } | { ready: true; error: string; message: string };
@@ -117,16 +119,15 @@ export class SourceProbe {
       };
     }
     const keyframeAt = this.keyframeTimestamp;
-    const media: Buffer[] = [];
-    for (const tag of this.media) {
-      if (tag.kind === 'video' && !withVideo) continue;
-      if (tag.kind === 'audio' && !withAudio) continue;
+    const kept = this.media.filter((tag) => {
+      if (tag.kind === 'video' && !withVideo) return false;
+      if (tag.kind === 'audio' && !withAudio) return false;
       // Audio from before the first keyframe would start the output with sound over no picture.
-      if (tag.kind === 'audio' && withVideo && keyframeAt !== undefined && tag.timestamp < keyframeAt) continue;
-      media.push(tag.bytes);
-    }
+      return !(tag.kind === 'audio' && withVideo && keyframeAt !== undefined && tag.timestamp < keyframeAt);
+    });
     this.media = [];
-    const result: ProbeResult = { source, media };
+    const result: ProbeResult = { source, media: kept.map((tag) => tag.bytes) };
+    if (kept[0]) result.firstTimestamp = kept[0].timestamp;
     if (this.metadataTag) result.metadata = this.metadataTag;
     if (withVideo && this.videoConfigTag) result.videoConfig = this.videoConfigTag;
     if (withAudio && this.audioConfigTag) result.audioConfig = this.audioConfigTag;

@@ -42,7 +42,26 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
     urls.set('audio', env.hls.resolve(masterUrl, master.audio[0]!.uri));
     for (const url of urls.values()) expect((await env.hls.media(url)).segments.length).toBeGreaterThan(0);
     const firstSeen = lastSequence(await env.hls.media(urls.get('480p')!))!;
-    await waitFor(async () => (lastSequence(await env.hls.media(urls.get('480p')!)) ?? -1) >= firstSeen + 2, { what: 'two more segments', timeoutMs: 10_000 });
+    // When each new segment first shows up, to check its EXT-X-PROGRAM-DATE-TIME: the publisher
+    // pushes in real time, so a segment cannot be listed before its last frame was captured.
+    const listedAt = new Map<number, { at: number; pdt: number; duration: number }>();
+    await waitFor(
+      async () => {
+        const playlist = await env.hls.media(urls.get('480p')!);
+        for (const segment of playlist.segments) {
+          if (segment.sequence > firstSeen && !listedAt.has(segment.sequence)) {
+            listedAt.set(segment.sequence, { at: Date.now(), pdt: Date.parse(segment.programDateTime!), duration: segment.duration });
+          }
+        }
+        return listedAt.size >= 2;
+      },
+      { what: 'two more segments', timeoutMs: 10_000, intervalMs: 50 },
+    );
+    for (const { at, pdt, duration } of listedAt.values()) {
+      const sinceCaptured = at - (pdt + duration * 1000);
+      expect(sinceCaptured).toBeGreaterThan(-150);
+      expect(sinceCaptured).toBeLessThan(1500);
+    }
     const segmentUrl = env.hls.resolve(urls.get('480p')!, (await env.hls.media(urls.get('480p')!)).segments[0]!.uri);
     const segment = await fetch(segmentUrl);
     expect(segment.headers.get('content-type')).toBe('video/mp2t');
@@ -81,6 +100,7 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
       const other = playlists.get(rendition.name)!;
       expect(other.mediaSequence).toBe(reference.mediaSequence);
       expect(other.segments.map((s) => s.uri)).toEqual(reference.segments.map((s) => s.uri));
+      expect(other.segments.map((s) => s.programDateTime)).toEqual(reference.segments.map((s) => s.programDateTime));
       // Every segment lasts as long in every rung; the last one, cut by the end of input, within a frame.
       other.segments.forEach((segment, i) => expect(Math.abs(segment.duration - reference.segments[i]!.duration)).toBeLessThan(i === other.segments.length - 1 ? 0.034 : 0.0005));
     }

@@ -127,4 +127,29 @@ describe('segment collector', () => {
     ]);
     expect(fs.readdirSync(path.join(dir, '720p')).filter((f) => f.endsWith('.ts'))).toHaveLength(6);
   });
+
+  test('program date-times count from when each run\'s first frame was captured', async () => {
+    const { collector, ffmpeg } = make(false);
+    let firstRun: number | undefined;
+    collector.beginRun(() => firstRun);
+    ffmpeg.segment(0);
+    await collector.collectAll();
+    // not known yet: ffmpeg's own date (none here) is kept
+    expect(read('index.m3u8').segments[0]!.programDateTime).toBeUndefined();
+    firstRun = Date.UTC(2026, 10, 21, 12, 0, 0);
+    ffmpeg.segment(1, 2.5);
+    await collector.collectAll();
+    ffmpeg.segment(2);
+    await collector.collectAll();
+    // the run's clock counts every segment of the run, including the one collected before it was known
+    expect(read('index.m3u8').segments.map((s) => s.programDateTime)).toEqual([undefined, '2026-11-21T12:00:02.000Z', '2026-11-21T12:00:04.500Z']);
+
+    const secondRun = Date.UTC(2026, 10, 21, 12, 1, 0);
+    collector.beginRun(() => secondRun);
+    ffmpeg.newRun();
+    ffmpeg.segment(3);
+    ffmpeg.segment(4);
+    await collector.collectAll();
+    expect(read('index.m3u8').segments.map((s) => s.programDateTime)).toEqual(['2026-11-21T12:00:04.500Z', '2026-11-21T12:01:00.000Z', '2026-11-21T12:01:02.000Z']);
+  });
 });

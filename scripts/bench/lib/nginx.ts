@@ -45,8 +45,12 @@ export async function startNginx(prefix: string, options: { serveDir?: string; w
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
   const hlsDir = path.join(prefix, 'hls');
   for (const dir of ['logs', 'hls', 'tmp']) fs.mkdirSync(path.join(prefix, dir), { recursive: true });
+  // As root, nginx's workers would switch to an unprivileged user that cannot write into our
+  // private temporary folder; keep them as whoever runs the benchmark.
+  const user = process.getuid?.() === 0 ? 'user root;' : '';
   const config = `
 load_module ${MODULE};
+${user}
 worker_processes ${options.workers ?? 'auto'};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log warn;
