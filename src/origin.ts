@@ -50,6 +50,7 @@ import { checkFfmpeg } from './transcode/ffmpeg-check';
 import { FailureGuard } from './security/failure-guard';
 import { ReadinessCheck } from './observability/readiness';
 import { securityHeaders } from './http/security-headers';
+import { FileCache } from './http/file-cache';
 import { profileNames, resolveProfile } from './transcode/profiles';
 import { packageRoot } from './package-root';
 import type { StreamRecord } from './streams/stream-repository';
@@ -57,6 +58,8 @@ import { ViewerCounter } from './viewers/viewer-counter';
 
 /** Bounds the memory a client inventing viewer ids can take, far above any real audience of one origin. */
 const MAX_VIEWERS_PER_STREAM = 100_000;
+/** Segments are a few megabytes at most; anything larger is streamed from disk. */
+const MAX_CACHED_FILE_BYTES = 16 * 2 ** 20;
 
 export interface OriginOptions {
   config: Config;
@@ -284,7 +287,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     mountRoutes(apiRoutes, { tokens, audit, authFailures }),
     publicApi({ streams, view, cors: crossOrigin }),
     docsRoutes(buildOpenApi(apiRoutes, urls.publicUrl, packageVersion()), swaggerUiDir()),
-    hlsRoutes({ layout, viewers, cors: crossOrigin, metrics }),
+    hlsRoutes({ layout, files: new FileCache({ maxBytes: config.hls.cacheMegabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES }), viewers, cors: crossOrigin, metrics }),
     playerRoutes({ streams, view, assetsDir }),
     landingRoutes({ registry, view, assetsDir }),
   ], {

@@ -121,6 +121,7 @@ export const configSchema = z
         keepEndedSeconds: z.number().min(0),
         sweepIntervalSeconds: z.number().positive(),
         posterIntervalSeconds: z.number().int().min(1).max(600),
+        cacheMegabytes: z.number().int().min(0),
       })
       .strict(),
     transcode: z

@@ -19,9 +19,12 @@ export function createHttpApp(logger: Logger, routers: Router<AppState>[], optio
   app.proxy = options.trustProxy;
   app.silent = true;
 
+  // Unique without drawing random bytes for every playlist request: this process's prefix and a count.
+  const idPrefix = randomBase62(8);
+  let requests = 0;
   app.use(async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
-    const requestId = /^[A-Za-z0-9_-]{1,64}$/.test(incoming) ? incoming : randomBase62(12);
+    const requestId = /^[A-Za-z0-9_-]{1,64}$/.test(incoming) ? incoming : `${idPrefix}${(++requests).toString(36)}`;
     ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ requestId });
     ctx.set('X-Request-Id', requestId);

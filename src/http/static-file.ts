@@ -8,6 +8,8 @@ export interface OpenedFile {
   handle: FileHandle;
   size: number;
   mtime: Date;
+  mtimeMs: number;
+  ino: number;
   /** Strong: a new inode (atomic rename), size or modification time makes a new tag. */
   etag: string;
 }
@@ -29,7 +31,7 @@ export async function openInside(root: string, parts: readonly string[]): Promis
       return undefined;
     }
     const etag = `"${[stat.ino, stat.size, Math.round(stat.mtimeMs * 1000)].map((n) => n.toString(36)).join('-')}"`;
-    return { handle, size: stat.size, mtime: stat.mtime, etag };
+    return { handle, size: stat.size, mtime: stat.mtime, mtimeMs: stat.mtimeMs, ino: stat.ino, etag };
   } catch (error) {
     await handle?.close();
     if (['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;

@@ -11,7 +11,8 @@ import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../
 import type { AppContext, AppState } from '../context';
 import type { Cors } from '../cors';
 import { notFound } from '../errors';
-import { openInside, sendRepresentation, type OpenedFile } from '../static-file';
+import type { CachedFile, FileCache } from '../file-cache';
+import { sendRepresentation, type OpenedFile } from '../static-file';
 
 /** A path part we may have written: no leading dot, no separators, nothing encoded. */
 const SAFE_PART = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
@@ -65,6 +66,7 @@ function classify(parts: readonly string[]): HlsFile | undefined {
 
 export interface HlsRouteDeps {
   layout: MediaLayout;
+  files: FileCache;
   viewers: ViewerCounter;
   cors: Cors;
   metrics: Metrics;
@@ -101,16 +103,18 @@ export function hlsRoutes(deps: HlsRouteDeps): Router<AppState> {
     const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
     if (!file) throw notFound();
     const root = deps.layout.streamDir(playbackId);
-    const opened = await openInside(root, parts);
-    if (!opened) throw notFound();
+    const found = await deps.files.read(root, parts);
+    if (!found) throw notFound();
 
     if (file.kind === 'segment' || file.kind === 'poster') {
       const [contentType, cacheControl] = file.kind === 'segment' ? [file.contentType, CACHE.segment] : ['image/jpeg', CACHE.poster];
-      const { size, etag, mtime, handle } = opened;
-      return sendRepresentation(ctx, { contentType, cacheControl, size, etag, lastModified: mtime, body: handle });
+      const { size, etag, mtime } = found;
+      return sendRepresentation(ctx, { contentType, cacheControl, size, etag, lastModified: mtime, body: 'bytes' in found ? found.bytes : found.handle });
     }
 
-    let text = await readAndClose(opened);
+    const read = await bytesOf(found);
+    const text = read.toString('utf8');
+    let body = read;
     const sessionId = viewerSessionId(ctx.query[VIEWER_SESSION_PARAM]);
     let cacheControl: string;
     if (file.kind === 'media-playlist') {
@@ -118,30 +122,42 @@ export function hlsRoutes(deps: HlsRouteDeps): Router<AppState> {
       cacheControl = ended ? CACHE.ended : CACHE.livePlaylist;
       if (!ended && ctx.method === 'GET') deps.viewers.seen(playbackId, viewerId(ctx, sessionId));
     } else {
-      const ended = file.kind === 'session-master' && (await variantsEnded(path.join(root, 'sessions', file.sessionId), text));
+      const ended = file.kind === 'session-master' && (await variantsEnded(deps.files, path.join(root, 'sessions', file.sessionId), text));
       cacheControl = ended ? CACHE.ended : CACHE.master;
-      if (sessionId) text = withViewerSession(text, sessionId);
+      if (sessionId) body = Buffer.from(withViewerSession(text, sessionId));
     }
-    const body = Buffer.from(text);
     sendRepresentation(ctx, {
       contentType: PLAYLIST_TYPE,
       cacheControl,
       size: body.length,
       // From the content: a playlist rewritten with the same text keeps its tag, and each viewer's
       // rewritten master has its own.
-      etag: `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
-      ...(cacheControl === CACHE.ended && { lastModified: opened.mtime }),
+      etag: digestOf(body),
+      ...(cacheControl === CACHE.ended && { lastModified: found.mtime }),
       body,
     });
   });
   return router;
 }
 
-async function readAndClose(opened: OpenedFile): Promise<string> {
+/** A cached file's bytes are shared: their digest is worked out once. */
+const digests = new WeakMap<Buffer, string>();
+
+function digestOf(body: Buffer): string {
+  let digest = digests.get(body);
+  if (!digest) {
+    digest = `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    digests.set(body, digest);
+  }
+  return digest;
+}
+
+async function bytesOf(found: CachedFile | OpenedFile): Promise<Buffer> {
+  if ('bytes' in found) return found.bytes;
   try {
-    return await opened.handle.readFile('utf8');
+    return await found.handle.readFile();
   } finally {
-    await opened.handle.close();
+    await found.handle.close();
   }
 }
 
@@ -157,12 +173,12 @@ function viewerId(ctx: AppContext, sessionId: string | undefined): string {
 }
 
 /** A session master is final once every playlist it names has ended. */
-async function variantsEnded(sessionDir: string, master: string): Promise<boolean> {
+async function variantsEnded(files: FileCache, sessionDir: string, master: string): Promise<boolean> {
   const uris = playlistUris(master).map((uri) => uri.split('/'));
   if (uris.length === 0) return false;
   for (const parts of uris) {
-    const opened = safe(parts) ? await openInside(sessionDir, parts) : undefined;
-    if (!opened || !hasEndList(await readAndClose(opened))) return false;
+    const found = safe(parts) ? await files.read(sessionDir, parts) : undefined;
+    if (!found || !hasEndList((await bytesOf(found)).toString('utf8'))) return false;
   }
   return true;
 }

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { openInside, type OpenedFile } from './static-file';
+
+export interface CachedFile {
+  bytes: Buffer;
+  size: number;
+  mtime: Date;
+  /** As openInside's: the file's identity (inode, size, modification time). */
+  etag: string;
+}
+
+interface Entry extends CachedFile {
+  ino: number;
+  mtimeMs: number;
+}
+
+export interface FileCacheOptions {
+  /** The cache's whole size; the least recently read files go first. */
+  maxBytes: number;
+  /** Larger files are not kept: the caller streams them from disk. */
+  maxFileBytes: number;
+}
+
+/**
+ * Recently read files in memory, checked against the disk on every read. Viewers of a live stream
+ * all ask for the same few files: one stat per request then replaces the open, read and close
+ * through the thread pool (docs/benchmarks.md, serving). A file replaced by a rename, or rewritten,
+ * has a new inode, size or modification time and is read again, through openInside's checks.
+ */
+export class FileCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<Entry | 'large' | undefined>>();
+  private bytes = 0;
+
+  constructor(private readonly options: FileCacheOptions) {}
+
+  /**
+   * The file `root/...parts` (same rules as openInside): from memory when unchanged, else read.
+   * A file over maxFileBytes comes back open, for the caller to stream and close.
+   */
+  async read(root: string, parts: readonly string[]): Promise<CachedFile | OpenedFile | undefined> {
+    const key = path.join(root, ...parts);
+    const cached = this.entries.get(key);
+    if (cached) {
+      // Synchronous on purpose: a stat of a file the kernel has cached takes microseconds, far less
+      // than the round trip through the thread pool that its promise costs the event loop.
+      const stat = fs.statSync(key, { throwIfNoEntry: false });
+      if (stat && stat.ino === cached.ino && stat.size === cached.size && stat.mtimeMs === cached.mtimeMs) {
+        // Most recently used last.
+        this.entries.delete(key);
+        this.entries.set(key, cached);
+        return cached;
+      }
+      this.forget(key);
+    }
+    // Viewers ask for a new segment all at once: one of them reads it.
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.load(key, root, parts).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    const loaded = await pending;
+    return loaded === 'large' ? openInside(root, parts) : loaded;
+  }
+
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
+  private async load(key: string, root: string, parts: readonly string[]): Promise<Entry | 'large' | undefined> {
+    const opened = await openInside(root, parts);
+    if (!opened) return undefined;
+    let bytes: Buffer | undefined;
+    try {
+      if (opened.size <= this.options.maxFileBytes) bytes = await opened.handle.readFile();
+    } finally {
+      await opened.handle.close();
+    }
+    if (!bytes) return 'large';
+    const entry: Entry = { bytes, size: bytes.length, mtime: opened.mtime, etag: opened.etag, ino: opened.ino, mtimeMs: opened.mtimeMs };
+    // Written to while being read: serve what was read, keep nothing.
+    if (bytes.length !== opened.size) return entry;
+    this.entries.set(key, entry);
+    this.bytes += entry.size;
+    for (const [oldest] of this.entries) {
+      if (this.bytes <= this.options.maxBytes) break;
+      this.forget(oldest);
+    }
+    return entry;
+  }
+
+  private forget(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entry.size;
+  }
+}
