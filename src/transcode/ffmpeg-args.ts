@@ -52,8 +52,9 @@ export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
   const decodesVideo = encoded.length > 0 || job.posterPath !== undefined;
 
   if (plan.video.length > 0 && !job.input.hasVideo) throw new Error('this plan needs video and the input has none');
-  // Passthrough decodes only for the poster: keyframes are enough for that.
-  if (encoded.length === 0 && job.posterPath !== undefined) inputs[0]!.options.push('-skip_frame', 'nokey');
+  // Passthrough decodes only for the poster: keyframes are enough for that, and one thread each
+  // for decoding and filtering them: a third less CPU and memory per stream (docs/benchmarks.md).
+  if (encoded.length === 0 && job.posterPath !== undefined) inputs[0]!.options.push('-skip_frame', 'nokey', '-threads', '1', '-filter_threads', '1');
 
   const graph = decodesVideo ? filterGraph(job) : undefined;
   if (graph) hls.push('-filter_complex', graph);

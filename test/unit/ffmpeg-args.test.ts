@@ -59,7 +59,7 @@ describe('ffmpeg arguments (golden)', () => {
 
   test('passthrough: no encoder; the video is decoded for the poster only, keyframes only', () => {
     const args = argv(job({ video: h264720, audio: aac }, { kind: 'passthrough', rungs: [], sourceRung: true }));
-    expect(args.slice(0, 7)).toEqual(['-hide_banner', '-f', 'flv', '-skip_frame', 'nokey', '-i', 'pipe:0']);
+    expect(args.slice(0, 11)).toEqual(['-hide_banner', '-f', 'flv', '-skip_frame', 'nokey', '-threads', '1', '-filter_threads', '1', '-i', 'pipe:0']);
     expect(args).not.toContain('libx264');
     expect(valueOf(args, '-filter_complex')).toBe('[0:v:0]fps=1/10,scale=640:360,format=yuvj420p[poster]');
     expect(valueOf(args, '-var_stream_map')).toBe('v:0,name:source a:0,name:audio');
