@@ -1,9 +1,9 @@
 // 4. Passthrough capacity: 1, 10, 20, 40, 60 publishers pushing a pre-encoded 2.5 Mbps 720p30
-// file at the same time. CPU and memory of the server (the origin with its ffmpeg children; nginx's
+// file at the same time. CPU and memory (PSS) of the server (the origin with its ffmpeg children; nginx's
 // master and workers), and whether every playlist keeps advancing. The same for nginx-rtmp.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { childrenOf, cpuSeconds, rssBytes } from '../lib/proc';
+import { childrenOf, cpuSeconds, pssBytes } from '../lib/proc';
 import { manage, type ManagedProcess } from '../lib/processes';
 import { getMedia, getText, masterUris, poll } from '../lib/hls-http';
 import { workspace, withNginx, withOrigin } from './lib/bench-env';
@@ -17,7 +17,8 @@ export interface CapacityPoint {
   /** Cores used by the server and its children. */
   cores: number;
   coresPerStream: number;
-  rssMiB: number;
+  /** Proportional set size of the server and its children (shared libraries counted once in all). */
+  pssMiB: number;
   /** Playlists that gained at least 5 segments (of 10 expected) over the measuring window. */
   advancing: number;
   /** Cores used by the publishers (the same load for both servers; not counted above). */
@@ -68,7 +69,7 @@ async function point(
     const publisherCpu = () => publishers.reduce((sum, p) => sum + cpuSeconds(p.child.pid!), 0);
     const before = { server: serverCpu(), publishers: publisherCpu(), sequences: await newest(), at: Date.now() };
     await sleep(MEASURE_MS);
-    const rss = target.pids().reduce((sum, pid) => sum + rssBytes(pid), 0);
+    const pss = target.pids().reduce((sum, pid) => sum + pssBytes(pid), 0);
     const after = { server: serverCpu(), publishers: publisherCpu(), sequences: await newest(), at: Date.now() };
     const seconds = (after.at - before.at) / 1000;
     const cores = (after.server - before.server) / seconds;
@@ -76,7 +77,7 @@ async function point(
       publishers: count,
       cores: round(cores),
       coresPerStream: round(cores / count, 4),
-      rssMiB: Math.round(rss / 1048576),
+      pssMiB: Math.round(pss / 1048576),
       advancing: after.sequences.filter((sequence, i) => sequence >= before.sequences[i]! + 5).length,
       publisherCores: round((after.publishers - before.publishers) / seconds),
     };

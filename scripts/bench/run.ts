@@ -67,10 +67,10 @@ async function main(): Promise<void> {
   if (selected.has('capacity')) {
     const r = await measureCapacity(values.levels!.split(',').map(Number));
     results.capacity = r;
-    print('\n## Passthrough capacity\n| publishers | origin cores | per stream | RSS MiB | advancing | nginx cores | per stream | RSS MiB | advancing | ratio per stream |\n|---|---|---|---|---|---|---|---|---|---|');
+    print('\n## Passthrough capacity\n| publishers | origin cores | per stream | PSS MiB | advancing | nginx cores | per stream | PSS MiB | advancing | ratio per stream |\n|---|---|---|---|---|---|---|---|---|---|');
     r.origin.forEach((o, i) => {
       const n = r.nginx[i]!;
-      print(`| ${o.publishers} | ${o.cores} | ${o.coresPerStream} | ${o.rssMiB} | ${o.advancing}/${o.publishers} | ${n.cores} | ${n.coresPerStream} | ${n.rssMiB} | ${n.advancing}/${n.publishers} | ${(o.coresPerStream / n.coresPerStream).toFixed(2)} |`);
+      print(`| ${o.publishers} | ${o.cores} | ${o.coresPerStream} | ${o.pssMiB} | ${o.advancing}/${o.publishers} | ${n.cores} | ${n.coresPerStream} | ${n.pssMiB} | ${n.advancing}/${n.publishers} | ${(o.coresPerStream / n.coresPerStream).toFixed(2)} |`);
     });
   }
   if (selected.has('serving')) {

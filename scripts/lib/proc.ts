@@ -30,6 +30,19 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/**
+ * Proportional set size: shared pages (libraries, read-only code) are split between the processes
+ * that map them, so the sum over many ffmpeg processes is what they really occupy together.
+ */
+export function pssBytes(pid: number): number {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function openFiles(pid: number): number {
   try {
     return fs.readdirSync(`/proc/${pid}/fd`).length;

@@ -47,10 +47,15 @@ export interface OriginProcess {
   api(method: string, urlPath: string, body?: unknown): Promise<any>;
 }
 
-/** The built server (dist/), on loopback with random ports, as an operator would run it. Logs at info at least: the listening line says where it is. */
+/**
+ * The built server (dist/), on loopback with random ports, as an operator would run it. Logs at
+ * info at least: the listening line says where it is. ORIGIN_NODE_ARGS (say, --cpu-prof) are
+ * given to its node, for profiling under a benchmark's load.
+ */
 export async function startOriginProcess(root: string, env: Record<string, string>): Promise<OriginProcess> {
   const adminToken = `bench-${randomBytes(16).toString('hex')}`;
-  const managed = manage(process.execPath, [path.join(root, 'dist', 'server', 'main.js')], {
+  const nodeArgs = (process.env.ORIGIN_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const managed = manage(process.execPath, [...nodeArgs, path.join(root, 'dist', 'server', 'main.js')], {
     PATH: process.env.PATH,
     HOST: '127.0.0.1',
     HTTP_PORT: '0',

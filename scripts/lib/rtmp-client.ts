@@ -84,7 +84,9 @@ export class RtmpTestClient {
   /** `localAddress` picks the client's address (any 127.x.y.z works on loopback). */
   static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RtmpTestClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host, ...(localAddress && { localAddress }) }, () => resolve(new RtmpTestClient(socket)));
+      // As OBS (librtmp) does. Without it, commands sent without waiting for the server's replies
+      // sit in Nagle's buffer until the server's delayed ACK, some 40 ms, which timings would count.
+      const socket = net.connect({ port, host, noDelay: true, ...(localAddress && { localAddress }) }, () => resolve(new RtmpTestClient(socket)));
       socket.once('error', reject);
     });
   }
