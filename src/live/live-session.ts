@@ -100,6 +100,8 @@ interface Run {
 }
 
 const WATCHDOG_MS = 1000;
+/** How long a copying ffmpeg's input is gathered before it is written: at most this much latency. */
+const COPY_INPUT_BATCH_MS = 25;
 /** A publisher silent for this long is not sending: a lack of segments is then not ffmpeg's fault. */
 const PUBLISHER_SILENT_MS = 2000;
 const BITRATE_WINDOW_SAMPLES = 5;
@@ -375,6 +377,9 @@ export class LiveSession {
       logger: this.log,
       stopGraceMs: this.deps.settings.stopGraceMs,
       onProgress: (progress) => (this.progress = progress),
+      // Without an encoder, ffmpeg's cost is mostly waking up for each tag: batches make it a fifth
+      // to a third cheaper. An encoding ffmpeg gains nothing measurable (docs/benchmarks.md).
+      ...(!this.plan?.video.some((rendition) => rendition.mode === 'encode') && { inputBatchMs: COPY_INPUT_BATCH_MS }),
     });
     const run: Run = { feed, transcoder, producedSegment: false };
     if (firstTimestamp !== undefined) run.mediaStartsAt = feed.capturedAt(firstTimestamp, this.deps.now());

@@ -3,9 +3,6 @@ import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from '../observability/logger';
 import { toArgv, type FfmpegArgs } from './ffmpeg-args';
 
-/** How long input is gathered before it is written to ffmpeg (docs/benchmarks.md, capacity). */
-const INPUT_BATCH_MS = 25;
-
 export interface TranscoderExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -24,6 +21,8 @@ export interface TranscoderProgress {
 export interface TranscoderOptions {
   ffmpegPath: string;
   logger: Logger;
+  /** Input is gathered this long before it is written to ffmpeg; without it, written as it comes. */
+  inputBatchMs?: number;
   /** After stop() sends SIGINT, how long ffmpeg gets before SIGKILL. */
   stopGraceMs: number;
   onProgress?: (progress: TranscoderProgress) => void;
@@ -107,11 +106,10 @@ export class Transcoder {
     const stdin = this.process?.stdin;
     if (stdin) {
       if (stdin.destroyed) return;
-      // Tags reach ffmpeg in batches rather than one pipe write (and one ffmpeg wake-up) each: a
-      // third less CPU for a passthrough ffmpeg, for at most INPUT_BATCH_MS of added latency.
-      if (stdin.writableCorked === 0) {
+      const batchMs = this.options.inputBatchMs;
+      if (batchMs && stdin.writableCorked === 0) {
         stdin.cork();
-        setTimeout(() => stdin.uncork(), INPUT_BATCH_MS);
+        setTimeout(() => stdin.uncork(), batchMs);
       }
       stdin.write(chunk);
       return;
