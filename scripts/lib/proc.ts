@@ -21,13 +21,18 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
 }
 
-export function rssBytes(pid: number): number {
+/** A "Name:   N kB" line of a /proc file, in bytes (0 once the process is gone). */
+function kilobyteField(file: string, name: string): number {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(file, 'utf8'));
     return match ? Number(match[1]) * 1024 : 0;
   } catch {
     return 0;
   }
+}
+
+export function rssBytes(pid: number): number {
+  return kilobyteField(`/proc/${pid}/status`, 'VmRSS');
 }
 
 /**
@@ -35,12 +40,7 @@ export function rssBytes(pid: number): number {
  * that map them, so the sum over many ffmpeg processes is what they really occupy together.
  */
 export function pssBytes(pid: number): number {
-  try {
-    const match = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
+  return kilobyteField(`/proc/${pid}/smaps_rollup`, 'Pss');
 }
 
 export function openFiles(pid: number): number {
