@@ -7,7 +7,7 @@ import { publicUrls, type PublicUrls } from './config/load';
 import type { Config } from './config/schema';
 import { describeDatabase } from './db/database-url';
 import { createDatabase, migrateToLatest, type Database } from './db/knex';
-import { createHttpApp } from './http/app';
+import { createHttpApp, requestIds } from './http/app';
 import { auditRoutes } from './http/api/audit';
 import { buildOpenApi } from './http/api/openapi';
 import { mountRoutes } from './http/api/route';
@@ -16,7 +16,7 @@ import { tokenRoutes } from './http/api/tokens';
 import { webhookRoutes } from './http/api/webhooks';
 import { cors } from './http/cors';
 import { docsRoutes } from './http/routes/docs';
-import { hlsRoutes } from './http/routes/hls';
+import { hlsHandler } from './http/routes/hls';
 import { landingRoutes } from './http/routes/landing';
 import { opsRoutes } from './http/routes/ops';
 import { playerRoutes } from './http/routes/player';
@@ -60,6 +60,11 @@ import { ViewerCounter } from './viewers/viewer-counter';
 const MAX_VIEWERS_PER_STREAM = 100_000;
 /** Segments are a few megabytes at most; anything larger is streamed from disk. */
 const MAX_CACHED_FILE_BYTES = 16 * 2 ** 20;
+/**
+ * How stale a cached HLS file may be: a playlist rewritten on disk is served within this long.
+ * Far below a player's reload interval; under load it turns a stat per request into one per window.
+ */
+const HLS_REVALIDATE_MS = 10;
 
 export interface OriginOptions {
   config: Config;
@@ -282,20 +287,34 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     now,
   });
   const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: config.disk.minFreeMegabytes * 1024 * 1024, ffmpegPath: config.ffmpegPath, now });
+  const requestId = requestIds();
+  const serveHls = hlsHandler({
+    layout,
+    files: new FileCache({ maxBytes: config.hls.cacheMegabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES, revalidateMs: HLS_REVALIDATE_MS, now: () => performance.now() }),
+    viewers,
+    cors: crossOrigin,
+    metrics,
+    logger,
+    requestId,
+    trustProxy: config.http.trustProxy,
+  });
   const app = createHttpApp(logger, [
     opsRoutes({ metrics, readiness, metricsToken: config.metrics.token }),
     mountRoutes(apiRoutes, { tokens, audit, authFailures }),
     publicApi({ streams, view, cors: crossOrigin }),
     docsRoutes(buildOpenApi(apiRoutes, urls.publicUrl, packageVersion()), swaggerUiDir()),
-    hlsRoutes({ layout, files: new FileCache({ maxBytes: config.hls.cacheMegabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES }), viewers, cors: crossOrigin, metrics }),
     playerRoutes({ streams, view, assetsDir }),
     landingRoutes({ registry, view, assetsDir }),
   ], {
     trustProxy: config.http.trustProxy,
     before: [securityHeaders(urls.publicUrl)],
     onDatabaseUnavailable: () => metrics.databaseErrors.inc({ kind: 'unavailable' }),
+    requestId,
   });
-  httpServer.on('request', app.callback());
+  const koa = app.callback();
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!serveHls(req, res)) void koa(req, res);
+  });
   retention.start();
   void retention.sweep();
   watch.start();

@@ -11,6 +11,18 @@ export interface HttpAppOptions {
   /** Run for every request before the routes (security headers). */
   before: Koa.Middleware<AppState>[];
   onDatabaseUnavailable: () => void;
+  /** From requestIds(), shared with the HLS handler. */
+  requestId: (incoming: string | undefined) => string;
+}
+
+/**
+ * Ids for requests: the client's own X-Request-Id when it is well-formed, else this process's
+ * prefix and a count, unique without drawing random bytes for every playlist request.
+ */
+export function requestIds(): (incoming: string | undefined) => string {
+  const prefix = randomBase62(8);
+  let count = 0;
+  return (incoming) => (incoming !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(incoming) ? incoming : `${prefix}${(++count).toString(36)}`);
 }
 
 /** Assembles the Koa application from its routers; every request gets an id and a child logger. */
@@ -19,12 +31,8 @@ export function createHttpApp(logger: Logger, routers: Router<AppState>[], optio
   app.proxy = options.trustProxy;
   app.silent = true;
 
-  // Unique without drawing random bytes for every playlist request: this process's prefix and a count.
-  const idPrefix = randomBase62(8);
-  let requests = 0;
   app.use(async (ctx, next) => {
-    const incoming = ctx.get('x-request-id');
-    const requestId = /^[A-Za-z0-9_-]{1,64}$/.test(incoming) ? incoming : `${idPrefix}${(++requests).toString(36)}`;
+    const requestId = options.requestId(ctx.get('X-Request-Id') || undefined);
     ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ requestId });
     ctx.set('X-Request-Id', requestId);
@@ -33,7 +41,6 @@ export function createHttpApp(logger: Logger, routers: Router<AppState>[], optio
       await next();
     } finally {
       const entry = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) };
-      // Segment and playlist fetches are the bulk of the traffic: keep them out of info logs.
       if (ctx.path.startsWith('/api/')) ctx.state.log.info(entry, 'request');
       else ctx.state.log.debug(entry, 'request');
     }

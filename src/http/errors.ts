@@ -30,6 +30,11 @@ export class ApiError extends Error {
 
 export const notFound = (what = 'Not found') => new ApiError(404, 'not_found', what);
 
+/** The JSON body of every error answer. */
+export function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: { code, message, ...(details !== undefined && { details }) } };
+}
+
 const STATUS_CODES: Record<number, ErrorCode> = {
   400: 'bad_request',
   401: 'unauthorized',
@@ -64,7 +69,7 @@ export function errorMiddleware(logger: Logger, onDatabaseUnavailable: () => voi
         ctx.status = 503;
         ctx.set('Retry-After', '5');
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = { error: { code: 'service_unavailable', message: 'The database is unavailable; try again shortly.' } };
+        ctx.body = errorBody('service_unavailable', 'The database is unavailable; try again shortly.');
         return;
       }
       const { status, body } = toResponse(error, ctx, logger);
@@ -77,14 +82,14 @@ export function errorMiddleware(logger: Logger, onDatabaseUnavailable: () => voi
 
 function toResponse(error: unknown, ctx: Koa.Context, logger: Logger) {
   if (error instanceof ApiError) {
-    return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) } } };
+    return { status: error.status, body: errorBody(error.code, error.message, error.details) };
   }
   // Errors from the body parser carry a 4xx status; their own messages are not shown, ours are.
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = STATUS_CODES[status] ?? 'bad_request';
-    return { status, body: { error: { code, message: CLIENT_ERROR_MESSAGES[status] ?? 'Bad request.' } } };
+    return { status, body: errorBody(code, CLIENT_ERROR_MESSAGES[status] ?? 'Bad request.') };
   }
   logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
-  return { status: 500, body: { error: { code: 'internal_error' as const, message: 'Internal server error.' } } };
+  return { status: 500, body: errorBody('internal_error', 'Internal server error.') };
 }

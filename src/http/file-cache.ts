@@ -13,6 +13,8 @@ export interface CachedFile {
 interface Entry extends CachedFile {
   ino: number;
   mtimeMs: number;
+  /** When the disk last confirmed this entry (options.now). */
+  checkedAt: number;
 }
 
 export interface FileCacheOptions {
@@ -20,13 +22,20 @@ export interface FileCacheOptions {
   maxBytes: number;
   /** Larger files are not kept: the caller streams them from disk. */
   maxFileBytes: number;
+  /**
+   * An entry confirmed by the disk this recently is served without asking again: under load, one
+   * stat per file per window instead of one per request. 0 checks every read.
+   */
+  revalidateMs: number;
+  now: () => number;
 }
 
 /**
- * Recently read files in memory, checked against the disk on every read. Viewers of a live stream
- * all ask for the same few files: one stat per request then replaces the open, read and close
- * through the thread pool (docs/benchmarks.md, serving). A file replaced by a rename, or rewritten,
- * has a new inode, size or modification time and is read again, through openInside's checks.
+ * Recently read files in memory, checked against the disk at most revalidateMs before a read.
+ * Viewers of a live stream all ask for the same few files: a stat now and then replaces the open,
+ * read and close through the thread pool per request (docs/benchmarks.md, serving). A file replaced
+ * by a rename, or rewritten, has a new inode, size or modification time and is read again, through
+ * openInside's checks.
  */
 export class FileCache {
   private readonly entries = new Map<string, Entry>();
@@ -43,10 +52,10 @@ export class FileCache {
     const key = path.join(root, ...parts);
     const cached = this.entries.get(key);
     if (cached) {
-      // Synchronous on purpose: a stat of a file the kernel has cached takes microseconds, far less
-      // than the round trip through the thread pool that its promise costs the event loop.
-      const stat = fs.statSync(key, { throwIfNoEntry: false });
-      if (stat && stat.ino === cached.ino && stat.size === cached.size && stat.mtimeMs === cached.mtimeMs) {
+      const now = this.options.now();
+      const recent = now - cached.checkedAt < this.options.revalidateMs;
+      if (recent || unchangedOnDisk(key, cached)) {
+        if (!recent) cached.checkedAt = now;
         // Most recently used last.
         this.entries.delete(key);
         this.entries.set(key, cached);
@@ -78,7 +87,7 @@ export class FileCache {
       await opened.handle.close();
     }
     if (!bytes) return 'large';
-    const entry: Entry = { bytes, size: bytes.length, mtime: opened.mtime, etag: opened.etag, ino: opened.ino, mtimeMs: opened.mtimeMs };
+    const entry: Entry = { bytes, size: bytes.length, mtime: opened.mtime, etag: opened.etag, ino: opened.ino, mtimeMs: opened.mtimeMs, checkedAt: this.options.now() };
     // Written to while being read: serve what was read, keep nothing.
     if (bytes.length !== opened.size) return entry;
     this.entries.set(key, entry);
@@ -96,4 +105,13 @@ export class FileCache {
     this.entries.delete(key);
     this.bytes -= entry.size;
   }
+}
+
+/**
+ * Synchronous on purpose: a stat of a file the kernel has cached takes microseconds, far less than
+ * the round trip through the thread pool that its promise costs the event loop.
+ */
+function unchangedOnDisk(file: string, entry: Entry): boolean {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  return stat !== undefined && stat.ino === entry.ino && stat.size === entry.size && stat.mtimeMs === entry.mtimeMs;
 }

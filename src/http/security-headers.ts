@@ -1,5 +1,11 @@
 import type { AppMiddleware } from './context';
 
+/** On every answer, HLS files included (the HLS handler runs without Koa and sets these itself). */
+export const BASELINE_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'strict-origin-when-cross-origin',
+} as const;
+
 /**
  * Headers that limit what a browser lets a page (or an attacker's page around it) do. The player's
  * policy allows exactly what it needs: its own script and styles, hls.js's worker and MediaSource
@@ -33,10 +39,9 @@ export function securityHeaders(publicUrl: string): AppMiddleware {
   };
 
   return async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'strict-origin-when-cross-origin');
+    ctx.set(BASELINE_HEADERS);
     const path = ctx.path;
-    if (path.startsWith('/hls/') || path.startsWith('/assets/')) return next();
+    if (path.startsWith('/assets/')) return next();
     if (path.startsWith('/embed/')) {
       ctx.set('Content-Security-Policy', policies.embed);
     } else if (path.startsWith('/api/docs')) {

@@ -270,6 +270,39 @@ describe('nothing outside a stream folder is ever served', () => {
     expect((await raw(origin, `${base}/..%2f..%2fsecret.ts`, { method: 'HEAD' })).status).toBe(404);
     expect((await raw(origin, `${base}/sessions/${sessionId}/source/seg_1.ts`, { method: 'HEAD' })).status).toBe(404);
   });
+
+  test('HLS answers keep the server-wide conventions: request ids, JSON errors, nosniff, 405 with Allow', async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Conventions');
+    const dir = path.join(origin.config.mediaDir, 'live', stream.playbackId);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'poster.jpg'), Buffer.from('ffd8ffe000', 'hex'));
+    const poster = `/hls/${stream.playbackId}/poster.jpg`;
+
+    const served = await raw(origin, poster, { headers: { 'X-Request-Id': 'trace-me-1' } });
+    expect(served.status).toBe(200);
+    expect(served.headers['x-request-id']).toBe('trace-me-1');
+    expect(served.headers['x-content-type-options']).toBe('nosniff');
+    const [one, two] = [await raw(origin, poster), await raw(origin, poster, { headers: { 'X-Request-Id': 'not ok!' } })];
+    expect(one.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(two.headers['x-request-id']).not.toBe('not ok!');
+    expect(two.headers['x-request-id']).not.toBe(one.headers['x-request-id']);
+
+    const missing = await raw(origin, `/hls/${stream.playbackId}/master.m3u8`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(missing.body.toString())).toEqual({ error: { code: 'not_found', message: 'Not found' } });
+    expect(missing.headers['x-request-id']).toBeDefined();
+
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const refused = await raw(origin, poster, { method });
+      expect(refused.status).toBe(405);
+      expect(refused.headers.allow).toBe('GET, HEAD, OPTIONS');
+      expect(JSON.parse(refused.body.toString()).error.code).toBe('method_not_allowed');
+    }
+    // The file was not touched by any of it.
+    expect((await raw(origin, poster)).body.equals(Buffer.from('ffd8ffe000', 'hex'))).toBe(true);
+  });
 });
 
 describe('CORS with a list of origins', () => {

@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { FileCache } from '../../src/http/file-cache';
 
+/** Checks the disk on every read, as the origin does once its revalidation window has passed. */
+const everyRead = { revalidateMs: 0, now: () => performance.now() };
+
 describe('FileCache', () => {
   let root: string;
 
@@ -19,7 +22,7 @@ describe('FileCache', () => {
   };
 
   test('a playlist replaced by a rename is read again, never served stale', async () => {
-    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20 });
+    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, ...everyRead });
     fs.writeFileSync(path.join(root, 'index.m3u8'), '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n');
     expect(await text(cache, 'index.m3u8')).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n');
     const first = await cache.read(root, ['index.m3u8']);
@@ -32,7 +35,7 @@ describe('FileCache', () => {
   });
 
   test('a file rewritten in place with the same length is read again', async () => {
-    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20 });
+    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, ...everyRead });
     const file = path.join(root, 'poster.jpg');
     fs.writeFileSync(file, 'aaaa');
     expect(await text(cache, 'poster.jpg')).toBe('aaaa');
@@ -42,7 +45,7 @@ describe('FileCache', () => {
   });
 
   test('a deleted file is gone', async () => {
-    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20 });
+    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, ...everyRead });
     fs.writeFileSync(path.join(root, 'seg_1.ts'), 'x');
     expect(await text(cache, 'seg_1.ts')).toBe('x');
     fs.rmSync(path.join(root, 'seg_1.ts'));
@@ -51,7 +54,7 @@ describe('FileCache', () => {
   });
 
   test('keeps within its size, dropping the least recently read first', async () => {
-    const cache = new FileCache({ maxBytes: 250, maxFileBytes: 1000 });
+    const cache = new FileCache({ maxBytes: 250, maxFileBytes: 1000, ...everyRead });
     for (const name of ['a', 'b', 'c']) fs.writeFileSync(path.join(root, name), Buffer.alloc(100, name));
     await cache.read(root, ['a']);
     await cache.read(root, ['b']);
@@ -66,7 +69,7 @@ describe('FileCache', () => {
   });
 
   test('a file over the per-file limit comes back open, to be streamed', async () => {
-    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 10 });
+    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 10, ...everyRead });
     fs.writeFileSync(path.join(root, 'big.ts'), Buffer.alloc(100));
     const [one, two] = await Promise.all([cache.read(root, ['big.ts']), cache.read(root, ['big.ts'])]);
     for (const found of [one, two]) {
@@ -82,10 +85,30 @@ describe('FileCache', () => {
     try {
       fs.writeFileSync(path.join(outside, 'secret'), 'secret');
       fs.symlinkSync(path.join(outside, 'secret'), path.join(root, 'seg_9.ts'));
-      const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20 });
+      const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, ...everyRead });
       expect(await cache.read(root, ['seg_9.ts'])).toBeUndefined();
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  test('within the revalidation window the disk is not asked; after it, a change is seen', async () => {
+    let now = 1000;
+    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, revalidateMs: 10, now: () => now });
+    fs.writeFileSync(path.join(root, 'index.m3u8'), '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n');
+    expect(await text(cache, 'index.m3u8')).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n');
+    fs.writeFileSync(path.join(root, 'index.m3u8.tmp'), '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:2\n');
+    fs.renameSync(path.join(root, 'index.m3u8.tmp'), path.join(root, 'index.m3u8'));
+    now += 9;
+    expect(await text(cache, 'index.m3u8')).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n');
+    now += 1;
+    expect(await text(cache, 'index.m3u8')).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:2\n');
+
+    // A confirmed entry starts a new window; a deletion is seen once it ends.
+    fs.rmSync(path.join(root, 'index.m3u8'));
+    now += 5;
+    expect(await text(cache, 'index.m3u8')).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:2\n');
+    now += 5;
+    expect(await cache.read(root, ['index.m3u8'])).toBeUndefined();
   });
 });

@@ -1,19 +1,19 @@
 import crypto from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
-import Router from '@koa/router';
 import { LIVE_PLAYLIST, RECORDING_PLAYLIST, type MediaLayout } from '../../hls/media-layout';
 import { hasEndList } from '../../hls/media-playlist';
 import { playlistUris } from '../../hls/playlist-uris';
-import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../../streams/keys';
+import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
+import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../../streams/keys';
 import type { ViewerCounter } from '../../viewers/viewer-counter';
 import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../viewers/viewer-session';
-import type { AppContext, AppState } from '../context';
 import type { Cors } from '../cors';
-import { notFound } from '../errors';
+import { errorBody, type ErrorCode } from '../errors';
 import type { CachedFile, FileCache } from '../file-cache';
-import { sendRepresentation, type OpenedFile } from '../static-file';
-
+import { BASELINE_HEADERS } from '../security-headers';
+import { headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
 /** A path part we may have written: no leading dot, no separators, nothing encoded. */
 const SAFE_PART = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 
@@ -64,12 +64,17 @@ function classify(parts: readonly string[]): HlsFile | undefined {
   return contentType ? { kind: 'segment', contentType } : undefined;
 }
 
-export interface HlsRouteDeps {
+export interface HlsHandlerDeps {
   layout: MediaLayout;
   files: FileCache;
   viewers: ViewerCounter;
   cors: Cors;
   metrics: Metrics;
+  logger: Logger;
+  /** From requestIds() (src/http/app.ts), shared with the rest of the HTTP server. */
+  requestId: (incoming: string | undefined) => string;
+  /** Behind a reverse proxy: viewers' addresses come from X-Forwarded-For, as for Koa. */
+  trustProxy: boolean;
 }
 
 function kindOf(path: string): string {
@@ -78,78 +83,142 @@ function kindOf(path: string): string {
   return Object.keys(SEGMENT_TYPES).some((extension) => path.endsWith(extension)) ? 'segment' : 'other';
 }
 
-/**
- * Serves a stream's HLS files by playback id. Anything that is not plainly one of the files the
- * origin writes for that stream is a 404, and the real path of what is served must be inside the
- * stream's folder. Live media playlist requests are what viewers are counted from.
- */
-export function hlsRoutes(deps: HlsRouteDeps): Router<AppState> {
-  const router = new Router<AppState>();
-  const route = '/hls/:playbackId/*rest';
-  router.use(async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      const kind = kindOf(ctx.path);
-      deps.metrics.hlsRequests.inc({ kind, status: String(ctx.status) });
-      if (ctx.method === 'GET' && ctx.length) deps.metrics.hlsBytes.inc({ kind }, ctx.length);
-    }
-  });
-  router.use(deps.cors.headers);
-  router.options(route, deps.cors.preflight);
-  router.get(route, async (ctx) => {
-    const playbackId = ctx.params.playbackId ?? '';
-    const parts = (ctx.params.rest ?? '').split('/');
-    const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
-    if (!file) throw notFound();
-    const root = deps.layout.streamDir(playbackId);
-    const found = await deps.files.read(root, parts);
-    if (!found) throw notFound();
-
-    if (file.kind === 'segment' || file.kind === 'poster') {
-      const [contentType, cacheControl] = file.kind === 'segment' ? [file.contentType, CACHE.segment] : ['image/jpeg', CACHE.poster];
-      const { size, etag, mtime } = found;
-      return sendRepresentation(ctx, { contentType, cacheControl, size, etag, lastModified: mtime, body: 'bytes' in found ? found.bytes : found.handle });
-    }
-
-    const read = await bytesOf(found);
-    const text = read.toString('utf8');
-    let body = read;
-    const sessionId = viewerSessionId(ctx.query[VIEWER_SESSION_PARAM]);
-    let cacheControl: string;
-    if (file.kind === 'media-playlist') {
-      const ended = hasEndList(text);
-      cacheControl = ended ? CACHE.ended : CACHE.livePlaylist;
-      if (!ended && ctx.method === 'GET') deps.viewers.seen(playbackId, viewerId(ctx, sessionId));
-    } else {
-      const ended = file.kind === 'session-master' && (await variantsEnded(deps.files, path.join(root, 'sessions', file.sessionId), text));
-      cacheControl = ended ? CACHE.ended : CACHE.master;
-      if (sessionId) body = Buffer.from(withViewerSession(text, sessionId));
-    }
-    sendRepresentation(ctx, {
-      contentType: PLAYLIST_TYPE,
-      cacheControl,
-      size: body.length,
-      // From the content: a playlist rewritten with the same text keeps its tag, and each viewer's
-      // rewritten master has its own.
-      etag: digestOf(body),
-      ...(cacheControl === CACHE.ended && { lastModified: found.mtime }),
-      body,
-    });
-  });
-  return router;
+interface HlsRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string;
+  query: string;
+  requestId: string;
+  /** Lists of headers for every answer: request id, baseline, CORS. */
+  headers: OutgoingHttpHeaders[];
 }
 
-/** A cached file's bytes are shared: their digest is worked out once. */
-const digests = new WeakMap<Buffer, string>();
+/**
+ * Serves a stream's HLS files by playback id: every request under /hls/. Anything that is not
+ * plainly one of the files the origin writes for that stream is a 404, and the real path of what
+ * is served must be inside the stream's folder. Live media playlist requests are what viewers are
+ * counted from.
+ *
+ * This is the one part of the HTTP server that runs without Koa: viewers' players reload a live
+ * playlist every couple of seconds each, and Koa's context, router and middleware cost ~70 µs per
+ * request, five times the work of answering from the file cache (docs/benchmarks.md, serving).
+ * Returns false for a request that is not under /hls/, for Koa to answer.
+ */
+export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/hls/')) return false;
+    const started = performance.now();
+    const queryAt = url.indexOf('?');
+    const requestId = deps.requestId(headerValue(req, 'x-request-id'));
+    const request: HlsRequest = {
+      req,
+      res,
+      path: queryAt === -1 ? url : url.slice(0, queryAt),
+      query: queryAt === -1 ? '' : url.slice(queryAt + 1),
+      requestId,
+      headers: [{ 'X-Request-Id': requestId }, BASELINE_HEADERS],
+    };
+    const finish = (sent: { status: number; bytes: number }) => {
+      const kind = kindOf(request.path);
+      deps.metrics.hlsRequests.inc({ kind, status: String(sent.status) });
+      if (sent.bytes > 0) deps.metrics.hlsBytes.inc({ kind }, sent.bytes);
+      if (deps.logger.isLevelEnabled('debug')) {
+        deps.logger.debug({ requestId, method: req.method, path: request.path, status: sent.status, ms: Math.round(performance.now() - started) }, 'request');
+      }
+    };
+    serve(deps, request).then(finish, (error: unknown) => {
+      deps.logger.error({ err: error, method: req.method, path: request.path }, 'request failed');
+      if (res.headersSent) return res.destroy();
+      finish(sendError(request, 500, 'internal_error', 'Internal server error.'));
+    });
+    return true;
+  };
+}
+
+async function serve(deps: HlsHandlerDeps, request: HlsRequest): Promise<{ status: number; bytes: number }> {
+  const { req, res } = request;
+  const origin = headerValue(req, 'origin');
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, headerPairs(...request.headers, deps.cors.preflightHeaders(origin)));
+    res.end();
+    return { status: 204, bytes: 0 };
+  }
+  request.headers.push(deps.cors.answerHeaders(origin));
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    request.headers.push({ Allow: 'GET, HEAD, OPTIONS' });
+    return sendError(request, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
+  }
+  const [playbackId = '', ...parts] = request.path.slice('/hls/'.length).split('/');
+  const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
+  if (!file) return sendError(request, 404, 'not_found', 'Not found');
+  const root = deps.layout.streamDir(playbackId);
+  const found = await deps.files.read(root, parts);
+  if (!found) return sendError(request, 404, 'not_found', 'Not found');
+
+  if (file.kind === 'segment' || file.kind === 'poster') {
+    const [contentType, cacheControl] = file.kind === 'segment' ? [file.contentType, CACHE.segment] : ['image/jpeg', CACHE.poster];
+    const { size, etag, mtime } = found;
+    return sendRepresentation(req, res, request.headers, { contentType, cacheControl, size, etag, lastModified: mtime, body: 'bytes' in found ? found.bytes : found.handle });
+  }
+
+  const playlist = playlistOf(await bytesOf(found));
+  let body = playlist.bytes;
+  let etag = playlist.etag;
+  const sessionId = request.query ? viewerSessionId(new URLSearchParams(request.query).get(VIEWER_SESSION_PARAM) ?? undefined) : undefined;
+  let cacheControl: string;
+  if (file.kind === 'media-playlist') {
+    cacheControl = playlist.ended ? CACHE.ended : CACHE.livePlaylist;
+    if (!playlist.ended && req.method === 'GET') deps.viewers.seen(playbackId, viewerId(req, sessionId, deps.trustProxy));
+  } else {
+    const ended = file.kind === 'session-master' && (await variantsEnded(deps.files, path.join(root, 'sessions', file.sessionId), playlist.text));
+    cacheControl = ended ? CACHE.ended : CACHE.master;
+    if (sessionId) {
+      body = Buffer.from(withViewerSession(playlist.text, sessionId));
+      // Each viewer's rewritten master has its own tag.
+      etag = digestOf(body);
+    }
+  }
+  return sendRepresentation(req, res, request.headers, {
+    contentType: PLAYLIST_TYPE,
+    cacheControl,
+    size: body.length,
+    etag,
+    ...(cacheControl === CACHE.ended && { lastModified: found.mtime }),
+    body,
+  });
+}
+
+function sendError(request: HlsRequest, status: number, code: ErrorCode, message: string): { status: number; bytes: number } {
+  const body = Buffer.from(JSON.stringify(errorBody(code, message)));
+  request.res.writeHead(status, headerPairs(...request.headers, { 'Cache-Control': 'no-store', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length }));
+  request.res.end(request.req.method === 'HEAD' ? undefined : body);
+  return { status, bytes: 0 };
+}
+
+interface Playlist {
+  bytes: Buffer;
+  text: string;
+  ended: boolean;
+  /** From the content: a playlist rewritten with the same text keeps its tag. */
+  etag: string;
+}
+
+/** A cached file's bytes are shared: what a playlist says is worked out once per version. */
+const playlists = new WeakMap<Buffer, Playlist>();
+
+function playlistOf(bytes: Buffer): Playlist {
+  let playlist = playlists.get(bytes);
+  if (!playlist) {
+    const text = bytes.toString('utf8');
+    playlist = { bytes, text, ended: hasEndList(text), etag: digestOf(bytes) };
+    playlists.set(bytes, playlist);
+  }
+  return playlist;
+}
 
 function digestOf(body: Buffer): string {
-  let digest = digests.get(body);
-  if (!digest) {
-    digest = `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-    digests.set(body, digest);
-  }
-  return digest;
+  return `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
 async function bytesOf(found: CachedFile | OpenedFile): Promise<Buffer> {
@@ -166,10 +235,16 @@ async function bytesOf(found: CachedFile | OpenedFile): Promise<Buffer> {
  * master URL with it), else the one Apple's native players send in a header, else the client
  * address, which counts every id-less player behind one address (a NAT, a proxy) as one.
  */
-function viewerId(ctx: AppContext, sessionId: string | undefined): string {
+function viewerId(req: IncomingMessage, sessionId: string | undefined, trustProxy: boolean): string {
   if (sessionId) return `s:${sessionId}`;
-  const apple = viewerSessionId(ctx.get('X-Playback-Session-Id'));
-  return apple ? `a:${apple}` : `ip:${ctx.ip}`;
+  const apple = viewerSessionId(headerValue(req, 'x-playback-session-id'));
+  return apple ? `a:${apple}` : `ip:${clientAddress(req, trustProxy)}`;
+}
+
+/** As Koa's ctx.ip: behind a trusted proxy, the first address of X-Forwarded-For. */
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = trustProxy ? headerValue(req, 'x-forwarded-for')?.split(',')[0]?.trim() : undefined;
+  return forwarded || (req.socket.remoteAddress ?? '');
 }
 
 /** A session master is final once every playlist it names has ended. */
@@ -178,7 +253,7 @@ async function variantsEnded(files: FileCache, sessionDir: string, master: strin
   if (uris.length === 0) return false;
   for (const parts of uris) {
     const found = safe(parts) ? await files.read(sessionDir, parts) : undefined;
-    if (!found || !hasEndList((await bytesOf(found)).toString('utf8'))) return false;
+    if (!found || !playlistOf(await bytesOf(found)).ended) return false;
   }
   return true;
 }
