@@ -100,8 +100,15 @@ interface Run {
 }
 
 const WATCHDOG_MS = 1000;
-/** How long a copying ffmpeg's input is gathered before it is written: at most this much latency. */
-const COPY_INPUT_BATCH_MS = 25;
+/**
+ * How long a copying ffmpeg's input may be gathered before it is written. Around a keyframe, where
+ * ffmpeg cuts a segment, tags are written as they come: the keyframe with everything before it,
+ * and the tags of the next KEYFRAME_UNBATCHED_MS, because ffmpeg interleaves audio and video and
+ * writes the keyframe only once a later audio packet has arrived. So segments are listed no later
+ * for the batching; only the poster and progress figures can lag by up to a batch.
+ */
+const COPY_INPUT_BATCH_MS = 100;
+const KEYFRAME_UNBATCHED_MS = 200;
 /** A publisher silent for this long is not sending: a lack of segments is then not ffmpeg's fault. */
 const PUBLISHER_SILENT_MS = 2000;
 const BITRATE_WINDOW_SAMPLES = 5;
@@ -302,7 +309,7 @@ export class LiveSession {
     const run = this.run;
     if (run?.feed !== feed || !feed.admits(tag, isHeader)) return;
     if (!isHeader) run.mediaStartsAt ??= feed.capturedAt(tag.timestamp, this.deps.now());
-    run.transcoder.write(tag.bytes);
+    run.transcoder.write(tag.bytes, feed.nearKeyframe(tag, KEYFRAME_UNBATCHED_MS));
   }
 
   private checkProbe(feed: PublisherFeed): void {
@@ -378,8 +385,9 @@ export class LiveSession {
       stopGraceMs: this.deps.settings.stopGraceMs,
       onProgress: (progress) => (this.progress = progress),
       // Without an encoder, ffmpeg's cost is mostly waking up for each tag: batches make it a fifth
-      // to a third cheaper. An encoding ffmpeg gains nothing measurable (docs/benchmarks.md).
-      ...(!this.plan?.video.some((rendition) => rendition.mode === 'encode') && { inputBatchMs: COPY_INPUT_BATCH_MS }),
+      // to a third cheaper. An encoding ffmpeg gains nothing measurable (docs/benchmarks.md). Audio
+      // alone is cut into segments by time, not at keyframes: it gets its input as it comes.
+      ...(source.video !== undefined && !this.plan?.video.some((rendition) => rendition.mode === 'encode') && { inputBatchMs: COPY_INPUT_BATCH_MS }),
     });
     const run: Run = { feed, transcoder, producedSegment: false };
     if (firstTimestamp !== undefined) run.mediaStartsAt = feed.capturedAt(firstTimestamp, this.deps.now());

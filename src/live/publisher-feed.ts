@@ -61,6 +61,14 @@ export class PublisherFeed {
     return false;
   }
 
+  /**
+   * Whether a tag is within `windowMs` of media time from the latest keyframe (the keyframe
+   * included): what ffmpeg needs before it can cut a segment there.
+   */
+  nearKeyframe(tag: MediaTag, windowMs: number): boolean {
+    return tag.kind !== 'metadata' && this.lastKeyframeTimestamp !== undefined && tag.timestamp - this.lastKeyframeTimestamp < windowMs;
+  }
+
   /** What a new ffmpeg run needs before media: script data, then sequence headers. */
   headerTags(): Buffer[] {
     const { metadata, video, audio } = this.headers;

@@ -21,7 +21,10 @@ export interface TranscoderProgress {
 export interface TranscoderOptions {
   ffmpegPath: string;
   logger: Logger;
-  /** Input is gathered this long before it is written to ffmpeg; without it, written as it comes. */
+  /**
+   * Input is gathered for up to this long before it is written to ffmpeg (or until a write asks
+   * for a flush); without it, written as it comes.
+   */
   inputBatchMs?: number;
   /** After stop() sends SIGINT, how long ffmpeg gets before SIGKILL. */
   stopGraceMs: number;
@@ -46,6 +49,7 @@ export class Transcoder {
   private readonly stderrTail: string[] = [];
   private resolveExit!: (exit: TranscoderExit) => void;
   private killTimer: NodeJS.Timeout | undefined;
+  private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TranscoderOptions) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
@@ -101,7 +105,8 @@ export class Transcoder {
     command.run();
   }
 
-  write(chunk: Buffer): void {
+  /** `flush`: this chunk and what is gathered before it go to ffmpeg now. */
+  write(chunk: Buffer, flush = false): void {
     if (this.inputEnded) return;
     const stdin = this.process?.stdin;
     if (stdin) {
@@ -109,13 +114,21 @@ export class Transcoder {
       const batchMs = this.options.inputBatchMs;
       if (batchMs && stdin.writableCorked === 0) {
         stdin.cork();
-        setTimeout(() => stdin.uncork(), batchMs);
+        this.batchTimer = setTimeout(() => this.flushInput(), batchMs);
       }
       stdin.write(chunk);
+      if (flush) this.flushInput();
       return;
     }
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
+  }
+
+  private flushInput(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    const stdin = this.process?.stdin;
+    while (stdin && stdin.writableCorked > 0) stdin.uncork();
   }
 
   /** End of input: ffmpeg finishes the current segments and exits by itself. */
@@ -147,6 +160,7 @@ export class Transcoder {
 
   private finish(spawnError?: string): void {
     clearTimeout(this.killTimer);
+    clearTimeout(this.batchTimer);
     this.queued = [];
     this.queuedBytes = 0;
     // Read from the process itself: fluent-ffmpeg reports the end before later 'exit' listeners run.
