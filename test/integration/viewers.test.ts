@@ -111,3 +111,27 @@ describe('viewer counts', () => {
     expect((await counts(origin, stream)).status).toBe(0);
   });
 });
+
+describe('viewer counts behind a trusted proxy', () => {
+  const env = useTestOrigin({ overrides: { http: { trustProxy: true }, viewers: { windowSeconds: 60 } } });
+
+  test('players without a session id are told apart by the first X-Forwarded-For address', async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Behind a CDN');
+    const rendition = `sessions/${'a'.repeat(16)}/source`;
+    const dir = `${origin.config.mediaDir}/live/${stream.playbackId}/${rendition}`;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${dir}/index.m3u8`, '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\nseg_0.ts\n');
+    const url = `${origin.urls.publicUrl}/hls/${stream.playbackId}/${rendition}/index.m3u8`;
+    const load = async (headers: Record<string, string> = {}) => expect((await fetch(url, { headers })).status).toBe(200);
+
+    await load({ 'X-Forwarded-For': '203.0.113.7, 10.0.0.1' });
+    await load({ 'X-Forwarded-For': '203.0.113.7, 10.0.0.2' });
+    await load({ 'X-Forwarded-For': '198.51.100.9' });
+    expect(await metricFor(origin, stream.playbackId)).toBe(2);
+    // Without the header, the connection's own address.
+    await load();
+    await load();
+    expect(await metricFor(origin, stream.playbackId)).toBe(3);
+  });
+});
