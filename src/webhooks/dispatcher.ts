@@ -42,7 +42,16 @@ export class WebhookDispatcher {
 
   private async sendDue(): Promise<void> {
     const deliveries = await this.repository.claimDue(this.now(), this.options.leaseMs, this.options.batch);
-    await Promise.all(deliveries.map((delivery) => this.send(delivery)));
+    // One endpoint's deliveries go one after another, in the outbox's order, so that it sees a
+    // stream's events in the order they happened (sent side by side, `idle` could overtake
+    // `disconnected`); different endpoints are served side by side.
+    const byWebhook = new Map<string, Delivery[]>();
+    for (const delivery of deliveries) byWebhook.set(delivery.webhookId, [...(byWebhook.get(delivery.webhookId) ?? []), delivery]);
+    await Promise.all(
+      [...byWebhook.values()].map(async (queue) => {
+        for (const delivery of queue) await this.send(delivery);
+      }),
+    );
   }
 
   private async send(delivery: Delivery): Promise<void> {

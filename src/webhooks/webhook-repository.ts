@@ -155,7 +155,7 @@ export class WebhookRepository {
       .where({ status: 'pending' })
       .andWhere('next_attempt_at', '<=', now)
       .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', now))
-      .orderBy('next_attempt_at')
+      .orderBy([{ column: 'next_attempt_at' }, { column: 'created_at' }])
       .limit(limit);
     const claimed: Delivery[] = [];
     for (const row of due) {

@@ -164,6 +164,24 @@ describe('webhooks', () => {
     }
   });
 
+  test("one endpoint's deliveries are sent one after another, in the order of the events", async () => {
+    // A slow poll, so that the events wait in the outbox together and are claimed in one batch.
+    const origin = await startTestOrigin({ overrides: { webhooks: { pollMilliseconds: 1000 } } });
+    try {
+      receiver.answerAfterMs = (_hook, index) => (index === 0 ? 400 : 0);
+      await origin.api('POST', '/api/v1/webhooks', { body: { url: receiver.url, events: ['stream.key_reset', 'stream.deleted'] } });
+      const stream = await createStream(origin, 'Ordered');
+      await origin.api('POST', `/api/v1/streams/${stream.id}/reset-key`);
+      await origin.api('DELETE', `/api/v1/streams/${stream.id}`);
+      await waitFor(() => receiver.received.length === 2, { what: 'both deliveries', timeoutMs: 10_000 });
+      expect(receiver.received.map((h) => h.json.type)).toEqual(['stream.key_reset', 'stream.deleted']);
+      // The second was not sent before the first was answered.
+      expect(receiver.received[1]!.at - receiver.received[0]!.at).toBeGreaterThanOrEqual(350);
+    } finally {
+      await origin.close();
+    }
+  });
+
   test('a 500 is retried with backoff; the delivery log shows both attempts', async () => {
     const origin = await startTestOrigin({ overrides: { webhooks: { pollMilliseconds: 100, retrySeconds: [1, 1] } } });
     try {

@@ -15,6 +15,8 @@ export interface ReceivedHook {
 export class WebhookReceiver {
   readonly received: ReceivedHook[] = [];
   respond: (hook: ReceivedHook, index: number) => number = () => 200;
+  /** How long to wait before answering each request. */
+  answerAfterMs: (hook: ReceivedHook, index: number) => number = () => 0;
   private server: http.Server | undefined;
   port = 0;
 
@@ -32,8 +34,9 @@ export class WebhookReceiver {
         }
         const hook = { headers: request.headers, body, json, at: Date.now() };
         this.received.push(hook);
-        response.statusCode = this.respond(hook, this.received.length - 1);
-        response.end();
+        const index = this.received.length - 1;
+        response.statusCode = this.respond(hook, index);
+        setTimeout(() => response.end(), this.answerAfterMs(hook, index));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
