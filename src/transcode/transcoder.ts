@@ -127,8 +127,8 @@ export class Transcoder {
   private flushInput(): void {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    const stdin = this.process?.stdin;
-    while (stdin && stdin.writableCorked > 0) stdin.uncork();
+    // write() corks once per batch.
+    if (this.process?.stdin?.writableCorked) this.process.stdin.uncork();
   }
 
   /** End of input: ffmpeg finishes the current segments and exits by itself. */

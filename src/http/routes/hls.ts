@@ -14,6 +14,7 @@ import { errorBody, type ErrorCode } from '../errors';
 import type { CachedFile, FileCache } from '../file-cache';
 import { BASELINE_HEADERS } from '../security-headers';
 import { headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
+
 /** A path part we may have written: no leading dot, no separators, nothing encoded. */
 const SAFE_PART = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 
@@ -77,10 +78,11 @@ export interface HlsHandlerDeps {
   trustProxy: boolean;
 }
 
-function kindOf(path: string): string {
-  if (path.endsWith('.m3u8')) return 'playlist';
-  if (path.endsWith('.jpg')) return 'poster';
-  return Object.keys(SEGMENT_TYPES).some((extension) => path.endsWith(extension)) ? 'segment' : 'other';
+function kindOf(requestPath: string): string {
+  const extension = path.extname(requestPath);
+  if (extension === '.m3u8') return 'playlist';
+  if (extension === '.jpg') return 'poster';
+  return Object.hasOwn(SEGMENT_TYPES, extension) ? 'segment' : 'other';
 }
 
 interface HlsRequest {
