@@ -221,6 +221,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       authorizeTimeoutMs: config.ingest.authorizeTimeoutSeconds * 1000,
       maxConnections: config.ingest.maxConnections,
       maxConnectionsPerAddress: config.ingest.maxConnectionsPerAddress,
+      readIntervalMs: config.ingest.readIntervalMilliseconds,
       limits: {
         maxPendingBytes: 1024 * 1024,
         maxMessageBytes: config.ingest.maxMessageMegabytes * 1024 * 1024,

@@ -76,6 +76,7 @@ export const configSchema = z
         maxConnections: z.number().int().positive(),
         maxConnectionsPerAddress: z.number().int().positive(),
         maxMessageMegabytes: z.number().positive().max(16),
+        readIntervalMilliseconds: z.number().int().min(0).max(200),
         keyGuessing: failureLimits.extend({ slowAfter: z.number().int().min(0) }).strict(),
       })
       .strict(),

@@ -6,6 +6,7 @@ import { isDatabaseUnavailable } from '../db/availability';
 import type { FailureGuard } from '../security/failure-guard';
 import { RtmpProtocol, RtmpProtocolError, type PublishRequest, type RtmpProtocolLimits } from './nms-rtmp-protocol';
 import type { MediaTag } from './media';
+import type { ReadRounds } from './read-rounds';
 import type { PublishGate, Publisher, PublisherCloseReason, PublisherListener, Refusal } from './publisher';
 
 export interface RtmpConnectionOptions {
@@ -43,6 +44,7 @@ export class RtmpConnection implements Publisher {
     private readonly options: RtmpConnectionOptions,
     private readonly gate: PublishGate,
     private readonly guard: FailureGuard,
+    private readonly readRounds: ReadRounds,
     logger: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -146,6 +148,8 @@ export class RtmpConnection implements Publisher {
           this.metrics.publishes.inc({ result: 'accepted', reason: 'ok' });
           this.log.info({ session: admitted.sessionId }, 'publish accepted');
           this.protocol.accept();
+          // Only media is read in rounds: the handshake and the publish answer are not delayed.
+          this.readRounds.add(this.socket);
           return;
         }
         refusal = admitted;

@@ -5,12 +5,15 @@ import type { Metrics } from '../observability/metrics';
 import { RtmpConnection, type RtmpConnectionOptions } from './rtmp-connection';
 import type { FailureGuard } from '../security/failure-guard';
 import type { PublishGate } from './publisher';
+import { ReadRounds } from './read-rounds';
 
 export interface RtmpServerOptions extends RtmpConnectionOptions {
   host: string;
   port: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  /** Publishing sockets are read in rounds this far apart; 0 reads every message as it comes. */
+  readIntervalMs: number;
 }
 
 /** Our own listener: NMS's server classes exit the process on a listen error (nms-notes.md). */
@@ -18,6 +21,7 @@ export class RtmpServer {
   private readonly server: net.Server;
   private readonly connections = new Set<RtmpConnection>();
   private readonly perAddress = new Map<string, number>();
+  private readonly readRounds: ReadRounds;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -27,7 +31,9 @@ export class RtmpServer {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.server = net.createServer((socket) => this.onSocket(socket));
+    this.readRounds = new ReadRounds(options.readIntervalMs);
+    // A one-byte read buffer lets a paused socket stop being read at once (see ReadRounds).
+    this.server = net.createServer({ highWaterMark: 1 }, (socket) => this.onSocket(socket));
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -71,7 +77,7 @@ export class RtmpServer {
       socket.destroy();
       return;
     }
-    const connection = new RtmpConnection(randomBase62(10), socket, this.options, this.gate, this.guard, this.logger, this.metrics);
+    const connection = new RtmpConnection(randomBase62(10), socket, this.options, this.gate, this.guard, this.readRounds, this.logger, this.metrics);
     this.connections.add(connection);
     this.perAddress.set(address, fromAddress + 1);
     this.metrics.rtmpConnections.inc();
