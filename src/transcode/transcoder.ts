@@ -50,6 +50,7 @@ export class Transcoder {
   private resolveExit!: (exit: TranscoderExit) => void;
   private killTimer: NodeJS.Timeout | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
+  private flushQueued = false;
 
   constructor(private readonly options: TranscoderOptions) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
@@ -117,7 +118,11 @@ export class Transcoder {
         this.batchTimer = setTimeout(() => this.flushInput(), batchMs);
       }
       stdin.write(chunk);
-      if (flush) this.flushInput();
+      // Tags parsed from one socket read arrive together: they go out in one write.
+      if (flush && !this.flushQueued) {
+        this.flushQueued = true;
+        process.nextTick(() => this.flushInput());
+      }
       return;
     }
     this.queued.push(chunk);
@@ -125,6 +130,7 @@ export class Transcoder {
   }
 
   private flushInput(): void {
+    this.flushQueued = false;
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
     // write() corks once per batch.
