@@ -30,6 +30,8 @@ interface RenditionState {
   recordingStarted: boolean;
   /** Seconds of media this run has put in segments so far. */
   runElapsed: number;
+  /** When the playlist was last read (options.now()). */
+  readAt: number;
   chain: Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export class SegmentCollector {
         maxDuration: 0,
         recordingStarted: false,
         runElapsed: 0,
+        readAt: -Infinity,
         chain: Promise.resolve(),
       });
     }
@@ -76,7 +79,13 @@ export class SegmentCollector {
         this.options.onError(error);
       }
     }
-    this.poll = setInterval(() => void this.collectAll(), this.options.pollMs ?? 1000);
+    // In case the watcher misses a change: ffmpeg rewrites its playlist once per segment, so only a
+    // rendition quiet for longer than that is read. Reading every rendition every second cost four
+    // file operations each, through the thread pool.
+    this.poll = setInterval(() => {
+      const quietSince = this.options.now() - this.options.segmentSeconds * 1000;
+      for (const [rendition, state] of this.states) if (state.readAt <= quietSince) void this.collect(rendition);
+    }, this.options.pollMs ?? 1000);
     this.poll.unref();
   }
 
@@ -154,6 +163,7 @@ export class SegmentCollector {
 
   private async readNew(rendition: string, state: RenditionState): Promise<void> {
     let text: string;
+    state.readAt = this.options.now();
     try {
       text = await fs.promises.readFile(path.join(this.dir(rendition), FFMPEG_PLAYLIST), 'utf8');
     } catch (error) {

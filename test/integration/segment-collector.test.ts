@@ -152,4 +152,40 @@ describe('segment collector', () => {
     await collector.collectAll();
     expect(read('index.m3u8').segments.map((s) => s.programDateTime)).toEqual(['2026-11-21T12:00:04.500Z', '2026-11-21T12:01:00.000Z', '2026-11-21T12:01:02.000Z']);
   });
+
+  test('the poll reads a playlist the watcher missed, and leaves alone one read within a segment', async () => {
+    let clock = 10_000;
+    const events: string[] = [];
+    const collector = new SegmentCollector({
+      sessionDir: dir,
+      renditions: ['720p'],
+      listSize: 3,
+      segmentSeconds: 2,
+      record: false,
+      now: () => clock,
+      onSegment: (rendition, segment) => events.push(`${rendition}:${segment.sequence}`),
+      onError: (error) => {
+        throw error;
+      },
+      pollMs: 20,
+    });
+    // Written before the watcher exists: only the poll can see it.
+    new FakeFfmpeg(path.join(dir, '720p')).segment(0);
+    const reads = jest.spyOn(fs.promises, 'readFile');
+    const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith('.ffmpeg.m3u8')).length;
+    try {
+      collector.start();
+      const deadline = Date.now() + 2000;
+      while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(events).toEqual(['720p:0']);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(playlistReads()).toBe(1);
+      clock += 2001;
+      await new Promise((r) => setTimeout(r, 150));
+      expect(playlistReads()).toBe(2);
+    } finally {
+      collector.stopWatching();
+      reads.mockRestore();
+    }
+  });
 });
