@@ -49,3 +49,21 @@ export function flvHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
   header[4] = (hasAudio ? 0x04 : 0) | (hasVideo ? 0x01 : 0);
   return header;
 }
+
+/**
+ * One FLV tag (11-byte header, the payload, PreviousTagSize), the way ffmpeg reads it from a pipe.
+ * Every byte is written, so the buffer needs no zeroing (about 6 MB/s of it at 20 streams).
+ */
+export function flvTag(type: 8 | 9 | 18, timestamp: number, payload: Buffer): Buffer {
+  const size = payload.length;
+  const tag = Buffer.allocUnsafe(11 + size + 4);
+  tag[0] = type;
+  tag.writeUIntBE(size, 1, 3);
+  // 24 low bits, then the extension byte with the high 8 (FLV's TimestampExtended).
+  tag.writeUIntBE(timestamp & 0xffffff, 4, 3);
+  tag[7] = (timestamp >>> 24) & 0xff;
+  tag.writeUIntBE(0, 8, 3);
+  payload.copy(tag, 11);
+  tag.writeUInt32BE(11 + size, 11 + size);
+  return tag;
+}

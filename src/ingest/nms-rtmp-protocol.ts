@@ -9,12 +9,11 @@
 //    turns every such throw into an RtmpProtocolError for the caller to close that one socket.
 
 import Rtmp = require('node-media-server/src/protocol/rtmp.js');
-import Flv = require('node-media-server/src/protocol/flv.js');
 import AVPacket = require('node-media-server/src/core/avpacket.js');
 import nmsLogger = require('node-media-server/src/core/logger.js');
 import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import { parseH264Sps } from 'node-media-server/src/protocol/sps_info.js';
-import type { AudioCodec, AudioConfig, MediaTag, SourceMetadata, VideoCodec, VideoConfig } from './media';
+import { flvTag, type AudioCodec, type AudioConfig, type MediaTag, type SourceMetadata, type VideoCodec, type VideoConfig } from './media';
 
 export class RtmpProtocolError extends Error {
   override name = 'RtmpProtocolError';
@@ -221,13 +220,15 @@ function toMediaTag(packet: AVPacket): MediaTag | undefined {
   switch (packet.codec_type) {
     case 9: {
       const codec = videoCodecOf(packet);
-      const config = packet.flags === 2 ? videoConfigOf(codec, packet.data.subarray(0, packet.size)) : undefined;
-      return { kind: 'video', codec, keyframe: packet.flags === 3, timestamp, bytes: Flv.createMessage(packet), ...(config && { config }) };
+      const payload = packet.data.subarray(0, packet.size);
+      const config = packet.flags === 2 ? videoConfigOf(codec, payload) : undefined;
+      return { kind: 'video', codec, keyframe: packet.flags === 3, timestamp, bytes: flvTag(9, timestamp, payload), ...(config && { config }) };
     }
     case 8: {
       const codec: AudioCodec = packet.codec_id === 10 ? 'aac' : packet.codec_id === 2 ? 'mp3' : 'other';
-      const config = packet.flags === 0 && codec === 'aac' ? aacConfigOf(packet.data.subarray(0, packet.size)) : undefined;
-      return { kind: 'audio', codec, timestamp, bytes: Flv.createMessage(packet), ...(config && { config }) };
+      const payload = packet.data.subarray(0, packet.size);
+      const config = packet.flags === 0 && codec === 'aac' ? aacConfigOf(payload) : undefined;
+      return { kind: 'audio', codec, timestamp, bytes: flvTag(8, timestamp, payload), ...(config && { config }) };
     }
     case 18:
       return metadataTag(packet);
@@ -294,13 +295,8 @@ function metadataTag(packet: AVPacket): MediaTag | undefined {
   }
   const isSetDataFrame = decoded.cmd === '@setDataFrame' && decoded.method === 'onMetaData';
   if (!isSetDataFrame && decoded.cmd !== 'onMetaData') return undefined;
-  const stripped = new AVPacket();
-  Object.assign(stripped, packet);
-  if (isSetDataFrame && payload.subarray(0, SET_DATA_FRAME.length).equals(SET_DATA_FRAME)) {
-    stripped.data = Buffer.from(payload.subarray(SET_DATA_FRAME.length));
-    stripped.size = stripped.data.length;
-  }
-  return { kind: 'metadata', timestamp: packet.dts, metadata: metadataOf(decoded.dataObj), bytes: Flv.createMessage(stripped) };
+  const stripped = isSetDataFrame && payload.subarray(0, SET_DATA_FRAME.length).equals(SET_DATA_FRAME) ? payload.subarray(SET_DATA_FRAME.length) : payload;
+  return { kind: 'metadata', timestamp: packet.dts, metadata: metadataOf(decoded.dataObj), bytes: flvTag(18, packet.dts, stripped) };
 }
 
 function metadataOf(value: unknown): SourceMetadata {

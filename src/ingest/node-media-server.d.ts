@@ -60,16 +60,6 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
   export = Rtmp;
 }
 
-declare module 'node-media-server/src/protocol/flv.js' {
-  import AVPacket = require('node-media-server/src/core/avpacket.js');
-  class Flv {
-    static createHeader(hasAudio: boolean, hasVideo: boolean): Buffer;
-    /** A complete FLV tag: 11-byte header, payload, 4-byte previous tag size. Copies the payload. */
-    static createMessage(packet: AVPacket): Buffer;
-  }
-  export = Flv;
-}
-
 declare module 'node-media-server/src/protocol/amf.js' {
   export function decodeAmf0Data(buffer: Buffer): { cmd?: unknown; method?: unknown; dataObj?: unknown };
 }
