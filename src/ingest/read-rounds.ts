@@ -1,7 +1,9 @@
 import type net from 'node:net';
 
 /**
- * Reads publishers' sockets in rounds, every `intervalMs`, instead of once per RTMP message.
+ * Reads publishers' sockets in rounds, every `intervalMs`, instead of once per RTMP message, while
+ * their `mayWait()` says so (the connection says yes in the middle of a GOP, where a delay reaches
+ * no viewer).
  *
  * Encoders write each audio and video message as it is produced, about 110 a second per stream,
  * and each one woke the process (docs/benchmarks.md, section 4). Between rounds a socket is paused;
@@ -14,15 +16,15 @@ import type net from 'node:net';
  * a paused socket goes on being read, one wake-up per message, until that much is buffered.
  */
 export class ReadRounds {
-  private readonly sockets = new Set<net.Socket>();
+  private readonly sockets = new Map<net.Socket, () => boolean>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(readonly intervalMs: number) {}
 
-  /** From now until it closes, the socket is read once per round. */
-  add(socket: net.Socket): void {
+  /** From now until it closes, the socket is read once per round whenever `mayWait()` is true. */
+  add(socket: net.Socket, mayWait: () => boolean): void {
     if (this.intervalMs <= 0 || socket.destroyed) return;
-    this.sockets.add(socket);
+    this.sockets.set(socket, mayWait);
     socket.once('close', () => this.sockets.delete(socket));
     setImmediate(() => this.pause(socket));
     this.timer ??= this.nextRound();
@@ -31,9 +33,9 @@ export class ReadRounds {
   private round(): void {
     this.timer = undefined;
     if (this.sockets.size === 0) return;
-    for (const socket of this.sockets) socket.resume();
+    for (const socket of this.sockets.keys()) socket.resume();
     setImmediate(() => {
-      for (const socket of this.sockets) this.pause(socket);
+      for (const socket of this.sockets.keys()) this.pause(socket);
     });
     this.timer = this.nextRound();
   }
@@ -42,7 +44,8 @@ export class ReadRounds {
     return setTimeout(() => this.round(), this.intervalMs).unref();
   }
 
+  /** A socket that may not wait stays flowing until a later round finds it may. */
   private pause(socket: net.Socket): void {
-    if (this.sockets.has(socket)) socket.pause();
+    if (this.sockets.get(socket)?.()) socket.pause();
   }
 }

@@ -7,6 +7,7 @@ import type { FailureGuard } from '../security/failure-guard';
 import { RtmpProtocol, RtmpProtocolError, type PublishRequest, type RtmpProtocolLimits } from './nms-rtmp-protocol';
 import type { MediaTag } from './media';
 import type { ReadRounds } from './read-rounds';
+import { KeyframeCadence } from './keyframe-cadence';
 import type { PublishGate, Publisher, PublisherCloseReason, PublisherListener, Refusal } from './publisher';
 
 export interface RtmpConnectionOptions {
@@ -21,6 +22,13 @@ export interface RtmpConnectionOptions {
 
 /** Refusals that say the key was wrong: these count as guesses. */
 const GUESSES = new Set(['malformed_key', 'unknown_key']);
+
+/**
+ * Media is read as it comes from a little before a keyframe is due until this long after one
+ * arrived: ffmpeg cuts a segment there once it has the keyframe and the audio that follows it.
+ */
+const UNBATCHED_AFTER_KEYFRAME_MS = 250;
+const UNBATCHED_BEFORE_KEYFRAME_MS = 100;
 
 /** How long a refused client gets to read its error status before the socket is destroyed. */
 const REFUSAL_LINGER_MS = 1000;
@@ -37,6 +45,7 @@ export class RtmpConnection implements Publisher {
   private closeReason: PublisherCloseReason = 'client_closed';
   private closed = false;
   private readonly setupTimer: NodeJS.Timeout;
+  private readonly cadence = new KeyframeCadence();
 
   constructor(
     readonly id: string,
@@ -110,6 +119,7 @@ export class RtmpConnection implements Publisher {
   }
 
   private onMedia(tag: MediaTag): void {
+    this.cadence.observe(tag);
     this.listener?.media(tag);
   }
 
@@ -149,7 +159,8 @@ export class RtmpConnection implements Publisher {
           this.log.info({ session: admitted.sessionId }, 'publish accepted');
           this.protocol.accept();
           // Only media is read in rounds: the handshake and the publish answer are not delayed.
-          this.readRounds.add(this.socket);
+          const beforeKeyframeMs = this.readRounds.intervalMs + UNBATCHED_BEFORE_KEYFRAME_MS;
+          this.readRounds.add(this.socket, () => this.cadence.midGop(UNBATCHED_AFTER_KEYFRAME_MS, beforeKeyframeMs));
           return;
         }
         refusal = admitted;

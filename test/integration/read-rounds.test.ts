@@ -5,7 +5,7 @@ import { ReadRounds } from '../../src/ingest/read-rounds';
  * A client writes a small numbered message every 2 ms (an encoder writes ~110 a second) for
  * `durationMs`; the server side counts its 'data' events and how late each message was read.
  */
-async function readsOf(intervalMs: number, durationMs = 600): Promise<{ reads: number; messages: number[]; worstDelayMs: number }> {
+async function readsOf(intervalMs: number, mayWait = true, durationMs = 600): Promise<{ reads: number; messages: number[]; worstDelayMs: number }> {
   const rounds = new ReadRounds(intervalMs);
   const received: Buffer[] = [];
   let reads = 0;
@@ -13,7 +13,7 @@ async function readsOf(intervalMs: number, durationMs = 600): Promise<{ reads: n
   let serverSide: net.Socket | undefined;
   const server = net.createServer({ highWaterMark: 1 }, (socket) => {
     serverSide = socket;
-    rounds.add(socket);
+    rounds.add(socket, () => mayWait);
     socket.on('data', (data: Buffer) => {
       reads += 1;
       received.push(data);
@@ -60,6 +60,12 @@ describe('ReadRounds: publisher sockets read in rounds', () => {
     expect(messages.length).toBeGreaterThan(150);
     expect(reads).toBeLessThanOrEqual(2 * (600 / 50) + 4);
     expect(worstDelayMs).toBeLessThan(50 + 40);
+  });
+
+  test('a socket that may not wait (near a keyframe) is read as messages come', async () => {
+    const { reads, messages, worstDelayMs } = await readsOf(50, false);
+    expect(reads).toBeGreaterThan(messages.length / 2);
+    expect(worstDelayMs).toBeLessThan(40);
   });
 
   test('with an interval of 0 every message is read as it comes', async () => {

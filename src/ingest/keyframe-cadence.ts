@@ -1,0 +1,31 @@
+import type { MediaTag } from './media';
+
+/**
+ * Where a publisher is in its GOP, from the media timestamps it sent. Only the end of a segment
+ * decides when viewers can see it, and segments end at keyframes: media in the middle of a GOP can
+ * wait a little without delaying anything a viewer sees; media near a keyframe cannot.
+ */
+export class KeyframeCadence {
+  private lastKeyframe: number | undefined;
+  private intervalMs: number | undefined;
+  private latest = 0;
+
+  observe(tag: MediaTag): void {
+    if (tag.kind === 'metadata') return;
+    this.latest = tag.timestamp;
+    if (tag.kind !== 'video' || !tag.keyframe) return;
+    if (this.lastKeyframe !== undefined && tag.timestamp > this.lastKeyframe) this.intervalMs = tag.timestamp - this.lastKeyframe;
+    this.lastKeyframe = tag.timestamp;
+  }
+
+  /**
+   * Whether the latest media is at least `afterMs` past a keyframe and more than `beforeMs` before
+   * the next one is due. Never before two keyframes have shown the interval, nor while a keyframe
+   * is late.
+   */
+  midGop(afterMs: number, beforeMs: number): boolean {
+    if (this.lastKeyframe === undefined || this.intervalMs === undefined) return false;
+    const sinceKeyframe = this.latest - this.lastKeyframe;
+    return sinceKeyframe >= afterMs && sinceKeyframe < this.intervalMs - beforeMs;
+  }
+}

@@ -1,0 +1,27 @@
+import { KeyframeCadence } from '../../src/ingest/keyframe-cadence';
+import type { MediaTag } from '../../src/ingest/media';
+
+const bytes = Buffer.alloc(0);
+const video = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes });
+const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes });
+
+describe('KeyframeCadence: media may wait only in the middle of a GOP', () => {
+  test('not before the interval is known; then after the keyframe window and before the next keyframe is due', () => {
+    const cadence = new KeyframeCadence();
+    const at = (tag: MediaTag) => {
+      cadence.observe(tag);
+      return cadence.midGop(250, 150);
+    };
+    expect(at(video(0, true))).toBe(false);
+    expect(at(audio(1000))).toBe(false); // one keyframe: the interval is unknown
+    expect(at(video(2000, true))).toBe(false);
+    expect(at(audio(2249))).toBe(false);
+    expect(at(audio(2250))).toBe(true);
+    expect(at(video(3849))).toBe(true);
+    expect(at(audio(3850))).toBe(false); // the next keyframe is due within 150 ms
+    expect(at(video(4100))).toBe(false); // late keyframe: still read as it comes
+    expect(at(video(4200, true))).toBe(false);
+    expect(at({ kind: 'metadata', metadata: {}, timestamp: 9000, bytes })).toBe(false);
+    expect(at(audio(4500))).toBe(true);
+  });
+});
