@@ -25,7 +25,7 @@ class FakeFfmpeg {
 
 describe('segment collector', () => {
   let dir: string;
-  const make = (record: boolean) => {
+  const make = (record: boolean, overrides: Partial<ConstructorParameters<typeof SegmentCollector>[0]> = {}) => {
     const events: string[] = [];
     const collector = new SegmentCollector({
       sessionDir: dir,
@@ -38,6 +38,7 @@ describe('segment collector', () => {
       onError: (error) => {
         throw error;
       },
+      ...overrides,
     });
     return { collector, events, ffmpeg: new FakeFfmpeg(path.join(dir, '720p')) };
   };
@@ -155,22 +156,9 @@ describe('segment collector', () => {
 
   test('the poll reads a playlist the watcher missed, and leaves alone one read within a segment', async () => {
     let clock = 10_000;
-    const events: string[] = [];
-    const collector = new SegmentCollector({
-      sessionDir: dir,
-      renditions: ['720p'],
-      listSize: 3,
-      segmentSeconds: 2,
-      record: false,
-      now: () => clock,
-      onSegment: (rendition, segment) => events.push(`${rendition}:${segment.sequence}`),
-      onError: (error) => {
-        throw error;
-      },
-      pollMs: 20,
-    });
+    const { collector, events, ffmpeg } = make(false, { now: () => clock, pollMs: 20 });
     // Written before the watcher exists: only the poll can see it.
-    new FakeFfmpeg(path.join(dir, '720p')).segment(0);
+    ffmpeg.segment(0);
     const reads = jest.spyOn(fs.promises, 'readFile');
     const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith('.ffmpeg.m3u8')).length;
     try {
