@@ -24,6 +24,7 @@ import { publicApi } from './http/routes/public-api';
 import { statusOf, StreamView } from './http/stream-view';
 import { freeBytes } from './hls/disk-space';
 import { MediaLayout } from './hls/media-layout';
+import { Posters, type PosterSource } from './hls/posters';
 import { RetentionSweeper } from './hls/retention';
 import { StreamFiles } from './hls/stream-files';
 import { routeNmsLogging } from './ingest/nms-rtmp-protocol';
@@ -65,6 +66,9 @@ const MAX_CACHED_FILE_BYTES = 16 * 2 ** 20;
  * Far below a player's reload interval; under load it turns a stat per request into one per window.
  */
 const HLS_REVALIDATE_MS = 10;
+/** One render is a fraction of a second of one core: two at once keep a burst of requests short. */
+const MAX_POSTER_RENDERS = 2;
+const POSTER_TIMEOUT_MS = 10_000;
 
 export interface OriginOptions {
   config: Config;
@@ -151,6 +155,17 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   };
 
   const { transcode, hls, ingest } = config;
+  const posters = new Posters({
+    ffmpegPath: config.ffmpegPath,
+    intervalMs: hls.posterIntervalSeconds * 1000,
+    maxRenders: MAX_POSTER_RENDERS,
+    timeoutMs: POSTER_TIMEOUT_MS,
+    posterPath: (playbackId) => layout.poster(playbackId),
+    sourceOf: (playbackId): PosterSource | undefined => registry.getByPlaybackId(playbackId)?.posterSource(),
+    now,
+    logger,
+    metrics,
+  });
   const registry = new LiveRegistry(
     streams,
     (stream, onEnded) =>
@@ -164,7 +179,6 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
           listSize: hls.listSize,
           preset: transcode.preset,
           audioBitrateKbps: transcode.audioBitrateKbps,
-          posterIntervalSeconds: hls.posterIntervalSeconds,
           stopGraceMs: transcode.stopGraceSeconds * 1000,
           firstMediaTimeoutMs: ingest.firstMediaTimeoutSeconds * 1000,
           reconnectWindowMs: config.live.reconnectWindowSeconds * 1000,
@@ -177,6 +191,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
           backlogMaxBytes: transcode.backlogMaxMegabytes * 1024 * 1024,
         },
         files,
+        posters,
         store: sessions,
         ffmpegPath: config.ffmpegPath,
         logger,
@@ -266,7 +281,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       session: (streamId) => registry.getByStreamId(streamId)?.info(),
     },
     viewers,
-    files,
+    { hasPoster: async (playbackId) => posters.canMake(playbackId) || (await files.hasPoster(playbackId)) },
   );
   describe = (stream) => view.webhook(stream);
   const control = new StreamControl({ streams, sessions, files, webhooks, live: registry, describe, logger });
@@ -291,6 +306,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const requestId = requestIds();
   const serveHls = hlsHandler({
     layout,
+    posters,
     files: new FileCache({ maxBytes: config.hls.cacheMegabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES, revalidateMs: HLS_REVALIDATE_MS, now: () => performance.now() }),
     viewers,
     cors: crossOrigin,
@@ -325,6 +341,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   let stopping: Promise<void> | undefined;
   const stop = async () => {
     const rtmpClosed = rtmp.stopAccepting();
+    await posters.close();
     await registry.stopAll('shutdown');
     rtmp.closeAll();
     await rtmpClosed;

@@ -45,8 +45,6 @@ async function bareCores(plans: LadderPlan[]): Promise<number> {
       buildFfmpegArgs({
         plan,
         outputDir,
-        ...(plan.poster && { posterPath: path.join(outputDir, 'poster.jpg') }),
-        posterIntervalSeconds: config.hls.posterIntervalSeconds,
         preset: config.transcode.preset,
         segmentSeconds: config.hls.segmentSeconds,
         startNumber: 0,

@@ -119,6 +119,12 @@ export class SegmentCollector {
     return [...this.states.values()].filter((s) => s.lastSequence >= 0).length;
   }
 
+  /** The newest segment of a rendition, as a path. */
+  newestSegment(rendition: string): string | undefined {
+    const newest = this.states.get(rendition)?.segments.at(-1);
+    return newest && path.join(this.dir(rendition), newest.uri);
+  }
+
   /** Bitrate of a rendition over the segments still known, in kbit/s. */
   async measuredKbps(rendition: string): Promise<number | undefined> {
     const state = this.states.get(rendition);

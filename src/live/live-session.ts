@@ -2,6 +2,7 @@ import { flvHeader, type MediaTag } from '../ingest/media';
 import type { Publisher, PublisherCloseReason } from '../ingest/publisher';
 import { buildMasterPlaylist } from '../hls/master-playlist';
 import { sessionUriPrefix } from '../hls/media-layout';
+import type { Posters, PosterSource } from '../hls/posters';
 import { SegmentCollector } from '../hls/segment-collector';
 import type { StreamFiles } from '../hls/stream-files';
 import type { Logger } from '../observability/logger';
@@ -37,7 +38,6 @@ export interface SessionSettings {
   listSize: number;
   preset: string;
   audioBitrateKbps: number;
-  posterIntervalSeconds: number;
   stopGraceMs: number;
   firstMediaTimeoutMs: number;
   reconnectWindowMs: number;
@@ -57,6 +57,7 @@ export interface LiveSessionDeps {
   node: string;
   settings: SessionSettings;
   files: StreamFiles;
+  posters: Pick<Posters, 'keepLast'>;
   store: SessionRepository;
   ffmpegPath: string;
   logger: Logger;
@@ -220,6 +221,20 @@ export class LiveSession {
   /** Resolves once the session has ended; immediately if it is not ending. */
   whenEnded(): Promise<void> {
     return this.stopping ?? Promise.resolve();
+  }
+
+  /**
+   * Where the session's newest picture is, for a poster: the newest segment of the smallest video
+   * rendition at least as tall as the poster (the cheapest to decode), else of the tallest.
+   */
+  posterSource(): PosterSource | undefined {
+    const { plan, collector } = this;
+    if (!plan?.poster || !collector) return undefined;
+    const poster = plan.poster;
+    const byHeight = [...plan.video].sort((a, b) => a.height - b.height);
+    const rendition = byHeight.find((video) => video.height >= poster.height) ?? byHeight.at(-1);
+    const segment = rendition && collector.newestSegment(rendition.name);
+    return segment ? { segment, ...poster } : undefined;
   }
 
   info(): LiveSessionInfo {
@@ -423,8 +438,6 @@ export class LiveSession {
       buildFfmpegArgs({
         plan,
         outputDir: files.layout.sessionDir(stream.playbackId, this.id),
-        ...(plan.video.length > 0 && { posterPath: files.layout.poster(stream.playbackId) }),
-        posterIntervalSeconds: settings.posterIntervalSeconds,
         preset: settings.preset,
         segmentSeconds: settings.segmentSeconds,
         startNumber: collector.nextStartNumber(),
@@ -593,6 +606,8 @@ export class LiveSession {
       );
       await this.prepared;
       await this.collector?.finish();
+      const poster = this.posterSource();
+      if (poster && reason !== 'shutdown') await this.deps.posters.keepLast(this.stream.playbackId, poster);
     } catch (error) {
       this.log.error({ err: error }, 'error while ending the session');
     }

@@ -41,6 +41,12 @@ export function createMetrics(sources: MetricSources) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    posterRenders: new client.Counter({
+      name: 'origin_poster_renders_total',
+      help: 'Posters made from a segment, by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     transcoderStalls: new client.Counter({ name: 'origin_transcoder_stalls_total', help: 'Transcoders found stalled by the watchdog', registers: [registry] }),
     transcoderBacklog: new client.Counter({
       name: 'origin_transcoder_backlog_events_total',

@@ -1,13 +1,10 @@
 import path from 'node:path';
-import type { LadderPlan } from './ladder';
+import type { EncodedVideo, LadderPlan } from './ladder';
 
 export interface TranscodeJob {
   plan: LadderPlan;
   /** The session's folder: <folder>/<rendition>/seg_N.ts and ffmpeg's own .ffmpeg.m3u8. */
   outputDir: string;
-  /** The poster image, refreshed every posterIntervalSeconds; none when the plan has no video. */
-  posterPath?: string;
-  posterIntervalSeconds: number;
   preset: string;
   segmentSeconds: number;
   /** Number of the first segment, so that a later run (reconnect, restart) continues the session's numbering. */
@@ -41,23 +38,18 @@ const SOURCE_KEYFRAMES_GOP_SEGMENTS = 10;
  * an H.264 source can be copied as is into a "source" rendition. Keyframes fall on the segment
  * grid (or on the source's keyframes when a rendition is copied), with the source's timestamps, so
  * every rendition cuts its segments at the same instants. Audio is encoded (or copied) once per
- * audio rendition and shared by the video renditions. A second output refreshes the poster.
+ * audio rendition and shared by the video renditions. Nothing is decoded that no rendition needs:
+ * posters are made apart, when asked for (buildPosterArgs).
  */
 export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
   const { plan } = job;
   const inputs: FfmpegInput[] = [{ options: ['-hide_banner', '-f', 'flv'], source: 'pipe:0' }];
   const hls: string[] = [];
   const variants: string[] = [];
-  const encoded = plan.video.filter((v) => v.mode === 'encode');
-  const decodesVideo = encoded.length > 0 || job.posterPath !== undefined;
+  const encoded = plan.video.filter((v): v is EncodedVideo => v.mode === 'encode');
 
   if (plan.video.length > 0 && !job.input.hasVideo) throw new Error('this plan needs video and the input has none');
-  // Passthrough decodes only for the poster: keyframes are enough for that, and one thread each
-  // for decoding and filtering them: a third less CPU and memory per stream (docs/benchmarks.md).
-  if (encoded.length === 0 && job.posterPath !== undefined) inputs[0]!.options.push('-skip_frame', 'nokey', '-threads', '1', '-filter_threads', '1');
-
-  const graph = decodesVideo ? filterGraph(job) : undefined;
-  if (graph) hls.push('-filter_complex', graph);
+  if (encoded.length > 0) hls.push('-filter_complex', filterGraph(encoded));
 
   plan.video.forEach((rendition, i) => {
     variants.push(`v:${i},name:${rendition.name}`);
@@ -114,14 +106,37 @@ export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
     '-hls_segment_filename', path.join(job.outputDir, '%v', 'seg_%d.ts'),
     '-var_stream_map', variants.join(' '),
   );
-  const outputs: FfmpegOutput[] = [{ options: hls, target: path.join(job.outputDir, '%v', '.ffmpeg.m3u8') }];
-  if (job.posterPath !== undefined) {
-    outputs.push({
-      options: ['-map', '[poster]', '-c:v', 'mjpeg', '-q:v', '5', '-update', '1', '-atomic_writing', '1', '-f', 'image2'],
-      target: job.posterPath,
-    });
-  }
-  return { inputs, outputs };
+  return { inputs, outputs: [{ options: hls, target: path.join(job.outputDir, '%v', '.ffmpeg.m3u8') }] };
+}
+
+export interface PosterJob {
+  /** A segment of a video rendition: it begins with a keyframe. */
+  segment: string;
+  width: number;
+  height: number;
+  target: string;
+}
+
+/**
+ * A poster from a segment: only its first keyframe is decoded, with one thread. The JPEG is written
+ * beside the target and renamed over it, so a reader never sees half of one.
+ */
+export function buildPosterArgs(job: PosterJob): FfmpegArgs {
+  return {
+    inputs: [{ options: ['-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1'], source: job.segment }],
+    outputs: [
+      {
+        options: [
+          '-map', '0:v:0',
+          '-frames:v', '1',
+          '-vf', `scale=${job.width}:${job.height},format=yuvj420p`,
+          '-c:v', 'mjpeg', '-q:v', '5',
+          '-update', '1', '-atomic_writing', '1', '-f', 'image2',
+        ],
+        target: job.target,
+      },
+    ],
+  };
 }
 
 /** The argument vector as ffmpeg receives it from fluent-ffmpeg (which adds -y for file outputs). */
@@ -133,19 +148,13 @@ export function toArgv(args: FfmpegArgs): string[] {
   ];
 }
 
-function filterGraph(job: TranscodeJob): string {
-  const { plan } = job;
-  const branches: string[] = [];
-  plan.video.forEach((rendition) => {
-    if (rendition.mode !== 'encode') return;
+function filterGraph(encoded: readonly EncodedVideo[]): string {
+  const branches = encoded.map((rendition, i) => {
     const steps = [];
     if (rendition.frameRate !== undefined) steps.push(`fps=${rendition.frameRate}`);
     steps.push(`scale=${rendition.width}:${rendition.height}`, 'format=yuv420p');
-    branches.push(`${steps.join(',')}[v${branches.length}]`);
+    return `${steps.join(',')}[v${i}]`;
   });
-  if (job.posterPath !== undefined && plan.poster) {
-    branches.push(`fps=1/${job.posterIntervalSeconds},scale=${plan.poster.width}:${plan.poster.height},format=yuvj420p[poster]`);
-  }
   if (branches.length === 1) return `[0:v:0]${branches[0]}`;
   const split = `[0:v:0]split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`;
   return [split, ...branches.map((branch, i) => `[s${i}]${branch}`)].join(';');

@@ -72,6 +72,8 @@ describe('live session lifecycle', () => {
     expect((await env.hls.media(mediaUrl)).endList).toBe(false);
     await waitFor(async () => (await env.hls.media(mediaUrl)).endList, { what: 'ENDLIST after the window', timeoutMs: 15_000 });
     expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(7500);
+    // The playlists end first; then the last picture is made for the poster and the session is over.
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id) === undefined, { what: 'the session to end', timeoutMs: 10_000 });
     const session = (await env.origin.sessions.listByStream(stream.id, 1))[0];
     expect(session).toMatchObject({ state: 'ended', endReason: 'reconnect_window_expired', reconnects: 1 });
     expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);

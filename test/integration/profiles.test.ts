@@ -114,7 +114,7 @@ describe('profiles and sources', () => {
     expect((await fetch(`${env.origin.urls.publicUrl}/hls/${pushed.playbackId}/poster.jpg`)).status).toBe(404);
   });
 
-  test('video only: renditions without an audio group; the poster is served', async () => {
+  test('video only: renditions without an audio group; the last picture stays as the poster', async () => {
     const pushed = await push('ladder', { width: 640, height: 360, audio: false });
     expect(pushed.master.audio).toEqual([]);
     expect(pushed.master.variants.map((v) => [v.attributes.RESOLUTION, v.attributes.AUDIO])).toEqual([['640x360', undefined]]);

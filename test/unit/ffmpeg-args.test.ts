@@ -1,4 +1,4 @@
-import { buildFfmpegArgs, toArgv, type TranscodeJob } from '../../src/transcode/ffmpeg-args';
+import { buildFfmpegArgs, buildPosterArgs, toArgv, type TranscodeJob } from '../../src/transcode/ffmpeg-args';
 import { planLadder, type Profile, type SourceInfo } from '../../src/transcode/ladder';
 
 const rungs = [
@@ -15,8 +15,6 @@ function job(source: SourceInfo, profile: Profile, extra: Partial<TranscodeJob> 
   return {
     plan,
     outputDir: '/media/live/PB/sessions/S',
-    ...(plan.video.length > 0 && { posterPath: '/media/live/PB/poster.jpg' }),
-    posterIntervalSeconds: 10,
     preset: 'veryfast',
     segmentSeconds: 2,
     startNumber: 0,
@@ -28,11 +26,11 @@ const argv = (j: TranscodeJob) => toArgv(buildFfmpegArgs(j));
 const valueOf = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe('ffmpeg arguments (golden)', () => {
-  test('default ladder, 720p30 H.264 + AAC: source copied, two rungs encoded on its keyframes, audio copied, poster', () => {
+  test('default ladder, 720p30 H.264 + AAC: source copied, two rungs encoded on its keyframes, audio copied', () => {
     expect(argv(job({ video: h264720, audio: aac }, ladder))).toEqual([
       '-hide_banner', '-f', 'flv', '-i', 'pipe:0', '-y',
       '-filter_complex',
-      '[0:v:0]split=3[s0][s1][s2];[s0]scale=854:480,format=yuv420p[v0];[s1]scale=640:360,format=yuv420p[v1];[s2]fps=1/10,scale=640:360,format=yuvj420p[poster]',
+      '[0:v:0]split=2[s0][s1];[s0]scale=854:480,format=yuv420p[v0];[s1]scale=640:360,format=yuv420p[v1]',
       '-map', '0:v:0', '-c:v:0', 'copy',
       '-map', '[v0]', '-c:v:1', 'libx264', '-b:v:1', '1400k', '-maxrate:v:1', '1540k', '-bufsize:v:1', '3080k', '-profile:v:1', 'high', '-level:v:1', '3.1', '-g:v:1', '600',
       '-map', '[v1]', '-c:v:2', 'libx264', '-b:v:2', '800k', '-maxrate:v:2', '880k', '-bufsize:v:2', '1760k', '-profile:v:2', 'main', '-level:v:2', '3.0', '-g:v:2', '600',
@@ -44,7 +42,6 @@ describe('ffmpeg arguments (golden)', () => {
       '-hls_segment_filename', '/media/live/PB/sessions/S/%v/seg_%d.ts',
       '-var_stream_map', 'v:0,name:source v:1,name:480p v:2,name:360p a:0,name:audio',
       '/media/live/PB/sessions/S/%v/.ffmpeg.m3u8',
-      '-map', '[poster]', '-c:v', 'mjpeg', '-q:v', '5', '-update', '1', '-atomic_writing', '1', '-f', 'image2', '/media/live/PB/poster.jpg',
     ]);
   });
 
@@ -57,15 +54,24 @@ describe('ffmpeg arguments (golden)', () => {
     expect(args.slice(args.indexOf('-c:a:0'), args.indexOf('-c:a:0') + 6)).toEqual(['-c:a:0', 'aac', '-b:a:0', '128k', '-ac:a:0', '2']);
   });
 
-  test('passthrough: no encoder; the video is decoded for the poster only, keyframes only', () => {
+  test('passthrough: nothing decoded, nothing encoded', () => {
     const args = argv(job({ video: h264720, audio: aac }, { kind: 'passthrough', rungs: [], sourceRung: true }));
-    expect(args.slice(0, 11)).toEqual(['-hide_banner', '-f', 'flv', '-skip_frame', 'nokey', '-threads', '1', '-filter_threads', '1', '-i', 'pipe:0']);
+    expect(args.slice(0, 6)).toEqual(['-hide_banner', '-f', 'flv', '-i', 'pipe:0', '-y']);
     expect(args).not.toContain('libx264');
-    expect(valueOf(args, '-filter_complex')).toBe('[0:v:0]fps=1/10,scale=640:360,format=yuvj420p[poster]');
+    expect(args).not.toContain('-filter_complex');
+    expect(args).not.toContain('image2');
     expect(valueOf(args, '-var_stream_map')).toBe('v:0,name:source a:0,name:audio');
   });
 
-  test('audio only: no filter graph, no poster, no video encoder', () => {
+  test('poster: the first keyframe of a segment, one thread, written whole', () => {
+    expect(toArgv(buildPosterArgs({ segment: '/media/live/PB/sessions/S/360p/seg_7.ts', width: 640, height: 360, target: '/media/live/PB/poster.jpg' }))).toEqual([
+      '-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1', '-i', '/media/live/PB/sessions/S/360p/seg_7.ts', '-y',
+      '-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=640:360,format=yuvj420p', '-c:v', 'mjpeg', '-q:v', '5',
+      '-update', '1', '-atomic_writing', '1', '-f', 'image2', '/media/live/PB/poster.jpg',
+    ]);
+  });
+
+  test('audio only: no filter graph, no video encoder', () => {
     const args = argv(job({ audio: { codec: 'mp3' } }, ladder));
     expect(args).not.toContain('-filter_complex');
     expect(args).not.toContain('libx264');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { LIVE_PLAYLIST, RECORDING_PLAYLIST, type MediaLayout } from '../../hls/media-layout';
 import { hasEndList } from '../../hls/media-playlist';
 import { playlistUris } from '../../hls/playlist-uris';
+import type { Posters } from '../../hls/posters';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../../streams/keys';
@@ -67,6 +68,8 @@ function classify(parts: readonly string[]): HlsFile | undefined {
 
 export interface HlsHandlerDeps {
   layout: MediaLayout;
+  /** A live stream's poster is made when asked for. */
+  posters: Pick<Posters, 'refresh'>;
   files: FileCache;
   viewers: ViewerCounter;
   cors: Cors;
@@ -155,6 +158,7 @@ async function serve(deps: HlsHandlerDeps, request: HlsRequest): Promise<{ statu
   const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
   if (!file) return sendError(request, 404, 'not_found', 'Not found');
   const root = deps.layout.streamDir(playbackId);
+  if (file.kind === 'poster') await deps.posters.refresh(playbackId);
   const found = await deps.files.read(root, parts);
   if (!found) return sendError(request, 404, 'not_found', 'Not found');
 

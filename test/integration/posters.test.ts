@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Posters, type PosterSource, type PostersOptions } from '../../src/hls/posters';
+import { createLogger } from '../../src/observability/logger';
+import { createMetrics } from '../../src/observability/metrics';
+import { probeStreams } from '../support/ffprobe';
+
+/** A 2-second 720p segment as ffmpeg's HLS muxer writes one: a keyframe first, B-frames after. */
+function segment(file: string, pattern: string): void {
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${pattern}=size=1280x720:rate=30`, '-t', '2',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '60', '-pix_fmt', 'yuv420p', '-f', 'mpegts', file,
+  ]);
+}
+
+describe('posters made when asked for (real ffmpeg)', () => {
+  let dir: string;
+  let clock: number;
+  let source: PosterSource | undefined;
+  let logged: string[];
+  let posters: Posters;
+  let metrics: ReturnType<typeof createMetrics>;
+  const poster = () => path.join(dir, 'PB', 'poster.jpg');
+  const renders = async (result: string) => (await metrics.posterRenders.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'posters-'));
+    segment(path.join(dir, 'a.ts'), 'testsrc2');
+    segment(path.join(dir, 'b.ts'), 'smptebars');
+    fs.writeFileSync(path.join(dir, 'broken.ts'), Buffer.alloc(5000, 7));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const make = (overrides: Partial<PostersOptions> = {}) => {
+    const destination = new Writable({ write: (chunk: Buffer, _encoding, done) => (logged.push(chunk.toString()), done()) });
+    return new Posters({
+      ffmpegPath: 'ffmpeg',
+      intervalMs: 10_000,
+      maxRenders: 2,
+      timeoutMs: 10_000,
+      posterPath: (playbackId) => path.join(dir, playbackId, 'poster.jpg'),
+      sourceOf: (playbackId) => (playbackId === 'PB' ? source : undefined),
+      now: () => clock,
+      logger: createLogger({ level: 'warn', format: 'json', destination }),
+      metrics,
+      ...overrides,
+    });
+  };
+
+  beforeEach(() => {
+    fs.rmSync(path.join(dir, 'PB'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(dir, 'PB'));
+    clock = 0;
+    source = { segment: path.join(dir, 'a.ts'), width: 640, height: 360 };
+    logged = [];
+    metrics = createMetrics({ viewerCounts: () => new Map(), liveStreams: () => [] });
+    posters = make();
+  });
+  afterEach(() => posters.close());
+
+  test('the first request makes a JPEG of the poster size from the segment; requests meanwhile share the render', async () => {
+    expect(posters.canMake('PB')).toBe(true);
+    expect(posters.canMake('OTHER')).toBe(false);
+    await Promise.all([posters.refresh('PB'), posters.refresh('PB'), posters.refresh('PB')]);
+    const [picture] = await probeStreams(poster());
+    expect(picture).toMatchObject({ codec_name: 'mjpeg', width: 640, height: 360 });
+    expect(await renders('ok')).toBe(1);
+    // No stream live: nothing to make, nothing made.
+    await posters.refresh('OTHER');
+    expect(fs.existsSync(path.join(dir, 'OTHER'))).toBe(false);
+    expect(await renders('ok')).toBe(1);
+  });
+
+  test('made again only once the interval has passed and there is a newer segment', async () => {
+    await posters.refresh('PB');
+    const first = fs.readFileSync(poster());
+    clock = 9_999;
+    source = { segment: path.join(dir, 'b.ts'), width: 640, height: 360 };
+    await posters.refresh('PB');
+    expect(fs.readFileSync(poster()).equals(first)).toBe(true);
+    clock = 10_000;
+    await posters.refresh('PB');
+    expect(fs.readFileSync(poster()).equals(first)).toBe(false);
+    expect(await renders('ok')).toBe(2);
+    // The publisher gone, the newest segment stays the same: the same picture is not made again.
+    clock = 30_000;
+    await posters.refresh('PB');
+    expect(await renders('ok')).toBe(2);
+  });
+
+  test('renders beyond the limit wait their turn', async () => {
+    const ids = ['P1', 'P2', 'P3'];
+    for (const id of ids) fs.mkdirSync(path.join(dir, id), { recursive: true });
+    // ffmpeg behind a script that notes when each render starts and ends.
+    const events = path.join(dir, 'events');
+    fs.writeFileSync(events, '');
+    const wrapper = path.join(dir, 'ffmpeg-noted');
+    fs.writeFileSync(wrapper, `#!/bin/sh\necho start >> ${events}\nffmpeg "$@"\ncode=$?\necho end >> ${events}\nexit $code\n`, { mode: 0o755 });
+    await posters.close();
+    posters = make({ ffmpegPath: wrapper, maxRenders: 1, sourceOf: (id) => (ids.includes(id) ? { segment: path.join(dir, 'a.ts'), width: 320, height: 180 } : undefined) });
+    await Promise.all(ids.map((id) => posters.refresh(id)));
+    for (const id of ids) expect((await probeStreams(path.join(dir, id, 'poster.jpg')))[0]).toMatchObject({ width: 320, height: 180 });
+    expect(fs.readFileSync(events, 'utf8').trim().split('\n')).toEqual(['start', 'end', 'start', 'end', 'start', 'end']);
+  });
+
+  test('a segment ffmpeg cannot read: logged, the poster left as it was, nothing thrown', async () => {
+    await posters.refresh('PB');
+    const before = fs.readFileSync(poster());
+    clock = 10_000;
+    source = { segment: path.join(dir, 'broken.ts'), width: 640, height: 360 };
+    await posters.refresh('PB');
+    expect(fs.readFileSync(poster()).equals(before)).toBe(true);
+    expect(await renders('failed')).toBe(1);
+    expect(logged.join('')).toContain('cannot make the poster');
+  });
+
+  test('the last picture of an ended session is kept; after close() nothing more is made', async () => {
+    const kept = posters.keepLast('PB', { segment: path.join(dir, 'b.ts'), width: 640, height: 360 });
+    await posters.refresh('PB'); // waits for the same render
+    expect(fs.existsSync(poster())).toBe(true);
+    await kept;
+    expect(await renders('ok')).toBe(1);
+    fs.rmSync(poster());
+    await posters.close();
+    clock = 60_000;
+    source = { segment: path.join(dir, 'a.ts'), width: 640, height: 360 };
+    await posters.refresh('PB');
+    expect(fs.existsSync(poster())).toBe(false);
+  });
+});
