@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { openInside, type OpenedFile } from './static-file';
 
 export interface CachedFile {
@@ -49,20 +48,9 @@ export class FileCache {
    * A file over maxFileBytes comes back open, for the caller to stream and close.
    */
   async read(root: string, parts: readonly string[]): Promise<CachedFile | OpenedFile | undefined> {
-    const key = path.join(root, ...parts);
-    const cached = this.entries.get(key);
-    if (cached) {
-      const now = this.options.now();
-      const recent = now - cached.checkedAt < this.options.revalidateMs;
-      if (recent || unchangedOnDisk(key, cached)) {
-        if (!recent) cached.checkedAt = now;
-        // Most recently used last.
-        this.entries.delete(key);
-        this.entries.set(key, cached);
-        return cached;
-      }
-      this.forget(key);
-    }
+    const cached = this.cached(root, parts);
+    if (cached) return cached;
+    const key = keyOf(root, parts);
     // Viewers ask for a new segment all at once: one of them reads it.
     let pending = this.loading.get(key);
     if (!pending) {
@@ -71,6 +59,27 @@ export class FileCache {
     }
     const loaded = await pending;
     return loaded === 'large' ? openInside(root, parts) : loaded;
+  }
+
+  /**
+   * The file from memory if it is there and unchanged, without a promise: a request for it can be
+   * answered within the same tick (the playlist path, docs/benchmarks.md).
+   */
+  cached(root: string, parts: readonly string[]): CachedFile | undefined {
+    const key = keyOf(root, parts);
+    const cached = this.entries.get(key);
+    if (!cached) return undefined;
+    const now = this.options.now();
+    if (now - cached.checkedAt < this.options.revalidateMs) return cached;
+    if (!unchangedOnDisk(key, cached)) {
+      this.forget(key);
+      return undefined;
+    }
+    cached.checkedAt = now;
+    // Most recently used last: updated when the disk is asked, at most once per revalidateMs.
+    this.entries.delete(key);
+    this.entries.set(key, cached);
+    return cached;
   }
 
   get sizeBytes(): number {
@@ -105,6 +114,11 @@ export class FileCache {
     this.entries.delete(key);
     this.bytes -= entry.size;
   }
+}
+
+/** The file's path. Not path.join: its normalising showed in the playlist path's profile, and the parts are plain names. */
+function keyOf(root: string, parts: readonly string[]): string {
+  return `${root}/${parts.join('/')}`;
 }
 
 /**

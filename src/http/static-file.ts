@@ -55,19 +55,20 @@ export interface Representation {
 /**
  * Answers a GET or HEAD with validators, 304 for a fresh conditional request, and single byte
  * ranges (206, or 416 past the end; If-Range falls back to the whole file when it no longer matches).
- * `headers` (lists) are sent with every answer: CORS, request id. Returns the status and body bytes sent.
+ * `headers` ([name, value, …], as headerPairs makes) are sent with every answer: CORS, request id.
+ * Returns the status and body bytes sent.
  */
 export function sendRepresentation(
   req: IncomingMessage,
   res: ServerResponse,
-  headers: readonly OutgoingHttpHeaders[],
+  headers: readonly string[],
   rep: Representation,
 ): { status: number; bytes: number } {
-  const validators: OutgoingHttpHeaders = { 'Cache-Control': rep.cacheControl, 'Accept-Ranges': 'bytes', ETag: rep.etag };
+  const validators = ['Cache-Control', rep.cacheControl, 'Accept-Ranges', 'bytes', 'ETag', rep.etag];
   const lastModified = rep.lastModified?.toUTCString();
-  if (lastModified) validators['Last-Modified'] = lastModified;
+  if (lastModified) validators.push('Last-Modified', lastModified);
   const answer = (status: number, extra: OutgoingHttpHeaders, body?: Buffer) => {
-    res.writeHead(status, headerPairs(...headers, validators, extra));
+    res.writeHead(status, [...headers, ...validators, ...headerPairs(extra)]);
     res.end(body);
     if (!Buffer.isBuffer(rep.body)) void rep.body.close().catch(() => undefined);
     return { status, bytes: body?.length ?? 0 };
@@ -87,7 +88,7 @@ export function sendRepresentation(
   if (Buffer.isBuffer(rep.body)) return answer(status, entity, rep.body.subarray(start, end + 1));
   // No byte to read, and a stream ending at byte -1 is an error.
   if (length === 0) return answer(status, entity, Buffer.alloc(0));
-  res.writeHead(status, headerPairs(...headers, validators, entity));
+  res.writeHead(status, [...headers, ...validators, ...headerPairs(entity)]);
   // The stream closes the file when it ends or fails; a failure mid-body cuts the connection.
   pipeline(rep.body.createReadStream({ start, end }), res, () => undefined);
   return { status, bytes: length };
@@ -104,6 +105,21 @@ export function headerPairs(...lists: OutgoingHttpHeaders[]): string[] {
       const value = list[name];
       if (value !== undefined) pairs.push(name, String(value));
     }
+  }
+  return pairs;
+}
+
+const constantPairs = new WeakMap<object, readonly string[]>();
+
+/**
+ * headerPairs of a list that is not changed afterwards, worked out once per list object: the
+ * security headers and the CORS headers of most answers are the same object every time.
+ */
+export function constantHeaderPairs(list: Readonly<Record<string, string>>): readonly string[] {
+  let pairs = constantPairs.get(list);
+  if (!pairs) {
+    pairs = headerPairs(list);
+    constantPairs.set(list, pairs);
   }
   return pairs;
 }
