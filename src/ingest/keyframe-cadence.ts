@@ -7,14 +7,19 @@ import type { MediaTag } from './media';
  */
 export class KeyframeCadence {
   private lastKeyframe: number | undefined;
-  private intervalMs: number | undefined;
+  private interval: number | undefined;
   private latest = 0;
+
+  /** Media time between the last two keyframes, once two have been seen. */
+  get intervalMs(): number | undefined {
+    return this.interval;
+  }
 
   observe(tag: MediaTag): void {
     if (tag.kind === 'metadata') return;
     this.latest = tag.timestamp;
     if (tag.kind !== 'video' || !tag.keyframe) return;
-    if (this.lastKeyframe !== undefined && tag.timestamp > this.lastKeyframe) this.intervalMs = tag.timestamp - this.lastKeyframe;
+    if (this.lastKeyframe !== undefined && tag.timestamp > this.lastKeyframe) this.interval = tag.timestamp - this.lastKeyframe;
     this.lastKeyframe = tag.timestamp;
   }
 
@@ -24,8 +29,13 @@ export class KeyframeCadence {
    * is late.
    */
   midGop(afterMs: number, beforeMs: number): boolean {
-    if (this.lastKeyframe === undefined || this.intervalMs === undefined) return false;
+    if (this.lastKeyframe === undefined || this.interval === undefined) return false;
     const sinceKeyframe = this.latest - this.lastKeyframe;
-    return sinceKeyframe >= afterMs && sinceKeyframe < this.intervalMs - beforeMs;
+    return sinceKeyframe >= afterMs && sinceKeyframe < this.interval - beforeMs;
+  }
+
+  /** Whether a tag is within `windowMs` of media time from the latest keyframe (the keyframe included). */
+  nearKeyframe(tag: MediaTag, windowMs: number): boolean {
+    return tag.kind !== 'metadata' && this.lastKeyframe !== undefined && tag.timestamp - this.lastKeyframe < windowMs;
   }
 }

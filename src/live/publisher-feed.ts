@@ -1,3 +1,4 @@
+import { KeyframeCadence } from '../ingest/keyframe-cadence';
 import type { MediaTag } from '../ingest/media';
 import type { Publisher } from '../ingest/publisher';
 import type { SourceInfo } from '../transcode/ladder';
@@ -13,8 +14,7 @@ export class PublisherFeed {
   source: SourceInfo | undefined;
   /** After a transcoder restart, media is held back until the next keyframe. */
   waitForKeyframe = false;
-  keyframeIntervalMs: number | undefined;
-  private lastKeyframeTimestamp: number | undefined;
+  private readonly cadence = new KeyframeCadence();
   /** Wall-clock ms minus media timestamp, from the first media tag's arrival. */
   private clockOffset: number | undefined;
   private readonly headers: { metadata?: Buffer; video?: Buffer; audio?: Buffer } = {};
@@ -52,13 +52,12 @@ export class PublisherFeed {
       this.headers.audio = tag.bytes;
       return true;
     }
-    if (tag.kind === 'video' && tag.keyframe) {
-      if (this.lastKeyframeTimestamp !== undefined && tag.timestamp > this.lastKeyframeTimestamp) {
-        this.keyframeIntervalMs = tag.timestamp - this.lastKeyframeTimestamp;
-      }
-      this.lastKeyframeTimestamp = tag.timestamp;
-    }
+    this.cadence.observe(tag);
     return false;
+  }
+
+  get keyframeIntervalMs(): number | undefined {
+    return this.cadence.intervalMs;
   }
 
   /**
@@ -66,7 +65,7 @@ export class PublisherFeed {
    * included): what ffmpeg needs before it can cut a segment there.
    */
   nearKeyframe(tag: MediaTag, windowMs: number): boolean {
-    return tag.kind !== 'metadata' && this.lastKeyframeTimestamp !== undefined && tag.timestamp - this.lastKeyframeTimestamp < windowMs;
+    return this.cadence.nearKeyframe(tag, windowMs);
   }
 
   /** What a new ffmpeg run needs before media: script data, then sequence headers. */

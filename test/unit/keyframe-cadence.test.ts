@@ -24,4 +24,16 @@ describe('KeyframeCadence: media may wait only in the middle of a GOP', () => {
     expect(at({ kind: 'metadata', metadata: {}, timestamp: 9000, bytes })).toBe(false);
     expect(at(audio(4500))).toBe(true);
   });
+
+  test('the interval is the media time between the last two keyframes; tags near the latest keyframe are told apart', () => {
+    const cadence = new KeyframeCadence();
+    cadence.observe(video(0, true));
+    expect(cadence.intervalMs).toBeUndefined();
+    cadence.observe(video(2000, true));
+    cadence.observe(video(3000, true));
+    expect(cadence.intervalMs).toBe(1000);
+    expect(cadence.nearKeyframe(audio(3199), 200)).toBe(true);
+    expect(cadence.nearKeyframe(audio(3200), 200)).toBe(false);
+    expect(cadence.nearKeyframe({ kind: 'metadata', metadata: {}, timestamp: 3000, bytes }, 200)).toBe(false);
+  });
 });
