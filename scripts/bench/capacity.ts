@@ -1,6 +1,7 @@
 // 4. Passthrough capacity: 1, 10, 20, 40, 60 publishers pushing a pre-encoded 2.5 Mbps 720p30
 // file at the same time. CPU and memory (PSS) of the server (the origin with its ffmpeg children; nginx's
-// master and workers), and whether every playlist keeps advancing. The same for nginx-rtmp.
+// master and workers), and whether every playlist keeps advancing. The same for nginx-rtmp, in
+// alternating runs.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { childrenOf, cpuSeconds, pssBytes } from '../lib/proc';
@@ -25,9 +26,14 @@ export interface CapacityPoint {
   publisherCores: number;
 }
 
-export interface CapacityResult {
+/** One run: every level for the origin, then for nginx. */
+export interface CapacityRun {
   origin: CapacityPoint[];
   nginx: CapacityPoint[];
+}
+
+export interface CapacityResult {
+  runs: CapacityRun[];
 }
 
 /** A 2.5 Mbps 720p30 H.264 + AAC file with 2-second GOPs, made once. */
@@ -91,46 +97,56 @@ function round(n: number, digits = 2): number {
   return Math.round(n * 10 ** digits) / 10 ** digits;
 }
 
-export async function measureCapacity(levels: number[]): Promise<CapacityResult> {
+/**
+ * `runs` times, alternating the servers: on a shared VM the figure per stream moves by 10–25% from
+ * run to run, for nginx as much as for the origin.
+ */
+export async function measureCapacity(levels: number[], runs: number): Promise<CapacityResult> {
   const space = workspace('capacity');
   try {
     const file = preEncoded(space.dir);
-    const origin = await withOrigin({ NODE_ENV: 'bench' }, async (server) => {
-      const points: CapacityPoint[] = [];
-      for (const count of levels) {
-        const streams = await Promise.all(Array.from({ length: count }, (_, i) => server.api('POST', '/api/v1/streams', { name: `capacity ${count}/${i}`, profile: 'passthrough', reconnectWindowSeconds: 0 })));
-        points.push(
-          await point(file, count, {
-            publishUrl: async (i) => `${server.rtmpUrl}/${streams[i].streamKey}`,
-            playlistUrl: async (i) => {
-              const master = `${server.httpUrl}/hls/${streams[i].playbackId}/master.m3u8`;
-              const text = await getText(master);
-              return text === undefined ? undefined : masterUris(master, text)[0];
-            },
-            pids: () => tree(server.process.child.pid!, 'ffmpeg'),
-          }),
-        );
-      }
-      return points;
-    });
-    const nginx = await withNginx(async (server) => {
-      const points: CapacityPoint[] = [];
-      for (const count of levels) {
-        points.push(
-          await point(file, count, {
-            publishUrl: async (i) => `${server.rtmpUrl}/c${count}x${i}`,
-            playlistUrl: async (i) => {
-              const url = `${server.httpUrl}/hls/c${count}x${i}.m3u8`;
-              return (await getText(url)) ? url : undefined;
-            },
-            pids: () => tree(server.pid, 'nginx'),
-          }),
-        );
-      }
-      return points;
-    });
-    return { origin, nginx };
+    const result: CapacityResult = { runs: [] };
+    for (let run = 0; run < runs; run++) result.runs.push(await measureOnce(file, levels));
+    return result;
   } finally {
     space.cleanup();
   }
+}
+
+async function measureOnce(file: string, levels: number[]): Promise<CapacityRun> {
+  const origin = await withOrigin({ NODE_ENV: 'bench' }, async (server) => {
+    const points: CapacityPoint[] = [];
+    for (const count of levels) {
+      const streams = await Promise.all(Array.from({ length: count }, (_, i) => server.api('POST', '/api/v1/streams', { name: `capacity ${count}/${i}`, profile: 'passthrough', reconnectWindowSeconds: 0 })));
+      points.push(
+        await point(file, count, {
+          publishUrl: async (i) => `${server.rtmpUrl}/${streams[i].streamKey}`,
+          playlistUrl: async (i) => {
+            const master = `${server.httpUrl}/hls/${streams[i].playbackId}/master.m3u8`;
+            const text = await getText(master);
+            return text === undefined ? undefined : masterUris(master, text)[0];
+          },
+          pids: () => tree(server.process.child.pid!, 'ffmpeg'),
+        }),
+      );
+    }
+    return points;
+  });
+  const nginx = await withNginx(async (server) => {
+    const points: CapacityPoint[] = [];
+    for (const count of levels) {
+      points.push(
+        await point(file, count, {
+          publishUrl: async (i) => `${server.rtmpUrl}/c${count}x${i}`,
+          playlistUrl: async (i) => {
+            const url = `${server.httpUrl}/hls/c${count}x${i}.m3u8`;
+            return (await getText(url)) ? url : undefined;
+          },
+          pids: () => tree(server.pid, 'nginx'),
+        }),
+      );
+    }
+    return points;
+  });
+  return { origin, nginx };
 }

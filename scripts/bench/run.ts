@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureAuthorization } from './authorization';
-import { measureCapacity } from './capacity';
+import { measureCapacity, type CapacityPoint } from './capacity';
 import { measureFirstPlaylist } from './first-playlist';
 import { measureLatency } from './latency';
 import { ROOT } from './lib/bench-env';
 import { nginxAvailable } from './lib/nginx';
-import { show, type Summary } from './lib/stats';
+import { show, summarize, type Summary } from './lib/stats';
 import { measureServing, wrkAvailable } from './serving';
 import { measureTranscodeCost } from './transcode-cost';
 
@@ -65,12 +65,15 @@ async function main(): Promise<void> {
     print(`| bare, without the source copy (720p encoded) | ${show(r.bareWithoutSourceRung, 3)} | ${ratio(r.bareWithoutSourceRung, r.bare)} |`);
   }
   if (selected.has('capacity')) {
-    const r = await measureCapacity(values.levels!.split(',').map(Number));
+    const r = await measureCapacity(values.levels!.split(',').map(Number), runs);
     results.capacity = r;
-    print('\n## Passthrough capacity\n| publishers | origin cores | per stream | PSS MiB | advancing | nginx cores | per stream | PSS MiB | advancing | ratio per stream |\n|---|---|---|---|---|---|---|---|---|---|');
-    r.origin.forEach((o, i) => {
-      const n = r.nginx[i]!;
-      print(`| ${o.publishers} | ${o.cores} | ${o.coresPerStream} | ${o.pssMiB} | ${o.advancing}/${o.publishers} | ${n.cores} | ${n.coresPerStream} | ${n.pssMiB} | ${n.advancing}/${n.publishers} | ${(o.coresPerStream / n.coresPerStream).toFixed(2)} |`);
+    print(`\n## Passthrough capacity (median [min–max] of ${runs}; advancing: the worst run)\n| publishers | origin cores per stream | PSS MiB | advancing | nginx cores per stream | PSS MiB | advancing | ratio per stream (per run) |\n|---|---|---|---|---|---|---|---|`);
+    r.runs[0]!.origin.forEach(({ publishers }, i) => {
+      const [origin, nginx] = [r.runs.map((run) => run.origin[i]!), r.runs.map((run) => run.nginx[i]!)];
+      const ratios = summarize(r.runs.map((run) => run.origin[i]!.coresPerStream / run.nginx[i]!.coresPerStream));
+      const side = (points: CapacityPoint[]) =>
+        `${show(summarize(points.map((p) => p.coresPerStream)), 4)} | ${summarize(points.map((p) => p.pssMiB)).median} | ${Math.min(...points.map((p) => p.advancing))}/${publishers}`;
+      print(`| ${publishers} | ${side(origin)} | ${side(nginx)} | ${show(ratios)} |`);
     });
   }
   if (selected.has('serving')) {
