@@ -79,7 +79,8 @@ describe('the watch page in headless Chromium', () => {
       await player.page.waitForFunction((h) => document.querySelector('video')!.videoHeight === h, height, { timeout: 30_000 });
       await player.playsFor(2);
       expect(await player.page.evaluate(() => document.querySelector('video')!.videoHeight)).toBe(height);
-      expect(await player.state()).toBe('playing');
+      // Near the live edge on a loaded machine the player may be refilling its buffer for a moment.
+      await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 10_000 });
     }
     await player.page.selectOption('[data-role=quality]', '-1');
     await player.page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('[data-role=quality] option')!.textContent ?? ''), undefined, { timeout: 30_000 });

@@ -57,8 +57,11 @@ describe('ReadRounds: publisher sockets read in rounds', () => {
     const { reads, messages, worstDelayMs } = await readsOf(50);
     expect(messages).toEqual(messages.map((_, i) => i));
     // ~12 rounds in 600 ms; at most two reads each (the round's, and the one that stops reading).
-    expect(messages.length).toBeGreaterThan(150);
-    expect(reads).toBeLessThanOrEqual(2 * (600 / 50) + 4);
+    // The writer sends up to 300 messages; on a loaded machine its timer fires less often, so only
+    // enough messages for the bound to mean something are required.
+    const readBound = 2 * (600 / 50) + 4;
+    expect(messages.length).toBeGreaterThan(2 * readBound);
+    expect(reads).toBeLessThanOrEqual(readBound);
     expect(worstDelayMs).toBeLessThan(50 + 40);
   });
 
