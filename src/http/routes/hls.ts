@@ -14,7 +14,7 @@ import type { Cors } from '../cors';
 import { errorBody, type ErrorCode } from '../errors';
 import type { CachedFile, FileCache } from '../file-cache';
 import { BASELINE_HEADERS } from '../security-headers';
-import { constantHeaderPairs, headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
+import { headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
 
 /** A path part we may have written: no leading dot, no separators, nothing encoded. */
 const SAFE_PART = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
@@ -122,7 +122,7 @@ export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: Se
       path: queryAt === -1 ? url : url.slice(0, queryAt),
       query: queryAt === -1 ? '' : url.slice(queryAt + 1),
       requestId,
-      headers: ['X-Request-Id', requestId, ...constantHeaderPairs(BASELINE_HEADERS)],
+      headers: ['X-Request-Id', requestId, ...headerPairs(BASELINE_HEADERS)],
     };
     const finish = (sent: Sent) => {
       const kind = kindOf(request.path);
@@ -161,11 +161,11 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest): Sent | Promise<Sent> 
   const { req, res } = request;
   const origin = headerValue(req, 'origin');
   if (req.method === 'OPTIONS') {
-    res.writeHead(204, [...request.headers, ...constantHeaderPairs(deps.cors.preflightHeaders(origin))]);
+    res.writeHead(204, [...request.headers, ...headerPairs(deps.cors.preflightHeaders(origin))]);
     res.end();
     return { status: 204, bytes: 0 };
   }
-  request.headers.push(...constantHeaderPairs(deps.cors.answerHeaders(origin)));
+  request.headers.push(...headerPairs(deps.cors.answerHeaders(origin)));
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     request.headers.push('Allow', 'GET, HEAD, OPTIONS');
     return sendError(request, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
@@ -231,7 +231,7 @@ function viewerSessionOf(request: HlsRequest): string | undefined {
 
 function sendError(request: HlsRequest, status: number, code: ErrorCode, message: string): Sent {
   const body = Buffer.from(JSON.stringify(errorBody(code, message)));
-  request.res.writeHead(status, [...request.headers, ...headerPairs({ 'Cache-Control': 'no-store', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length })]);
+  request.res.writeHead(status, [...request.headers, 'Cache-Control', 'no-store', 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(body.length)]);
   request.res.end(request.req.method === 'HEAD' ? undefined : body);
   return { status, bytes: 0 };
 }
