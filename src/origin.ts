@@ -41,7 +41,7 @@ import { WebhookService } from './webhooks/webhook-service';
 import { killOrphanTranscoders, recoverCrashedSessions } from './live/recovery';
 import { SessionRepository } from './live/session-repository';
 import type { Logger } from './observability/logger';
-import { createMetrics, type Metrics } from './observability/metrics';
+import { countHlsAnswers, createMetrics, type Metrics } from './observability/metrics';
 import { generateId } from './streams/keys';
 import { StreamRepository } from './streams/stream-repository';
 import { StreamService } from './streams/stream-service';
@@ -51,7 +51,8 @@ import { checkFfmpeg } from './transcode/ffmpeg-check';
 import { FailureGuard } from './security/failure-guard';
 import { ReadinessCheck } from './observability/readiness';
 import { securityHeaders } from './http/security-headers';
-import { FileCache } from './http/file-cache';
+import { DeliveryProcesses, forwardedClientAddress } from './http/delivery-processes';
+import { hlsFileCache } from './http/file-cache';
 import { profileNames, resolveProfile } from './transcode/profiles';
 import { packageRoot } from './package-root';
 import type { StreamRecord } from './streams/stream-repository';
@@ -59,13 +60,6 @@ import { ViewerCounter } from './viewers/viewer-counter';
 
 /** Bounds the memory a client inventing viewer ids can take, far above any real audience of one origin. */
 const MAX_VIEWERS_PER_STREAM = 100_000;
-/** Segments are a few megabytes at most; anything larger is streamed from disk. */
-const MAX_CACHED_FILE_BYTES = 16 * 2 ** 20;
-/**
- * How stale a cached HLS file may be: a playlist rewritten on disk is served within this long.
- * Far below a player's reload interval; under load it turns a stat per request into one per window.
- */
-const HLS_REVALIDATE_MS = 10;
 /** One render is a fraction of a second of one core: two at once keep a burst of requests short. */
 const MAX_POSTER_RENDERS = 2;
 const POSTER_TIMEOUT_MS = 10_000;
@@ -307,10 +301,10 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const serveHls = hlsHandler({
     layout,
     posters,
-    files: new FileCache({ maxBytes: config.hls.cacheMegabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES, revalidateMs: HLS_REVALIDATE_MS, now: () => performance.now() }),
+    files: hlsFileCache(config.hls.cacheMegabytes),
     viewers,
     cors: crossOrigin,
-    metrics,
+    answered: (kind, status, bytes) => countHlsAnswers(metrics, kind, status, 1, bytes),
     logger,
     requestId,
     trustProxy: config.http.trustProxy,
@@ -327,11 +321,35 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     before: [securityHeaders(urls.publicUrl)],
     onDatabaseUnavailable: () => metrics.databaseErrors.inc({ kind: 'unavailable' }),
     requestId,
+    forwardedClientAddress,
   });
   const koa = app.callback();
-  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (!serveHls(req, res)) void koa(req, res);
-  });
+  };
+  httpServer.on('request', answer);
+  const delivery =
+    config.http.deliveryProcesses > 0
+      ? new DeliveryProcesses({
+          count: config.http.deliveryProcesses,
+          options: {
+            mediaDir: config.mediaDir,
+            corsOrigins: config.http.corsOrigins,
+            trustProxy: config.http.trustProxy,
+            cacheMegabytes: config.hls.cacheMegabytes,
+            logLevel: config.logLevel,
+            logFormat: config.logFormat,
+          },
+          server: httpServer,
+          handle: answer,
+          report: ({ answers, seen }) => {
+            for (const [kind, status, requests, bytes] of answers) countHlsAnswers(metrics, kind, status, requests, bytes);
+            for (const [playbackId, viewerId] of seen) viewers.seen(playbackId, viewerId);
+          },
+          logger,
+        })
+      : undefined;
+  await delivery?.start();
   retention.start();
   void retention.sweep();
   watch.start();
@@ -349,6 +367,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     await watch.stop();
     await dispatcher.stop();
     await Promise.all(recording);
+    await delivery?.stop();
     await new Promise<void>((resolve) => {
       httpServer.close(() => resolve());
       httpServer.closeAllConnections();

@@ -38,8 +38,9 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
 };
 
 /** Settings below the top level that operators commonly set from the environment. */
-const NESTED_ENV_VARS: Record<string, string[]> = {
-  METRICS_TOKEN: ['metrics', 'token'],
+const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' | 'count' }> = {
+  METRICS_TOKEN: { path: ['metrics', 'token'], type: 'string' },
+  HTTP_DELIVERY_PROCESSES: { path: ['http', 'deliveryProcesses'], type: 'count' },
 };
 
 export function loadConfig(options: LoadConfigOptions): Config {
@@ -87,9 +88,11 @@ export function publicUrls(config: Config, ports: { http: number; rtmp: number }
 
 function envLayer(env: NodeJS.ProcessEnv): Json {
   const layer: Json = {};
-  for (const [name, [section, key]] of Object.entries(NESTED_ENV_VARS) as Array<[string, [string, string]]>) {
+  for (const [name, { path: [section, key], type }] of Object.entries(NESTED_ENV_VARS)) {
     const value = env[name];
-    if (value !== undefined && value !== '') layer[section] = { [key]: value };
+    if (value === undefined || value === '') continue;
+    if (type === 'count' && !/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got "${value}"`);
+    layer[section] = { ...(layer[section] as Json | undefined), [key]: type === 'count' ? Number(value) : value };
   }
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const value = env[name];

@@ -88,6 +88,8 @@ export const configSchema = z
           .refine((origins) => !origins.includes('*') || origins.length === 1, '* allows every origin: list it alone'),
         /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
         trustProxy: z.boolean(),
+        /** Extra processes answering HLS playlists and segments on the HTTP port (src/http/delivery-processes.ts). */
+        deliveryProcesses: z.number().int().min(0).max(64),
         authFailures: failureLimits.strict(),
       })
       .strict(),

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Koa from 'koa';
 import type Router from '@koa/router';
 import { randomBase62 } from '../streams/keys';
@@ -13,6 +14,8 @@ export interface HttpAppOptions {
   onDatabaseUnavailable: () => void;
   /** From requestIds(), shared with the HLS handler. */
   requestId: (incoming: string | undefined) => string;
+  /** The client's address of a request a delivery process forwarded (src/http/delivery-processes.ts). */
+  forwardedClientAddress?: (req: IncomingMessage) => string | undefined;
 }
 
 /**
@@ -32,6 +35,8 @@ export function createHttpApp(logger: Logger, routers: Router<AppState>[], optio
   app.silent = true;
 
   app.use(async (ctx, next) => {
+    const forwardedFor = options.forwardedClientAddress?.(ctx.req);
+    if (forwardedFor !== undefined) ctx.request.ip = forwardedFor;
     const requestId = options.requestId(ctx.get('X-Request-Id') || undefined);
     ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ requestId });

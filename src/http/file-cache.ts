@@ -116,6 +116,19 @@ export class FileCache {
   }
 }
 
+/** Segments are a few megabytes at most; anything larger is streamed from disk. */
+const MAX_CACHED_FILE_BYTES = 16 * 2 ** 20;
+/**
+ * How stale a cached HLS file may be: a playlist rewritten on disk is served within this long.
+ * Far below a player's reload interval; under load it turns a stat per request into one per window.
+ */
+const HLS_REVALIDATE_MS = 10;
+
+/** The HLS route's cache, in the origin and in each delivery process. */
+export function hlsFileCache(megabytes: number): FileCache {
+  return new FileCache({ maxBytes: megabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES, revalidateMs: HLS_REVALIDATE_MS, now: () => performance.now() });
+}
+
 /** The file's path. Not path.join: its normalising showed in the playlist path's profile, and the parts are plain names. */
 function keyOf(root: string, parts: readonly string[]): string {
   return `${root}/${parts.join('/')}`;

@@ -125,3 +125,9 @@ export function createMetrics(sources: MetricSources) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** HLS answers into the metrics: one at a time from the origin's handler, in batches from delivery processes. */
+export function countHlsAnswers(metrics: Metrics, kind: string, status: number, requests: number, bytes: number): void {
+  metrics.hlsRequests.inc({ kind, status: String(status) }, requests);
+  if (bytes > 0) metrics.hlsBytes.inc({ kind }, bytes);
+}

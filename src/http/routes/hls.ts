@@ -6,10 +6,10 @@ import { hasEndList } from '../../hls/media-playlist';
 import { playlistUris } from '../../hls/playlist-uris';
 import type { Posters } from '../../hls/posters';
 import type { Logger } from '../../observability/logger';
-import type { Metrics } from '../../observability/metrics';
 import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../../streams/keys';
 import type { ViewerCounter } from '../../viewers/viewer-counter';
 import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../viewers/viewer-session';
+import { clientAddress } from '../client-address';
 import type { Cors } from '../cors';
 import { errorBody, type ErrorCode } from '../errors';
 import type { CachedFile, FileCache } from '../file-cache';
@@ -68,12 +68,16 @@ function classify(parts: readonly string[]): HlsFile | undefined {
 
 export interface HlsHandlerDeps {
   layout: MediaLayout;
-  /** A live stream's poster is made when asked for. */
-  posters: Pick<Posters, 'refresh'>;
+  /**
+   * A live stream's poster is made when asked for. A delivery process (src/http/delivery-process.ts)
+   * has none: poster requests are left to its caller, which forwards them to the origin.
+   */
+  posters?: Pick<Posters, 'refresh'>;
   files: FileCache;
-  viewers: ViewerCounter;
+  viewers: Pick<ViewerCounter, 'seen'>;
   cors: Cors;
-  metrics: Metrics;
+  /** Every answer, by kind of file (playlist, segment, poster, other): the HLS metrics. */
+  answered: (kind: string, status: number, bytes: number) => void;
   logger: Logger;
   /** From requestIds() (src/http/app.ts), shared with the rest of the HTTP server. */
   requestId: (incoming: string | undefined) => string;
@@ -107,27 +111,27 @@ interface HlsRequest {
  * This is the one part of the HTTP server that runs without Koa: viewers' players reload a live
  * playlist every couple of seconds each, and Koa's context, router and middleware cost ~70 µs per
  * request, five times the work of answering from the file cache (docs/benchmarks.md, serving).
- * Returns false for a request that is not under /hls/, for Koa to answer.
+ * Returns false for a request that is not under /hls/, for Koa to answer (and, without posters, for a poster).
  */
 export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     const url = req.url ?? '';
     if (!url.startsWith('/hls/')) return false;
-    const started = performance.now();
     const queryAt = url.indexOf('?');
+    const requestPath = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (!deps.posters && requestPath.endsWith('/poster.jpg')) return false;
+    const started = performance.now();
     const requestId = deps.requestId(headerValue(req, 'x-request-id'));
     const request: HlsRequest = {
       req,
       res,
-      path: queryAt === -1 ? url : url.slice(0, queryAt),
+      path: requestPath,
       query: queryAt === -1 ? '' : url.slice(queryAt + 1),
       requestId,
       headers: ['X-Request-Id', requestId, ...headerPairs(BASELINE_HEADERS)],
     };
     const finish = (sent: Sent) => {
-      const kind = kindOf(request.path);
-      deps.metrics.hlsRequests.inc({ kind, status: String(sent.status) });
-      if (sent.bytes > 0) deps.metrics.hlsBytes.inc({ kind }, sent.bytes);
+      deps.answered(kindOf(request.path), sent.status, sent.bytes);
       if (deps.logger.isLevelEnabled('debug')) {
         deps.logger.debug({ requestId, method: req.method, path: request.path, status: sent.status, ms: Math.round(performance.now() - started) }, 'request');
       }
@@ -182,7 +186,7 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest): Sent | Promise<Sent> 
 }
 
 async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, playbackId: string, file: HlsFile, root: string, parts: readonly string[]): Promise<Sent> {
-  if (file.kind === 'poster') await deps.posters.refresh(playbackId);
+  if (file.kind === 'poster') await deps.posters?.refresh(playbackId);
   const found = await deps.files.read(root, parts);
   if (!found) return sendError(request, 404, 'not_found', 'Not found');
   if (file.kind === 'segment' || file.kind === 'poster') return sendFile(request, file, found);
@@ -279,12 +283,6 @@ function viewerId(req: IncomingMessage, sessionId: string | undefined, trustProx
   if (sessionId) return `s:${sessionId}`;
   const apple = viewerSessionId(headerValue(req, 'x-playback-session-id'));
   return apple ? `a:${apple}` : `ip:${clientAddress(req, trustProxy)}`;
-}
-
-/** As Koa's ctx.ip: behind a trusted proxy, the first address of X-Forwarded-For. */
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? headerValue(req, 'x-forwarded-for')?.split(',')[0]?.trim() : undefined;
-  return forwarded || (req.socket.remoteAddress ?? '');
 }
 
 /** A session master is final once every playlist it names has ended. */

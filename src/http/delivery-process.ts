@@ -1,0 +1,78 @@
+// A delivery process (src/http/delivery-processes.ts): started by the origin, never by hand.
+import http from 'node:http';
+import type net from 'node:net';
+import { MediaLayout } from '../hls/media-layout';
+import { createLogger } from '../observability/logger';
+import { requestIds } from './app';
+import { cors } from './cors';
+import type { DeliveryOptions, DeliveryReport } from './delivery-processes';
+import { hlsFileCache } from './file-cache';
+import { forwarder } from './forward';
+import { hlsHandler } from './routes/hls';
+
+const REPORT_MS = 500;
+const STOP_GRACE_MS = 2000;
+
+const options = JSON.parse(process.argv[2] ?? '{}') as DeliveryOptions;
+const logger = createLogger({ level: options.logLevel, format: options.logFormat }).child({ delivery: process.pid });
+
+let answers = new Map<string, DeliveryReport['answers'][number]>();
+let seen = new Map<string, DeliveryReport['seen'][number]>();
+const report = (sent: () => void = () => undefined) => {
+  if ((answers.size === 0 && seen.size === 0) || !process.send) return sent();
+  process.send({ answers: [...answers.values()], seen: [...seen.values()] } satisfies DeliveryReport, sent);
+  answers = new Map();
+  seen = new Map();
+};
+const reporting = setInterval(() => report(), REPORT_MS);
+
+const serveHls = hlsHandler({
+  layout: new MediaLayout(options.mediaDir),
+  files: hlsFileCache(options.cacheMegabytes),
+  // Within one report a viewer seen twice is sent once.
+  viewers: { seen: (playbackId, viewerId) => seen.set(`${playbackId}/${viewerId}`, [playbackId, viewerId]) },
+  cors: cors(options.corsOrigins),
+  answered: (kind, status, bytes) => {
+    const key = `${kind} ${status}`;
+    const entry = answers.get(key);
+    if (entry) {
+      entry[2] += 1;
+      entry[3] += bytes;
+    } else {
+      answers.set(key, [kind, status, 1, bytes]);
+    }
+  },
+  logger,
+  requestId: requestIds(),
+  trustProxy: options.trustProxy,
+});
+const forward = forwarder(options.forwardTo, options.trustProxy, logger);
+const server = http.createServer((req, res) => {
+  if (!serveHls(req, res)) forward(req, res);
+});
+
+let listening = false;
+process.on('message', (message, handle) => {
+  if (message !== 'listen' || listening) return;
+  listening = true;
+  // The origin's own listening socket: the kernel gives each new connection to one of the processes.
+  server.listen(handle as net.Server, () => logger.debug('delivery process accepting'));
+});
+
+/** Accepts nothing more, lets answers under way finish (closing connections as they fall idle), reports, exits. */
+const stop = () => {
+  const done = () => {
+    clearInterval(reporting);
+    report(() => process.exit(0));
+  };
+  if (!listening) return done();
+  server.close(done);
+  const idle = setInterval(() => server.closeIdleConnections(), 50).unref();
+  setTimeout(() => {
+    clearInterval(idle);
+    server.closeAllConnections();
+  }, STOP_GRACE_MS).unref();
+};
+process.once('SIGTERM', stop);
+// The origin is gone (even killed outright): nothing may be left behind.
+process.once('disconnect', () => process.exit(0));

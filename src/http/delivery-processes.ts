@@ -1,0 +1,130 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../observability/logger';
+import { headerValue } from './static-file';
+
+/** What a delivery process needs to serve HLS files as the origin does: JSON, its one argument. */
+export interface DeliveryOptions {
+  mediaDir: string;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  cacheMegabytes: number;
+  logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** The origin's private listener (a Unix socket), for every request the process does not answer itself. */
+  forwardTo: string;
+}
+
+/** Sent by a delivery process twice a second: what it answered since, for the origin's viewer counts and metrics. */
+export interface DeliveryReport {
+  answers: Array<[kind: string, status: number, requests: number, bytes: number]>;
+  seen: Array<[playbackId: string, viewerId: string]>;
+}
+
+/** Set by a delivery process on what it forwards: the client's address, as the origin would have worked it out. */
+export const CLIENT_ADDRESS_HEADER = 'x-origin-client-address';
+
+export interface DeliveryProcessesDeps {
+  count: number;
+  options: Omit<DeliveryOptions, 'forwardTo'>;
+  /** The public HTTP listener: every delivery process accepts connections from it too. */
+  server: net.Server;
+  /** Answers a forwarded request as the public listener would. */
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  report: (report: DeliveryReport) => void;
+  logger: Logger;
+  /** A delivery process that died is started again after this long. */
+  restartMs?: number;
+}
+
+const ENTRY = path.join(__dirname, `delivery-process${path.extname(__filename)}`);
+const STOP_GRACE_MS = 5000;
+const forwardedAddresses = new WeakMap<http.IncomingMessage, string>();
+
+/** The client address a delivery process forwarded this request for, if it came through one. */
+export function forwardedClientAddress(req: http.IncomingMessage): string | undefined {
+  return forwardedAddresses.get(req);
+}
+
+/**
+ * Child processes that answer HLS playlist and segment requests on the origin's own port, beside
+ * it: the kernel hands each new connection to whichever process accepts first. One Node process
+ * tops out at one core (docs/benchmarks.md, serving); these use the others, the way nginx's worker
+ * processes do. Everything else a delivery process receives (API, pages, posters) it forwards to
+ * the origin over a private Unix socket, and it reports viewers and HLS counts back twice a second,
+ * so counts, metrics and every other answer stay the origin's. A delivery process that dies is
+ * started again; meanwhile the origin accepts every connection itself.
+ */
+export class DeliveryProcesses {
+  private readonly children = new Set<ChildProcess>();
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-'));
+  private readonly socketPath = path.join(this.dir, 'forward.sock');
+  private readonly internal: http.Server;
+  private stopping = false;
+
+  constructor(private readonly deps: DeliveryProcessesDeps) {
+    this.internal = http.createServer((req, res) => {
+      const address = headerValue(req, CLIENT_ADDRESS_HEADER);
+      if (address !== undefined) forwardedAddresses.set(req, address);
+      deps.handle(req, res);
+    });
+  }
+
+  async start(): Promise<void> {
+    // The folder is the creator's alone (mkdtemp makes it 0700): only this user reaches the socket.
+    await new Promise<void>((resolve, reject) => {
+      this.internal.once('error', reject);
+      this.internal.listen(this.socketPath, () => resolve());
+    });
+    for (let i = 0; i < this.deps.count; i++) this.spawn();
+  }
+
+  /** Process ids of the running delivery processes. */
+  get pids(): number[] {
+    return [...this.children].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+  }
+
+  private spawn(): void {
+    const options: DeliveryOptions = { ...this.deps.options, forwardTo: this.socketPath };
+    const child = fork(ENTRY, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.children.add(child);
+    child.send('listen', this.deps.server);
+    child.on('message', (message) => this.deps.report(message as DeliveryReport));
+    child.on('error', (error) => this.deps.logger.error({ err: error, pid: child.pid }, 'delivery process error'));
+    child.once('exit', (code, signal) => {
+      this.children.delete(child);
+      if (this.stopping) return;
+      this.deps.logger.error({ pid: child.pid, code, signal }, 'delivery process exited; starting another');
+      setTimeout(() => {
+        if (!this.stopping) this.spawn();
+      }, this.deps.restartMs ?? 1000).unref();
+    });
+  }
+
+  /** Stops the delivery processes (they finish what they are answering) and the private listener. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.children].map((child) => stopChild(child)));
+    await new Promise<void>((resolve) => {
+      this.internal.close(() => resolve());
+      this.internal.closeAllConnections();
+    });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

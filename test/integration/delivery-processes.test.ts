@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+
+jest.setTimeout(60_000);
+
+const ADMIN_TOKEN = 'delivery-test-admin-token-0123456789';
+const PLAYBACK_ID = 'AbCdEfGhIjKlMnOpQrSt';
+const SESSION_ID = 'AbCdEfGhIjKlMnOp';
+const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.000,\nseg_0.ts\n';
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A request on a connection of its own: whichever process accepts it answers it. */
+function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const settledWithin = (promise: Promise<unknown>, ms: number) =>
+  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('delivery processes (http.deliveryProcesses)', () => {
+  let dir: string;
+  let server: ServerProcess;
+  let url: string;
+
+  /** The delivery processes' pids, from their "accepting" log lines. */
+  const deliveryPids = () =>
+    server
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"delivery process accepting"'))
+      .map((line) => (JSON.parse(line) as { delivery: number }).delivery);
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-'));
+    const rendition = path.join(dir, 'media', 'live', PLAYBACK_ID, 'sessions', SESSION_ID, 'source');
+    fs.mkdirSync(rendition, { recursive: true });
+    fs.writeFileSync(path.join(rendition, 'index.m3u8'), PLAYLIST);
+    fs.writeFileSync(path.join(rendition, 'seg_0.ts'), Buffer.alloc(188 * 100, 0x47));
+    server = startServerProcess({
+      DATABASE_URL: `sqlite:${dir}/origin.db`,
+      MEDIA_DIR: `${dir}/media`,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'debug',
+      HTTP_DELIVERY_PROCESSES: '1',
+    });
+    url = await server.httpUrl();
+    await until('the delivery process', () => deliveryPids()[0]);
+  });
+
+  afterEach(async () => {
+    const pid = server.child.pid;
+    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGCONT');
+    const pids = deliveryPids();
+    server.kill();
+    await server.exited;
+    // Killed outright, the origin leaves its delivery processes to notice and exit on their own.
+    await until('the delivery processes to exit', () => (pids.some(alive) ? undefined : true));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('while the origin is stopped, the delivery process answers HLS files; what it forwards is answered once the origin runs; viewers and metrics reach the origin', async () => {
+    const originPid = server.child.pid!;
+    const playlistUrl = `${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/index.m3u8`;
+    process.kill(originPid, 'SIGSTOP');
+    try {
+      for (const viewer of ['viewer-one', 'viewer-two', 'viewer-three']) {
+        const answer = await request(`${playlistUrl}?vsid=${viewer}`);
+        expect(answer.status).toBe(200);
+        expect(answer.body).toBe(PLAYLIST);
+        expect(answer.headers['content-type']).toBe('application/vnd.apple.mpegurl');
+        expect(answer.headers['access-control-allow-origin']).toBe('*');
+      }
+      const segment = await request(`${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/seg_0.ts`);
+      expect([segment.status, segment.body.length]).toEqual([200, 188 * 100]);
+      expect((await request(`${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/nothing.ts`)).status).toBe(404);
+
+      // Not HLS: forwarded to the origin, which cannot answer while stopped.
+      const created = request(`${url}/api/v1/streams`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Through a delivery process' }),
+      });
+      // As many wrong tokens as it takes (default config) to have the client's address refused.
+      const refused = Array.from({ length: 20 }, () => request(`${url}/api/v1/streams`, { headers: { authorization: 'Bearer wrong-token-0123456789' } }));
+      expect(await settledWithin(created, 500)).toBe(false);
+      process.kill(originPid, 'SIGCONT');
+      const answer = await created;
+      expect(answer.status).toBe(201);
+      expect(answer.headers['x-request-id']).toBeTruthy();
+      expect(JSON.parse(answer.body)).toMatchObject({ name: 'Through a delivery process' });
+      const [first] = await Promise.all(refused);
+      expect(first!.status).toBe(401);
+      expect(JSON.parse(first!.body)).toMatchObject({ error: { code: 'unauthorized' } });
+    } finally {
+      process.kill(originPid, 'SIGCONT');
+    }
+
+    // Twice a second the delivery process reports what it served.
+    const metrics = await until('the delivery process report', async () => {
+      const text = (await request(`${url}/metrics`)).body;
+      return /origin_viewers\{playback_id="AbCdEfGhIjKlMnOpQrSt"\} 3/.test(text) ? text : undefined;
+    });
+    expect(Number(/origin_hls_requests_total\{kind="playlist",status="200"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/origin_hls_requests_total\{kind="segment",status="404"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/origin_hls_bytes_total\{kind="segment"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(188 * 100);
+    // The wrong tokens counted against the client's address, not the delivery process's socket.
+    expect(server.stdout()).toMatch(/"client":"127\.0\.0\.1","msg":"too many failed authentications/);
+    expect(server.stdout()).not.toMatch(/"msg":"cannot forward/);
+  });
+
+  test('a delivery process that dies is replaced; SIGTERM stops the new one with the origin', async () => {
+    const [first] = deliveryPids();
+    process.kill(first!, 'SIGKILL');
+    const second = await until('a new delivery process', () => deliveryPids().find((pid) => pid !== first));
+    expect(server.stdout()).toContain('"msg":"delivery process exited; starting another"');
+    expect(alive(second)).toBe(true);
+    expect((await request(`${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/index.m3u8`)).status).toBe(200);
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(alive(second)).toBe(false);
+  });
+});
