@@ -79,9 +79,11 @@ async function main(): Promise<void> {
   if (selected.has('serving')) {
     const r = await measureServing(runs);
     results.serving = r;
-    print(`\n## Serving (wrk, 100 connections, 10 s; median [min–max] of ${runs})\n| | origin | nginx | ratio |\n|---|---|---|---|`);
-    print(`| live playlist, requests/s | ${show(r.playlistRps.origin, 0)} | ${show(r.playlistRps.nginx, 0)} | ${ratio(r.playlistRps.origin, r.playlistRps.nginx)} |`);
-    print(`| ${Math.round(r.segmentBytes / 1024)} KiB segment, MB/s | ${show(r.segmentMBps.origin, 0)} | ${show(r.segmentMBps.nginx, 0)} | ${ratio(r.segmentMBps.origin, r.segmentMBps.nginx)} |`);
+    print(`\n## Serving (wrk, 100 connections, 10 s; median [min–max] of ${runs})`);
+    print(`| | origin | ratio | origin, ${r.deliveryProcesses} delivery process(es) | ratio | nginx |\n|---|---|---|---|---|---|`);
+    for (const [label, figures] of [['live playlist, requests/s', r.playlistRps], [`${Math.round(r.segmentBytes / 1024)} KiB segment, MB/s`, r.segmentMBps]] as const) {
+      print(`| ${label} | ${show(figures.origin, 0)} | ${ratio(figures.origin, figures.nginx)} | ${show(figures.delivery, 0)} | ${ratio(figures.delivery, figures.nginx)} | ${show(figures.nginx, 0)} |`);
+    }
     if (r.errors > 0) print(`(${r.errors} errors or non-2xx answers)`);
   }
   if (selected.has('authorization')) {

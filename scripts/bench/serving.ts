@@ -3,6 +3,7 @@
 // files as static files. wrk runs on the same two cores as the server, for both.
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { generateId, generatePlaybackId } from '../../src/streams/keys';
 import { workspace, withNginx, withOrigin } from './lib/bench-env';
@@ -59,15 +60,21 @@ function makeRendition(dir: string): { playlist: string; segment: string } {
   return { playlist: 'index.m3u8', segment: 'seg_3.ts' };
 }
 
+/** Servers compared: the origin as it starts by default (one process), with a delivery process per further core, nginx. */
+const SERVERS = ['origin', 'delivery', 'nginx'] as const;
+type Server = (typeof SERVERS)[number];
+
 export interface ServingResult {
-  playlistRps: { origin: Summary; nginx: Summary };
-  segmentMBps: { origin: Summary; nginx: Summary };
+  deliveryProcesses: number;
+  playlistRps: Record<Server, Summary>;
+  segmentMBps: Record<Server, Summary>;
   segmentBytes: number;
   errors: number;
 }
 
 export async function measureServing(runs: number): Promise<ServingResult> {
-  const results = { playlist: { origin: [] as number[], nginx: [] as number[] }, segment: { origin: [] as number[], nginx: [] as number[] } };
+  const deliveryProcesses = Math.max(1, os.availableParallelism() - 1);
+  const results = { playlist: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] }, segment: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] } };
   let errors = 0;
   let segmentBytes = 0;
   const files = workspace('serving');
@@ -78,15 +85,17 @@ export async function measureServing(runs: number): Promise<ServingResult> {
     const rendition = makeRendition(path.join(mediaDir, relative));
     segmentBytes = fs.statSync(path.join(mediaDir, relative, rendition.segment)).size;
     const urlPath = `${playbackId}/sessions/${sessionId}/source`;
-    const record = (kind: 'playlist' | 'segment', server: 'origin' | 'nginx', result: WrkResult) => {
+    const record = (kind: 'playlist' | 'segment', server: Server, result: WrkResult) => {
       errors += result.errors;
       results[kind][server].push(kind === 'playlist' ? result.requestsPerSecond : result.megabytesPerSecond);
     };
     for (let run = 0; run < runs; run++) {
-      await withOrigin({ MEDIA_DIR: mediaDir }, async (origin) => {
-        record('playlist', 'origin', await wrk(`${origin.httpUrl}/hls/${urlPath}/${rendition.playlist}`));
-        record('segment', 'origin', await wrk(`${origin.httpUrl}/hls/${urlPath}/${rendition.segment}`));
-      });
+      for (const [server, processes] of [['origin', 0], ['delivery', deliveryProcesses]] as const) {
+        await withOrigin({ MEDIA_DIR: mediaDir, HTTP_DELIVERY_PROCESSES: String(processes) }, async (origin) => {
+          record('playlist', server, await wrk(`${origin.httpUrl}/hls/${urlPath}/${rendition.playlist}`));
+          record('segment', server, await wrk(`${origin.httpUrl}/hls/${urlPath}/${rendition.segment}`));
+        });
+      }
       await withNginx(
         async (nginx) => {
           record('playlist', 'nginx', await wrk(`${nginx.httpUrl}/files/${relative}/${rendition.playlist}`));
@@ -98,9 +107,11 @@ export async function measureServing(runs: number): Promise<ServingResult> {
   } finally {
     files.cleanup();
   }
+  const summaries = (kind: 'playlist' | 'segment') => Object.fromEntries(SERVERS.map((server) => [server, summarize(results[kind][server])])) as Record<Server, Summary>;
   return {
-    playlistRps: { origin: summarize(results.playlist.origin), nginx: summarize(results.playlist.nginx) },
-    segmentMBps: { origin: summarize(results.segment.origin), nginx: summarize(results.segment.nginx) },
+    deliveryProcesses,
+    playlistRps: summaries('playlist'),
+    segmentMBps: summaries('segment'),
     segmentBytes,
     errors,
   };
