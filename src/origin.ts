@@ -51,7 +51,7 @@ import { checkFfmpeg } from './transcode/ffmpeg-check';
 import { FailureGuard } from './security/failure-guard';
 import { ReadinessCheck } from './observability/readiness';
 import { securityHeaders } from './http/security-headers';
-import { DeliveryProcesses, forwardedClientAddress } from './http/delivery-processes';
+import { DeliveryProcesses } from './http/delivery-processes';
 import { hlsFileCache } from './http/file-cache';
 import { profileNames, resolveProfile } from './transcode/profiles';
 import { packageRoot } from './package-root';
@@ -309,25 +309,6 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     requestId,
     trustProxy: config.http.trustProxy,
   });
-  const app = createHttpApp(logger, [
-    opsRoutes({ metrics, readiness, metricsToken: config.metrics.token }),
-    mountRoutes(apiRoutes, { tokens, audit, authFailures }),
-    publicApi({ streams, view, cors: crossOrigin }),
-    docsRoutes(buildOpenApi(apiRoutes, urls.publicUrl, packageVersion()), swaggerUiDir()),
-    playerRoutes({ streams, view, assetsDir }),
-    landingRoutes({ registry, view, assetsDir }),
-  ], {
-    trustProxy: config.http.trustProxy,
-    before: [securityHeaders(urls.publicUrl)],
-    onDatabaseUnavailable: () => metrics.databaseErrors.inc({ kind: 'unavailable' }),
-    requestId,
-    forwardedClientAddress,
-  });
-  const koa = app.callback();
-  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (!serveHls(req, res)) void koa(req, res);
-  };
-  httpServer.on('request', answer);
   const delivery =
     config.http.deliveryProcesses > 0
       ? new DeliveryProcesses({
@@ -341,7 +322,8 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
             logFormat: config.logFormat,
           },
           server: httpServer,
-          handle: answer,
+          // Defined below, called only once delivery processes forward requests.
+          handle: (req, res) => answer(req, res),
           report: ({ answers, seen }) => {
             for (const [kind, status, requests, bytes] of answers) countHlsAnswers(metrics, kind, status, requests, bytes);
             for (const [playbackId, viewerId] of seen) viewers.seen(playbackId, viewerId);
@@ -349,6 +331,25 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
           logger,
         })
       : undefined;
+  const app = createHttpApp(logger, [
+    opsRoutes({ metrics, readiness, metricsToken: config.metrics.token }),
+    mountRoutes(apiRoutes, { tokens, audit, authFailures }),
+    publicApi({ streams, view, cors: crossOrigin }),
+    docsRoutes(buildOpenApi(apiRoutes, urls.publicUrl, packageVersion()), swaggerUiDir()),
+    playerRoutes({ streams, view, assetsDir }),
+    landingRoutes({ registry, view, assetsDir }),
+  ], {
+    trustProxy: config.http.trustProxy,
+    before: [securityHeaders(urls.publicUrl)],
+    onDatabaseUnavailable: () => metrics.databaseErrors.inc({ kind: 'unavailable' }),
+    requestId,
+    forwardedClientAddress: delivery?.clientAddressOf,
+  });
+  const koa = app.callback();
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!serveHls(req, res)) void koa(req, res);
+  };
+  httpServer.on('request', answer);
   await delivery?.start();
   retention.start();
   void retention.sweep();

@@ -43,12 +43,6 @@ export interface DeliveryProcessesDeps {
 
 const ENTRY = path.join(__dirname, `delivery-process${path.extname(__filename)}`);
 const STOP_GRACE_MS = 5000;
-const forwardedAddresses = new WeakMap<http.IncomingMessage, string>();
-
-/** The client address a delivery process forwarded this request for, if it came through one. */
-export function forwardedClientAddress(req: http.IncomingMessage): string | undefined {
-  return forwardedAddresses.get(req);
-}
 
 /**
  * Child processes that answer HLS playlist and segment requests on the origin's own port, beside
@@ -64,15 +58,19 @@ export class DeliveryProcesses {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-'));
   private readonly socketPath = path.join(this.dir, 'forward.sock');
   private readonly internal: http.Server;
+  private readonly forwarded = new WeakMap<http.IncomingMessage, string>();
   private stopping = false;
 
   constructor(private readonly deps: DeliveryProcessesDeps) {
     this.internal = http.createServer((req, res) => {
       const address = headerValue(req, CLIENT_ADDRESS_HEADER);
-      if (address !== undefined) forwardedAddresses.set(req, address);
+      if (address !== undefined) this.forwarded.set(req, address);
       deps.handle(req, res);
     });
   }
+
+  /** The client address a delivery process forwarded this request for, if it came through one. */
+  readonly clientAddressOf = (req: http.IncomingMessage): string | undefined => this.forwarded.get(req);
 
   async start(): Promise<void> {
     // The folder is the creator's alone (mkdtemp makes it 0700): only this user reaches the socket.
