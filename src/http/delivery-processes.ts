@@ -37,12 +37,12 @@ export interface DeliveryProcessesDeps {
   handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   report: (report: DeliveryReport) => void;
   logger: Logger;
-  /** A delivery process that died is started again after this long. */
-  restartMs?: number;
 }
 
 const ENTRY = path.join(__dirname, `delivery-process${path.extname(__filename)}`);
 const STOP_GRACE_MS = 5000;
+/** A delivery process that died is started again after this long (not at once: one that dies at start would spin). */
+const RESTART_MS = 1000;
 
 /**
  * Child processes that answer HLS playlist and segment requests on the origin's own port, beside
@@ -99,7 +99,7 @@ export class DeliveryProcesses {
       this.deps.logger.error({ pid: child.pid, code, signal }, 'delivery process exited; starting another');
       setTimeout(() => {
         if (!this.stopping) this.spawn();
-      }, this.deps.restartMs ?? 1000).unref();
+      }, RESTART_MS).unref();
     });
   }
 
