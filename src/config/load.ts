@@ -91,20 +91,21 @@ function envLayer(env: NodeJS.ProcessEnv): Json {
   for (const [name, { path: [section, key], type }] of Object.entries(NESTED_ENV_VARS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    if (type === 'count' && !/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got "${value}"`);
-    layer[section] = { ...(layer[section] as Json | undefined), [key]: type === 'count' ? Number(value) : value };
+    layer[section] = { ...(layer[section] as Json | undefined), [key]: envValue(name, value, type) };
   }
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const value = env[name];
-    if (value === undefined || value === '') continue;
-    if (spec.type === 'port') {
-      if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a port number, got "${value}"`);
-      layer[spec.key] = Number(value);
-    } else {
-      layer[spec.key] = value;
-    }
+    if (value !== undefined && value !== '') layer[spec.key] = envValue(name, value, spec.type);
   }
   return layer;
+}
+
+const NUMBER_KINDS = { port: 'a port number', count: 'a whole number' } as const;
+
+function envValue(name: string, value: string, type: 'string' | keyof typeof NUMBER_KINDS): string | number {
+  if (type === 'string') return value;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be ${NUMBER_KINDS[type]}, got "${value}"`);
+  return Number(value);
 }
 
 function readJson(file: string, required: boolean): Json {
