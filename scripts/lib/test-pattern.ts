@@ -13,6 +13,8 @@ export interface TestPatternOptions {
   /** Keyframe interval in seconds. */
   keyframeSeconds?: number;
   videoBitrateKbps?: number;
+  /** B-frames between references, as OBS's x264 sends by default (2); none unless asked. */
+  bFrames?: number;
   /**
    * Burn the media time into the picture, as 20 black-or-white blocks along the top (bit i of
    * floor(t * 100)): a player can read how old the frame on screen is.
@@ -54,6 +56,7 @@ export function testPatternArgs(options: TestPatternOptions): string[] {
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
       '-b:v', `${bitrate}k`, '-maxrate', `${bitrate}k`, '-bufsize', `${bitrate * 2}k`,
     );
+    if (options.bFrames) args.push('-bf', String(options.bFrames));
   }
   if (withAudio) args.push('-c:a', 'aac', '-b:a', '128k', '-ac', '2');
   args.push('-f', 'flv', options.toStdout ? 'pipe:1' : options.url);

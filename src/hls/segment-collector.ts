@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeAtomic } from './atomic-write';
-import { FFMPEG_PLAYLIST, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
+import { RUN_PLAYLIST, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
 import { parseMediaPlaylist, renderMediaPlaylist, segmentLines, type PlaylistSegment } from './media-playlist';
 
 export interface CollectorOptions {
@@ -36,9 +36,9 @@ interface RenditionState {
 }
 
 /**
- * Turns ffmpeg's per-run playlists into the session's own media playlists. Each ffmpeg run writes
- * `.ffmpeg.m3u8` with segment numbers that continue the previous run's; this collector follows it
- * and publishes `index.m3u8` (the live window, with EXT-X-DISCONTINUITY where a run begins and a
+ * Turns each run's playlists into the session's own media playlists. Each run (an ffmpeg, or the
+ * remuxer) writes `.run.m3u8` with segment numbers that continue the previous run's; this collector
+ * follows it and publishes `index.m3u8` (the live window, with EXT-X-DISCONTINUITY where a run begins and a
  * correct EXT-X-DISCONTINUITY-SEQUENCE), appends to `recording.m3u8` when recording, deletes
  * segments that left the window, and ends the playlists when the session ends.
  */
@@ -71,7 +71,7 @@ export class SegmentCollector {
     for (const rendition of this.options.renditions) {
       try {
         const watcher = fs.watch(this.dir(rendition), (_event, filename) => {
-          if (filename === FFMPEG_PLAYLIST) void this.collect(rendition);
+          if (filename === RUN_PLAYLIST) void this.collect(rendition);
         });
         watcher.on('error', (error) => this.options.onError(error));
         this.watchers.push(watcher);
@@ -171,7 +171,7 @@ export class SegmentCollector {
     let text: string;
     state.readAt = this.options.now();
     try {
-      text = await fs.promises.readFile(path.join(this.dir(rendition), FFMPEG_PLAYLIST), 'utf8');
+      text = await fs.promises.readFile(path.join(this.dir(rendition), RUN_PLAYLIST), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;

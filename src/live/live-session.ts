@@ -8,9 +8,10 @@ import type { StreamFiles } from '../hls/stream-files';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { StreamRecord } from '../streams/stream-repository';
-import { buildFfmpegArgs } from '../transcode/ffmpeg-args';
+import { buildFfmpegArgs, type TranscodeJob } from '../transcode/ffmpeg-args';
 import { planLadder, renditionNames, type LadderPlan, type Profile, type SourceInfo } from '../transcode/ladder';
-import { Transcoder, type TranscoderExit, type TranscoderProgress } from '../transcode/transcoder';
+import { Remuxer, remuxable } from '../transcode/remuxer';
+import { Transcoder, type RunOutput, type TranscoderExit, type TranscoderProgress } from '../transcode/transcoder';
 import { PublisherFeed } from './publisher-feed';
 import type { SessionRecord, SessionRepository } from './session-repository';
 
@@ -89,10 +90,11 @@ export interface LiveSessionInfo {
   warnings: string[];
 }
 
-/** One ffmpeg process and the publisher whose media it reads. */
+/** One run of the transcoder (an ffmpeg, or the in-process remuxer) and the publisher whose media it reads. */
 interface Run {
   feed: PublisherFeed;
-  transcoder: Transcoder;
+  transcoder: RunOutput;
+  start: (job: TranscodeJob) => void;
   startedAt?: number;
   lastSegmentAt?: number;
   producedSegment: boolean;
@@ -134,8 +136,8 @@ export class LiveSession {
   /** The source of the current (or last) publisher, for info(). */
   private lastSource: SourceInfo | undefined;
   private run: Run | undefined;
-  /** Every ffmpeg of this session that has not exited: the current run and any still finishing. */
-  private readonly transcoders = new Set<Transcoder>();
+  /** Every run of this session that has not exited: the current one and any still finishing. */
+  private readonly transcoders = new Set<RunOutput>();
   private plan: LadderPlan | undefined;
   private collector: SegmentCollector | undefined;
   private prepared: Promise<void> | undefined;
@@ -390,22 +392,12 @@ export class LiveSession {
     });
   }
 
-  /** A new ffmpeg run for this publisher. It starts once the previous run has exited. */
+  /** A new run for this publisher. It starts once the previous run has exited. */
   private startRun(feed: PublisherFeed, media: Buffer[], firstTimestamp?: number): void {
     const source = feed.source!;
     const previous = this.run;
-    const transcoder = new Transcoder({
-      ffmpegPath: this.deps.ffmpegPath,
-      logger: this.log,
-      stopGraceMs: this.deps.settings.stopGraceMs,
-      onProgress: (progress) => (this.progress = progress),
-      // A pipe write per tag wakes ffmpeg and this process ~80 times a second: batches make a
-      // copying ffmpeg a quarter cheaper or more, and the ladder's overhead over bare ffmpeg
-      // vanish (docs/benchmarks.md). Audio alone is cut into segments by time, not at keyframes:
-      // it gets its input as it comes.
-      ...(source.video !== undefined && { inputBatchMs: INPUT_BATCH_MS }),
-    });
-    const run: Run = { feed, transcoder, producedSegment: false };
+    const run: Run = { feed, ...this.runOutput(source), producedSegment: false };
+    const { transcoder } = run;
     if (firstTimestamp !== undefined) run.mediaStartsAt = feed.capturedAt(firstTimestamp, this.deps.now());
     this.run = run;
     this.transcoders.add(transcoder);
@@ -418,6 +410,30 @@ export class LiveSession {
       this.log.error({ err: error }, 'cannot start the transcoder');
       void this.stop('transcoder_failed');
     });
+  }
+
+  /**
+   * A plan that only copies H.264 and AAC is remuxed in this process: a process per stream cost
+   * more than twice what nginx-rtmp spends on the same copy (docs/benchmarks.md). Anything that
+   * decodes or encodes runs in ffmpeg.
+   */
+  private runOutput(source: SourceInfo): Pick<Run, 'transcoder' | 'start'> {
+    if (remuxable(this.plan!, source)) {
+      const remuxer = new Remuxer({ logger: this.log });
+      return { transcoder: remuxer, start: (job) => remuxer.start(job) };
+    }
+    const transcoder = new Transcoder({
+      ffmpegPath: this.deps.ffmpegPath,
+      logger: this.log,
+      stopGraceMs: this.deps.settings.stopGraceMs,
+      onProgress: (progress) => (this.progress = progress),
+      // A pipe write per tag wakes ffmpeg and this process ~80 times a second: batches make a
+      // copying ffmpeg a quarter cheaper or more, and the ladder's overhead over bare ffmpeg
+      // vanish (docs/benchmarks.md). Audio alone is cut into segments by time, not at keyframes:
+      // it gets its input as it comes.
+      ...(source.video !== undefined && { inputBatchMs: INPUT_BATCH_MS }),
+    });
+    return { transcoder, start: (job) => transcoder.start(buildFfmpegArgs(job)) };
   }
 
   private async launch(run: Run, previous: Run | undefined): Promise<void> {
@@ -434,16 +450,14 @@ export class LiveSession {
     const source = run.feed.source!;
     const plan = this.plan!;
     run.startedAt = this.deps.now();
-    run.transcoder.start(
-      buildFfmpegArgs({
-        plan,
-        outputDir: files.layout.sessionDir(stream.playbackId, this.id),
-        preset: settings.preset,
-        segmentSeconds: settings.segmentSeconds,
-        startNumber: collector.nextStartNumber(),
-        input: { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined },
-      }),
-    );
+    run.start({
+      plan,
+      outputDir: files.layout.sessionDir(stream.playbackId, this.id),
+      preset: settings.preset,
+      segmentSeconds: settings.segmentSeconds,
+      startNumber: collector.nextStartNumber(),
+      input: { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined },
+    });
   }
 
   /** Lets a run finish its input, within the grace period; then stops it. */
@@ -455,7 +469,7 @@ export class LiveSession {
   private onRunExit(run: Run, exit: TranscoderExit): void {
     this.deps.metrics.transcoderExits.inc({ kind: exit.expected ? 'expected' : 'failed' });
     if (run !== this.run || this.isEnding() || exit.expected) return;
-    this.log.error({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-8), spawnError: exit.spawnError }, 'ffmpeg exited unexpectedly');
+    this.log.error({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-8), spawnError: exit.spawnError }, 'the transcoder exited unexpectedly');
     if (this.feed === run.feed) this.restart('crashed');
   }
 

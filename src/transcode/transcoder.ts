@@ -33,12 +33,22 @@ export interface TranscoderOptions {
 
 const STDERR_TAIL_LINES = 30;
 
+/** What a live session needs of a run's output: an ffmpeg (Transcoder) or the in-process Remuxer. */
+export interface RunOutput {
+  readonly exited: Promise<TranscoderExit>;
+  /** Input accepted but not yet processed or written. */
+  readonly backlogBytes: number;
+  write(chunk: Buffer, flush?: boolean): void;
+  endInput(): void;
+  stop(graceMs?: number): Promise<TranscoderExit>;
+}
+
 /**
  * One ffmpeg process fed through its stdin. Input may be written before start() (it is queued),
  * so that a run can be prepared while the previous one finishes. The session decides what to do
  * when it exits.
  */
-export class Transcoder {
+export class Transcoder implements RunOutput {
   readonly exited: Promise<TranscoderExit>;
   private process: ChildProcess | undefined;
   private args: FfmpegArgs | undefined;

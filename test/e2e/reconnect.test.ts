@@ -10,12 +10,14 @@ describe('a publisher reconnect seen from the player', () => {
   const env = useTestOrigin();
   const chromium = useBrowser();
 
-  test('keeps playing across the drop and the return (a discontinuity), without reloading, as one viewer', async () => {
+  // Passthrough is remuxed in the origin, the ladder runs in ffmpeg: both must carry a player over.
+  test.each(['ladder', 'passthrough'])('%s: keeps playing across the drop and the return (a discontinuity), without reloading, as one viewer', async (profile) => {
     const { origin } = env;
     const stream = await createStream(origin, 'Flaky uplink');
-    await origin.db('streams').where({ id: stream.id }).update({ reconnect_window_seconds: 15 });
+    await origin.db('streams').where({ id: stream.id }).update({ reconnect_window_seconds: 15, profile });
     const first = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
     await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 20_000 });
+    expect(origin.registry.getByStreamId(stream.id)!.info().profile).toBe(profile);
 
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
     const { page } = player;
@@ -41,7 +43,7 @@ describe('a publisher reconnect seen from the player', () => {
     expect(await page.textContent('[data-role=message]')).not.toContain('ended');
     expect(origin.registry.getByStreamId(stream.id)?.info().reconnects).toBe(1);
     expect(origin.viewers.count(stream.playbackId)).toBe(1);
-    await page.screenshot({ path: artifactPath('watch-after-reconnect.png') });
+    await page.screenshot({ path: artifactPath(`watch-after-reconnect-${profile}.png`) });
     expect(player.errors).toEqual([]);
     await player.close();
   });

@@ -39,7 +39,8 @@ describe('live session lifecycle', () => {
   const env = useTestOrigin({
     overrides: {
       ingest: { takeoverAfterIdleSeconds: 1.5 },
-      transcode: { stallSegments: 2, startupGraceSeconds: 6, maxRestarts: 2, stopGraceSeconds: 3 },
+      // No source rung: the small source is encoded, so an ffmpeg runs for the tests to fault.
+      transcode: { sourceRung: false, stallSegments: 2, startupGraceSeconds: 6, maxRestarts: 2, stopGraceSeconds: 3 },
     },
   });
 
@@ -109,7 +110,7 @@ describe('live session lifecycle', () => {
     expect(all.find((s) => s.sequence > before && s.discontinuity)).toBeDefined();
     expect((await env.hls.text(masterUrl)).text).toBe(master.text);
     expect(env.origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts).toBe(1);
-    expect(env.origin.logs.some((l) => l.msg === 'ffmpeg exited unexpectedly' && l.session === env.origin.registry.getByStreamId(stream.id)!.id)).toBe(true);
+    expect(env.origin.logs.some((l) => l.msg === 'the transcoder exited unexpectedly' && l.session === env.origin.registry.getByStreamId(stream.id)!.id)).toBe(true);
     await env.origin.registry.stopStream(stream.id, 'kicked');
   });
 
@@ -149,7 +150,7 @@ describe('live session lifecycle', () => {
 
 describe('transcoder back-pressure', () => {
   // A tiny input allowance, and a watchdog too patient to step in first.
-  const env = useTestOrigin({ overrides: { transcode: { backlogWarnMegabytes: 0.1, backlogMaxMegabytes: 0.6, stallSegments: 20 } } });
+  const env = useTestOrigin({ overrides: { transcode: { sourceRung: false, backlogWarnMegabytes: 0.1, backlogMaxMegabytes: 0.6, stallSegments: 20 } } });
 
   test('an ffmpeg that stops reading: logged, counted, and the session ends before memory grows', async () => {
     const { stream, publisher, mediaUrl } = await goLive(env.origin, env.hls);

@@ -1,6 +1,6 @@
 import type { TestPatternOptions } from '../../scripts/lib/test-pattern';
 import type { MediaPlaylist } from '../../src/hls/media-playlist';
-import { probeStreams, videoPackets } from '../support/ffprobe';
+import { countDecodedFrames, probeStreams, videoPackets } from '../support/ffprobe';
 import { fileOf, type Master } from '../support/hls';
 import { useTestOrigin } from '../support/origin';
 import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
@@ -12,6 +12,7 @@ interface Pushed {
   master: Master;
   playlists: Map<string, MediaPlaylist>;
   files: (rendition: string, uri: string) => string;
+  /** The transcoder's command line; empty when the run was remuxed without ffmpeg. */
   argv: string[];
   streamId: string;
   playbackId: string;
@@ -21,17 +22,21 @@ describe('profiles and sources', () => {
   const env = useTestOrigin();
 
   /** Pushes `seconds` of a test pattern with a stream of this profile; returns the ended playlists. */
-  async function push(profile: string, source: Omit<TestPatternOptions, 'url'>, seconds = 7): Promise<Pushed> {
+  async function push(profile: string, source: Omit<TestPatternOptions, 'url'>, seconds = 7, expectFfmpeg = true): Promise<Pushed> {
     const created = await env.origin.api('POST', '/api/v1/streams', { body: { name: profile, profile, reconnectWindowSeconds: 0 } });
     const { id, playbackId, streamKey } = created.body;
     const publisher = startPublisher({ url: env.origin.rtmpUrl(streamKey), seconds, ...source });
     const master = await waitFor(() => env.hls.master(playbackId), { what: 'the master playlist', timeoutMs: 20_000 });
     let argv: string[] = [];
-    await waitFor(() => {
-      const pid = ffmpegProcessesMentioning(env.origin.dir)[0];
-      if (pid) argv = require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv.length > 0;
-    }, { what: 'the transcoder', timeoutMs: 5000 });
+    if (expectFfmpeg) {
+      await waitFor(() => {
+        const pid = ffmpegProcessesMentioning(env.origin.dir)[0];
+        if (pid) argv = require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return argv.length > 0;
+      }, { what: 'the transcoder', timeoutMs: 5000 });
+    } else {
+      expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);
+    }
     expect((await publisher.exited).code).toBe(0);
     await waitFor(() => env.origin.registry.getByStreamId(id) === undefined, { what: 'the session to end', timeoutMs: 20_000 });
     const masterUrl = env.hls.masterUrl(playbackId);
@@ -65,9 +70,30 @@ describe('profiles and sources', () => {
     return [video!.width!, video!.height!];
   }
 
-  test('passthrough: the source remuxed, no encoder; a long keyframe interval is warned about', async () => {
-    const pushed = await push('passthrough', { width: 1280, height: 720, keyframeSeconds: 4 }, 10);
-    expect(pushed.argv).not.toContain('libx264');
+  /**
+   * A remuxed rendition plays from end to end: every segment starts with a keyframe where the one
+   * before it ended, and the whole playlist decodes without an error.
+   */
+  async function expectRemuxed(pushed: Pushed, frames: { video: number; audio: number }): Promise<void> {
+    const source = pushed.playlists.get('source')!;
+    let previousEnd: number | undefined;
+    for (const segment of source.segments) {
+      const packets = await videoPackets(pushed.files('source', segment.uri));
+      expect(packets[0]?.keyframe).toBe(true);
+      if (previousEnd !== undefined) expect(Math.abs(packets[0]!.pts_time - previousEnd)).toBeLessThan(0.002);
+      previousEnd = packets[0]!.pts_time + segment.duration;
+    }
+    const [audio] = await probeStreams(pushed.files('audio', pushed.playlists.get('audio')!.segments[0]!.uri));
+    expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac', sample_rate: '48000', channels: 2 });
+    const decodedVideo = await countDecodedFrames(pushed.files('source', 'index.m3u8'));
+    expect(decodedVideo).toBeGreaterThanOrEqual(frames.video - 5);
+    expect(decodedVideo).toBeLessThanOrEqual(frames.video);
+    expect(await countDecodedFrames(pushed.files('audio', 'index.m3u8'), 'a:0')).toBeGreaterThanOrEqual(frames.audio - 10);
+  }
+
+  test('passthrough: remuxed in the origin, no ffmpeg; a long keyframe interval is warned about', async () => {
+    const pushed = await push('passthrough', { width: 1280, height: 720, keyframeSeconds: 4 }, 10, false);
+    await expectRemuxed(pushed, { video: 300, audio: Math.floor((10 * 48000) / 1024) });
     expect(pushed.master.variants.map((v) => [v.uri.split('/').slice(-2)[0], v.attributes.RESOLUTION])).toEqual([['source', '1280x720']]);
     expect(await sizeOf(pushed, 'source')).toEqual([1280, 720]);
     // segments follow the source's 4-second keyframes
@@ -76,6 +102,14 @@ describe('profiles and sources', () => {
     expect(session[0]).toMatchObject({ profile: 'passthrough', endReason: 'publisher_left', videoCodec: 'h264', audioCodec: 'aac', width: 1280, height: 720 });
     expect(env.origin.logs.some((l) => l.playbackId === pushed.playbackId && l.keyframeIntervalSeconds === 4)).toBe(true);
     expect(await env.origin.metrics.registry.getSingleMetricAsString('origin_source_warnings_total')).toContain('warning="keyframe_interval_too_long"');
+  });
+
+  test('passthrough of a source with B-frames, as OBS sends them: decoding order kept, every frame plays', async () => {
+    const pushed = await push('passthrough', { width: 640, height: 360, bFrames: 2 }, 7, false);
+    await expectRemuxed(pushed, { video: 210, audio: Math.floor((7 * 48000) / 1024) });
+    const packets = await videoPackets(pushed.files('source', pushed.playlists.get('source')!.segments[0]!.uri), true);
+    expect(packets.every((p, i) => i === 0 || p.dts_time > packets[i - 1]!.dts_time)).toBe(true);
+    expect(packets.some((p, i) => i > 0 && p.pts_time < packets[i - 1]!.pts_time)).toBe(true);
   });
 
   test('ladder on a 480p source: the source copied, 360p encoded, boundaries aligned', async () => {
@@ -107,7 +141,7 @@ describe('profiles and sources', () => {
   });
 
   test('audio only: one audio variant, no poster', async () => {
-    const pushed = await push('ladder', { video: false });
+    const pushed = await push('ladder', { video: false }, 7, false);
     expect(pushed.master.variants.map((v) => [v.uri.split('/').slice(-2)[0], v.attributes.CODECS])).toEqual([['audio', 'mp4a.40.2']]);
     const [audio] = await probeStreams(pushed.files('audio', pushed.playlists.get('audio')!.segments[0]!.uri));
     expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac' });
@@ -115,7 +149,7 @@ describe('profiles and sources', () => {
   });
 
   test('video only: renditions without an audio group; the last picture stays as the poster', async () => {
-    const pushed = await push('ladder', { width: 640, height: 360, audio: false });
+    const pushed = await push('ladder', { width: 640, height: 360, audio: false }, 7, false);
     expect(pushed.master.audio).toEqual([]);
     expect(pushed.master.variants.map((v) => [v.attributes.RESOLUTION, v.attributes.AUDIO])).toEqual([['640x360', undefined]]);
     const poster = await fetch(`${env.origin.urls.publicUrl}/hls/${pushed.playbackId}/poster.jpg`);

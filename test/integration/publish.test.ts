@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { lastSequence, type MediaPlaylist } from '../../src/hls/media-playlist';
 import { commandMessage, RtmpTestClient } from '../../scripts/lib/rtmp-client';
-import { countDecodedVideoFrames, probeStreams, videoPackets } from '../support/ffprobe';
+import { countDecodedFrames, probeStreams, videoPackets } from '../support/ffprobe';
 import { fileOf } from '../support/hls';
 import { createStream, useTestOrigin } from '../support/origin';
 import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
@@ -89,7 +89,7 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
       const file = fileIn(rendition.name, full.uri);
       const [video] = await probeStreams(file);
       expect(video).toMatchObject({ codec_type: 'video', codec_name: 'h264', width: rendition.width, height: rendition.height });
-      expect(await countDecodedVideoFrames(file)).toBeGreaterThanOrEqual(59);
+      expect(await countDecodedFrames(file)).toBeGreaterThanOrEqual(59);
     }
     const [audio] = await probeStreams(fileIn('audio', playlists.get('audio')!.segments[0]!.uri));
     expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac', channels: 2 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseMediaPlaylist } from '../../src/hls/media-playlist';
+import { RUN_PLAYLIST } from '../../src/hls/media-layout';
 import { SegmentCollector } from '../../src/hls/segment-collector';
 
 /** Writes what ffmpeg would: segment files and its own playlist of the last few. */
@@ -16,7 +17,7 @@ class FakeFfmpeg {
     const shown = this.listed.slice(-10);
     const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${shown[0]}`];
     for (const n of shown) lines.push(`#EXTINF:${duration.toFixed(6)},`, `seg_${n}.ts`);
-    fs.writeFileSync(path.join(this.dir, '.ffmpeg.m3u8'), lines.join('\n') + '\n');
+    fs.writeFileSync(path.join(this.dir, RUN_PLAYLIST), lines.join('\n') + '\n');
   }
   newRun(): void {
     this.listed.length = 0;
@@ -160,7 +161,7 @@ describe('segment collector', () => {
     // Written before the watcher exists: only the poll can see it.
     ffmpeg.segment(0);
     const reads = jest.spyOn(fs.promises, 'readFile');
-    const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith('.ffmpeg.m3u8')).length;
+    const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith(RUN_PLAYLIST)).length;
     try {
       collector.start();
       const deadline = Date.now() + 2000;

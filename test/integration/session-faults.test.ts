@@ -66,11 +66,12 @@ describe('faults inside one session', () => {
 
     fs.rmSync(path.join(origin.config.mediaDir, 'live', doomed.playbackId, 'sessions', session.id), { recursive: true, force: true });
 
-    // ffmpeg cannot write its segment and exits; the new run recreates its folders and carries on
+    // The run (here the remuxer: the small source is copied) cannot write its segment and fails; the
+    // new run recreates its folders and carries on
     await waitFor(() => session.info().transcoderRestarts >= 1, { what: 'a restart', timeoutMs: 20_000 });
     await waitFor(() => newest(playlistOf(doomed, session.id)) > before + 1, { what: 'the doomed stream to heal', timeoutMs: 20_000 });
     expect(session.state).toBe('live');
-    expect(origin.logs.some((l) => l.msg === 'ffmpeg exited unexpectedly' && l.session === session.id)).toBe(true);
+    expect(origin.logs.some((l) => l.msg === 'the transcoder exited unexpectedly' && l.session === session.id)).toBe(true);
     await waitFor(() => newest(playlistOf(other, otherSession.id)) > otherBefore + 2, { what: 'the other stream to go on', timeoutMs: 10_000 });
     expect(otherSession.info().transcoderRestarts).toBe(0);
     expect((await origin.api('GET', '/healthz', { token: null })).status).toBe(200);
