@@ -2,6 +2,8 @@
 // (the Node process and its ffmpeg), next to the same ffmpeg command run bare (fed the same FLV
 // through a pipe), the same ladder as one ffmpeg per rendition, and the ladder without the
 // source-copy rendition (every rung encoded). The publishers' own CPU is never counted.
+// The origin is also split into its Node process and its ffmpeg, measured in the same window: what
+// the origin adds over its ffmpeg, free of the drift between one run and the next.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,14 +26,17 @@ const SOURCE = {
   audio: { codec: 'aac' as const, codecString: 'mp4a.40.2', channels: 2, sampleRate: 48000 },
 };
 
-/** CPU cores used by `pids()` over the measuring window, after a warm-up. */
-async function coresOf(pids: () => number[]): Promise<number> {
+/** CPU cores used by each group of processes over the same measuring window, after a warm-up. */
+async function coresOf<K extends string>(groups: Record<K, () => number[]>): Promise<Record<K, number>> {
   await sleep(WARMUP_MS);
-  const sum = () => pids().reduce((total, pid) => total + cpuSeconds(pid), 0);
-  const before = sum();
+  const names = Object.keys(groups) as K[];
+  const sums = () => names.map((name) => groups[name]().reduce((total, pid) => total + cpuSeconds(pid), 0));
+  const before = sums();
   const start = Date.now();
   await sleep(MEASURE_MS);
-  return (sum() - before) / ((Date.now() - start) / 1000);
+  const after = sums();
+  const seconds = (Date.now() - start) / 1000;
+  return Object.fromEntries(names.map((name, i) => [name, (after[i]! - before[i]!) / seconds])) as Record<K, number>;
 }
 
 /** ffmpeg with our arguments for `plan`, its stdin fed by a test publisher writing FLV to a pipe. */
@@ -58,7 +63,7 @@ async function bareCores(plans: LadderPlan[]): Promise<number> {
     return { transcoder, publisher };
   });
   try {
-    return await coresOf(() => processes.map((p) => p.transcoder.pid!));
+    return (await coresOf({ ffmpeg: () => processes.map((p) => p.transcoder.pid!) })).ffmpeg;
   } finally {
     for (const { transcoder, publisher } of processes) {
       publisher.kill('SIGKILL');
@@ -88,35 +93,47 @@ function perRendition(plan: LadderPlan): LadderPlan[] {
 
 export interface TranscodeCostResult {
   origin: Summary;
+  /** The origin's Node process alone, and its ffmpeg, in the same window as `origin`. */
+  originNode: Summary;
+  originFfmpeg: Summary;
   bare: Summary;
+  /** origin / bare, each run measured back to back. */
+  ratioPerRun: Summary;
+  /** origin / its own ffmpeg in the same window: what the origin adds, free of drift between runs. */
+  ownShare: Summary;
   perRendition: Summary;
   bareWithoutSourceRung: Summary;
   renditions: string[];
 }
 
 export async function measureTranscodeCost(runs: number): Promise<TranscodeCostResult> {
-  const results = { origin: [] as number[], bare: [] as number[], perRendition: [] as number[], withoutSource: [] as number[] };
+  const results = { origin: [] as number[], node: [] as number[], ffmpeg: [] as number[], bare: [] as number[], perRendition: [] as number[], withoutSource: [] as number[] };
   const ladder = planFor('ladder');
   for (let run = 0; run < runs; run++) {
-    results.origin.push(
-      await withOrigin({}, async (origin) => {
-        const stream = await origin.api('POST', '/api/v1/streams', { name: 'cost', reconnectWindowSeconds: 0 });
-        const publisher = startTestPattern({ url: `${origin.rtmpUrl}/${stream.streamKey}` });
-        try {
-          const pid = origin.process.child.pid!;
-          return await coresOf(() => [pid, ...childrenOf(pid).filter((c) => c.command === 'ffmpeg').map((c) => c.pid)]);
-        } finally {
-          await publisher.stop();
-        }
-      }),
-    );
+    const measured = await withOrigin({}, async (origin) => {
+      const stream = await origin.api('POST', '/api/v1/streams', { name: 'cost', reconnectWindowSeconds: 0 });
+      const publisher = startTestPattern({ url: `${origin.rtmpUrl}/${stream.streamKey}` });
+      try {
+        const pid = origin.process.child.pid!;
+        return await coresOf({ node: () => [pid], ffmpeg: () => childrenOf(pid).filter((c) => c.command === 'ffmpeg').map((c) => c.pid) });
+      } finally {
+        await publisher.stop();
+      }
+    });
+    results.node.push(measured.node);
+    results.ffmpeg.push(measured.ffmpeg);
+    results.origin.push(measured.node + measured.ffmpeg);
     results.bare.push(await bareCores([ladder]));
     results.perRendition.push(await bareCores(perRendition(ladder)));
     results.withoutSource.push(await bareCores([planFor('ladder', false)]));
   }
   return {
     origin: summarize(results.origin),
+    originNode: summarize(results.node),
+    originFfmpeg: summarize(results.ffmpeg),
     bare: summarize(results.bare),
+    ratioPerRun: summarize(results.origin.map((cores, i) => cores / results.bare[i]!)),
+    ownShare: summarize(results.origin.map((cores, i) => cores / results.ffmpeg[i]!)),
     perRendition: summarize(results.perRendition),
     bareWithoutSourceRung: summarize(results.withoutSource),
     renditions: ladder.video.map((v) => `${v.name} (${v.mode})`),

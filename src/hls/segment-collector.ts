@@ -160,10 +160,23 @@ export class SegmentCollector {
     );
   }
 
+  /**
+   * A segment of the current run, handed over by a run that writes no playlist of its own (the
+   * remuxer): the same as finding it in a run playlist, without writing and reading one.
+   */
+  add(rendition: string, segment: Omit<PlaylistSegment, 'discontinuity'>): Promise<void> {
+    return this.chained(rendition, (state) => this.admit(rendition, state, [{ ...segment, discontinuity: false }]));
+  }
+
   private collect(rendition: string): Promise<void> {
+    return this.chained(rendition, (state) => this.readNew(rendition, state));
+  }
+
+  /** Work on one rendition's playlists, in order, never two at once. */
+  private chained(rendition: string, work: (state: RenditionState) => Promise<void>): Promise<void> {
     const state = this.states.get(rendition);
     if (!state) return Promise.resolve();
-    state.chain = state.chain.then(() => this.readNew(rendition, state)).catch((error: unknown) => this.options.onError(error));
+    state.chain = state.chain.then(() => work(state)).catch((error: unknown) => this.options.onError(error));
     return state.chain;
   }
 
@@ -176,7 +189,13 @@ export class SegmentCollector {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    const fresh = parseMediaPlaylist(text).segments.filter((segment) => segment.sequence > state.lastSequence);
+    await this.admit(rendition, state, parseMediaPlaylist(text).segments);
+  }
+
+  /** Segments the current run has finished, from its playlist or handed over; those already known are skipped. */
+  private async admit(rendition: string, state: RenditionState, segments: PlaylistSegment[]): Promise<void> {
+    state.readAt = this.options.now();
+    const fresh = segments.filter((segment) => segment.sequence > state.lastSequence);
     if (fresh.length === 0) return;
     for (const segment of fresh) {
       const added: PlaylistSegment = { ...segment, discontinuity: state.pendingDiscontinuity };

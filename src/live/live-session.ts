@@ -419,7 +419,8 @@ export class LiveSession {
    */
   private runOutput(source: SourceInfo): Pick<Run, 'transcoder' | 'start'> {
     if (remuxable(this.plan!, source)) {
-      const remuxer = new Remuxer({ logger: this.log });
+      const collector = this.collector!;
+      const remuxer = new Remuxer({ logger: this.log, onSegment: (rendition, segment) => collector.add(rendition, segment) });
       return { transcoder: remuxer, start: (job) => remuxer.start(job) };
     }
     const transcoder = new Transcoder({

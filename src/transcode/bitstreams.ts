@@ -44,9 +44,10 @@ export function parseAvcConfig(record: Buffer): AvcConfig | undefined {
 
 /**
  * One access unit from AVCC to Annex B: a delimiter first, the parameter sets before a keyframe
- * that does not carry both of its own, and the publisher's own delimiters dropped.
+ * that does not carry both of its own, and the publisher's own delimiters dropped. Returned as
+ * parts (views of `data` and constants) for the transport packets to copy once.
  */
-export function avccToAnnexB(data: Buffer, config: AvcConfig, keyframe: boolean): Buffer {
+export function avccToAnnexB(data: Buffer, config: AvcConfig, keyframe: boolean): Buffer[] {
   const parts: Buffer[] = [ACCESS_UNIT_DELIMITER];
   let carriesSps = false;
   let carriesPps = false;
@@ -66,7 +67,8 @@ export function avccToAnnexB(data: Buffer, config: AvcConfig, keyframe: boolean)
     units.push(START_CODE, unit);
   }
   if (keyframe && !(carriesSps && carriesPps)) parts.push(config.parameterSets);
-  return Buffer.concat([...parts, ...units]);
+  parts.push(...units);
+  return parts;
 }
 
 export interface AacConfig {
@@ -97,11 +99,11 @@ export const AAC_FRAME_SAMPLES = 1024;
 const ADTS_HEADER_SIZE = 7;
 const ADTS_MAX_FRAME = 0x1fff;
 
-/** One raw AAC frame with its ADTS header; undefined when it is too long for one. */
-export function adtsFrame(frame: Buffer, config: AacConfig): Buffer | undefined {
+/** One raw AAC frame behind its ADTS header, as two parts; undefined when it is too long for one. */
+export function adtsFrame(frame: Buffer, config: AacConfig): [Buffer, Buffer] | undefined {
   const length = ADTS_HEADER_SIZE + frame.length;
   if (length > ADTS_MAX_FRAME) return undefined;
-  const out = Buffer.allocUnsafe(length);
+  const out = Buffer.allocUnsafe(ADTS_HEADER_SIZE);
   out[0] = 0xff;
   out[1] = 0xf1; // MPEG-4, layer 0, no CRC
   out[2] = ((config.objectType - 1) << 6) | (config.sampleRateIndex << 2) | (config.channelConfig >> 2);
@@ -109,6 +111,5 @@ export function adtsFrame(frame: Buffer, config: AacConfig): Buffer | undefined 
   out[4] = (length >> 3) & 0xff;
   out[5] = ((length & 0x07) << 5) | 0x1f; // buffer fullness 0x7ff: variable bitrate
   out[6] = 0xfc; // one raw data block
-  frame.copy(out, ADTS_HEADER_SIZE);
-  return out;
+  return [out, frame];
 }

@@ -28,6 +28,11 @@ export interface PesOptions {
   randomAccess: boolean;
 }
 
+/** Room for `bytes` bytes of packets: a buffer of exactly that length, to be filled. */
+export type Placement = (bytes: number) => Buffer;
+
+const newBuffer: Placement = (bytes) => Buffer.allocUnsafe(bytes);
+
 /**
  * Packets for one program with one elementary stream on ELEMENTARY_PID, which also carries the
  * PCR. Continuity counters run on across calls, so one writer serves a whole run of segments.
@@ -55,14 +60,21 @@ export class TsWriter {
     return out;
   }
 
-  /** One access unit (or several audio frames) as a PES packet, cut into transport packets. */
-  pes(payload: Buffer, options: PesOptions): Buffer {
-    const header = pesHeader(this.kind, payload.length, options);
-    const total = header.length + payload.length;
+  /**
+   * One access unit (or several audio frames), given whole or in parts, as a PES packet cut into
+   * transport packets: written where `place` says (a new buffer by default), and returned.
+   */
+  pes(payload: Buffer | readonly Buffer[], options: PesOptions, place: Placement = newBuffer): Buffer {
+    const parts = Buffer.isBuffer(payload) ? [payload] : payload;
+    let payloadLength = 0;
+    for (const part of parts) payloadLength += part.length;
+    const header = pesHeader(this.kind, payloadLength, options);
+    const total = header.length + payloadLength;
     const firstAdaptation = options.pcr !== undefined ? 8 : options.randomAccess ? 2 : 0;
     const firstCapacity = PAYLOAD_SIZE - firstAdaptation;
     const packets = 1 + Math.ceil(Math.max(0, total - firstCapacity) / PAYLOAD_SIZE);
-    const out = Buffer.allocUnsafe(packets * TS_PACKET_SIZE);
+    const out = place(packets * TS_PACKET_SIZE);
+    const source = new PartReader([header, ...parts]);
     let written = 0; // bytes of the PES (header, then payload) placed so far
     for (let i = 0; i < packets; i++) {
       const at = i * TS_PACKET_SIZE;
@@ -80,7 +92,7 @@ export class TsWriter {
       if (adaptation > 0) {
         cursor = writeAdaptation(out, cursor, adaptation, first ? options : undefined);
       }
-      cursor = copyPes(out, cursor, header, payload, written, take);
+      source.copyTo(out, cursor, take);
       written += take;
     }
     return out;
@@ -129,23 +141,29 @@ function writeAdaptation(out: Buffer, at: number, length: number, options: PesOp
   return at + length;
 }
 
-function copyPes(out: Buffer, at: number, header: Buffer, payload: Buffer, from: number, count: number): number {
-  let cursor = at;
-  let offset = from;
-  let left = count;
-  if (offset < header.length) {
-    const n = Math.min(left, header.length - offset);
-    header.copy(out, cursor, offset, offset + n);
-    cursor += n;
-    offset += n;
-    left -= n;
+/** Reads a list of buffers as one stream of bytes, from where the last copy ended. */
+class PartReader {
+  private part = 0;
+  private offset = 0;
+
+  constructor(private readonly parts: readonly Buffer[]) {}
+
+  copyTo(out: Buffer, at: number, count: number): void {
+    let cursor = at;
+    let left = count;
+    while (left > 0) {
+      const part = this.parts[this.part]!;
+      const n = Math.min(left, part.length - this.offset);
+      part.copy(out, cursor, this.offset, this.offset + n);
+      cursor += n;
+      left -= n;
+      this.offset += n;
+      if (this.offset === part.length) {
+        this.part += 1;
+        this.offset = 0;
+      }
+    }
   }
-  if (left > 0) {
-    const start = offset - header.length;
-    payload.copy(out, cursor, start, start + left);
-    cursor += left;
-  }
-  return cursor;
 }
 
 function pesHeader(kind: ElementaryKind, payloadLength: number, options: PesOptions): Buffer {

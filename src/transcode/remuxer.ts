@@ -1,13 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeAtomic } from '../hls/atomic-write';
-import { RUN_LIST_SIZE, RUN_PLAYLIST } from '../hls/media-layout';
-import { renderMediaPlaylist } from '../hls/media-playlist';
+import type { PlaylistSegment } from '../hls/media-playlist';
 import type { Logger } from '../observability/logger';
 import { AAC_FRAME_SAMPLES, adtsFrame, avccToAnnexB, parseAacConfig, parseAvcConfig, type AacConfig, type AvcConfig } from './bitstreams';
 import type { TranscodeJob } from './ffmpeg-args';
 import type { LadderPlan } from './ladder';
-import { TS_CLOCK_HZ, TsWriter } from './mpegts';
+import { TS_CLOCK_HZ, TS_PACKET_SIZE, TsWriter } from './mpegts';
 import type { RunOutput, TranscoderExit } from './transcoder';
 
 /**
@@ -37,13 +35,53 @@ export function remuxable(plan: LadderPlan, input: { video?: { codec: string }; 
 
 export interface RemuxerOptions {
   logger: Logger;
+  /**
+   * A segment is written: for the session's playlists (SegmentCollector.add). Handing it over saves
+   * writing a run playlist and reading it back, a third of the file operations per segment.
+   */
+  onSegment: (rendition: string, segment: Omit<PlaylistSegment, 'discontinuity'>) => Promise<void>;
 }
 
-interface Segment {
-  number: number;
-  startMs: number;
-  chunks: Buffer[];
-  bytes: number;
+/** The smallest block a segment's packets are written into. */
+const MIN_BLOCK_BYTES = 64 * 1024;
+
+/**
+ * A segment's transport packets, written in place into a few large blocks: a buffer per packet
+ * group made the garbage collector the origin's largest cost after the copying itself.
+ */
+class Segment {
+  readonly blocks: Buffer[] = [];
+  bytes = 0;
+  private block: Buffer;
+  private used = 0;
+
+  constructor(
+    readonly number: number,
+    readonly startMs: number,
+    private readonly blockBytes: number,
+  ) {
+    this.block = Buffer.allocUnsafe(blockBytes);
+  }
+
+  /** A view of `bytes` fresh bytes at the end of the segment. */
+  readonly place = (bytes: number): Buffer => {
+    if (this.used + bytes > this.block.length) {
+      this.seal();
+      this.block = Buffer.allocUnsafe(Math.max(this.blockBytes, bytes));
+    }
+    const view = this.block.subarray(this.used, this.used + bytes);
+    this.used += bytes;
+    this.bytes += bytes;
+    return view;
+  };
+
+  /** The filled part of every block, once nothing more is written. */
+  seal(): Buffer[] {
+    if (this.used > 0) this.blocks.push(this.block.subarray(0, this.used));
+    this.used = 0;
+    this.block = Buffer.alloc(0);
+    return this.blocks;
+  }
 }
 
 /** One rendition's segments: open one, cut it, list the finished ones. */
@@ -54,7 +92,6 @@ class RenditionOutput {
   boundaryMs = 0;
   lastMs: number | undefined;
   frameMs = 0;
-  readonly listed: Array<{ number: number; duration: number }> = [];
   nextNumber: number;
 
   constructor(
@@ -67,14 +104,21 @@ class RenditionOutput {
     this.nextNumber = startNumber;
   }
 
+  /** The previous segment's size: one block usually holds the next. */
+  private blockBytes = MIN_BLOCK_BYTES;
+
   begin(ms: number): void {
-    this.open = { number: this.nextNumber++, startMs: ms, chunks: [this.ts.tables()], bytes: 0 };
+    this.open = new Segment(this.nextNumber++, ms, this.blockBytes);
+    this.ts.tables().copy(this.open.place(2 * TS_PACKET_SIZE));
   }
 
-  append(chunk: Buffer): void {
-    const open = this.open!;
-    open.chunks.push(chunk);
-    open.bytes += chunk.length;
+  /** The open segment ends; its blocks are returned for writing. */
+  close(): Segment {
+    const segment = this.open!;
+    this.open = undefined;
+    this.blockBytes = Math.max(MIN_BLOCK_BYTES, Math.ceil(segment.bytes * 1.1));
+    segment.seal();
+    return segment;
   }
 
   /** A frame at `ms` lasting `frameMs`: where the open segment ends if nothing follows. */
@@ -86,8 +130,7 @@ class RenditionOutput {
 
 /**
  * A run that copies the publisher's H.264 and AAC into HLS without ffmpeg: FLV tags in, MPEG-TS
- * segments and a run playlist out, in the layout ffmpeg writes, so the segment collector follows
- * either the same way. Segments are cut at the source's keyframes on the segment grid, as ffmpeg
+ * segments out, in the layout ffmpeg writes, each handed to the segment collector once written. Segments are cut at the source's keyframes on the segment grid, as ffmpeg
  * cuts a copied stream; audio is cut where the video is (on the grid when there is none).
  *
  * Writes are whole FLV tags (or the FLV file header, skipped), as the session writes them to
@@ -206,7 +249,7 @@ export class Remuxer implements RunOutput {
       out.boundaryMs = this.nextBoundary(ms);
     }
     const dts = this.ticks(ms);
-    out.append(out.ts.pes(avccToAnnexB(data, this.avc, keyframe), { pts: dts + compositionMs * 90, dts, pcr: dts - PCR_LEAD_TICKS, randomAccess: keyframe }));
+    out.ts.pes(avccToAnnexB(data, this.avc, keyframe), { pts: dts + compositionMs * 90, dts, pcr: dts - PCR_LEAD_TICKS, randomAccess: keyframe }, out.open!.place);
     out.note(ms, out.lastMs !== undefined && ms > out.lastMs ? ms - out.lastMs : out.frameMs);
   }
 
@@ -233,7 +276,7 @@ export class Remuxer implements RunOutput {
     }
     if (this.pendingAudioMs !== undefined && ms - this.pendingAudioMs >= AUDIO_PES_MS) this.flushAudio(out);
     this.pendingAudioMs ??= ms;
-    this.pendingAudio.push(frame);
+    this.pendingAudio.push(...frame);
     out.note(ms, (AAC_FRAME_SAMPLES * 1000) / this.aac.sampleRate);
   }
 
@@ -251,25 +294,22 @@ export class Remuxer implements RunOutput {
   private flushAudio(out: RenditionOutput): void {
     if (this.pendingAudioMs === undefined) return;
     const pts = this.ticks(this.pendingAudioMs);
-    out.append(out.ts.pes(Buffer.concat(this.pendingAudio), { pts, pcr: pts - PCR_LEAD_TICKS, randomAccess: true }));
+    out.ts.pes(this.pendingAudio, { pts, pcr: pts - PCR_LEAD_TICKS, randomAccess: true }, out.open!.place);
     this.pendingAudio = [];
     this.pendingAudioMs = undefined;
   }
 
   /** The open segment ends where `endMs` begins; it is written, then listed. */
   private cut(out: RenditionOutput, endMs: number): void {
-    const segment = out.open!;
-    out.open = undefined;
+    const segment = out.close();
     const duration = Math.max(0, endMs - segment.startMs) / 1000;
     const file = path.join(out.dir, `seg_${segment.number}.ts`);
     this.writingBytes += segment.bytes;
     this.writing = this.writing
       .then(async () => {
         if (this.failure) return;
-        await writeChunks(file, segment.chunks);
-        out.listed.push({ number: segment.number, duration });
-        if (out.listed.length > RUN_LIST_SIZE) out.listed.shift();
-        await writeAtomic(path.join(out.dir, RUN_PLAYLIST), runPlaylist(out.listed, this.job!.segmentSeconds));
+        await writeChunks(file, [...segment.blocks]);
+        await this.options.onSegment(out.name, { sequence: segment.number, uri: path.basename(file), duration });
       })
       .catch((error: unknown) => this.fail(error))
       .finally(() => (this.writingBytes -= segment.bytes));
@@ -313,16 +353,6 @@ export class Remuxer implements RunOutput {
       stderrTail: this.failure ? [this.failure] : [],
     });
   }
-}
-
-function runPlaylist(listed: ReadonlyArray<{ number: number; duration: number }>, segmentSeconds: number): string {
-  return renderMediaPlaylist({
-    mediaSequence: listed[0]?.number ?? 0,
-    discontinuitySequence: 0,
-    targetDuration: Math.max(segmentSeconds, ...listed.map((s) => Math.ceil(s.duration))),
-    segments: listed.map((s) => ({ sequence: s.number, uri: `seg_${s.number}.ts`, duration: s.duration, discontinuity: false })),
-    endList: false,
-  });
 }
 
 /** A segment's buffers in one file, gathered by the kernel (writev) rather than copied into one. */

@@ -177,4 +177,26 @@ describe('segment collector', () => {
       reads.mockRestore();
     }
   });
+
+  test('segments handed over (a remuxer run) and read from a run playlist (an ffmpeg run) make one playlist', async () => {
+    const { collector, events, ffmpeg } = make(false);
+    ffmpeg.segment(0);
+    ffmpeg.segment(1);
+    await collector.collectAll();
+    collector.beginRun();
+    for (const sequence of [2, 3]) {
+      fs.writeFileSync(path.join(dir, '720p', `seg_${sequence}.ts`), Buffer.alloc(1000));
+      await collector.add('720p', { sequence, uri: `seg_${sequence}.ts`, duration: 1.5 });
+    }
+    // The stale run playlist of the ffmpeg run lists nothing new: nothing is listed twice.
+    await collector.collectAll();
+    await collector.add('720p', { sequence: 3, uri: 'seg_3.ts', duration: 1.5 });
+    expect(events).toEqual(['720p:0', '720p:1', '720p:2', '720p:3']);
+    expect(read('index.m3u8').segments.map((s) => [s.sequence, s.uri, s.duration, s.discontinuity])).toEqual([
+      [1, 'seg_1.ts', 2, false],
+      [2, 'seg_2.ts', 1.5, true],
+      [3, 'seg_3.ts', 1.5, false],
+    ]);
+    expect(collector.nextStartNumber()).toBe(4);
+  });
 });

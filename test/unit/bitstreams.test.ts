@@ -1,5 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { adtsFrame, avccToAnnexB, parseAacConfig, parseAvcConfig, type AacConfig, type AvcConfig } from '../../src/transcode/bitstreams';
+import { adtsFrame as adtsParts, avccToAnnexB as annexBParts, parseAacConfig, parseAvcConfig, type AacConfig, type AvcConfig } from '../../src/transcode/bitstreams';
+
+// Both return parts for the transport packets to copy once; joined here to compare bytes.
+const avccToAnnexB = (...args: Parameters<typeof annexBParts>) => Buffer.concat(annexBParts(...args));
+const adtsFrame = (...args: Parameters<typeof adtsParts>) => {
+  const parts = adtsParts(...args);
+  return parts && Buffer.concat(parts);
+};
 
 const SPS = Buffer.from([0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50, 0x05, 0xbb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10]);
 const PPS = Buffer.from([0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0]);

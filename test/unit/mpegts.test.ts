@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { adtsFrame, parseAacConfig } from '../../src/transcode/bitstreams';
-import { TsWriter, crc32Mpeg, type ElementaryKind, type PesOptions } from '../../src/transcode/mpegts';
+import { TS_PACKET_SIZE, TsWriter, crc32Mpeg, type ElementaryKind, type PesOptions } from '../../src/transcode/mpegts';
 
 // The checks read the writer's output the way a demuxer does (ISO/IEC 13818-1), field by field:
 // nothing below re-computes the writer's own arithmetic. Anything the origin never writes (errors,
@@ -292,7 +292,7 @@ describe('TsWriter output as ffprobe reads it', () => {
     const ticksPerFrame = (1024 * 90_000) / 48_000;
     const chunks = [writer.tables()];
     for (let i = 0; i < frames.length; i += 5) {
-      const payload = Buffer.concat(frames.slice(i, i + 5).map((frame) => adtsFrame(frame, config)!));
+      const payload = Buffer.concat(frames.slice(i, i + 5).flatMap((frame) => adtsFrame(frame, config)!));
       const pts = start + i * ticksPerFrame;
       chunks.push(writer.pes(payload, { pts, pcr: pts, randomAccess: true }));
     }
@@ -304,5 +304,29 @@ describe('TsWriter output as ffprobe reads it', () => {
     const [stream, ...others] = (JSON.parse(probe.stdout) as { streams: Array<Record<string, unknown>> }).streams;
     expect(others).toEqual([]);
     expect(stream).toMatchObject({ codec_name: 'aac', sample_rate: '48000', channels: 2, start_time: '10.000000', nb_read_frames: String(frames.length) });
+  });
+});
+
+describe('TsWriter.pes with the payload in parts, written in place', () => {
+  test('the same packets as the payload given whole, for parts that split anywhere (empty ones included)', () => {
+    const payload = patterned(5000);
+    const cuts = [0, 0, 1, 183, 184, 185, 2000, 2000, 4999, 5000];
+    const parts = cuts.slice(1).map((end, i) => payload.subarray(cuts[i], end));
+    const options = { pts: 900_000, dts: 897_000, pcr: 800_000, randomAccess: true };
+    expect(new TsWriter('h264').pes(parts, options).equals(new TsWriter('h264').pes(payload, options))).toBe(true);
+  });
+
+  test('written into the view a placement hands out, nowhere else', () => {
+    const block = Buffer.alloc(4 * TS_PACKET_SIZE, 0xaa);
+    const views: Array<[number, number]> = [];
+    const written = new TsWriter('aac').pes([patterned(200), patterned(100)], { pts: 0, randomAccess: true }, (bytes) => {
+      views.push([TS_PACKET_SIZE, bytes]);
+      return block.subarray(TS_PACKET_SIZE, TS_PACKET_SIZE + bytes);
+    });
+    expect(views).toEqual([[TS_PACKET_SIZE, 2 * TS_PACKET_SIZE]]);
+    expect(written.equals(block.subarray(TS_PACKET_SIZE, 3 * TS_PACKET_SIZE))).toBe(true);
+    expect(block.subarray(0, TS_PACKET_SIZE).every((b) => b === 0xaa)).toBe(true);
+    expect(block.subarray(3 * TS_PACKET_SIZE).every((b) => b === 0xaa)).toBe(true);
+    expect(block[TS_PACKET_SIZE]).toBe(0x47);
   });
 });
