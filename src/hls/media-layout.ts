@@ -10,7 +10,7 @@ import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../streams/keys';
  *   live/<playbackId>/sessions/<sessionId>/master.m3u8 recorded sessions: the recording's master
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/index.m3u8      the live window
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/recording.m3u8  recorded sessions: every segment
- *   live/<playbackId>/sessions/<sessionId>/<rendition>/.run.m3u8       the current run's own playlist, never served
+ *   live/<playbackId>/sessions/<sessionId>/<rendition>/.ffmpeg.m3u8    ffmpeg's own playlist, never served
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/seg_N.ts
  */
 export class MediaLayout {
@@ -54,7 +54,4 @@ export function sessionUriPrefix(sessionId: string): string {
 
 export const LIVE_PLAYLIST = 'index.m3u8';
 export const RECORDING_PLAYLIST = 'recording.m3u8';
-/** A run's own playlist (ffmpeg's, or the remuxer's), which the segment collector follows; never served. */
-export const RUN_PLAYLIST = '.run.m3u8';
-/** Segments listed in a run playlist: enough for the collector never to miss one. */
-export const RUN_LIST_SIZE = 10;
+export const FFMPEG_PLAYLIST = '.ffmpeg.m3u8';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeAtomic } from './atomic-write';
-import { RUN_PLAYLIST, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
+import { FFMPEG_PLAYLIST, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
 import { parseMediaPlaylist, renderMediaPlaylist, segmentLines, type PlaylistSegment } from './media-playlist';
 
 export interface CollectorOptions {
@@ -36,11 +36,12 @@ interface RenditionState {
 }
 
 /**
- * Turns each run's playlists into the session's own media playlists. Each run (an ffmpeg, or the
- * remuxer) writes `.run.m3u8` with segment numbers that continue the previous run's; this collector
- * follows it and publishes `index.m3u8` (the live window, with EXT-X-DISCONTINUITY where a run begins and a
- * correct EXT-X-DISCONTINUITY-SEQUENCE), appends to `recording.m3u8` when recording, deletes
- * segments that left the window, and ends the playlists when the session ends.
+ * Turns each run's segments into the session's own media playlists. An ffmpeg run writes
+ * `.ffmpeg.m3u8` with segment numbers that continue the previous run's, and this collector follows
+ * it; the remuxer hands each segment over (add()). It publishes `index.m3u8` (the live window,
+ * with EXT-X-DISCONTINUITY where a run begins and a correct EXT-X-DISCONTINUITY-SEQUENCE),
+ * appends to `recording.m3u8` when recording, deletes segments that left the window, and ends the
+ * playlists when the session ends.
  */
 export class SegmentCollector {
   private readonly states = new Map<string, RenditionState>();
@@ -71,7 +72,7 @@ export class SegmentCollector {
     for (const rendition of this.options.renditions) {
       try {
         const watcher = fs.watch(this.dir(rendition), (_event, filename) => {
-          if (filename === RUN_PLAYLIST) void this.collect(rendition);
+          if (filename === FFMPEG_PLAYLIST) void this.collect(rendition);
         });
         watcher.on('error', (error) => this.options.onError(error));
         this.watchers.push(watcher);
@@ -162,7 +163,7 @@ export class SegmentCollector {
 
   /**
    * A segment of the current run, handed over by a run that writes no playlist of its own (the
-   * remuxer): the same as finding it in a run playlist, without writing and reading one.
+   * remuxer): the same as finding it in ffmpeg's playlist, without writing and reading one.
    */
   add(rendition: string, segment: Omit<PlaylistSegment, 'discontinuity'>): Promise<void> {
     return this.chained(rendition, (state) => this.admit(rendition, state, [{ ...segment, discontinuity: false }]));
@@ -184,7 +185,7 @@ export class SegmentCollector {
     let text: string;
     state.readAt = this.options.now();
     try {
-      text = await fs.promises.readFile(path.join(this.dir(rendition), RUN_PLAYLIST), 'utf8');
+      text = await fs.promises.readFile(path.join(this.dir(rendition), FFMPEG_PLAYLIST), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;

@@ -1,10 +1,9 @@
 import path from 'node:path';
-import { RUN_LIST_SIZE, RUN_PLAYLIST } from '../hls/media-layout';
 import type { EncodedVideo, LadderPlan } from './ladder';
 
 export interface TranscodeJob {
   plan: LadderPlan;
-  /** The session's folder: <folder>/<rendition>/seg_N.ts and the run's own playlist. */
+  /** The session's folder: <folder>/<rendition>/seg_N.ts and ffmpeg's own .ffmpeg.m3u8. */
   outputDir: string;
   preset: string;
   segmentSeconds: number;
@@ -29,6 +28,8 @@ export interface FfmpegArgs {
   outputs: FfmpegOutput[];
 }
 
+/** Segments listed in ffmpeg's own playlist: enough for the collector to never miss one. */
+const FFMPEG_LIST_SIZE = 10;
 /** With keyframes following the source, this GOP is only an upper bound (10 segments). */
 const SOURCE_KEYFRAMES_GOP_SEGMENTS = 10;
 
@@ -98,14 +99,14 @@ export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
   hls.push(
     '-f', 'hls',
     '-hls_time', String(job.segmentSeconds),
-    '-hls_list_size', String(RUN_LIST_SIZE),
+    '-hls_list_size', String(FFMPEG_LIST_SIZE),
     '-hls_flags', 'independent_segments+program_date_time+temp_file+omit_endlist',
     '-start_number', String(job.startNumber),
     '-hls_segment_type', 'mpegts',
     '-hls_segment_filename', path.join(job.outputDir, '%v', 'seg_%d.ts'),
     '-var_stream_map', variants.join(' '),
   );
-  return { inputs, outputs: [{ options: hls, target: path.join(job.outputDir, '%v', RUN_PLAYLIST) }] };
+  return { inputs, outputs: [{ options: hls, target: path.join(job.outputDir, '%v', '.ffmpeg.m3u8') }] };
 }
 
 export interface PosterJob {

@@ -37,7 +37,7 @@ export interface RemuxerOptions {
   logger: Logger;
   /**
    * A segment is written: for the session's playlists (SegmentCollector.add). Handing it over saves
-   * writing a run playlist and reading it back, a third of the file operations per segment.
+   * writing a playlist as ffmpeg does and reading it back, half the file operations per segment.
    */
   onSegment: (rendition: string, segment: Omit<PlaylistSegment, 'discontinuity'>) => Promise<void>;
 }
@@ -130,8 +130,9 @@ class RenditionOutput {
 
 /**
  * A run that copies the publisher's H.264 and AAC into HLS without ffmpeg: FLV tags in, MPEG-TS
- * segments out, in the layout ffmpeg writes, each handed to the segment collector once written. Segments are cut at the source's keyframes on the segment grid, as ffmpeg
- * cuts a copied stream; audio is cut where the video is (on the grid when there is none).
+ * segments out, in the layout ffmpeg writes, each handed to the segment collector once written.
+ * Segments are cut at the source's keyframes on the segment grid, as ffmpeg cuts a copied stream;
+ * audio is cut where the video is (on the grid when there is none).
  *
  * Writes are whole FLV tags (or the FLV file header, skipped), as the session writes them to
  * ffmpeg. A copy this way costs a fraction of what a process per stream does (docs/benchmarks.md).

@@ -213,7 +213,7 @@ describe('nothing outside a stream folder is ever served', () => {
     const rendition = path.join(live, stream.playbackId, 'sessions', sessionId, 'source');
     fs.mkdirSync(rendition, { recursive: true });
     fs.writeFileSync(path.join(rendition, 'seg_0.ts'), 'a real segment');
-    fs.writeFileSync(path.join(rendition, '.run.m3u8'), `#EXTM3U\n#${secret}\n`);
+    fs.writeFileSync(path.join(rendition, '.ffmpeg.m3u8'), `#EXTM3U\n#${secret}\n`);
     fs.symlinkSync(path.join(origin.dir, 'secret.ts'), path.join(rendition, 'seg_1.ts'));
     fs.symlinkSync(path.join(origin.dir, 'secret.ts'), path.join(live, stream.playbackId, 'poster.jpg'));
 
@@ -229,8 +229,8 @@ describe('nothing outside a stream folder is ever served', () => {
       `${base}/master.m3u8`, // no session has written it
       `${base}/nothing.m3u8`,
       `${base}/sessions/${sessionId}/source/seg_9.ts`,
-      `${base}/sessions/${sessionId}/source/.run.m3u8`,
-      `${base}/sessions/${sessionId}/source/%2Erun.m3u8`,
+      `${base}/sessions/${sessionId}/source/.ffmpeg.m3u8`,
+      `${base}/sessions/${sessionId}/source/%2Effmpeg.m3u8`,
       `${base}/sessions/${sessionId}/source/seg_0.TS`,
       `${base}/sessions/${sessionId}/source/seg_0.txt`,
       `${base}/sessions/${sessionId}/source/seg_1.ts`, // a link leading out of the folder

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseMediaPlaylist } from '../../src/hls/media-playlist';
-import { RUN_PLAYLIST } from '../../src/hls/media-layout';
 import { SegmentCollector } from '../../src/hls/segment-collector';
 
 /** Writes what ffmpeg would: segment files and its own playlist of the last few. */
@@ -17,7 +16,7 @@ class FakeFfmpeg {
     const shown = this.listed.slice(-10);
     const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${shown[0]}`];
     for (const n of shown) lines.push(`#EXTINF:${duration.toFixed(6)},`, `seg_${n}.ts`);
-    fs.writeFileSync(path.join(this.dir, RUN_PLAYLIST), lines.join('\n') + '\n');
+    fs.writeFileSync(path.join(this.dir, '.ffmpeg.m3u8'), lines.join('\n') + '\n');
   }
   newRun(): void {
     this.listed.length = 0;
@@ -161,7 +160,7 @@ describe('segment collector', () => {
     // Written before the watcher exists: only the poll can see it.
     ffmpeg.segment(0);
     const reads = jest.spyOn(fs.promises, 'readFile');
-    const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith(RUN_PLAYLIST)).length;
+    const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith('.ffmpeg.m3u8')).length;
     try {
       collector.start();
       const deadline = Date.now() + 2000;
@@ -177,7 +176,6 @@ describe('segment collector', () => {
       reads.mockRestore();
     }
   });
-
   test('segments handed over (a remuxer run) and read from a run playlist (an ffmpeg run) make one playlist', async () => {
     const { collector, events, ffmpeg } = make(false);
     ffmpeg.segment(0);
@@ -188,7 +186,7 @@ describe('segment collector', () => {
       fs.writeFileSync(path.join(dir, '720p', `seg_${sequence}.ts`), Buffer.alloc(1000));
       await collector.add('720p', { sequence, uri: `seg_${sequence}.ts`, duration: 1.5 });
     }
-    // The stale run playlist of the ffmpeg run lists nothing new: nothing is listed twice.
+    // ffmpeg's stale playlist lists nothing new: nothing is listed twice.
     await collector.collectAll();
     await collector.add('720p', { sequence: 3, uri: 'seg_3.ts', duration: 1.5 });
     expect(events).toEqual(['720p:0', '720p:1', '720p:2', '720p:3']);
