@@ -163,7 +163,8 @@ describe('headers, readiness and metrics', () => {
   test('metrics after a real publish: connections, publishes, live streams, bitrate, speed, HLS traffic, viewers; never a key', async () => {
     const { origin } = env;
     const stream = await createStream(origin, 'Measured');
-    startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
+    // 480p: the 360p rung is encoded, so an ffmpeg runs and reports its speed.
+    startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 854, height: 480 });
     const hls = new HlsClient(origin.urls.publicUrl);
     const master = await waitFor(() => hls.master(stream.playbackId), { what: 'live', timeoutMs: 20_000 });
     const media = hls.resolve(hls.masterUrl(stream.playbackId), master.variants[0]!.uri);

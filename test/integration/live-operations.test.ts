@@ -23,12 +23,14 @@ async function liveStream(origin: TestOrigin, name: string) {
 describe('operator actions on live streams', () => {
   const env = useTestOrigin({ overrides: { live: { watchIntervalSeconds: 1 } } });
 
-  test('GET a live stream: its session with ingest codecs, size, frame rate, bitrate, keyframe interval, renditions, transcoder speed', async () => {
+  // A 360p source on the default ladder is only copied: remuxed in the origin, so there is no
+  // ffmpeg and no transcoder speed (an encoding session's speed is checked with the metrics).
+  test('GET a live stream: its session with ingest codecs, size, frame rate, bitrate, keyframe interval, renditions', async () => {
     const { origin } = env;
     const { stream } = await liveStream(origin, 'Detailed');
     const session = await waitFor(async () => {
       const body = (await origin.api('GET', `/api/v1/streams/${stream.id}`)).body;
-      return body.liveSession?.transcoder?.speed !== undefined && body.liveSession.ingest.bitrateKbps > 0 && body.liveSession.ingest.keyframeIntervalSeconds !== undefined && body.liveSession;
+      return body.liveSession?.ingest.bitrateKbps > 0 && body.liveSession.ingest.keyframeIntervalSeconds !== undefined && body.liveSession;
     }, { what: 'live details', timeoutMs: 15_000 });
     expect(session).toMatchObject({
       state: 'live',
@@ -46,7 +48,7 @@ describe('operator actions on live streams', () => {
     LiveSessionBody.strict().parse(session);
     PublicStreamBody.strict().parse((await origin.api('GET', `/api/v1/public/streams/${stream.playbackId}`, { token: null })).body);
     expect(session.ingest.bitrateKbps).toBeGreaterThan(500);
-    expect(session.transcoder.speed).toBeGreaterThan(0.5);
+    expect(session.transcoder).toBeUndefined();
     expect(new Date(session.startedAt).getTime()).toBeLessThanOrEqual(Date.now());
     const live = await origin.api('GET', '/api/v1/streams?status=live');
     expect(live.body.data.map((s: { id: string }) => s.id)).toEqual([stream.id]);
