@@ -90,7 +90,7 @@ export interface LiveSessionInfo {
   warnings: string[];
 }
 
-/** One run of the transcoder (an ffmpeg, or the in-process remuxer) and the publisher whose media it reads. */
+/** One run (an ffmpeg, or the in-process remuxer) and the publisher whose media it reads. */
 interface Run {
   feed: PublisherFeed;
   transcoder: RunOutput;
