@@ -107,7 +107,9 @@ class RenditionOutput {
   /** The previous segment's size: one block usually holds the next. */
   private blockBytes = MIN_BLOCK_BYTES;
 
-  begin(ms: number): void {
+  /** A segment starts at `ms`; a keyframe from `boundaryMs` on (the grid's next slot) ends it. */
+  begin(ms: number, boundaryMs: number): void {
+    this.boundaryMs = boundaryMs;
     this.open = new Segment(this.nextNumber++, ms, this.blockBytes);
     this.ts.tables().copy(this.open.place(2 * TS_PACKET_SIZE));
   }
@@ -246,8 +248,7 @@ export class Remuxer implements RunOutput {
         this.cut(out, ms);
         if (this.audio) this.videoCuts.push(ms);
       }
-      out.begin(ms);
-      out.boundaryMs = this.nextBoundary(ms);
+      out.begin(ms, this.nextBoundary(ms));
     }
     const dts = this.ticks(ms);
     out.ts.pes(avccToAnnexB(data, this.avc, keyframe), { pts: dts + compositionMs * 90, dts, pcr: dts - PCR_LEAD_TICKS, randomAccess: keyframe }, out.open!.place);
@@ -266,15 +267,11 @@ export class Remuxer implements RunOutput {
     const frame = adtsFrame(data, this.aac);
     if (!frame) return;
     this.baseMs ??= ms;
-    if (!out.open) {
-      out.begin(ms);
-      out.boundaryMs = this.nextBoundary(ms);
-    } else if (this.audioCutDue(out, ms)) {
+    if (out.open && this.audioCutDue(out, ms)) {
       this.flushAudio(out);
       this.cut(out, ms);
-      out.begin(ms);
-      out.boundaryMs = this.nextBoundary(ms);
     }
+    if (!out.open) out.begin(ms, this.nextBoundary(ms));
     if (this.pendingAudioMs !== undefined && ms - this.pendingAudioMs >= AUDIO_PES_MS) this.flushAudio(out);
     this.pendingAudioMs ??= ms;
     this.pendingAudio.push(...frame);
