@@ -8,9 +8,9 @@ import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../streams/keys';
  *   live/<playbackId>/master.m3u8                      the stream's master: points into the current session
  *   live/<playbackId>/poster.jpg
  *   live/<playbackId>/sessions/<sessionId>/master.m3u8 recorded sessions: the recording's master
+ *   live/<playbackId>/sessions/<sessionId>/.ffmpeg.<rendition>.m3u8  ffmpeg's own playlists, never served
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/index.m3u8      the live window
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/recording.m3u8  recorded sessions: every segment
- *   live/<playbackId>/sessions/<sessionId>/<rendition>/.ffmpeg.m3u8    ffmpeg's own playlist, never served
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/seg_N.ts
  */
 export class MediaLayout {
@@ -54,4 +54,12 @@ export function sessionUriPrefix(sessionId: string): string {
 
 export const LIVE_PLAYLIST = 'index.m3u8';
 export const RECORDING_PLAYLIST = 'recording.m3u8';
-export const FFMPEG_PLAYLIST = '.ffmpeg.m3u8';
+
+/**
+ * ffmpeg's own playlist of a rendition (`%v` for ffmpeg to fill in). It sits beside the rendition
+ * folders, not in them: the collector watches the session folder for it, and a watch on the
+ * rendition folder also woke the process for every write ffmpeg makes to a segment.
+ */
+export function ffmpegPlaylistName(rendition: string): string {
+  return `.ffmpeg.${rendition}.m3u8`;
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeAtomic } from './atomic-write';
-import { FFMPEG_PLAYLIST, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
+import { ffmpegPlaylistName, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
 import { parseMediaPlaylist, renderMediaPlaylist, segmentLines, type PlaylistSegment } from './media-playlist';
 
 export interface CollectorOptions {
@@ -36,8 +36,8 @@ interface RenditionState {
 }
 
 /**
- * Turns each run's segments into the session's own media playlists. An ffmpeg run writes
- * `.ffmpeg.m3u8` with segment numbers that continue the previous run's, and this collector follows
+ * Turns each run's segments into the session's own media playlists. An ffmpeg run writes a
+ * playlist per rendition (`ffmpegPlaylistName`) with segment numbers that continue the previous run's, and this collector follows
  * it; the remuxer hands each segment over (add()). It publishes `index.m3u8` (the live window,
  * with EXT-X-DISCONTINUITY where a run begins and a correct EXT-X-DISCONTINUITY-SEQUENCE),
  * appends to `recording.m3u8` when recording, deletes segments that left the window, and ends the
@@ -45,7 +45,7 @@ interface RenditionState {
  */
 export class SegmentCollector {
   private readonly states = new Map<string, RenditionState>();
-  private readonly watchers: fs.FSWatcher[] = [];
+  private watcher: fs.FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private stopped = false;
   private runStartsAt: () => number | undefined = () => undefined;
@@ -69,16 +69,15 @@ export class SegmentCollector {
   }
 
   start(): void {
-    for (const rendition of this.options.renditions) {
-      try {
-        const watcher = fs.watch(this.dir(rendition), (_event, filename) => {
-          if (filename === FFMPEG_PLAYLIST) void this.collect(rendition);
-        });
-        watcher.on('error', (error) => this.options.onError(error));
-        this.watchers.push(watcher);
-      } catch (error) {
-        this.options.onError(error);
-      }
+    const renditionOf = new Map(this.options.renditions.map((rendition) => [ffmpegPlaylistName(rendition), rendition]));
+    try {
+      this.watcher = fs.watch(this.options.sessionDir, (_event, filename) => {
+        const rendition = filename === null ? undefined : renditionOf.get(filename);
+        if (rendition !== undefined) void this.collect(rendition);
+      });
+      this.watcher.on('error', (error) => this.options.onError(error));
+    } catch (error) {
+      this.options.onError(error);
     }
     // In case the watcher misses a change: ffmpeg rewrites its playlist once per segment, so only a
     // rendition quiet for longer than that is read. Reading every rendition every second cost four
@@ -93,8 +92,8 @@ export class SegmentCollector {
   stopWatching(): void {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers.length = 0;
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   /**
@@ -185,7 +184,7 @@ export class SegmentCollector {
     let text: string;
     state.readAt = this.options.now();
     try {
-      text = await fs.promises.readFile(path.join(this.dir(rendition), FFMPEG_PLAYLIST), 'utf8');
+      text = await fs.promises.readFile(path.join(this.options.sessionDir, ffmpegPlaylistName(rendition)), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;

@@ -1,9 +1,10 @@
 import path from 'node:path';
+import { ffmpegPlaylistName } from '../hls/media-layout';
 import type { EncodedVideo, LadderPlan } from './ladder';
 
 export interface TranscodeJob {
   plan: LadderPlan;
-  /** The session's folder: <folder>/<rendition>/seg_N.ts and ffmpeg's own .ffmpeg.m3u8. */
+  /** The session's folder: <folder>/<rendition>/seg_N.ts, and ffmpeg's own playlists beside the rendition folders. */
   outputDir: string;
   preset: string;
   segmentSeconds: number;
@@ -106,7 +107,7 @@ export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
     '-hls_segment_filename', path.join(job.outputDir, '%v', 'seg_%d.ts'),
     '-var_stream_map', variants.join(' '),
   );
-  return { inputs, outputs: [{ options: hls, target: path.join(job.outputDir, '%v', '.ffmpeg.m3u8') }] };
+  return { inputs, outputs: [{ options: hls, target: path.join(job.outputDir, ffmpegPlaylistName('%v')) }] };
 }
 
 export interface PosterJob {

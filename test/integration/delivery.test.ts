@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { ffmpegPlaylistName } from '../../src/hls/media-layout';
 import { generateId } from '../../src/streams/keys';
 import { fileOf, parseMaster } from '../support/hls';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
@@ -213,7 +214,8 @@ describe('nothing outside a stream folder is ever served', () => {
     const rendition = path.join(live, stream.playbackId, 'sessions', sessionId, 'source');
     fs.mkdirSync(rendition, { recursive: true });
     fs.writeFileSync(path.join(rendition, 'seg_0.ts'), 'a real segment');
-    fs.writeFileSync(path.join(rendition, '.ffmpeg.m3u8'), `#EXTM3U\n#${secret}\n`);
+    fs.writeFileSync(path.join(rendition, '.hidden.m3u8'), `#EXTM3U\n#${secret}\n`);
+    fs.writeFileSync(path.join(rendition, '..', ffmpegPlaylistName('source')), `#EXTM3U\n#${secret}\n`);
     fs.symlinkSync(path.join(origin.dir, 'secret.ts'), path.join(rendition, 'seg_1.ts'));
     fs.symlinkSync(path.join(origin.dir, 'secret.ts'), path.join(live, stream.playbackId, 'poster.jpg'));
 
@@ -229,8 +231,10 @@ describe('nothing outside a stream folder is ever served', () => {
       `${base}/master.m3u8`, // no session has written it
       `${base}/nothing.m3u8`,
       `${base}/sessions/${sessionId}/source/seg_9.ts`,
-      `${base}/sessions/${sessionId}/source/.ffmpeg.m3u8`,
-      `${base}/sessions/${sessionId}/source/%2Effmpeg.m3u8`,
+      `${base}/sessions/${sessionId}/source/.hidden.m3u8`,
+      `${base}/sessions/${sessionId}/source/%2Ehidden.m3u8`,
+      `${base}/sessions/${sessionId}/${ffmpegPlaylistName('source')}`,
+      `${base}/sessions/${sessionId}/%2Effmpeg.source.m3u8`,
       `${base}/sessions/${sessionId}/source/seg_0.TS`,
       `${base}/sessions/${sessionId}/source/seg_0.txt`,
       `${base}/sessions/${sessionId}/source/seg_1.ts`, // a link leading out of the folder

@@ -1,14 +1,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ffmpegPlaylistName } from '../../src/hls/media-layout';
 import { parseMediaPlaylist } from '../../src/hls/media-playlist';
 import { SegmentCollector } from '../../src/hls/segment-collector';
 
 /** Writes what ffmpeg would: segment files and its own playlist of the last few. */
 class FakeFfmpeg {
   private readonly listed: number[] = [];
-  constructor(private readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
+  private readonly dir: string;
+  constructor(private readonly sessionDir: string, private readonly rendition: string) {
+    this.dir = path.join(sessionDir, rendition);
+    fs.mkdirSync(this.dir, { recursive: true });
   }
   segment(sequence: number, duration = 2): void {
     fs.writeFileSync(path.join(this.dir, `seg_${sequence}.ts`), Buffer.alloc(1000));
@@ -16,7 +19,7 @@ class FakeFfmpeg {
     const shown = this.listed.slice(-10);
     const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${shown[0]}`];
     for (const n of shown) lines.push(`#EXTINF:${duration.toFixed(6)},`, `seg_${n}.ts`);
-    fs.writeFileSync(path.join(this.dir, '.ffmpeg.m3u8'), lines.join('\n') + '\n');
+    fs.writeFileSync(path.join(this.sessionDir, ffmpegPlaylistName(this.rendition)), lines.join('\n') + '\n');
   }
   newRun(): void {
     this.listed.length = 0;
@@ -40,7 +43,7 @@ describe('segment collector', () => {
       },
       ...overrides,
     });
-    return { collector, events, ffmpeg: new FakeFfmpeg(path.join(dir, '720p')) };
+    return { collector, events, ffmpeg: new FakeFfmpeg(dir, '720p') };
   };
   const read = (name: string) => parseMediaPlaylist(fs.readFileSync(path.join(dir, '720p', name), 'utf8'));
 
@@ -160,7 +163,7 @@ describe('segment collector', () => {
     // Written before the watcher exists: only the poll can see it.
     ffmpeg.segment(0);
     const reads = jest.spyOn(fs.promises, 'readFile');
-    const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith('.ffmpeg.m3u8')).length;
+    const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith(ffmpegPlaylistName('720p'))).length;
     try {
       collector.start();
       const deadline = Date.now() + 2000;

@@ -41,7 +41,7 @@ describe('ffmpeg arguments (golden)', () => {
       '-start_number', '0', '-hls_segment_type', 'mpegts',
       '-hls_segment_filename', '/media/live/PB/sessions/S/%v/seg_%d.ts',
       '-var_stream_map', 'v:0,name:source v:1,name:480p v:2,name:360p a:0,name:audio',
-      '/media/live/PB/sessions/S/%v/.ffmpeg.m3u8',
+      '/media/live/PB/sessions/S/.ffmpeg.%v.m3u8',
     ]);
   });
 
