@@ -38,10 +38,20 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
 };
 
 /** Settings below the top level that operators commonly set from the environment. */
-const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' | 'count' }> = {
+const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' | 'count' | 'countOrAuto' }> = {
   METRICS_TOKEN: { path: ['metrics', 'token'], type: 'string' },
-  HTTP_DELIVERY_PROCESSES: { path: ['http', 'deliveryProcesses'], type: 'count' },
+  HTTP_DELIVERY_PROCESSES: { path: ['http', 'deliveryProcesses'], type: 'countOrAuto' },
 };
+
+/**
+ * One delivery process per core beyond the first, as nginx runs a worker per core, but no more
+ * than three: one process serves some 30 000 playlist requests and 3 GB of segments a second here
+ * (docs/benchmarks.md), so with four the network is the limit long before the cores, and each
+ * process holds its own file cache.
+ */
+export function autoDeliveryProcesses(cores: number): number {
+  return Math.min(3, Math.max(0, cores - 1));
+}
 
 export function loadConfig(options: LoadConfigOptions): Config {
   const layers: Json[] = [readJson(path.join(options.configDir, 'default.json'), true)];
@@ -65,6 +75,7 @@ function resolve(raw: RawConfig, cwd: string): Config {
   return {
     ...raw,
     ...(raw.publicUrl !== undefined && { publicUrl: raw.publicUrl.replace(/\/+$/, '') }),
+    http: { ...raw.http, deliveryProcesses: raw.http.deliveryProcesses === 'auto' ? autoDeliveryProcesses(os.availableParallelism()) : raw.http.deliveryProcesses },
     mediaDir: path.resolve(cwd, raw.mediaDir),
     databaseUrl: resolveDatabaseUrl(raw.databaseUrl, cwd),
     nodeId: raw.nodeId ?? os.hostname(),
@@ -100,10 +111,10 @@ function envLayer(env: NodeJS.ProcessEnv): Json {
   return layer;
 }
 
-const NUMBER_KINDS = { port: 'a port number', count: 'a whole number' } as const;
+const NUMBER_KINDS = { port: 'a port number', count: 'a whole number', countOrAuto: 'a whole number or auto' } as const;
 
 function envValue(name: string, value: string, type: 'string' | keyof typeof NUMBER_KINDS): string | number {
-  if (type === 'string') return value;
+  if (type === 'string' || (type === 'countOrAuto' && value === 'auto')) return value;
   if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be ${NUMBER_KINDS[type]}, got "${value}"`);
   return Number(value);
 }

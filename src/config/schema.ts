@@ -88,8 +88,11 @@ export const configSchema = z
           .refine((origins) => !origins.includes('*') || origins.length === 1, '* allows every origin: list it alone'),
         /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
         trustProxy: z.boolean(),
-        /** Extra processes answering HLS playlists and segments on the HTTP port (src/http/delivery-processes.ts). */
-        deliveryProcesses: z.number().int().min(0).max(64),
+        /**
+         * Extra processes answering HLS playlists and segments on the HTTP port
+         * (src/http/delivery-processes.ts); `auto`: see autoDeliveryProcesses (src/config/load.ts).
+         */
+        deliveryProcesses: z.union([z.literal('auto'), z.number().int().min(0).max(64)]),
         authFailures: failureLimits.strict(),
       })
       .strict(),
@@ -157,7 +160,8 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type RungConfig = z.infer<typeof rungSchema>;
 export type ProfileConfig = z.infer<typeof profileSchema>;
 
-/** The configuration after loading: paths absolute, node id known. */
-export interface Config extends Omit<RawConfig, 'nodeId'> {
+/** The configuration after loading: paths absolute, node id known, `auto` worked out. */
+export interface Config extends Omit<RawConfig, 'nodeId' | 'http'> {
   nodeId: string;
+  http: Omit<RawConfig['http'], 'deliveryProcesses'> & { deliveryProcesses: number };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, publicUrls } from '../../src/config/load';
+import { autoDeliveryProcesses, ConfigError, loadConfig, publicUrls } from '../../src/config/load';
 
 const configDir = path.resolve(__dirname, '..', '..', 'config');
 const cwd = '/srv/origin';
@@ -59,6 +59,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { LOG_LEVEL: 'loud' }, configDir, cwd })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { ADMIN_TOKEN: 'short' }, configDir, cwd })).toThrow(/at least 16/);
     expect(() => loadConfig({ env: { DATABASE_URL: 'postgres://x' }, configDir, cwd })).toThrow(/sqlite: or mysql/);
+  });
+
+  test('delivery processes: one per core beyond the first by default, at most three; a number or auto from HTTP_DELIVERY_PROCESSES', () => {
+    expect([1, 2, 3, 4, 8, 64].map(autoDeliveryProcesses)).toEqual([0, 1, 2, 3, 3, 3]);
+    expect(loadConfig({ env: {}, configDir, cwd }).http.deliveryProcesses).toBe(autoDeliveryProcesses(os.availableParallelism()));
+    expect(loadConfig({ env: { HTTP_DELIVERY_PROCESSES: '0' }, configDir, cwd }).http.deliveryProcesses).toBe(0);
+    expect(loadConfig({ env: { HTTP_DELIVERY_PROCESSES: '5' }, configDir, cwd }).http.deliveryProcesses).toBe(5);
+    expect(loadConfig({ env: { NODE_ENV: 'test', HTTP_DELIVERY_PROCESSES: 'auto' }, configDir, cwd }).http.deliveryProcesses).toBe(autoDeliveryProcesses(os.availableParallelism()));
+    expect(() => loadConfig({ env: { HTTP_DELIVERY_PROCESSES: 'many' }, configDir, cwd })).toThrow(/HTTP_DELIVERY_PROCESSES must be a whole number or auto/);
+    expect(() => loadConfig({ env: {}, configDir, cwd, overrides: { http: { deliveryProcesses: 'all' as 'auto' } } })).toThrow(ConfigError);
   });
 
   test('unknown keys in a config file are refused, so typos do not go unnoticed', () => {
