@@ -74,5 +74,7 @@ const stop = () => {
   }, STOP_GRACE_MS).unref();
 };
 process.once('SIGTERM', stop);
-// The origin is gone (even killed outright): nothing may be left behind.
+// The origin is gone (even killed outright): nothing may be left behind. It may have gone while
+// this process was still loading, before anything listened for the disconnect.
 process.once('disconnect', () => process.exit(0));
+if (!process.connected) process.exit(0);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { processesWhose } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 jest.setTimeout(60_000);
@@ -157,3 +158,24 @@ describe('delivery processes (http.deliveryProcesses)', () => {
     expect(alive(second)).toBe(false);
   });
 });
+
+describe('an origin killed while its delivery process is still starting', () => {
+  test('leaves no delivery process behind', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-early-'));
+    const server = startServerProcess({ DATABASE_URL: `sqlite:${dir}/origin.db`, MEDIA_DIR: `${dir}/media`, ADMIN_TOKEN, HTTP_DELIVERY_PROCESSES: '1' });
+    try {
+      // Killed as soon as the delivery process exists: it is still loading its modules, and may
+      // miss the disconnect that tells it the origin is gone.
+      const pid = await until('the delivery process to be started', () => deliveryProcessesMentioning(dir)[0], 30_000);
+      server.kill();
+      await server.exited;
+      await until('the delivery process to exit', () => (alive(pid) ? undefined : true));
+    } finally {
+      server.kill();
+      for (const pid of deliveryProcessesMentioning(dir)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const deliveryProcessesMentioning = (needle: string) => processesWhose((_argv, cmdline) => cmdline.includes('delivery-process') && cmdline.includes(needle));

@@ -52,6 +52,11 @@ export async function stopAllProcesses(): Promise<void> {
 
 /** ffmpeg processes whose command line mentions `needle` (e.g. a test's media folder). */
 export function ffmpegProcessesMentioning(needle: string): number[] {
+  return processesWhose((argv, cmdline) => argv[0]!.endsWith('ffmpeg') && cmdline.includes(needle));
+}
+
+/** Processes whose command line (as argv, and whole) matches. */
+export function processesWhose(matches: (argv: string[], cmdline: string) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -61,8 +66,7 @@ export function ffmpegProcessesMentioning(needle: string): number[] {
     } catch {
       continue;
     }
-    const argv = cmdline.split('\0');
-    if (argv[0]?.endsWith('ffmpeg') && cmdline.includes(needle)) pids.push(Number(entry));
+    if (matches(cmdline.split('\0'), cmdline)) pids.push(Number(entry));
   }
   return pids;
 }
