@@ -115,7 +115,7 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
       const publisher = startTestPattern({ url: `${origin.rtmpUrl}/${stream.streamKey}` });
       try {
         const pid = origin.process.child.pid!;
-        // The origin's Node processes: the origin and its delivery processes (idle here, but running).
+        // The origin's Node processes: the origin and its delivery processes, if it runs any.
         return await coresOf({ node: () => [pid, ...childrenOf(pid).filter((c) => c.command === 'node').map((c) => c.pid)], ffmpeg: () => childrenOf(pid).filter((c) => c.command === 'ffmpeg').map((c) => c.pid) });
       } finally {
         await publisher.stop();

@@ -37,8 +37,8 @@ interface RenditionState {
 
 /**
  * Turns each run's segments into the session's own media playlists. An ffmpeg run writes a
- * playlist per rendition (`ffmpegPlaylistName`) with segment numbers that continue the previous run's, and this collector follows
- * it; the remuxer hands each segment over (add()). It publishes `index.m3u8` (the live window,
+ * playlist per rendition (`ffmpegPlaylistName`) with segment numbers that continue the previous
+ * run's, and this collector follows it; the remuxer hands each segment over (add()). It publishes `index.m3u8` (the live window,
  * with EXT-X-DISCONTINUITY where a run begins and a correct EXT-X-DISCONTINUITY-SEQUENCE),
  * appends to `recording.m3u8` when recording, deletes segments that left the window, and ends the
  * playlists when the session ends.
