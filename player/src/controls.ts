@@ -93,7 +93,15 @@ export class Controls {
     liveEdge.disabled = !isBehind;
     liveEdge.classList.toggle('behind', isBehind);
     liveEdge.classList.toggle('at-edge', active && !isBehind);
-    liveLabel.textContent = isBehind ? `−${Math.round(behind)} s · GO LIVE` : 'LIVE';
+    if (isBehind) {
+      // How far behind is dropped on a narrow screen (player.css), where the bar has no room for it.
+      const by = document.createElement('span');
+      by.className = 'behind-by';
+      by.textContent = `−${Math.round(behind)} s · `;
+      liveLabel.replaceChildren(by, 'GO LIVE');
+    } else {
+      liveLabel.textContent = 'LIVE';
+    }
     liveEdge.setAttribute('aria-label', isBehind ? `${Math.round(behind)} seconds behind live: go live` : 'Live');
   }
 

@@ -57,6 +57,15 @@ describe('the watch page in headless Chromium', () => {
       expect(control.box.height).toBeGreaterThanOrEqual(36);
     }
     await phone.page.screenshot({ path: artifactPath('watch-phone.png') });
+    // Behind live the live button says so and offers the way back: still inside the picture.
+    await phone.page.click('[data-role=play]');
+    await phone.page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('behind'), undefined, { timeout: 15_000 });
+    const behind = await layoutOf(phone.page);
+    expect(behind.controls.map((c) => c.role)).toEqual(['play', 'mute', 'live-edge', 'quality', 'stats-toggle', 'fullscreen']);
+    for (const control of behind.controls) expect(inside(control.box, behind.player)).toBe(true);
+    await phone.page.screenshot({ path: artifactPath('watch-phone-behind-live.png') });
+    await phone.page.click('[data-role=live-edge]');
+    await phone.page.waitForFunction(() => !document.querySelector('video')!.paused, undefined, { timeout: 10_000 });
 
     // Two pages, two player sessions: two viewers, shown on the page.
     await waitFor(() => origin.viewers.count(stream.playbackId) === 2, { what: 'two viewers', timeoutMs: 10_000 });
