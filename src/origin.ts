@@ -134,7 +134,14 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   db.on('query-error', () => metrics.databaseErrors.inc({ kind: 'query' }));
   routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
   const webhookRepository = new WebhookRepository(db);
-  const webhooks = new WebhookService(webhookRepository, now);
+  const dispatcher = new WebhookDispatcher(
+    webhookRepository,
+    { pollMs: config.webhooks.pollMilliseconds, retrySeconds: config.webhooks.retrySeconds, timeoutMs: config.webhooks.timeoutSeconds * 1000, leaseMs: 60_000, batch: 20 },
+    logger,
+    metrics,
+    now,
+  );
+  const webhooks = new WebhookService(webhookRepository, now, () => dispatcher.wake());
   const audit = new AuditLog(db, now);
   // URLs are known once the listeners are bound; events before that cannot happen (nothing is live).
   let describe: (stream: StreamRecord) => Record<string, unknown> = (stream) => ({ id: stream.id, name: stream.name, playbackId: stream.playbackId });
@@ -205,13 +212,6 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     metrics,
   );
   const watch = new StreamWatch(registry, streams, config.live.watchIntervalSeconds * 1000, logger);
-  const dispatcher = new WebhookDispatcher(
-    webhookRepository,
-    { pollMs: config.webhooks.pollMilliseconds, retrySeconds: config.webhooks.retrySeconds, timeoutMs: config.webhooks.timeoutSeconds * 1000, leaseMs: 60_000, batch: 20 },
-    logger,
-    metrics,
-    now,
-  );
   const retention = new RetentionSweeper(files, {
     keepEndedMs: hls.keepEndedSeconds * 1000,
     intervalMs: hls.sweepIntervalSeconds * 1000,

@@ -40,6 +40,11 @@ export class WebhookDispatcher {
     return this.task.run();
   }
 
+  /** Deliveries were queued here: sent now, not at the next poll, which is for retries and other nodes' events. */
+  wake(): void {
+    this.task.wake();
+  }
+
   private async sendDue(): Promise<void> {
     const deliveries = await this.repository.claimDue(this.now(), this.options.leaseMs, this.options.batch);
     // One endpoint's deliveries go one after another, in the outbox's order, so that it sees a

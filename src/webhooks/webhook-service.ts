@@ -18,6 +18,8 @@ export class WebhookService {
   constructor(
     private readonly repository: WebhookRepository,
     private readonly now: () => number = Date.now,
+    /** Called once deliveries are in the outbox, so that they can be sent at once. */
+    private readonly onQueued: () => void = () => undefined,
   ) {}
 
   async register(input: WebhookInput): Promise<Webhook> {
@@ -67,6 +69,7 @@ export class WebhookService {
     const payload = JSON.stringify(event);
     const targets = (await this.repository.list()).filter((webhook) => webhook.enabled && webhook.events.includes(type));
     await this.repository.enqueue(targets.map((webhook) => ({ id: generateId(), webhookId: webhook.id, eventId: event.id, eventType: type, payload, createdAt })));
+    if (targets.length > 0) this.onQueued();
     return event;
   }
 }

@@ -166,8 +166,21 @@ describe('webhooks', () => {
     }
   });
 
+  test('an event recorded on this node is sent at once, not at the next poll of the outbox', async () => {
+    const origin = await startTestOrigin({ overrides: { webhooks: { pollMilliseconds: 60_000 } } });
+    try {
+      await origin.api('POST', '/api/v1/webhooks', { body: { url: receiver.url, events: ['stream.key_reset'] } });
+      const stream = await createStream(origin, 'Prompt');
+      const asked = Date.now();
+      await origin.api('POST', `/api/v1/streams/${stream.id}/reset-key`);
+      await waitFor(() => receiver.received.length === 1, { what: 'the delivery', timeoutMs: 10_000 });
+      expect(receiver.received[0]!.at - asked).toBeLessThan(2000);
+    } finally {
+      await origin.close();
+    }
+  });
+
   test("one endpoint's deliveries are sent one after another, in the order of the events", async () => {
-    // A slow poll, so that the events wait in the outbox together and are claimed in one batch.
     const origin = await startTestOrigin({ overrides: { webhooks: { pollMilliseconds: 1000 } } });
     try {
       receiver.answerAfterMs = (_hook, index) => (index === 0 ? 400 : 0);
