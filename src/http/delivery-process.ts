@@ -5,7 +5,7 @@ import { MediaLayout } from '../hls/media-layout';
 import { createLogger } from '../observability/logger';
 import { requestIds } from './app';
 import { cors } from './cors';
-import type { DeliveryOptions, DeliveryReport } from './delivery-processes';
+import { READY, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
 import { hlsFileCache } from './file-cache';
 import { forwarder } from './forward';
 import { hlsHandler } from './routes/hls';
@@ -78,3 +78,4 @@ process.once('SIGTERM', stop);
 // this process was still loading, before anything listened for the disconnect.
 process.once('disconnect', () => process.exit(0));
 if (!process.connected) process.exit(0);
+process.send?.(READY);

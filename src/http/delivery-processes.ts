@@ -25,6 +25,9 @@ export interface DeliveryReport {
   seen: Array<[playbackId: string, viewerId: string]>;
 }
 
+/** Sent by a delivery process once its server is there to take the listening socket. */
+export const READY = 'ready';
+
 /** Set by a delivery process on what it forwards: the client's address, as the origin would have worked it out. */
 export const CLIENT_ADDRESS_HEADER = 'x-origin-client-address';
 
@@ -90,8 +93,15 @@ export class DeliveryProcesses {
     const options: DeliveryOptions = { ...this.deps.options, forwardTo: this.socketPath };
     const child = fork(ENTRY, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.children.add(child);
-    child.send('listen', this.deps.server);
-    child.on('message', (message) => this.deps.report(message as DeliveryReport));
+    child.on('message', (message) => {
+      // Not before: Node starts accepting on a server handle the moment it arrives, and until the
+      // process's own server takes it over, connections it accepts are never answered.
+      if (message === READY) {
+        if (!this.stopping) child.send('listen', this.deps.server);
+      } else {
+        this.deps.report(message as DeliveryReport);
+      }
+    });
     child.on('error', (error) => this.deps.logger.error({ err: error, pid: child.pid }, 'delivery process error'));
     child.once('exit', (code, signal) => {
       this.children.delete(child);

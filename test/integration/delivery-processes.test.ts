@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { processesWhose } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
@@ -32,8 +33,11 @@ function request(url: string, options: { method?: string; headers?: Record<strin
   });
 }
 
-const settledWithin = (promise: Promise<unknown>, ms: number) =>
-  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+const settledWithin = (promise: Promise<unknown>, ms: number) => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([promise.then(() => true), late]).finally(() => clearTimeout(timer));
+};
 
 function alive(pid: number): boolean {
   try {
@@ -179,3 +183,47 @@ describe('an origin killed while its delivery process is still starting', () => 
 });
 
 const deliveryProcessesMentioning = (needle: string) => processesWhose((_argv, cmdline) => cmdline.includes('delivery-process') && cmdline.includes(needle));
+
+describe('a delivery process whose modules load slowly', () => {
+  test('takes the listening socket only once its server can: every connection meanwhile is answered', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-slow-'));
+    // A module hook that makes the delivery process's own module take 3 s to load, as a loaded
+    // machine can: its event loop runs meanwhile, and Node starts accepting on a server handle as
+    // soon as one arrives, before the module's server is there to answer.
+    fs.writeFileSync(
+      path.join(dir, 'slow-hooks.mjs'),
+      "export async function load(url, context, next) {\n  if (/delivery-process\\.ts$/.test(url)) await new Promise((resolve) => setTimeout(resolve, 3000));\n  return next(url, context);\n}\n",
+    );
+    fs.writeFileSync(path.join(dir, 'slow-register.mjs'), "import { register } from 'node:module';\nregister('./slow-hooks.mjs', import.meta.url);\n");
+    const server = startServerProcess({
+      DATABASE_URL: `sqlite:${dir}/origin.db`,
+      MEDIA_DIR: `${dir}/media`,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'debug',
+      HTTP_DELIVERY_PROCESSES: '1',
+      NODE_OPTIONS: `--import ${pathToFileURL(path.join(dir, 'slow-register.mjs')).href}`,
+    });
+    try {
+      const url = await server.httpUrl();
+      // A request on a connection of its own every 50 ms, until the delivery process accepts and a while after.
+      const requests: Array<Promise<boolean>> = [];
+      const accepting = () => server.stdout().includes('"msg":"delivery process accepting"');
+      const deadline = Date.now() + 30_000;
+      let after = 0;
+      while (after < 20 && Date.now() < deadline) {
+        requests.push(settledWithin(request(`${url}/healthz`), 5000));
+        if (accepting()) after += 1;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(accepting()).toBe(true);
+      const answered = await Promise.all(requests);
+      expect(answered.filter((ok) => !ok)).toHaveLength(0);
+      expect(answered.length).toBeGreaterThan(40);
+    } finally {
+      server.kill();
+      await server.exited;
+      for (const pid of deliveryProcessesMentioning(dir)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
