@@ -61,9 +61,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { DATABASE_URL: 'postgres://x' }, configDir, cwd })).toThrow(/sqlite: or mysql/);
   });
 
-  test('delivery processes: none by default; auto is one per core beyond the first, at most three; a number or auto from HTTP_DELIVERY_PROCESSES', () => {
+  test('delivery processes: one per core beyond the first by default, at most three; a number or auto from HTTP_DELIVERY_PROCESSES', () => {
     expect([1, 2, 3, 4, 8, 64].map(autoDeliveryProcesses)).toEqual([0, 1, 2, 3, 3, 3]);
-    expect(loadConfig({ env: {}, configDir, cwd }).http.deliveryProcesses).toBe(0);
+    expect(loadConfig({ env: {}, configDir, cwd }).http.deliveryProcesses).toBe(autoDeliveryProcesses(os.availableParallelism()));
     expect(loadConfig({ env: { HTTP_DELIVERY_PROCESSES: '0' }, configDir, cwd }).http.deliveryProcesses).toBe(0);
     expect(loadConfig({ env: { HTTP_DELIVERY_PROCESSES: '5' }, configDir, cwd }).http.deliveryProcesses).toBe(5);
     expect(loadConfig({ env: { NODE_ENV: 'test', HTTP_DELIVERY_PROCESSES: 'auto' }, configDir, cwd }).http.deliveryProcesses).toBe(autoDeliveryProcesses(os.availableParallelism()));
