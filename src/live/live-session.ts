@@ -104,7 +104,7 @@ interface Run {
 
 const WATCHDOG_MS = 1000;
 /**
- * How often, at most, ffmpeg's input is written (Transcoder.write). Around a keyframe, where
+ * How long ffmpeg's input may be gathered before it is written. Around a keyframe, where
  * ffmpeg cuts a segment, tags are written as they come: the keyframe with everything before it,
  * and the tags of the next KEYFRAME_UNBATCHED_MS, because ffmpeg interleaves audio and video and
  * writes the keyframe only once a later audio packet has arrived. So segments are listed no later
@@ -429,8 +429,8 @@ export class LiveSession {
       stopGraceMs: this.deps.settings.stopGraceMs,
       onProgress: (progress) => (this.progress = progress),
       // A pipe write per tag wakes ffmpeg and this process ~80 times a second: batches make a
-      // copying ffmpeg a quarter cheaper or more, and cut the ladder's overhead over bare ffmpeg
-      // (docs/benchmarks.md). Audio alone is cut into segments by time, not at keyframes:
+      // copying ffmpeg a quarter cheaper or more, and the ladder's overhead over bare ffmpeg
+      // vanish (docs/benchmarks.md). Audio alone is cut into segments by time, not at keyframes:
       // it gets its input as it comes.
       ...(source.video !== undefined && { inputBatchMs: INPUT_BATCH_MS }),
     });

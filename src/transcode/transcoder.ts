@@ -22,8 +22,8 @@ export interface TranscoderOptions {
   ffmpegPath: string;
   logger: Logger;
   /**
-   * ffmpeg's input is written at most about this often (or when a write asks for a flush); without
-   * it, written as it comes.
+   * Input is gathered for up to this long before it is written to ffmpeg (or until a write asks
+   * for a flush); without it, written as it comes.
    */
   inputBatchMs?: number;
   /** After stop() sends SIGINT, how long ffmpeg gets before SIGKILL. */
@@ -61,7 +61,6 @@ export class Transcoder implements RunOutput {
   private killTimer: NodeJS.Timeout | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
   private flushQueued = false;
-  private flushedAt = -Infinity;
 
   constructor(private readonly options: TranscoderOptions) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
@@ -117,13 +116,7 @@ export class Transcoder implements RunOutput {
     command.run();
   }
 
-  /**
-   * `flush`: this chunk and what is gathered before it go to ffmpeg now. Otherwise, with
-   * `inputBatchMs`, input that comes at least half a batch after the last write goes out at the end
-   * of the socket read that brought it: a publisher read in rounds (src/ingest/read-rounds.ts) is
-   * written in the round's own wake-up, not in another a moment later. Input that comes sooner (a
-   * socket read message by message) waits until a batch has passed since the last write.
-   */
+  /** `flush`: this chunk and what is gathered before it go to ffmpeg now. */
   write(chunk: Buffer, flush = false): void {
     if (this.inputEnded) return;
     const stdin = this.process?.stdin;
@@ -132,9 +125,7 @@ export class Transcoder implements RunOutput {
       const batchMs = this.options.inputBatchMs;
       if (batchMs && stdin.writableCorked === 0) {
         stdin.cork();
-        const sinceWrite = performance.now() - this.flushedAt;
-        if (sinceWrite >= batchMs / 2) flush = true;
-        else this.batchTimer = setTimeout(() => this.flushInput(), batchMs - sinceWrite);
+        this.batchTimer = setTimeout(() => this.flushInput(), batchMs);
       }
       stdin.write(chunk);
       // Tags parsed from one socket read arrive together: they go out in one write.
@@ -152,7 +143,6 @@ export class Transcoder implements RunOutput {
     this.flushQueued = false;
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    this.flushedAt = performance.now();
     // write() corks once per batch.
     if (this.process?.stdin?.writableCorked) this.process.stdin.uncork();
   }
