@@ -5,6 +5,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { autoDeliveryProcesses } from '../../src/config/load';
 import { generateId, generatePlaybackId } from '../../src/streams/keys';
 import { workspace, withNginx, withOrigin } from './lib/bench-env';
 import { summarize, type Summary } from './lib/stats';
@@ -73,7 +74,8 @@ export interface ServingResult {
 }
 
 export async function measureServing(runs: number): Promise<ServingResult> {
-  const deliveryProcesses = Math.max(1, os.availableParallelism() - 1);
+  // What `auto` starts, and at least one: on one core the second column still shows the mechanism.
+  const deliveryProcesses = Math.max(1, autoDeliveryProcesses(os.availableParallelism()));
   const results = { playlist: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] }, segment: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] } };
   let errors = 0;
   let segmentBytes = 0;

@@ -165,20 +165,14 @@ describe('delivery processes (http.deliveryProcesses)', () => {
 
 describe('an origin killed while its delivery process is still starting', () => {
   test('leaves no delivery process behind', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-early-'));
-    const server = startServerProcess({ DATABASE_URL: `sqlite:${dir}/origin.db`, MEDIA_DIR: `${dir}/media`, ADMIN_TOKEN, HTTP_DELIVERY_PROCESSES: '1' });
-    try {
+    await withServerIn('origin-delivery-early-', () => ({}), async (server, dir) => {
       // Killed as soon as the delivery process exists: it is still loading its modules, and may
       // miss the disconnect that tells it the origin is gone.
       const pid = await until('the delivery process to be started', () => deliveryProcessesMentioning(dir)[0], 30_000);
       server.kill();
       await server.exited;
       await until('the delivery process to exit', () => (alive(pid) ? undefined : true));
-    } finally {
-      server.kill();
-      for (const pid of deliveryProcessesMentioning(dir)) process.kill(pid, 'SIGKILL');
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -186,24 +180,18 @@ const deliveryProcessesMentioning = (needle: string) => processesWhose((_argv, c
 
 describe('a delivery process whose modules load slowly', () => {
   test('takes the listening socket only once its server can: every connection meanwhile is answered', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-slow-'));
     // A module hook that makes the delivery process's own module take 3 s to load, as a loaded
     // machine can: its event loop runs meanwhile, and Node starts accepting on a server handle as
     // soon as one arrives, before the module's server is there to answer.
-    fs.writeFileSync(
-      path.join(dir, 'slow-hooks.mjs'),
-      "export async function load(url, context, next) {\n  if (/delivery-process\\.ts$/.test(url)) await new Promise((resolve) => setTimeout(resolve, 3000));\n  return next(url, context);\n}\n",
-    );
-    fs.writeFileSync(path.join(dir, 'slow-register.mjs'), "import { register } from 'node:module';\nregister('./slow-hooks.mjs', import.meta.url);\n");
-    const server = startServerProcess({
-      DATABASE_URL: `sqlite:${dir}/origin.db`,
-      MEDIA_DIR: `${dir}/media`,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'debug',
-      HTTP_DELIVERY_PROCESSES: '1',
-      NODE_OPTIONS: `--import ${pathToFileURL(path.join(dir, 'slow-register.mjs')).href}`,
-    });
-    try {
+    const slowLoading = (dir: string) => {
+      fs.writeFileSync(
+        path.join(dir, 'slow-hooks.mjs'),
+        "export async function load(url, context, next) {\n  if (/delivery-process\\.ts$/.test(url)) await new Promise((resolve) => setTimeout(resolve, 3000));\n  return next(url, context);\n}\n",
+      );
+      fs.writeFileSync(path.join(dir, 'slow-register.mjs'), "import { register } from 'node:module';\nregister('./slow-hooks.mjs', import.meta.url);\n");
+      return { LOG_LEVEL: 'debug', NODE_OPTIONS: `--import ${pathToFileURL(path.join(dir, 'slow-register.mjs')).href}` };
+    };
+    await withServerIn('origin-delivery-slow-', slowLoading, async (server) => {
       const url = await server.httpUrl();
       // A request on a connection of its own every 50 ms, until the delivery process accepts and a while after.
       const requests: Array<Promise<boolean>> = [];
@@ -219,11 +207,20 @@ describe('a delivery process whose modules load slowly', () => {
       const answered = await Promise.all(requests);
       expect(answered.filter((ok) => !ok)).toHaveLength(0);
       expect(answered.length).toBeGreaterThan(40);
-    } finally {
-      server.kill();
-      await server.exited;
-      for (const pid of deliveryProcessesMentioning(dir)) process.kill(pid, 'SIGKILL');
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
+
+/** A server process with one delivery process in a folder of its own, with `env` added; killed and removed afterwards, with any delivery process left. */
+async function withServerIn(prefix: string, env: (dir: string) => Record<string, string>, work: (server: ServerProcess, dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const server = startServerProcess({ DATABASE_URL: `sqlite:${dir}/origin.db`, MEDIA_DIR: `${dir}/media`, ADMIN_TOKEN, HTTP_DELIVERY_PROCESSES: '1', ...env(dir) });
+  try {
+    await work(server, dir);
+  } finally {
+    server.kill();
+    await server.exited;
+    for (const pid of deliveryProcessesMentioning(dir)) process.kill(pid, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
