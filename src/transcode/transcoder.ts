@@ -22,8 +22,8 @@ export interface TranscoderOptions {
   ffmpegPath: string;
   logger: Logger;
   /**
-   * Input is gathered for up to this long before it is written to ffmpeg (or until a write asks
-   * for a flush); without it, written as it comes.
+   * Input is gathered for about this long before it is written to ffmpeg (or until a write asks
+   * for a flush); without it, written as it comes. See write().
    */
   inputBatchMs?: number;
   /** After stop() sends SIGINT, how long ffmpeg gets before SIGKILL. */
@@ -60,6 +60,7 @@ export class Transcoder implements RunOutput {
   private resolveExit!: (exit: TranscoderExit) => void;
   private killTimer: NodeJS.Timeout | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
+  private batchStartedAt = 0;
   private flushQueued = false;
 
   constructor(private readonly options: TranscoderOptions) {
@@ -116,7 +117,13 @@ export class Transcoder implements RunOutput {
     command.run();
   }
 
-  /** `flush`: this chunk and what is gathered before it go to ffmpeg now. */
+  /**
+   * `flush`: this chunk and what is gathered before it go to ffmpeg now. Otherwise a batch goes
+   * out with the first write made once it is three quarters of `inputBatchMs` old. Publishers are
+   * read in rounds (ReadRounds), so that write comes in a round's wake-up, and a batch timer of
+   * its own would wake the process once more per batch; the timer only ends a batch that nothing
+   * else does, at one and a half times `inputBatchMs`.
+   */
   write(chunk: Buffer, flush = false): void {
     if (this.inputEnded) return;
     const stdin = this.process?.stdin;
@@ -125,11 +132,13 @@ export class Transcoder implements RunOutput {
       const batchMs = this.options.inputBatchMs;
       if (batchMs && stdin.writableCorked === 0) {
         stdin.cork();
-        this.batchTimer = setTimeout(() => this.flushInput(), batchMs);
+        this.batchStartedAt = performance.now();
+        this.batchTimer = setTimeout(() => this.flushInput(), batchMs * 1.5);
       }
       stdin.write(chunk);
+      const due = flush || (!!batchMs && performance.now() - this.batchStartedAt >= batchMs * 0.75);
       // Tags parsed from one socket read arrive together: they go out in one write.
-      if (flush && !this.flushQueued) {
+      if (due && !this.flushQueued) {
         this.flushQueued = true;
         process.nextTick(() => this.flushInput());
       }
