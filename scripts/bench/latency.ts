@@ -3,12 +3,17 @@
 //  - segment latency: how long after the last frame of a segment was pushed the segment appears
 //    in the playlist;
 //  - glass-to-glass: headless Chromium plays the stream with hls.js (configured like the origin's
-//    player) and reads the media time burned into the picture.
+//    player) and reads the media time burned into the picture. Several players join one after
+//    another, each on a stream already running, and each one's median is a sample. They join at
+//    evenly spread points of the 2 s segment grid: a player reloads the playlist once per target
+//    duration from its first load, so when it joins decides how late it sees each new segment,
+//    and so where it sits (players 16 s apart all joined at the same point, and one server came
+//    out half a second behind another by that alone).
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { startTestPattern } from '../lib/processes';
 import { getMedia, getText, masterUris, poll } from '../lib/hls-http';
 import { ROOT, withNginx, withOrigin } from './lib/bench-env';
@@ -16,13 +21,23 @@ import { startTimingProxy } from './lib/timing-proxy';
 import { sleep, summarize, type Summary } from './lib/stats';
 
 const WARMUP_MS = 12_000;
-const MEASURE_MS = 24_000;
+const PLAYERS = 4;
+/** A player's first seconds: it starts, and moves towards its target distance from the live edge. */
+const PLAYER_SETTLE_MS = 8_000;
+const PLAYER_SAMPLE_MS = 8_000;
+const PLAYER_MS = PLAYER_SETTLE_MS + PLAYER_SAMPLE_MS;
+const SEGMENT_MS = 2_000;
+/** When each player joins, after the warm-up: a segment's worth / PLAYERS later in the grid each time. */
+const PLAYER_JOINS_MS = Array.from({ length: PLAYERS }, (_, i) => i * (PLAYER_MS + SEGMENT_MS / PLAYERS));
 
 interface Latency {
   segment: number[];
   /** The same, against the segment's EXT-X-PROGRAM-DATE-TIME (the server's clock; nginx-rtmp writes none). */
   programDateTime: number[];
+  /** Each player's median glass-to-glass latency. */
   glass: number[];
+  /** Each player's median distance behind the live edge, as hls.js reckons it. */
+  distance: number[];
 }
 
 async function servePage(): Promise<{ url: string; close(): Promise<void> }> {
@@ -58,17 +73,23 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
   try {
     const mediaPlaylist = await poll(playlistOf, 20_000);
     if (!mediaPlaylist) throw new Error(`${hlsUrl} never came up`);
-    const page = await browser.newPage();
-    await page.goto(`${pageUrl}?src=${encodeURIComponent(hlsUrl)}`);
-
     const segment: number[] = [];
     const programDateTime: number[] = [];
     const glass: number[] = [];
+    const distance: number[] = [];
     // Media time at which each segment ends: polling starts before the first segment exists, so
     // the first one seen starts at media time 0 and each next one where the previous ended.
     const endOf = new Map<number, number>();
+    let player: { page: Page; index: number; samples: number[]; distances: number[] } | undefined;
+    const endPlayer = async () => {
+      if (!player) return;
+      if (player.samples.length > 0) glass.push(summarize(player.samples).median);
+      if (player.distances.length > 0) distance.push(summarize(player.distances).median);
+      await player.page.close();
+      player = undefined;
+    };
     const started = Date.now();
-    while (Date.now() - started < WARMUP_MS + MEASURE_MS) {
+    while (Date.now() - started < WARMUP_MS + PLAYER_JOINS_MS.at(-1)! + PLAYER_MS) {
       const playlist = await getMedia(mediaPlaylist);
       const now = Date.now();
       const t0 = proxy.mediaStartedAt();
@@ -79,13 +100,28 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
         if (t0 !== undefined) segment.push((now - (t0 + endOf.get(s.sequence)! * 1000)) / 1000);
         if (s.programDateTime) programDateTime.push((now - (Date.parse(s.programDateTime) + s.duration * 1000)) / 1000);
       }
-      if (now - started > WARMUP_MS && t0 !== undefined) {
-        const clock = await page.evaluate(() => (window as unknown as { readClock(): number | undefined }).readClock());
-        if (clock !== undefined) glass.push((Date.now() - (t0 + clock * 1000)) / 1000);
+      const sinceWarmup = now - started - WARMUP_MS;
+      const index = PLAYER_JOINS_MS.filter((joinMs) => sinceWarmup >= joinMs).length - 1;
+      if (index >= 0) {
+        const played = sinceWarmup - PLAYER_JOINS_MS[index]!;
+        if (player?.index !== index) {
+          await endPlayer();
+          const page = await browser.newPage();
+          await page.goto(`${pageUrl}?src=${encodeURIComponent(hlsUrl)}`);
+          player = { page, index, samples: [], distances: [] };
+        } else if (played >= PLAYER_SETTLE_MS && played < PLAYER_MS && t0 !== undefined) {
+          const { clock, behind } = await player.page.evaluate(() => {
+            const page = window as unknown as { readClock(): number | undefined; readDistance(): number | undefined };
+            return { clock: page.readClock(), behind: page.readDistance() };
+          });
+          if (clock !== undefined) player.samples.push((Date.now() - (t0 + clock * 1000)) / 1000);
+          if (behind !== undefined) player.distances.push(behind);
+        }
       }
       await sleep(100);
     }
-    return { segment, programDateTime, glass };
+    await endPlayer();
+    return { segment, programDateTime, glass, distance };
   } finally {
     await browser.close();
     await publisher.stop();
@@ -97,6 +133,7 @@ export interface LatencySummary {
   segment: Summary;
   programDateTime: Summary;
   glass: Summary;
+  distance: Summary;
 }
 
 export interface LatencyResult {
@@ -112,7 +149,7 @@ function port(url: string): number {
 export async function measureLatency(): Promise<LatencyResult> {
   const page = await servePage();
   try {
-    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], programDateTime: [], glass: [] }, ladder: { segment: [], programDateTime: [], glass: [] } };
+    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], programDateTime: [], glass: [], distance: [] }, ladder: { segment: [], programDateTime: [], glass: [], distance: [] } };
     await withOrigin({}, async (origin) => {
       for (const profile of ['passthrough', 'ladder'] as const) {
         const stream = await origin.api('POST', '/api/v1/streams', { name: `latency ${profile}`, profile, reconnectWindowSeconds: 0 });
@@ -135,7 +172,7 @@ export async function measureLatency(): Promise<LatencyResult> {
       const playlist = `${nginx.httpUrl}/hls/latency.m3u8`;
       return measure(port(nginx.rtmpUrl), 'live', 'latency', async () => ((await getText(playlist)) ? playlist : undefined), page.url, playlist);
     });
-    const both = (l: Latency): LatencySummary => ({ segment: summarize(l.segment), programDateTime: summarize(l.programDateTime), glass: summarize(l.glass) });
+    const both = (l: Latency): LatencySummary => ({ segment: summarize(l.segment), programDateTime: summarize(l.programDateTime), glass: summarize(l.glass), distance: summarize(l.distance) });
     return { passthrough: both(ours.passthrough), ladder: both(ours.ladder), nginx: both(anchor) };
   } finally {
     await page.close();

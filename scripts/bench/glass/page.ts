@@ -34,4 +34,9 @@ function readClock(): number | undefined {
   return value / 100;
 }
 
-(window as unknown as { readClock: typeof readClock }).readClock = readClock;
+/** How far behind the live edge hls.js reckons the player is (the playlist's end, aged since it was loaded), in seconds. */
+function readDistance(): number | undefined {
+  return video.readyState < 2 ? undefined : hls.latency;
+}
+
+Object.assign(window, { readClock, readDistance });
