@@ -29,6 +29,12 @@ const TICK_MS = 1000;
 /** A playing video that has not moved for this long while the stream says it is idle has ended. */
 const ENDED_STALL_MS = 8000;
 const MAX_RESTART_DELAY_MS = 15_000;
+/** A player just started that is further than this behind its place moves there (see settle()). */
+const START_BEHIND_S = 1;
+/** How long after playback starts the player may still move to its place. */
+const START_SETTLE_MS = 15_000;
+/** Media that must be buffered from its place on before it moves there: with less it would stall at once. */
+const START_BUFFERED_S = 2;
 
 /**
  * The watch page's player: follows the stream's public status, starts an engine when it is live,
@@ -42,6 +48,8 @@ export class Player implements EngineEvents {
   private restartDelayMs = 1000;
   private lastMove = { time: -1, at: 0 };
   private firstFrameMarked = false;
+  /** While a newly started engine may still move to its place: until when, once it plays. */
+  private settling: { until: number | undefined } | undefined;
   private readonly controls: Controls;
 
   constructor(
@@ -60,6 +68,8 @@ export class Player implements EngineEvents {
     const { video } = dom;
     video.addEventListener('playing', () => this.onPlaying());
     video.addEventListener('pause', () => {
+      // Paused once playing: the viewer has taken over from settle().
+      if (this.settling?.until !== undefined) this.settling = undefined;
       this.controls.syncPlayState();
       if (this.engine && !video.ended) this.setState('paused');
     });
@@ -88,6 +98,7 @@ export class Player implements EngineEvents {
   }
 
   progressed(): void {
+    this.settle();
     this.restartDelayMs = 1000;
     if (this.current === 'recovering') this.setState(this.dom.video.paused ? 'paused' : 'playing');
   }
@@ -142,6 +153,7 @@ export class Player implements EngineEvents {
       return;
     }
     this.engine = engine;
+    this.settling = { until: undefined };
     this.controls.setActive(true);
     this.dom.video.play().catch(() => {
       // Autoplay refused even muted (some browsers' settings): the viewer starts it.
@@ -150,6 +162,7 @@ export class Player implements EngineEvents {
   }
 
   private stopEngine(): void {
+    this.settling = undefined;
     this.engine?.destroy();
     this.engine = undefined;
     this.controls.setActive(false);
@@ -168,12 +181,35 @@ export class Player implements EngineEvents {
     this.setState('playing');
     this.controls.offerUnmute();
     const { video } = this.dom;
+    if (this.settling && this.settling.until === undefined) this.settling.until = performance.now() + START_SETTLE_MS;
+    this.settle();
     if (!this.firstFrameMarked) {
       this.firstFrameMarked = true;
       // For measuring startup (performance.getEntriesByName('first-frame')): when the first frame is shown.
       if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(() => performance.mark('first-frame'));
       else performance.mark('first-frame');
     }
+  }
+
+  /**
+   * hls.js picks where a live stream starts when it first reads the playlist. When the first
+   * segments then take long to arrive (a slow network, a busy phone), playback begins that much
+   * further behind the live edge than the player means to be, and catching up at 1.1× speed takes
+   * a minute, with "GO LIVE" showing. Nothing has been watched yet: the player moves to its place
+   * once that and a little after it are buffered, unless the viewer has taken over (a pause, a seek).
+   */
+  private settle(): void {
+    const { video } = this.dom;
+    const until = this.settling?.until;
+    if (until === undefined) return;
+    if (performance.now() > until) {
+      this.settling = undefined;
+      return;
+    }
+    const place = this.engine?.liveSyncPosition();
+    if (place === undefined || place - video.currentTime < START_BEHIND_S || !isBuffered(video.buffered, place, place + START_BUFFERED_S)) return;
+    this.settling = undefined;
+    video.currentTime = place;
   }
 
   private togglePlay(): void {
@@ -184,6 +220,7 @@ export class Player implements EngineEvents {
   }
 
   private goLive(): void {
+    this.settling = undefined;
     const position = this.engine?.liveSyncPosition();
     if (position === undefined) return;
     this.dom.video.currentTime = position;
@@ -193,6 +230,7 @@ export class Player implements EngineEvents {
   private seekBy(seconds: number): void {
     const { video } = this.dom;
     if (!this.engine || video.seekable.length === 0) return;
+    this.settling = undefined;
     const start = video.seekable.start(0);
     // Forward never past where the player would sit at the live edge.
     const end = this.engine.liveSyncPosition() ?? video.seekable.end(video.seekable.length - 1);
@@ -207,6 +245,7 @@ export class Player implements EngineEvents {
   }
 
   private tick(): void {
+    this.settle();
     const { video } = this.dom;
     if (video.currentTime !== this.lastMove.time) this.lastMove = { time: video.currentTime, at: performance.now() };
     this.controls.showLiveEdge(this.engine?.liveEdge(), this.engine !== undefined && this.current !== 'loading');
@@ -252,4 +291,10 @@ export class Player implements EngineEvents {
     if (status.posterUrl) video.poster = status.posterUrl;
     else video.removeAttribute('poster');
   }
+}
+
+/** Whether one buffered range holds all of [from, to]. */
+function isBuffered(ranges: TimeRanges, from: number, to: number): boolean {
+  for (let i = 0; i < ranges.length; i++) if (ranges.start(i) <= from && to <= ranges.end(i)) return true;
+  return false;
 }

@@ -76,6 +76,39 @@ describe('the watch page in headless Chromium', () => {
     await desktop.close();
   });
 
+  test('a player whose first segments come late starts at its place behind live, not that much further back', async () => {
+    const { origin } = env;
+    const stream = await goLive(origin, 'Slow start');
+    // A window of segments to start in, as for a viewer joining a stream that is already running.
+    const master = await waitFor(() => env.hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
+    const firstRendition = env.hls.resolve(env.hls.masterUrl(stream.playbackId), master.variants[0]!.uri);
+    await waitFor(async () => (await env.hls.media(firstRendition)).segments.length >= 5, { what: 'five segments', timeoutMs: 30_000 });
+    // The first segments answered 4 s late, as on a slow network or a busy phone: hls.js has
+    // chosen where to start by then, and the live edge has moved on by two segments.
+    let delayed = 0;
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, PHONE, (page) =>
+      page.route(/\.ts(\?|$)/, async (route) => {
+        if (delayed < 2) {
+          delayed += 1;
+          await new Promise((resolve) => setTimeout(resolve, 4000));
+        }
+        await route.continue();
+      }),
+    );
+    await player.page.waitForFunction(() => performance.getEntriesByName('first-frame').length > 0, undefined, { timeout: 30_000 });
+    expect(delayed).toBe(2);
+    // The live control says whether the player is behind its place (by more than 2.5 s). Started
+    // 4 s late, hls.js alone would take about 40 s to catch up, playing 10% faster.
+    const atItsPlace = () => player.page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('at-edge'), undefined, { timeout: 8000 });
+    await atItsPlace();
+    // And it stays there, playing: it did not move to a place it could not play from.
+    await player.playsFor(3);
+    await atItsPlace();
+    expect(await player.state()).toBe('playing');
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
+
   test('the quality menu switches to each rendition, and back to Auto', async () => {
     const { origin } = env;
     const stream = await goLive(origin, 'Ladder in the browser');

@@ -16,10 +16,14 @@ export interface PlayerPage {
   close(): Promise<void>;
 }
 
-/** A page of its own (its own context: a separate viewer), with the player's states recorded from the start. */
-export async function openPlayer(browser: Browser, url: string, options: BrowserContextOptions = DESKTOP): Promise<PlayerPage> {
+/**
+ * A page of its own (its own context: a separate viewer), with the player's states recorded from
+ * the start. `prepare` runs before the page loads (to route its requests, say).
+ */
+export async function openPlayer(browser: Browser, url: string, options: BrowserContextOptions = DESKTOP, prepare?: (page: Page) => Promise<unknown>): Promise<PlayerPage> {
   const context = await browser.newContext(options);
   const page = await context.newPage();
+  await prepare?.(page);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   // The page's Content-Security-Policy must let the player do everything it does.
