@@ -21,7 +21,7 @@ import { startTimingProxy } from './lib/timing-proxy';
 import { sleep, summarize, type Summary } from './lib/stats';
 
 const WARMUP_MS = 12_000;
-const PLAYERS = 4;
+const PLAYERS = 6;
 /** A player's first seconds: it starts, and moves towards its target distance from the live edge. */
 const PLAYER_SETTLE_MS = 8_000;
 const PLAYER_SAMPLE_MS = 8_000;
@@ -38,6 +38,8 @@ interface Latency {
   glass: number[];
   /** Each player's median distance behind the live edge, as hls.js reckons it. */
   distance: number[];
+  /** Each player's median time from a segment being listed (as this script polls) to the player first seeing it. */
+  found: number[];
 }
 
 async function servePage(): Promise<{ url: string; close(): Promise<void> }> {
@@ -77,6 +79,9 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
     const programDateTime: number[] = [];
     const glass: number[] = [];
     const distance: number[] = [];
+    const found: number[] = [];
+    /** When this script first saw each segment listed. */
+    const listedAt = new Map<number, number>();
     // Media time at which each segment ends: polling starts before the first segment exists, so
     // the first one seen starts at media time 0 and each next one where the previous ended.
     const endOf = new Map<number, number>();
@@ -85,6 +90,10 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
       if (!player) return;
       if (player.samples.length > 0) glass.push(summarize(player.samples).median);
       if (player.distances.length > 0) distance.push(summarize(player.distances).median);
+      const seen = await player.page.evaluate(() => (window as unknown as { readFound(): Array<[number, number]> }).readFound());
+      const delays = seen.filter(([sequence]) => listedAt.has(sequence)).map(([sequence, at]) => (at - listedAt.get(sequence)!) / 1000);
+      // The first load is when the player joined, not when it found a segment.
+      if (delays.length > 1) found.push(summarize(delays.slice(1)).median);
       await player.page.close();
       player = undefined;
     };
@@ -94,6 +103,7 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
       const now = Date.now();
       const t0 = proxy.mediaStartedAt();
       for (const s of playlist?.segments ?? []) {
+        if (!listedAt.has(s.sequence)) listedAt.set(s.sequence, now);
         if (endOf.has(s.sequence)) continue;
         endOf.set(s.sequence, (endOf.get(s.sequence - 1) ?? 0) + s.duration);
         if (now - started <= WARMUP_MS / 2) continue;
@@ -121,7 +131,7 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
       await sleep(100);
     }
     await endPlayer();
-    return { segment, programDateTime, glass, distance };
+    return { segment, programDateTime, glass, distance, found };
   } finally {
     await browser.close();
     await publisher.stop();
@@ -134,6 +144,9 @@ export interface LatencySummary {
   programDateTime: Summary;
   glass: Summary;
   distance: Summary;
+  found: Summary;
+  /** Each player's median glass-to-glass latency, in the order they joined. */
+  glassPerPlayer: number[];
 }
 
 export interface LatencyResult {
@@ -149,7 +162,7 @@ function port(url: string): number {
 export async function measureLatency(): Promise<LatencyResult> {
   const page = await servePage();
   try {
-    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], programDateTime: [], glass: [], distance: [] }, ladder: { segment: [], programDateTime: [], glass: [], distance: [] } };
+    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], programDateTime: [], glass: [], distance: [], found: [] }, ladder: { segment: [], programDateTime: [], glass: [], distance: [], found: [] } };
     await withOrigin({}, async (origin) => {
       for (const profile of ['passthrough', 'ladder'] as const) {
         const stream = await origin.api('POST', '/api/v1/streams', { name: `latency ${profile}`, profile, reconnectWindowSeconds: 0 });
@@ -172,7 +185,7 @@ export async function measureLatency(): Promise<LatencyResult> {
       const playlist = `${nginx.httpUrl}/hls/latency.m3u8`;
       return measure(port(nginx.rtmpUrl), 'live', 'latency', async () => ((await getText(playlist)) ? playlist : undefined), page.url, playlist);
     });
-    const both = (l: Latency): LatencySummary => ({ segment: summarize(l.segment), programDateTime: summarize(l.programDateTime), glass: summarize(l.glass), distance: summarize(l.distance) });
+    const both = (l: Latency): LatencySummary => ({ segment: summarize(l.segment), programDateTime: summarize(l.programDateTime), glass: summarize(l.glass), distance: summarize(l.distance), found: summarize(l.found), glassPerPlayer: l.glass });
     return { passthrough: both(ours.passthrough), ladder: both(ours.ladder), nginx: both(anchor) };
   } finally {
     await page.close();

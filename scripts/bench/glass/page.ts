@@ -39,4 +39,13 @@ function readDistance(): number | undefined {
   return video.readyState < 2 ? undefined : hls.latency;
 }
 
-Object.assign(window, { readClock, readDistance });
+/** When (ms since the epoch) this player first saw each segment of its level, by sequence number. */
+const found = new Map<number, number>();
+hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
+  if (!found.has(data.details.endSN)) found.set(data.details.endSN, Date.now());
+});
+function readFound(): Array<[number, number]> {
+  return [...found];
+}
+
+Object.assign(window, { readClock, readDistance, readFound });
