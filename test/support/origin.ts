@@ -116,8 +116,8 @@ export async function startTestOrigin(options: TestOriginOptions = {}): Promise<
 }
 
 /** Creates a stream through the API and returns its JSON (with the key). */
-export async function createStream(origin: TestOrigin, name = 'Test stream'): Promise<{ id: string; playbackId: string; streamKey: string; [key: string]: unknown }> {
-  const response = await origin.api('POST', '/api/v1/streams', { body: { name } });
+export async function createStream(origin: TestOrigin, name = 'Test stream', settings: Record<string, unknown> = {}): Promise<{ id: string; playbackId: string; streamKey: string; [key: string]: unknown }> {
+  const response = await origin.api('POST', '/api/v1/streams', { body: { name, ...settings } });
   if (response.status !== 201) throw new Error(`stream creation failed: ${response.status} ${response.text}`);
   return response.body;
 }
