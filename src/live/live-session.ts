@@ -105,10 +105,11 @@ interface Run {
 const WATCHDOG_MS = 1000;
 /**
  * About how long ffmpeg's input is gathered before it is written (Transcoder.write). Around a
- * keyframe, where ffmpeg cuts a segment, tags are written as they come: the keyframe with everything before it,
- * and the tags of the next KEYFRAME_UNBATCHED_MS, because ffmpeg interleaves audio and video and
- * writes the keyframe only once a later audio packet has arrived. So segments are listed no later
- * for the batching; only the poster and progress figures can lag by up to a batch.
+ * keyframe, where ffmpeg cuts a segment, tags are written as they come: the keyframe with
+ * everything before it, and the tags of the next KEYFRAME_UNBATCHED_MS, because ffmpeg interleaves
+ * audio and video and writes the keyframe only once a later audio packet has arrived. So segments
+ * are listed no later for the batching; only the poster and progress figures can lag by up to a
+ * batch.
  */
 const INPUT_BATCH_MS = 100;
 const KEYFRAME_UNBATCHED_MS = 200;

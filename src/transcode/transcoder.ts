@@ -130,13 +130,14 @@ export class Transcoder implements RunOutput {
     if (stdin) {
       if (stdin.destroyed) return;
       const batchMs = this.options.inputBatchMs;
+      const now = performance.now();
       if (batchMs && stdin.writableCorked === 0) {
         stdin.cork();
-        this.batchStartedAt = performance.now();
+        this.batchStartedAt = now;
         this.batchTimer = setTimeout(() => this.flushInput(), batchMs * 1.5);
       }
       stdin.write(chunk);
-      const due = flush || (!!batchMs && performance.now() - this.batchStartedAt >= batchMs * 0.75);
+      const due = flush || (!!batchMs && now - this.batchStartedAt >= batchMs * 0.75);
       // Tags parsed from one socket read arrive together: they go out in one write.
       if (due && !this.flushQueued) {
         this.flushQueued = true;
