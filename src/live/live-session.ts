@@ -430,8 +430,8 @@ export class LiveSession {
       stopGraceMs: this.deps.settings.stopGraceMs,
       onProgress: (progress) => (this.progress = progress),
       // A pipe write per tag wakes ffmpeg and this process ~80 times a second: batches make a
-      // copying ffmpeg a quarter cheaper or more, and the ladder's overhead over bare ffmpeg
-      // vanish (docs/benchmarks.md). Audio alone is cut into segments by time, not at keyframes:
+      // copying ffmpeg a quarter cheaper or more, and cut the ladder's overhead over bare ffmpeg
+      // (docs/benchmarks.md). Audio alone is cut into segments by time, not at keyframes:
       // it gets its input as it comes.
       ...(source.video !== undefined && { inputBatchMs: INPUT_BATCH_MS }),
     });
