@@ -1,12 +1,23 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 
 let counter = 0;
 
+function temporaryName(file: string): string {
+  counter += 1;
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${counter}.tmp`);
+}
+
 /** Readers (players, the HTTP server) see the old file or the new one, never half of one. */
 export async function writeAtomic(file: string, content: string): Promise<void> {
-  counter += 1;
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${counter}.tmp`);
-  await fs.writeFile(tmp, content);
-  await fs.rename(tmp, file);
+  const tmp = temporaryName(file);
+  await fs.promises.writeFile(tmp, content);
+  await fs.promises.rename(tmp, file);
+}
+
+/** writeAtomic on the calling thread, for files written so often that the thread pool's round trip costs more than the write. */
+export function writeAtomicSync(file: string, content: string): void {
+  const tmp = temporaryName(file);
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeAtomic } from './atomic-write';
+import { writeAtomicSync } from './atomic-write';
 import { ffmpegPlaylistName, LIVE_PLAYLIST, RECORDING_PLAYLIST } from './media-layout';
 import { parseMediaPlaylist, renderMediaPlaylist, segmentLines, type PlaylistSegment } from './media-playlist';
 
@@ -42,6 +42,11 @@ interface RenditionState {
  * with EXT-X-DISCONTINUITY where a run begins and a correct EXT-X-DISCONTINUITY-SEQUENCE),
  * appends to `recording.m3u8` when recording, deletes segments that left the window, and ends the
  * playlists when the session ends.
+ *
+ * Its file operations block the event loop: they touch a few hundred bytes of playlist in the page
+ * cache, some tens of microseconds, where each trip through the thread pool woke a pool thread and
+ * then the main thread (one ladder stream: ~30 and ~9 wake-ups a second; docs/decisions.md). nginx-rtmp
+ * writes its playlists the same way.
  */
 export class SegmentCollector {
   private readonly states = new Map<string, RenditionState>();
@@ -80,8 +85,7 @@ export class SegmentCollector {
       this.options.onError(error);
     }
     // In case the watcher misses a change: ffmpeg rewrites its playlist once per segment, so only a
-    // rendition quiet for longer than that is read. Reading every rendition every second cost four
-    // file operations each, through the thread pool.
+    // rendition quiet for longer than that is read, not every rendition every second.
     this.poll = setInterval(() => {
       const quietSince = this.options.now() - this.options.segmentSeconds * 1000;
       for (const [rendition, state] of this.states) if (state.readAt <= quietSince) void this.collect(rendition);
@@ -150,14 +154,12 @@ export class SegmentCollector {
   async finish(): Promise<void> {
     this.stopWatching();
     await this.collectAll();
-    await Promise.all(
-      this.options.renditions.map(async (rendition) => {
-        const state = this.states.get(rendition)!;
-        if (state.lastSequence < 0) return;
-        await this.writeWindow(rendition, state, true);
-        if (this.options.record) await this.finishRecording(rendition);
-      }),
-    );
+    for (const rendition of this.options.renditions) {
+      const state = this.states.get(rendition)!;
+      if (state.lastSequence < 0) continue;
+      this.writeWindow(rendition, state, true);
+      if (this.options.record) this.finishRecording(rendition);
+    }
   }
 
   /**
@@ -173,27 +175,27 @@ export class SegmentCollector {
   }
 
   /** Work on one rendition's playlists, in order, never two at once. */
-  private chained(rendition: string, work: (state: RenditionState) => Promise<void>): Promise<void> {
+  private chained(rendition: string, work: (state: RenditionState) => void): Promise<void> {
     const state = this.states.get(rendition);
     if (!state) return Promise.resolve();
     state.chain = state.chain.then(() => work(state)).catch((error: unknown) => this.options.onError(error));
     return state.chain;
   }
 
-  private async readNew(rendition: string, state: RenditionState): Promise<void> {
+  private readNew(rendition: string, state: RenditionState): void {
     let text: string;
     state.readAt = this.options.now();
     try {
-      text = await fs.promises.readFile(path.join(this.options.sessionDir, ffmpegPlaylistName(rendition)), 'utf8');
+      text = fs.readFileSync(path.join(this.options.sessionDir, ffmpegPlaylistName(rendition)), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    await this.admit(rendition, state, parseMediaPlaylist(text).segments);
+    this.admit(rendition, state, parseMediaPlaylist(text).segments);
   }
 
   /** Segments the current run has finished, from its playlist or handed over; those already known are skipped. */
-  private async admit(rendition: string, state: RenditionState, segments: PlaylistSegment[]): Promise<void> {
+  private admit(rendition: string, state: RenditionState, segments: PlaylistSegment[]): void {
     state.readAt = this.options.now();
     const fresh = segments.filter((segment) => segment.sequence > state.lastSequence);
     if (fresh.length === 0) return;
@@ -206,12 +208,12 @@ export class SegmentCollector {
       state.segments.push(added);
       state.lastSequence = segment.sequence;
       state.maxDuration = Math.max(state.maxDuration, segment.duration);
-      if (this.options.record) await this.appendRecording(rendition, state, added);
+      if (this.options.record) this.appendRecording(rendition, state, added);
       this.lastSegmentAt = this.options.now();
       this.options.onSegment(rendition, added);
     }
-    await this.dropOld(rendition, state);
-    await this.writeWindow(rendition, state, false);
+    this.dropOld(rendition, state);
+    this.writeWindow(rendition, state, false);
   }
 
   private windowOf(state: RenditionState): PlaylistSegment[] {
@@ -222,7 +224,7 @@ export class SegmentCollector {
     return Math.max(this.options.segmentSeconds, Math.round(state.maxDuration));
   }
 
-  private async writeWindow(rendition: string, state: RenditionState, endList: boolean): Promise<void> {
+  private writeWindow(rendition: string, state: RenditionState, endList: boolean): void {
     const window = this.windowOf(state);
     const first = window[0];
     if (!first) return;
@@ -233,14 +235,14 @@ export class SegmentCollector {
       segments: window,
       endList,
     });
-    await writeAtomic(path.join(this.dir(rendition), LIVE_PLAYLIST), text);
+    writeAtomicSync(path.join(this.dir(rendition), LIVE_PLAYLIST), text);
   }
 
   /**
    * Segments that left the window stay on disk for as long again (a player may still be reading
    * them), then go, unless the session is recorded.
    */
-  private async dropOld(rendition: string, state: RenditionState): Promise<void> {
+  private dropOld(rendition: string, state: RenditionState): void {
     const windowStart = this.windowOf(state)[0]?.sequence ?? 0;
     // EXT-X-DISCONTINUITY-SEQUENCE counts the discontinuities that have left the window's head.
     for (const segment of state.segments) {
@@ -252,25 +254,25 @@ export class SegmentCollector {
     }
     const expired = state.segments.splice(0, Math.max(0, state.segments.length - this.options.listSize * 2));
     if (this.options.record) return;
-    await Promise.all(expired.map((segment) => fs.promises.rm(path.join(this.dir(rendition), segment.uri), { force: true })));
+    for (const segment of expired) fs.rmSync(path.join(this.dir(rendition), segment.uri), { force: true });
   }
 
-  private async appendRecording(rendition: string, state: RenditionState, segment: PlaylistSegment): Promise<void> {
+  private appendRecording(rendition: string, state: RenditionState, segment: PlaylistSegment): void {
     const file = path.join(this.dir(rendition), RECORDING_PLAYLIST);
     if (!state.recordingStarted) {
       state.recordingStarted = true;
       const header = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${this.options.segmentSeconds * 2}`, '#EXT-X-PLAYLIST-TYPE:EVENT', `#EXT-X-MEDIA-SEQUENCE:${segment.sequence}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
-      await fs.promises.writeFile(file, header.join('\n') + '\n');
+      fs.writeFileSync(file, header.join('\n') + '\n');
     }
-    await fs.promises.appendFile(file, segmentLines(segment).join('\n') + '\n');
+    fs.appendFileSync(file, segmentLines(segment).join('\n') + '\n');
   }
 
   /** The recording becomes a VOD playlist with the exact target duration. */
-  private async finishRecording(rendition: string): Promise<void> {
+  private finishRecording(rendition: string): void {
     const file = path.join(this.dir(rendition), RECORDING_PLAYLIST);
-    const recording = parseMediaPlaylist(await fs.promises.readFile(file, 'utf8'));
+    const recording = parseMediaPlaylist(fs.readFileSync(file, 'utf8'));
     const longest = Math.max(0, ...recording.segments.map((s) => s.duration));
-    await writeAtomic(
+    writeAtomicSync(
       file,
       renderMediaPlaylist({ ...recording, playlistType: 'VOD', endList: true, targetDuration: Math.max(this.options.segmentSeconds, Math.round(longest)) }),
     );

@@ -162,7 +162,7 @@ describe('segment collector', () => {
     const { collector, events, ffmpeg } = make(false, { now: () => clock, pollMs: 20 });
     // Written before the watcher exists: only the poll can see it.
     ffmpeg.segment(0);
-    const reads = jest.spyOn(fs.promises, 'readFile');
+    const reads = jest.spyOn(fs, 'readFileSync');
     const playlistReads = () => reads.mock.calls.filter(([file]) => String(file).endsWith(ffmpegPlaylistName('720p'))).length;
     try {
       collector.start();
