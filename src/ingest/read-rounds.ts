@@ -1,19 +1,31 @@
 import type net from 'node:net';
 
+/** The part of a net.Socket's libuv handle that starts and stops reading (Node keeps `reading` in step). */
+interface StreamHandle {
+  reading: boolean;
+  readStart(): number;
+  readStop(): number;
+}
+
+function handleOf(socket: net.Socket): StreamHandle | undefined {
+  return (socket as unknown as { _handle?: StreamHandle | null })._handle ?? undefined;
+}
+
 /**
  * Reads publishers' sockets in rounds, every `intervalMs`, instead of once per RTMP message, while
  * their `mayWait()` says so (the connection says yes in the middle of a GOP, where a delay reaches
  * no viewer).
  *
  * Encoders write each audio and video message as it is produced, about 110 a second per stream,
- * and each one woke the process (docs/benchmarks.md, section 4). Between rounds a socket is paused;
- * the first message that then arrives fills its (one-byte) read buffer and Node stops reading it,
- * so the rest waits in the kernel. A round resumes every socket at once: one wake-up reads all of
- * them, and a socket is paused again after the poll phase that read it (setImmediate runs after
- * it). A frame reaches the server at most `intervalMs` later than it would have.
+ * and each one woke the process (docs/benchmarks.md, section 4). Between rounds a socket's handle
+ * is stopped, so what arrives waits in the kernel. A round starts every socket at once: one
+ * wake-up reads all of them, and each is stopped again after the poll phase that read it
+ * (setImmediate runs after it). A frame reaches the server at most `intervalMs` later than it
+ * would have.
  *
- * Sockets must come from a server created with `highWaterMark: 1`: with Node's default (16 KiB)
- * a paused socket goes on being read, one wake-up per message, until that much is buffered.
+ * The handle is stopped by hand, as Node's own `pause()` does for sockets with an `onread`
+ * buffer: a paused socket otherwise goes on reading until its stream buffer is over its high-water
+ * mark, which cost one more wake-up and read per round (docs/decisions.md).
  */
 export class ReadRounds {
   private readonly sockets = new Map<net.Socket, () => boolean>();
@@ -33,7 +45,7 @@ export class ReadRounds {
   private round(): void {
     this.timer = undefined;
     if (this.sockets.size === 0) return;
-    for (const socket of this.sockets.keys()) socket.resume();
+    for (const socket of this.sockets.keys()) this.resume(socket);
     setImmediate(() => {
       for (const socket of this.sockets.keys()) this.pause(socket);
     });
@@ -46,6 +58,23 @@ export class ReadRounds {
 
   /** A socket that may not wait stays flowing until a later round finds it may. */
   private pause(socket: net.Socket): void {
-    if (this.sockets.get(socket)?.()) socket.pause();
+    if (socket.destroyed || !this.sockets.get(socket)?.()) return;
+    socket.pause();
+    const handle = handleOf(socket);
+    if (handle?.reading) {
+      handle.reading = false;
+      handle.readStop();
+    }
+  }
+
+  private resume(socket: net.Socket): void {
+    socket.resume();
+    // resume() starts the handle only when the stream asks for more, which it may not: it can
+    // still count a read as under way from before the handle was stopped.
+    const handle = handleOf(socket);
+    if (handle && !handle.reading && !socket.destroyed) {
+      handle.reading = true;
+      handle.readStart();
+    }
   }
 }

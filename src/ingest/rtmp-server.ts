@@ -32,8 +32,7 @@ export class RtmpServer {
     private readonly metrics: Metrics,
   ) {
     this.readRounds = new ReadRounds(options.readIntervalMs);
-    // A one-byte read buffer lets a paused socket stop being read at once (see ReadRounds).
-    this.server = net.createServer({ highWaterMark: 1 }, (socket) => this.onSocket(socket));
+    this.server = net.createServer((socket) => this.onSocket(socket));
   }
 
   listen(): Promise<net.AddressInfo> {
