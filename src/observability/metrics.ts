@@ -10,9 +10,11 @@ export interface MetricSources {
 /** One registry per origin instance (tests run several in one process). Labels never carry keys. */
 export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
-  // The event-loop lag is sampled 10 times a second, not prom-client's default 100: each sample
-  // wakes the process, and on a VM those wake-ups alone cost half a percent of a core when idle.
-  client.collectDefaultMetrics({ register: registry, prefix: 'origin_', eventLoopMonitoringPrecision: 100 });
+  // The event-loop lag histogram is sampled once a second, not prom-client's default 100 times:
+  // each sample wakes the process, and on a VM a wake-up costs more than the work of most (10 a
+  // second were a sixth of one ladder stream's). A stall of a second or more is always seen, a
+  // shorter one in proportion to its length; the lag gauge is measured afresh at every scrape.
+  client.collectDefaultMetrics({ register: registry, prefix: 'origin_', eventLoopMonitoringPrecision: 1000 });
   const metrics = {
     registry,
     rtmpConnections: new client.Gauge({ name: 'origin_rtmp_connections', help: 'Open RTMP connections', registers: [registry] }),
