@@ -36,7 +36,9 @@ describe('a publisher reconnect seen from the player', () => {
     // Well past what was buffered at the drop: media from the second publisher is playing.
     await page.waitForFunction((from) => document.querySelector('video')!.currentTime > from + 12, atDrop, { timeout: 45_000 });
     expect(masterLoads).toBe(loadsBefore);
-    expect(await player.state()).toBe('playing');
+    // Close to the live edge a loaded machine can leave it waiting a moment for the next segment
+    // (seen once in a full CI run): buffering may come and go, playing must come back.
+    await waitFor(async () => (await player.state()) === 'playing', { what: 'playing', timeoutMs: 5000 });
     const states = await player.states();
     expect(states).not.toContain('ended');
     expect(states).not.toContain('recovering');
