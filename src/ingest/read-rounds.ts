@@ -60,21 +60,22 @@ export class ReadRounds {
   private pause(socket: net.Socket): void {
     if (socket.destroyed || !this.sockets.get(socket)?.()) return;
     socket.pause();
-    const handle = handleOf(socket);
-    if (handle?.reading) {
-      handle.reading = false;
-      handle.readStop();
-    }
+    setReading(socket, false);
   }
 
   private resume(socket: net.Socket): void {
     socket.resume();
     // resume() starts the handle only when the stream asks for more, which it may not: it can
     // still count a read as under way from before the handle was stopped.
-    const handle = handleOf(socket);
-    if (handle && !handle.reading && !socket.destroyed) {
-      handle.reading = true;
-      handle.readStart();
-    }
+    if (!socket.destroyed) setReading(socket, true);
   }
+}
+
+/** Starts or stops the socket's handle as Node does, failing the socket if libuv refuses. */
+function setReading(socket: net.Socket, on: boolean): void {
+  const handle = handleOf(socket);
+  if (!handle || handle.reading === on) return;
+  handle.reading = on;
+  const status = on ? handle.readStart() : handle.readStop();
+  if (status < 0) socket.destroy(new Error(`cannot ${on ? 'start' : 'stop'} reading the socket (libuv status ${status})`));
 }

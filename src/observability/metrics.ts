@@ -12,7 +12,7 @@ export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
   // The event-loop lag histogram is sampled once a second, not prom-client's default 100 times:
   // each sample wakes the process, and on a VM a wake-up costs more than the work of most (10 a
-  // second were a sixth of one ladder stream's). A stall of a second or more is always seen, a
+  // second were an eighth of one ladder stream's). A stall of a second or more is always seen, a
   // shorter one in proportion to its length; the lag gauge is measured afresh at every scrape.
   client.collectDefaultMetrics({ register: registry, prefix: 'origin_', eventLoopMonitoringPrecision: 1000 });
   const metrics = {
