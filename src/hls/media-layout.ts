@@ -14,15 +14,17 @@ import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../streams/keys';
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/seg_N.ts
  */
 export class MediaLayout {
-  constructor(readonly mediaDir: string) {}
+  readonly liveRoot: string;
 
-  get liveRoot(): string {
-    return path.join(this.mediaDir, 'live');
+  constructor(readonly mediaDir: string) {
+    this.liveRoot = path.join(mediaDir, 'live');
   }
 
   streamDir(playbackId: string): string {
     if (!PLAYBACK_ID_PATTERN.test(playbackId)) throw new Error('not a playback id');
-    return path.join(this.liveRoot, playbackId);
+    // Not path.join: every HLS request asks for this, joining normalised the whole path each time
+    // (docs/benchmarks.md, serving), and a playback id is a plain name.
+    return `${this.liveRoot}${path.sep}${playbackId}`;
   }
 
   streamMaster(playbackId: string): string {

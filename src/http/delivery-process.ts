@@ -17,10 +17,12 @@ const options = JSON.parse(process.argv[2] ?? '{}') as DeliveryOptions;
 const logger = createLogger({ level: options.logLevel, format: options.logFormat }).child({ delivery: process.pid });
 
 let answers = new Map<string, DeliveryReport['answers'][number]>();
-let seen = new Map<string, DeliveryReport['seen'][number]>();
+/** Viewer ids by playback id: one Set per stream, not one joined key per request (docs/benchmarks.md, serving). */
+let seen = new Map<string, Set<string>>();
 const report = (sent: () => void = () => undefined) => {
   if ((answers.size === 0 && seen.size === 0) || !process.send) return sent();
-  process.send({ answers: [...answers.values()], seen: [...seen.values()] } satisfies DeliveryReport, sent);
+  const viewers = [...seen].flatMap(([playbackId, ids]) => [...ids].map((viewerId): [string, string] => [playbackId, viewerId]));
+  process.send({ answers: [...answers.values()], seen: viewers } satisfies DeliveryReport, sent);
   answers = new Map();
   seen = new Map();
 };
@@ -30,7 +32,13 @@ const serveHls = hlsHandler({
   layout: new MediaLayout(options.mediaDir),
   files: hlsFileCache(options.cacheMegabytes),
   // Within one report a viewer seen twice is sent once.
-  viewers: { seen: (playbackId, viewerId) => seen.set(`${playbackId}/${viewerId}`, [playbackId, viewerId]) },
+  viewers: {
+    seen: (playbackId, viewerId) => {
+      const ids = seen.get(playbackId);
+      if (ids) ids.add(viewerId);
+      else seen.set(playbackId, new Set([viewerId]));
+    },
+  },
   cors: cors(options.corsOrigins),
   answered: (kind, status, bytes) => {
     const key = `${kind} ${status}`;

@@ -48,9 +48,9 @@ export class FileCache {
    * A file over maxFileBytes comes back open, for the caller to stream and close.
    */
   async read(root: string, parts: readonly string[]): Promise<CachedFile | OpenedFile | undefined> {
-    const cached = this.cached(root, parts);
+    const key = fileKey(root, parts);
+    const cached = this.cached(key);
     if (cached) return cached;
-    const key = keyOf(root, parts);
     // Viewers ask for a new segment all at once: one of them reads it.
     let pending = this.loading.get(key);
     if (!pending) {
@@ -63,10 +63,9 @@ export class FileCache {
 
   /**
    * The file from memory if it is there and unchanged, without a promise: a request for it can be
-   * answered within the same tick (the playlist path, docs/benchmarks.md).
+   * answered within the same tick (the playlist path, docs/benchmarks.md). `key`: fileKey(root, parts).
    */
-  cached(root: string, parts: readonly string[]): CachedFile | undefined {
-    const key = keyOf(root, parts);
+  cached(key: string): CachedFile | undefined {
     const cached = this.entries.get(key);
     if (!cached) return undefined;
     const now = this.options.now();
@@ -129,8 +128,8 @@ export function hlsFileCache(megabytes: number): FileCache {
   return new FileCache({ maxBytes: megabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES, revalidateMs: HLS_REVALIDATE_MS, now: () => performance.now() });
 }
 
-/** The file's path. Not path.join: its normalising showed in the playlist path's profile, and the parts are plain names. */
-function keyOf(root: string, parts: readonly string[]): string {
+/** The file's path: the cache's key. Not path.join: its normalising showed in the playlist path's profile, and the parts are plain names. */
+export function fileKey(root: string, parts: readonly string[]): string {
   return `${root}/${parts.join('/')}`;
 }
 

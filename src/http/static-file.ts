@@ -85,7 +85,7 @@ export function sendRepresentation(
   if (wanted.kind === 'range') entity.push('Content-Range', `bytes ${start}-${end}/${rep.size}`);
 
   if (req.method === 'HEAD') return answer(status, entity);
-  if (Buffer.isBuffer(rep.body)) return answer(status, entity, rep.body.subarray(start, end + 1));
+  if (Buffer.isBuffer(rep.body)) return answer(status, entity, wanted.kind === 'range' ? rep.body.subarray(start, end + 1) : rep.body);
   // No byte to read, and a stream ending at byte -1 is an error.
   if (length === 0) return answer(status, entity, Buffer.alloc(0));
   res.writeHead(status, [...headers, ...validators, ...entity]);

@@ -12,7 +12,7 @@ import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../
 import { clientAddress } from '../client-address';
 import type { Cors } from '../cors';
 import { errorBody, type ErrorCode } from '../errors';
-import type { CachedFile, FileCache } from '../file-cache';
+import { fileKey, type CachedFile, type FileCache } from '../file-cache';
 import { BASELINE_HEADERS } from '../security-headers';
 import { headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
 
@@ -114,13 +114,15 @@ interface HlsRequest {
  * Returns false for a request that is not under /hls/, for Koa to answer (and, without posters, for a poster).
  */
 export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const routeOf = routes(deps.layout);
   return (req, res) => {
     const url = req.url ?? '';
     if (!url.startsWith('/hls/')) return false;
     const queryAt = url.indexOf('?');
     const requestPath = queryAt === -1 ? url : url.slice(0, queryAt);
     if (!deps.posters && requestPath.endsWith('/poster.jpg')) return false;
-    const started = performance.now();
+    const debug = deps.logger.isLevelEnabled('debug');
+    const started = debug ? performance.now() : 0;
     const requestId = deps.requestId(headerValue(req, 'x-request-id'));
     const request: HlsRequest = {
       req,
@@ -128,28 +130,66 @@ export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: Se
       path: requestPath,
       query: queryAt === -1 ? '' : url.slice(queryAt + 1),
       requestId,
-      headers: ['X-Request-Id', requestId, ...headerPairs(BASELINE_HEADERS)],
+      headers: ['X-Request-Id', requestId, ...BASELINE_PAIRS],
     };
+    const route = routeOf(requestPath);
     const finish = (sent: Sent) => {
-      deps.answered(kindOf(request.path), sent.status, sent.bytes);
-      if (deps.logger.isLevelEnabled('debug')) {
-        deps.logger.debug({ requestId, method: req.method, path: request.path, status: sent.status, ms: Math.round(performance.now() - started) }, 'request');
-      }
+      deps.answered(route?.kind ?? kindOf(requestPath), sent.status, sent.bytes);
+      if (debug) deps.logger.debug({ requestId, method: req.method, path: requestPath, status: sent.status, ms: Math.round(performance.now() - started) }, 'request');
     };
     const fail = (error: unknown) => {
-      deps.logger.error({ err: error, method: req.method, path: request.path }, 'request failed');
+      deps.logger.error({ err: error, method: req.method, path: requestPath }, 'request failed');
       if (res.headersSent) return res.destroy();
       finish(sendError(request, 500, 'internal_error', 'Internal server error.'));
     };
     let sent: Sent | Promise<Sent>;
     try {
-      sent = serve(deps, request);
+      sent = serve(deps, request, route);
     } catch (error) {
       sent = Promise.reject(error);
     }
     if (sent instanceof Promise) sent.then(finish, fail);
     else finish(sent);
     return true;
+  };
+}
+
+const BASELINE_PAIRS = headerPairs(BASELINE_HEADERS);
+
+/** One of the stream's files, as a request path names it. */
+interface Route {
+  playbackId: string;
+  file: HlsFile;
+  /** The stream's folder, and the file's path inside it. */
+  root: string;
+  parts: readonly string[];
+  /** The file cache's name for it. */
+  key: string;
+  /** For the HLS metrics. */
+  kind: string;
+}
+
+/** Request paths remembered; past this many the memory starts again, so that made-up paths cannot grow it. */
+const MAX_ROUTES = 10_000;
+
+/**
+ * What a request path names, worked out once per path: players ask for the same few paths over
+ * and over, and splitting, checking and joining each one again was the largest part of the
+ * handler's own time (docs/benchmarks.md, serving). Only paths of files we write are remembered.
+ */
+function routes(layout: MediaLayout): (requestPath: string) => Route | undefined {
+  const known = new Map<string, Route>();
+  return (requestPath) => {
+    const remembered = known.get(requestPath);
+    if (remembered) return remembered;
+    const [playbackId = '', ...parts] = requestPath.slice('/hls/'.length).split('/');
+    const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
+    if (!file) return undefined;
+    const root = layout.streamDir(playbackId);
+    const route = { playbackId, file, root, parts, key: fileKey(root, parts), kind: kindOf(requestPath) };
+    if (known.size >= MAX_ROUTES) known.clear();
+    known.set(requestPath, route);
+    return route;
   };
 }
 
@@ -161,7 +201,7 @@ type Sent = { status: number; bytes: number };
  * handler's own time per playlist, docs/benchmarks.md). Everything else, and anything not in
  * memory, goes through the disk.
  */
-function serve(deps: HlsHandlerDeps, request: HlsRequest): Sent | Promise<Sent> {
+function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefined): Sent | Promise<Sent> {
   const { req, res } = request;
   const origin = headerValue(req, 'origin');
   if (req.method === 'OPTIONS') {
@@ -174,15 +214,13 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest): Sent | Promise<Sent> 
     request.headers.push('Allow', 'GET, HEAD, OPTIONS');
     return sendError(request, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
   }
-  const [playbackId = '', ...parts] = request.path.slice('/hls/'.length).split('/');
-  const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
-  if (!file) return sendError(request, 404, 'not_found', 'Not found');
-  const root = deps.layout.streamDir(playbackId);
+  if (!route) return sendError(request, 404, 'not_found', 'Not found');
+  const { file } = route;
   if (file.kind === 'media-playlist' || file.kind === 'segment') {
-    const cached = deps.files.cached(root, parts);
-    if (cached) return file.kind === 'segment' ? sendFile(request, file, cached) : sendMediaPlaylist(deps, request, playbackId, playlistOf(cached.bytes), cached.mtime);
+    const cached = deps.files.cached(route.key);
+    if (cached) return file.kind === 'segment' ? sendFile(request, file, cached) : sendMediaPlaylist(deps, request, route.playbackId, playlistOf(cached.bytes), cached.mtime);
   }
-  return serveFromDisk(deps, request, playbackId, file, root, parts);
+  return serveFromDisk(deps, request, route.playbackId, file, route.root, route.parts);
 }
 
 async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, playbackId: string, file: HlsFile, root: string, parts: readonly string[]): Promise<Sent> {
