@@ -85,8 +85,13 @@ async function main(): Promise<void> {
     results.serving = r;
     print(`\n## Serving (wrk, 100 connections, 10 s; median [min–max] of ${runs})`);
     print(`| | origin | ratio | origin, ${r.deliveryProcesses} delivery process(es) | ratio | nginx |\n|---|---|---|---|---|---|`);
-    for (const [label, figures] of [['live playlist, requests/s', r.playlistRps], [`${Math.round(r.segmentBytes / 1024)} KiB segment, MB/s`, r.segmentMBps]] as const) {
-      print(`| ${label} | ${show(figures.origin, 0)} | ${ratio(figures.origin, figures.nginx)} | ${show(figures.delivery, 0)} | ${ratio(figures.delivery, figures.nginx)} | ${show(figures.nginx, 0)} |`);
+    const rows = [
+      ['live playlist, requests/s', r.playlistRps, r.ratioPerRun.playlist],
+      [`${Math.round(r.segmentBytes / 1024)} KiB segment, MB/s`, r.segmentMBps, r.ratioPerRun.segment],
+    ] as const;
+    for (const [label, figures, perRun] of rows) {
+      const against = (server: 'origin' | 'delivery') => `${ratio(figures[server], figures.nginx)} (per run ${show(perRun[server])})`;
+      print(`| ${label} | ${show(figures.origin, 0)} | ${against('origin')} | ${show(figures.delivery, 0)} | ${against('delivery')} | ${show(figures.nginx, 0)} |`);
     }
     if (r.errors > 0) print(`(${r.errors} errors or non-2xx answers)`);
   }

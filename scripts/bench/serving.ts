@@ -65,10 +65,14 @@ function makeRendition(dir: string): { playlist: string; segment: string } {
 const SERVERS = ['origin', 'delivery', 'nginx'] as const;
 type Server = (typeof SERVERS)[number];
 
+type Kind = 'playlist' | 'segment';
+
 export interface ServingResult {
   deliveryProcesses: number;
   playlistRps: Record<Server, Summary>;
   segmentMBps: Record<Server, Summary>;
+  /** Each origin figure over nginx's of the same run: the machine's drift between runs cancels out. */
+  ratioPerRun: Record<Kind, Record<Exclude<Server, 'nginx'>, Summary>>;
   segmentBytes: number;
   errors: number;
 }
@@ -87,7 +91,7 @@ export async function measureServing(runs: number): Promise<ServingResult> {
     const rendition = makeRendition(path.join(mediaDir, relative));
     segmentBytes = fs.statSync(path.join(mediaDir, relative, rendition.segment)).size;
     const urlPath = `${playbackId}/sessions/${sessionId}/source`;
-    const record = (kind: 'playlist' | 'segment', server: Server, result: WrkResult) => {
+    const record = (kind: Kind, server: Server, result: WrkResult) => {
       errors += result.errors;
       results[kind][server].push(kind === 'playlist' ? result.requestsPerSecond : result.megabytesPerSecond);
     };
@@ -109,11 +113,16 @@ export async function measureServing(runs: number): Promise<ServingResult> {
   } finally {
     files.cleanup();
   }
-  const summaries = (kind: 'playlist' | 'segment') => Object.fromEntries(SERVERS.map((server) => [server, summarize(results[kind][server])])) as Record<Server, Summary>;
+  const summaries = (kind: Kind) => Object.fromEntries(SERVERS.map((server) => [server, summarize(results[kind][server])])) as Record<Server, Summary>;
+  const perRun = (kind: Kind, server: Exclude<Server, 'nginx'>) => summarize(results[kind][server].map((figure, run) => figure / results[kind].nginx[run]!));
   return {
     deliveryProcesses,
     playlistRps: summaries('playlist'),
     segmentMBps: summaries('segment'),
+    ratioPerRun: {
+      playlist: { origin: perRun('playlist', 'origin'), delivery: perRun('playlist', 'delivery') },
+      segment: { origin: perRun('segment', 'origin'), delivery: perRun('segment', 'delivery') },
+    },
     segmentBytes,
     errors,
   };
