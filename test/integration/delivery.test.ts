@@ -265,7 +265,8 @@ describe('nothing outside a stream folder is ever served', () => {
       `${base}/sessions/${sessionId}/source/./seg_0.ts`,
       `${base}/sessions/${sessionId}/./source/seg_0.ts`,
     ];
-    for (const attempt of attempts) {
+    // Twice: the second time the handler answers from the routes it remembered.
+    for (const attempt of [...attempts, ...attempts]) {
       const response = await raw(origin, attempt);
       expect([attempt, response.status]).toEqual([attempt, 404]);
       expect(response.body.toString()).not.toContain(secret);
@@ -273,6 +274,35 @@ describe('nothing outside a stream folder is ever served', () => {
     // HEAD and OPTIONS do not open another way in.
     expect((await raw(origin, `${base}/..%2f..%2fsecret.ts`, { method: 'HEAD' })).status).toBe(404);
     expect((await raw(origin, `${base}/sessions/${sessionId}/source/seg_1.ts`, { method: 'HEAD' })).status).toBe(404);
+  });
+
+  test('made-up paths by the thousand neither stop the stream files being served nor open a way out', async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Many paths');
+    const sessionId = generateId();
+    const rendition = path.join(origin.config.mediaDir, 'live', stream.playbackId, 'sessions', sessionId, 'source');
+    fs.mkdirSync(rendition, { recursive: true });
+    fs.writeFileSync(path.join(rendition, 'seg_0.ts'), 'a real segment');
+    fs.symlinkSync(path.join(origin.dir, 'outside.ts'), path.join(rendition, 'seg_1.ts'));
+    fs.writeFileSync(path.join(origin.dir, 'outside.ts'), 'outside');
+    const base = `/hls/${stream.playbackId}/sessions/${sessionId}/source`;
+    // More paths that look like segments than the handler remembers (10 000), so its memory starts over.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const status = (requestPath: string) =>
+      new Promise<number>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: origin.httpPort, path: requestPath, agent }, (response) => response.resume().on('end', () => resolve(response.statusCode ?? 0))).on('error', reject);
+      });
+    try {
+      for (let batch = 0; batch < 21; batch++) {
+        const statuses = await Promise.all(Array.from({ length: 500 }, (_, i) => status(`${base}/seg_${1000 + batch * 500 + i}.ts`)));
+        expect(statuses.every((code) => code === 404)).toBe(true);
+      }
+    } finally {
+      agent.destroy();
+    }
+    const control = await raw(origin, `${base}/seg_0.ts`);
+    expect([control.status, control.body.toString()]).toEqual([200, 'a real segment']);
+    expect((await raw(origin, `${base}/seg_1.ts`)).status).toBe(404);
   });
 
   test('HLS answers keep the server-wide conventions: request ids, JSON errors, nosniff, 405 with Allow', async () => {
