@@ -68,32 +68,36 @@ export class TsWriter {
     const parts = Buffer.isBuffer(payload) ? [payload] : payload;
     let payloadLength = 0;
     for (const part of parts) payloadLength += part.length;
-    const header = pesHeader(this.kind, payloadLength, options);
-    const total = header.length + payloadLength;
+    const headerLength = pesHeaderLength(options);
+    const total = headerLength + payloadLength;
     const firstAdaptation = options.pcr !== undefined ? 8 : options.randomAccess ? 2 : 0;
     const firstCapacity = PAYLOAD_SIZE - firstAdaptation;
     const packets = 1 + Math.ceil(Math.max(0, total - firstCapacity) / PAYLOAD_SIZE);
     const out = place(packets * TS_PACKET_SIZE);
-    const source = new PartReader([header, ...parts]);
-    let written = 0; // bytes of the PES (header, then payload) placed so far
+    // The PES goes in one piece at the end of `out`, then each packet's share moves down to where
+    // it belongs. Copying a part of a buffer (Buffer#copy with bounds) allocates a view per call:
+    // per transport packet, that was half of what the origin allocated (docs/benchmarks.md,
+    // section 4). Whole copies and copyWithin allocate nothing. A share never moves onto bytes
+    // not yet moved: every packet holds at most its share plus its own header.
+    let from = out.length - total;
+    writePesHeader(out, from, this.kind, headerLength, payloadLength, options);
+    let cursor = from + headerLength;
+    for (const part of parts) cursor += part.copy(out, cursor);
     for (let i = 0; i < packets; i++) {
       const at = i * TS_PACKET_SIZE;
       const first = i === 0;
       const fixedAdaptation = first ? firstAdaptation : 0;
       const room = PAYLOAD_SIZE - fixedAdaptation;
-      const take = Math.min(room, total - written);
+      const take = Math.min(room, out.length - from);
       // The last packet is filled up with adaptation-field stuffing: payload must end the packet.
       const adaptation = fixedAdaptation + (room - take);
+      out.copyWithin(at + TS_PACKET_SIZE - take, from, from + take);
+      from += take;
       out[at] = 0x47;
       out[at + 1] = (first ? 0x40 : 0) | (ELEMENTARY_PID >> 8);
       out[at + 2] = ELEMENTARY_PID & 0xff;
       out[at + 3] = (adaptation > 0 ? 0x30 : 0x10) | this.nextCounter(ELEMENTARY_PID);
-      let cursor = at + 4;
-      if (adaptation > 0) {
-        cursor = writeAdaptation(out, cursor, adaptation, first ? options : undefined);
-      }
-      source.copyTo(out, cursor, take);
-      written += take;
+      if (adaptation > 0) writeAdaptation(out, at + 4, adaptation, first ? options : undefined);
     }
     return out;
   }
@@ -118,9 +122,9 @@ export class TsWriter {
  * `length` bytes of adaptation field at `at` (the length byte included). With options, the first
  * packet's flags: random access, and the PCR.
  */
-function writeAdaptation(out: Buffer, at: number, length: number, options: PesOptions | undefined): number {
+function writeAdaptation(out: Buffer, at: number, length: number, options: PesOptions | undefined): void {
   out[at] = length - 1;
-  if (length === 1) return at + 1;
+  if (length === 1) return;
   let cursor = at + 2;
   let flags = 0;
   if (options?.randomAccess) flags |= 0x40;
@@ -138,51 +142,28 @@ function writeAdaptation(out: Buffer, at: number, length: number, options: PesOp
   }
   out[at + 1] = flags;
   out.fill(0xff, cursor, at + length);
-  return at + length;
 }
 
-/** Reads a list of buffers as one stream of bytes, from where the last copy ended. */
-class PartReader {
-  private part = 0;
-  private offset = 0;
-
-  constructor(private readonly parts: readonly Buffer[]) {}
-
-  copyTo(out: Buffer, at: number, count: number): void {
-    let cursor = at;
-    let left = count;
-    while (left > 0) {
-      const part = this.parts[this.part]!;
-      const n = Math.min(left, part.length - this.offset);
-      part.copy(out, cursor, this.offset, this.offset + n);
-      cursor += n;
-      left -= n;
-      this.offset += n;
-      if (this.offset === part.length) {
-        this.part += 1;
-        this.offset = 0;
-      }
-    }
-  }
+/** A PES header's length: with a DTS when it differs from the PTS. */
+function pesHeaderLength(options: PesOptions): number {
+  return options.dts !== undefined && wrap(options.dts) !== wrap(options.pts) ? 19 : 14;
 }
 
-function pesHeader(kind: ElementaryKind, payloadLength: number, options: PesOptions): Buffer {
-  const withDts = options.dts !== undefined && wrap(options.dts) !== wrap(options.pts);
-  const dataLength = withDts ? 10 : 5;
-  const header = Buffer.allocUnsafe(9 + dataLength);
-  header[0] = 0;
-  header[1] = 0;
-  header[2] = 1;
-  header[3] = STREAM_ID[kind];
+function writePesHeader(out: Buffer, at: number, kind: ElementaryKind, headerLength: number, payloadLength: number, options: PesOptions): void {
+  const withDts = headerLength === 19;
+  const dataLength = headerLength - 9;
+  out[at] = 0;
+  out[at + 1] = 0;
+  out[at + 2] = 1;
+  out[at + 3] = STREAM_ID[kind];
   const length = 3 + dataLength + payloadLength;
   // Video PES may be longer than the field can say: 0 means "unbounded", allowed for video only.
-  header.writeUInt16BE(kind === 'h264' || length > 0xffff ? 0 : length, 4);
-  header[6] = kind === 'h264' ? 0x84 : 0x80; // '10', data alignment for video
-  header[7] = withDts ? 0xc0 : 0x80;
-  header[8] = dataLength;
-  writeTimestamp(header, 9, withDts ? 0x3 : 0x2, options.pts);
-  if (withDts) writeTimestamp(header, 14, 0x1, options.dts!);
-  return header;
+  out.writeUInt16BE(kind === 'h264' || length > 0xffff ? 0 : length, at + 4);
+  out[at + 6] = kind === 'h264' ? 0x84 : 0x80; // '10', data alignment for video
+  out[at + 7] = withDts ? 0xc0 : 0x80;
+  out[at + 8] = dataLength;
+  writeTimestamp(out, at + 9, withDts ? 0x3 : 0x2, options.pts);
+  if (withDts) writeTimestamp(out, at + 14, 0x1, options.dts!);
 }
 
 function writeTimestamp(out: Buffer, at: number, prefix: number, ticks: number): void {
