@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from './config/load';
+import { tuneGarbageCollection } from './gc-tuning';
 import { createLogger } from './observability/logger';
 import { startOrigin } from './origin';
 import { packageRoot } from './package-root';
@@ -8,6 +9,7 @@ import { FfmpegMissingError } from './transcode/ffmpeg-check';
 const SHUTDOWN_LIMIT_MS = 10_000;
 
 async function main(): Promise<void> {
+  tuneGarbageCollection();
   const root = packageRoot();
   let config;
   try {
