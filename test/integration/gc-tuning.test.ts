@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../support/origin';
+import { TSX_LOADER } from '../support/server-process';
 
 /**
  * The growing factor of V8's old generation, each time V8 sets a new limit, in a process that
@@ -33,8 +33,7 @@ void (async () => {
 })();
 `,
   );
-  const tsx = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const trace = execFileSync(process.execPath, ['--import', tsx, '--expose-gc', '--trace-gc-verbose', probe, tuned ? 'tuned' : 'plain'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const trace = execFileSync(process.execPath, ['--import', TSX_LOADER, '--expose-gc', '--trace-gc-verbose', probe, tuned ? 'tuned' : 'plain'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return [...trace.matchAll(/\[HeapController\] Limit: .*\((\d+(?:\.\d+)?)\)$/gm)].map((match) => Number(match[1]));
 }
 

@@ -13,15 +13,17 @@ export interface ServerProcess {
   kill(): void;
 }
 
+/** For `node --import`: runs TypeScript sources in a plain node process. */
+export const TSX_LOADER = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
 /**
  * A real entry point through tsx, with its own environment: the server (src/main.ts, as `npm
  * start` runs it) or, with arguments, the CLI (src/cli/main.ts, as `npm run cli` runs it).
  */
 export function startServerProcess(env: Record<string, string>, cliArgs?: string[]): ServerProcess {
   // One process (no tsx CLI wrapper), so that signals reach the program itself.
-  const tsx = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
   const entry = cliArgs ? [path.join(repoRoot, 'src', 'cli', 'main.ts'), ...cliArgs] : [path.join(repoRoot, 'src', 'main.ts')];
-  const child = spawn(process.execPath, ['--import', tsx, ...entry], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, ...entry], {
     cwd: env.CWD ?? repoRoot,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', HTTP_PORT: '0', RTMP_PORT: '0', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
