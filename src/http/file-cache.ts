@@ -26,6 +26,12 @@ export interface FileCacheOptions {
    * stat per file per window instead of one per request. 0 checks every read.
    */
   revalidateMs: number;
+  /**
+   * An entry not read for this long goes when the next file is loaded. A live segment is read by
+   * its viewers within seconds of being written and never again once it leaves the playlist, so
+   * without this the cache fills up to maxBytes with segments long deleted from the disk.
+   */
+  idleMs: number;
   now: () => number;
 }
 
@@ -100,8 +106,9 @@ export class FileCache {
     if (bytes.length !== opened.size) return entry;
     this.entries.set(key, entry);
     this.bytes += entry.size;
-    for (const [oldest] of this.entries) {
-      if (this.bytes <= this.options.maxBytes) break;
+    // Least recently confirmed first (cached() moves an entry to the end when it confirms it).
+    for (const [oldest, { checkedAt }] of this.entries) {
+      if (this.bytes <= this.options.maxBytes && entry.checkedAt - checkedAt < this.options.idleMs) break;
       this.forget(oldest);
     }
     return entry;
@@ -122,10 +129,15 @@ const MAX_CACHED_FILE_BYTES = 16 * 2 ** 20;
  * Far below a player's reload interval; under load it turns a stat per request into one per window.
  */
 const HLS_REVALIDATE_MS = 10;
+/**
+ * Far longer than a live segment stays in its playlist (listSize × segmentSeconds, 12 s by
+ * default) plus a player's buffer behind the live edge.
+ */
+const HLS_IDLE_MS = 60_000;
 
 /** The HLS route's cache, in the origin and in each delivery process. */
 export function hlsFileCache(megabytes: number): FileCache {
-  return new FileCache({ maxBytes: megabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES, revalidateMs: HLS_REVALIDATE_MS, now: () => performance.now() });
+  return new FileCache({ maxBytes: megabytes * 2 ** 20, maxFileBytes: MAX_CACHED_FILE_BYTES, revalidateMs: HLS_REVALIDATE_MS, idleMs: HLS_IDLE_MS, now: () => performance.now() });
 }
 
 /** The file's path: the cache's key. Not path.join: its normalising showed in the playlist path's profile, and the parts are plain names. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FileCache } from '../../src/http/file-cache';
 
 /** Checks the disk on every read, as the origin does once its revalidation window has passed. */
-const everyRead = { revalidateMs: 0, now: () => performance.now() };
+const everyRead = { revalidateMs: 0, idleMs: Infinity, now: () => performance.now() };
 
 describe('FileCache', () => {
   let root: string;
@@ -94,7 +94,7 @@ describe('FileCache', () => {
 
   test('within the revalidation window the disk is not asked; after it, a change is seen', async () => {
     let now = 1000;
-    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, revalidateMs: 10, now: () => now });
+    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, revalidateMs: 10, idleMs: Infinity, now: () => now });
     fs.writeFileSync(path.join(root, 'index.m3u8'), '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n');
     expect(await text(cache, 'index.m3u8')).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n');
     fs.writeFileSync(path.join(root, 'index.m3u8.tmp'), '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:2\n');
@@ -110,5 +110,26 @@ describe('FileCache', () => {
     expect(await text(cache, 'index.m3u8')).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:2\n');
     now += 5;
     expect(await cache.read(root, ['index.m3u8'])).toBeUndefined();
+  });
+
+  test('files not read for the idle time go when another is loaded, however much room is left', async () => {
+    let now = 1000;
+    const cache = new FileCache({ maxBytes: 1 << 20, maxFileBytes: 1 << 20, revalidateMs: 10, idleMs: 60_000, now: () => now });
+    for (const name of ['seg_1.ts', 'seg_2.ts', 'index.m3u8', 'seg_3.ts']) fs.writeFileSync(path.join(root, name), Buffer.alloc(100, name));
+    const first = await cache.read(root, ['seg_1.ts']);
+    now += 20_000;
+    const second = await cache.read(root, ['seg_2.ts']);
+    await cache.read(root, ['index.m3u8']);
+    now += 30_000;
+    // Read again: confirmed, so its idle time starts over.
+    await cache.read(root, ['index.m3u8']);
+    expect(cache.sizeBytes).toBe(300);
+
+    // seg_1 was last read 60 s before this load, seg_2 50 s before: seg_1 goes.
+    now += 10_000;
+    await cache.read(root, ['seg_3.ts']);
+    expect(cache.sizeBytes).toBe(300);
+    expect(await cache.read(root, ['seg_2.ts'])).toBe(second);
+    expect(await cache.read(root, ['seg_1.ts'])).not.toBe(first);
   });
 });
