@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from './config/load';
 import { tuneGarbageCollection } from './gc-tuning';
 import { createLogger } from './observability/logger';
-import { startOrigin } from './origin';
+import { startOrigin } from './app/origin';
 import { packageRoot } from './package-root';
 import { FfmpegMissingError } from './transcode/ffmpeg-check';
 

@@ -33,7 +33,11 @@ const MAX_RESTART_DELAY_MS = 15_000;
 const START_BEHIND_S = 1;
 /** How long after playback starts the player may still move to its place. */
 const START_SETTLE_MS = 15_000;
-/** Media that must be buffered from its place on before it moves there: with less it would stall at once. */
+/**
+ * Media that must be buffered from its place on before it moves there: with less it would stall at
+ * once. Never more than half the distance it keeps from the live edge (about a second with parts),
+ * which is all there is to buffer there.
+ */
 const START_BUFFERED_S = 2;
 
 /**
@@ -207,7 +211,8 @@ export class Player implements EngineEvents {
       return;
     }
     const place = this.engine?.liveSyncPosition();
-    if (place === undefined || place - video.currentTime < START_BEHIND_S || !isBuffered(video.buffered, place, place + START_BUFFERED_S)) return;
+    const ahead = Math.min(START_BUFFERED_S, (this.engine?.liveEdge()?.target ?? Infinity) / 2);
+    if (place === undefined || place - video.currentTime < START_BEHIND_S || !isBuffered(video.buffered, place, place + ahead)) return;
     this.settling = undefined;
     video.currentTime = place;
   }

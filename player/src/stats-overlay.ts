@@ -15,7 +15,7 @@ export function renderStats(list: HTMLElement, snapshot: StatsSnapshot): void {
     ['bitrate', 'Bitrate', engine.bitrate !== undefined ? megabits(engine.bitrate) : '–'],
     ['bandwidth', 'Bandwidth', engine.bandwidth !== undefined ? `${megabits(engine.bandwidth)} est.` : '–'],
     ['buffer', 'Buffer', `${bufferAhead.toFixed(1)} s`],
-    ['latency', 'Latency', edge ? `${edge.latency.toFixed(1)} s (target ${edge.target.toFixed(0)} s)` : '–'],
+    ['latency', 'Latency', edge ? `${edge.latency.toFixed(1)} s (target ${edge.target.toFixed(1)} s)` : '–'],
     ['dropped', 'Dropped frames', dropped ? `${dropped.dropped} of ${dropped.total}` : '–'],
     ['engine', 'Engine', engine.engine],
   ];

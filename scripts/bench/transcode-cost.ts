@@ -8,7 +8,6 @@
 // (one stream calls it too rarely for quick tiering), and once that is over, from two minutes in,
 // which is what a live stream costs for the rest of its life. The second window is the headline.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { buildFfmpegArgs, toArgv } from '../../src/transcode/ffmpeg-args';
@@ -48,19 +47,10 @@ async function coresOf<K extends string>(groups: Record<K, () => number[]>, wait
 async function bareCores(plans: LadderPlan[]): Promise<number> {
   const space = workspace('bare');
   const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
-  const processes = plans.map((plan, i) => {
-    const outputDir = path.join(space.dir, String(i));
-    for (const rendition of [...plan.video, ...plan.audio]) fs.mkdirSync(path.join(outputDir, rendition.name), { recursive: true });
-    const argv = toArgv(
-      buildFfmpegArgs({
-        plan,
-        outputDir,
-        preset: config.transcode.preset,
-        segmentSeconds: config.hls.segmentSeconds,
-        startNumber: 0,
-        input: { hasVideo: true, hasAudio: true },
-      }),
-    );
+  const processes = plans.map((plan) => {
+    const encoding = buildFfmpegArgs({ plan, preset: config.transcode.preset, segmentSeconds: config.hls.segmentSeconds, input: { hasVideo: true, hasAudio: true }, label: space.dir });
+    if (!encoding) throw new Error('this plan has nothing for ffmpeg to encode');
+    const argv = toArgv(encoding.args);
     const transcoder = spawn('ffmpeg', argv, { stdio: ['pipe', 'ignore', 'ignore'] });
     const publisher = spawn('ffmpeg', testPatternArgs({ url: '', toStdout: true }), { stdio: ['ignore', 'pipe', 'ignore'] });
     publisher.stdout.pipe(transcoder.stdin);

@@ -1,6 +1,6 @@
 // Reading HLS over HTTP as a player would, for the soak and the benchmarks: an error answer is
 // "not there (yet)", never content.
-import { parseMediaPlaylist, type MediaPlaylist } from '../../src/hls/media-playlist';
+import { parseMediaPlaylist, type MediaPlaylist } from './media-playlist';
 
 export async function getText(url: string): Promise<string | undefined> {
   try {

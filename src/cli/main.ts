@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Operator CLI, working straight on the database (for an operator without HTTP access):
-//   npm run cli -- streams create --name "My show" [--profile P] [--record] [--reconnect-window N]
+//   npm run cli -- streams create --name "My show" [--profile P] [--record] [--reconnect-window N] [--latency-mode M]
 //   npm run cli -- streams list | show ID | enable ID | disable ID | reset-key ID [--disconnect] | delete ID
 //   npm run cli -- tokens create --name N --scope admin|read | list | revoke ID
 // Add --json for machine-readable output. Changes are audited as the CLI user; a running server
@@ -12,10 +12,10 @@ import { AuditLog } from '../audit/audit-log';
 import { ConfigError, loadConfig, publicUrls } from '../config/load';
 import { StreamControl } from '../control/stream-control';
 import { createDatabase, migrateToLatest, type Database } from '../db/knex';
-import { MediaLayout } from '../hls/media-layout';
-import { StreamFiles } from '../hls/stream-files';
+import { MediaLayout } from '../packaging/media-layout';
+import { StreamFiles } from '../packaging/stream-files';
 import type { z } from 'zod';
-import { streamCreate, TokenCreate } from '../http/api/schemas';
+import { streamCreate, streamUpdate, TokenCreate } from '../http/api/schemas';
 import { tokenView } from '../http/api/views';
 import { StreamView } from '../http/stream-view';
 import { SessionRepository } from '../live/session-repository';
@@ -37,7 +37,8 @@ const NO_VIEWERS = { count: () => 0 };
 
 const USAGE = `usage: npm run cli -- <command> [options] [--json]
 
-  streams create --name NAME [--profile PROFILE] [--record] [--reconnect-window SECONDS]
+  streams create --name NAME [--profile PROFILE] [--record] [--reconnect-window SECONDS] [--latency-mode low|standard]
+  streams update ID [--name NAME] [--profile PROFILE] [--reconnect-window SECONDS] [--latency-mode low|standard]
   streams list [--limit N]
   streams show ID
   streams enable ID
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       profile: { type: 'string' },
       record: { type: 'boolean' },
       'reconnect-window': { type: 'string' },
+      'latency-mode': { type: 'string' },
       disconnect: { type: 'boolean', default: false },
       scope: { type: 'string' },
       limit: { type: 'string' },
@@ -107,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
           ...(values.profile !== undefined && { profile: values.profile }),
           ...(values.record !== undefined && { record: values.record }),
           ...(window !== undefined && { reconnectWindowSeconds: /^\d+$/.test(window) ? Number(window) : window }),
+          ...(values['latency-mode'] !== undefined && { latencyMode: values['latency-mode'] }),
         });
         const { stream: created, streamKey } = await audited('streams.create', null, () => app.control.create(input));
         const json = (await view()).operator(created, streamKey);
@@ -131,6 +134,19 @@ async function main(argv: string[]): Promise<number> {
       case 'streams show': {
         const json = (await view()).operator(await stream());
         out(Object.entries(json).map(([key, value]) => `${key.padEnd(24)} ${value === null ? '-' : String(value)}`).join('\n'), json);
+        return 0;
+      }
+      case 'streams update': {
+        const target = await stream();
+        const window = values['reconnect-window'];
+        const changes = valid(streamUpdate(profileNames(config)), {
+          ...(values.name !== undefined && { name: values.name }),
+          ...(values.profile !== undefined && { profile: values.profile }),
+          ...(window !== undefined && { reconnectWindowSeconds: /^\d+$/.test(window) ? Number(window) : window }),
+          ...(values['latency-mode'] !== undefined && { latencyMode: values['latency-mode'] }),
+        });
+        const updated = await audited('streams.update', `stream:${target.id}`, () => app.control.update(target, changes));
+        out(`Stream ${target.id} updated (a live session keeps its settings until its next publish).`, (await view()).operator(updated));
         return 0;
       }
       case 'streams enable':
@@ -182,7 +198,7 @@ async function main(argv: string[]): Promise<number> {
 
 function services(db: Database, config: ReturnType<typeof loadConfig>, logger: Logger) {
   const now = () => Date.now();
-  const streams = new StreamService(new StreamRepository(db), now);
+  const streams = new StreamService(new StreamRepository(db), now, config.hls.latencyMode);
   const sessions = new SessionRepository(db);
   const webhooks = new WebhookService(new WebhookRepository(db), now);
   const urls = publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort });
@@ -198,7 +214,7 @@ function valid<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = String(issue.path[0] ?? '');
-  const option = { reconnectWindowSeconds: '--reconnect-window' }[field] ?? `--${field}`;
+  const option = { reconnectWindowSeconds: '--reconnect-window', latencyMode: '--latency-mode' }[field] ?? `--${field}`;
   throw new UsageError(`${option}: ${issue.message}`);
 }
 

@@ -123,6 +123,12 @@ export const configSchema = z
     hls: z
       .object({
         segmentSeconds: z.number().int().min(1).max(10),
+        /** PART-TARGET of low-latency streams: the longest a part may be. */
+        partSeconds: z.number().min(0.1).max(1),
+        /** For streams created without one. */
+        latencyMode: z.enum(['low', 'standard']),
+        /** Held (blocking) requests at once per process, past which more get 503. */
+        maxHeldRequests: z.number().int().min(1),
         listSize: z.number().int().min(3).max(60),
         keepEndedSeconds: z.number().min(0),
         sweepIntervalSeconds: z.number().positive(),

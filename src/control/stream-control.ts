@@ -1,4 +1,4 @@
-import type { StreamFiles } from '../hls/stream-files';
+import type { StreamFiles } from '../packaging/stream-files';
 import type { LiveRegistry } from '../live/live-registry';
 import type { SessionRepository } from '../live/session-repository';
 import type { Logger } from '../observability/logger';

@@ -1,13 +1,15 @@
 // A delivery process (src/http/delivery-processes.ts): started by the origin, never by hand.
 import http from 'node:http';
 import type net from 'node:net';
-import { MediaLayout } from '../hls/media-layout';
 import { createLogger } from '../observability/logger';
+import { Catalog } from '../packaging/catalog';
+import { MediaLayout } from '../packaging/media-layout';
 import { requestIds } from './app';
 import { cors } from './cors';
-import { READY, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
+import { READY, type CatalogUpdate, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
 import { hlsFileCache } from './file-cache';
 import { forwarder } from './forward';
+import { HeldRequests } from './held-requests';
 import { hlsHandler } from './routes/hls';
 
 const REPORT_MS = 500;
@@ -28,8 +30,12 @@ const report = (sent: () => void = () => undefined) => {
 };
 const reporting = setInterval(() => report(), REPORT_MS);
 
+// The origin's catalog of live sessions, kept up to date by its messages.
+const catalog = new Catalog();
 const serveHls = hlsHandler({
   layout: new MediaLayout(options.mediaDir),
+  catalog,
+  held: new HeldRequests(catalog, options.maxHeldRequests),
   files: hlsFileCache(options.cacheMegabytes),
   // Within one report a viewer seen twice is sent once.
   viewers: {
@@ -61,6 +67,10 @@ const server = http.createServer((req, res) => {
 
 let listening = false;
 process.on('message', (message, handle) => {
+  if (typeof message === 'object' && message !== null && 'catalog' in message) {
+    catalog.apply((message as CatalogUpdate).catalog);
+    return;
+  }
   if (message !== 'listen' || listening) return;
   listening = true;
   // The origin's own listening socket: the kernel gives each new connection to one of the processes.

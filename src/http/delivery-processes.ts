@@ -5,6 +5,7 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../observability/logger';
+import type { Catalog, CatalogMessage } from '../packaging/catalog';
 import { headerValue } from './static-file';
 
 /** What a delivery process needs to serve HLS files as the origin does: JSON, its one argument. */
@@ -13,6 +14,7 @@ export interface DeliveryOptions {
   corsOrigins: string[];
   trustProxy: boolean;
   cacheMegabytes: number;
+  maxHeldRequests: number;
   logLevel: string;
   logFormat: 'auto' | 'json' | 'pretty';
   /** The origin's private listener (a Unix socket), for every request the process does not answer itself. */
@@ -28,6 +30,11 @@ export interface DeliveryReport {
 /** Sent by a delivery process once its server is there to take the listening socket. */
 export const READY = 'ready';
 
+/** Sent to a delivery process: a change to the live sessions' catalog, to apply to its own. */
+export interface CatalogUpdate {
+  catalog: CatalogMessage;
+}
+
 /** Set by a delivery process on what it forwards: the client's address, as the origin would have worked it out. */
 export const CLIENT_ADDRESS_HEADER = 'x-origin-client-address';
 
@@ -36,6 +43,8 @@ export interface DeliveryProcessesDeps {
   options: Omit<DeliveryOptions, 'forwardTo'>;
   /** The public HTTP listener: every delivery process accepts connections from it too. */
   server: net.Server;
+  /** The live sessions: each delivery process keeps a copy, updated as this one changes. */
+  catalog: Catalog;
   /** Answers a forwarded request as the public listener would. */
   handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   report: (report: DeliveryReport) => void;
@@ -48,16 +57,19 @@ const STOP_GRACE_MS = 5000;
 const RESTART_MS = 1000;
 
 /**
- * Child processes that answer HLS playlist and segment requests on the origin's own port, beside
- * it: the kernel hands each new connection to whichever process accepts first. One Node process
- * tops out at one core (docs/benchmarks.md, serving); these use the others, the way nginx's worker
- * processes do. Everything else a delivery process receives (API, pages, posters) it forwards to
- * the origin over a private Unix socket, and it reports viewers and HLS counts back twice a second,
- * so counts, metrics and every other answer stay the origin's. A delivery process that dies is
- * started again; meanwhile the origin accepts every connection itself.
+ * Child processes that answer HLS requests on the origin's own port, beside it: the kernel hands
+ * each new connection to whichever process accepts first. One Node process tops out at one core
+ * (docs/benchmarks.md, serving); these use the others, the way nginx's worker processes do. Each
+ * keeps a copy of the live sessions' catalog, sent to it as it changes, so it answers live
+ * playlists, held requests and parts itself. Everything else a delivery process receives (API,
+ * pages, posters) it forwards to the origin over a private Unix socket, and it reports viewers and
+ * HLS counts back twice a second, so counts, metrics and every other answer stay the origin's. A
+ * delivery process that dies is started again; meanwhile the origin accepts every connection itself.
  */
 export class DeliveryProcesses {
   private readonly children = new Set<ChildProcess>();
+  /** Children that have their catalog: they get every change from then on. */
+  private readonly following = new Set<ChildProcess>();
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-'));
   private readonly socketPath = path.join(this.dir, 'forward.sock');
   private readonly internal: http.Server;
@@ -76,6 +88,9 @@ export class DeliveryProcesses {
   readonly clientAddressOf = (req: http.IncomingMessage): string | undefined => this.forwarded.get(req);
 
   async start(): Promise<void> {
+    this.deps.catalog.relay((message) => {
+      for (const child of this.following) if (child.connected) child.send({ catalog: message } satisfies CatalogUpdate);
+    });
     // The folder is the creator's alone (mkdtemp makes it 0700): only this user reaches the socket.
     await new Promise<void>((resolve, reject) => {
       this.internal.once('error', reject);
@@ -97,7 +112,10 @@ export class DeliveryProcesses {
       // Not before: Node starts accepting on a server handle the moment it arrives, and until the
       // process's own server takes it over, connections it accepts are never answered.
       if (message === READY) {
-        if (!this.stopping) child.send('listen', this.deps.server);
+        if (this.stopping) return;
+        for (const snapshot of this.deps.catalog.snapshot()) child.send({ catalog: snapshot } satisfies CatalogUpdate);
+        this.following.add(child);
+        child.send('listen', this.deps.server);
       } else {
         this.deps.report(message as DeliveryReport);
       }
@@ -105,6 +123,7 @@ export class DeliveryProcesses {
     child.on('error', (error) => this.deps.logger.error({ err: error, pid: child.pid }, 'delivery process error'));
     child.once('exit', (code, signal) => {
       this.children.delete(child);
+      this.following.delete(child);
       if (this.stopping) return;
       this.deps.logger.error({ pid: child.pid, code, signal }, 'delivery process exited; starting another');
       setTimeout(() => {

@@ -1,4 +1,4 @@
-import type { LiveSessionInfo } from '../live/live-session';
+import type { LiveSessionInfo } from '../live/session-view';
 import type { SessionRecord } from '../live/session-repository';
 import type { StreamRecord } from '../streams/stream-repository';
 import type { ViewerCounter } from '../viewers/viewer-counter';
@@ -59,6 +59,7 @@ export class StreamView {
       profile: stream.profile,
       record: stream.record,
       reconnectWindowSeconds: stream.reconnectWindowSeconds,
+      latencyMode: stream.latencyMode,
       createdAt: new Date(stream.createdAt).toISOString(),
       updatedAt: new Date(stream.updatedAt).toISOString(),
       ...(withLiveSession && { liveSession: live ? this.liveSession(stream, live) : null }),

@@ -1,5 +1,6 @@
-// What ingest hands to the rest of the origin: FLV tags ready to be written to ffmpeg's stdin,
-// with the facts about the source that planning needs already parsed out.
+// What ingest hands to the rest of the origin: FLV tags ready to be written to ffmpeg's stdin, the
+// codec data in them for the origin's own packaging, and the facts about the source that planning
+// needs already parsed out.
 
 export type VideoCodec = 'h264' | 'hevc' | 'av1' | 'vp9' | 'other';
 export type AudioCodec = 'aac' | 'mp3' | 'other';
@@ -38,9 +39,18 @@ interface TagBase {
   bytes: Buffer;
 }
 
+interface CodedTag extends TagBase {
+  /**
+   * The codec's own bytes, a view of `bytes` after FLV's headers: for H.264, length-prefixed NAL
+   * units, or the AVCDecoderConfigurationRecord in a sequence header; for AAC, a raw frame, or the
+   * AudioSpecificConfig.
+   */
+  data: Buffer;
+}
+
 export type MediaTag =
-  | (TagBase & { kind: 'video'; codec: VideoCodec; keyframe: boolean; config?: VideoConfig })
-  | (TagBase & { kind: 'audio'; codec: AudioCodec; config?: AudioConfig })
+  | (CodedTag & { kind: 'video'; codec: VideoCodec; keyframe: boolean; config?: VideoConfig; /** Presentation minus decoding time, ms. */ compositionTime: number })
+  | (CodedTag & { kind: 'audio'; codec: AudioCodec; config?: AudioConfig })
   | (TagBase & { kind: 'metadata'; metadata: SourceMetadata });
 
 /** FLV file header (9 bytes) followed by PreviousTagSize0. */

@@ -215,6 +215,11 @@ function normalizeApp(app: unknown): string {
 
 const VIDEO_FOURCC: Record<string, VideoCodec> = { hvc1: 'hevc', av01: 'av1', vp09: 'vp9' };
 
+/** FLV's headers inside a tag's payload, before the codec's bytes: video (codec, packet type, composition time), AAC (codec, packet type). */
+const VIDEO_HEADER = 5;
+const AAC_HEADER = 2;
+const FLV_TAG_HEADER = 11;
+
 function toMediaTag(packet: AVPacket): MediaTag | undefined {
   const timestamp = packet.dts;
   switch (packet.codec_type) {
@@ -222,13 +227,18 @@ function toMediaTag(packet: AVPacket): MediaTag | undefined {
       const codec = videoCodecOf(packet);
       const payload = packet.data.subarray(0, packet.size);
       const config = packet.flags === 2 ? videoConfigOf(codec, payload) : undefined;
-      return { kind: 'video', codec, keyframe: packet.flags === 3, timestamp, bytes: flvTag(9, timestamp, payload), ...(config && { config }) };
+      const bytes = flvTag(9, timestamp, payload);
+      const header = Math.min(VIDEO_HEADER, payload.length);
+      const compositionTime = codec === 'h264' && payload.length >= VIDEO_HEADER ? payload.readIntBE(2, 3) : 0;
+      return { kind: 'video', codec, keyframe: packet.flags === 3, timestamp, bytes, data: bytes.subarray(FLV_TAG_HEADER + header, FLV_TAG_HEADER + payload.length), compositionTime, ...(config && { config }) };
     }
     case 8: {
       const codec: AudioCodec = packet.codec_id === 10 ? 'aac' : packet.codec_id === 2 ? 'mp3' : 'other';
       const payload = packet.data.subarray(0, packet.size);
       const config = packet.flags === 0 && codec === 'aac' ? aacConfigOf(payload) : undefined;
-      return { kind: 'audio', codec, timestamp, bytes: flvTag(8, timestamp, payload), ...(config && { config }) };
+      const bytes = flvTag(8, timestamp, payload);
+      const header = Math.min(codec === 'aac' ? AAC_HEADER : 1, payload.length);
+      return { kind: 'audio', codec, timestamp, bytes, data: bytes.subarray(FLV_TAG_HEADER + header, FLV_TAG_HEADER + payload.length), ...(config && { config }) };
     }
     case 18:
       return metadataTag(packet);

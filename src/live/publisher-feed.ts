@@ -6,7 +6,7 @@ import { SourceProbe, type ProbeResult } from './source-probe';
 
 /**
  * What the session knows about one connected publisher: the probe until the source is known,
- * then the latest script data and sequence headers (a restarted ffmpeg needs them again), and
+ * then the latest script data and sequence headers (a restarted run needs them again), and
  * what the source's keyframes look like.
  */
 export class PublisherFeed {
@@ -17,7 +17,7 @@ export class PublisherFeed {
   private readonly cadence = new KeyframeCadence();
   /** Wall-clock ms minus media timestamp, from the first media tag's arrival. */
   private clockOffset: number | undefined;
-  private readonly headers: { metadata?: Buffer; video?: Buffer; audio?: Buffer } = {};
+  private readonly headers: { metadata?: MediaTag; video?: MediaTag; audio?: MediaTag } = {};
 
   constructor(readonly publisher: Publisher) {}
 
@@ -41,15 +41,15 @@ export class PublisherFeed {
   /** Keeps headers current and measures the keyframe interval; returns whether the tag is a header. */
   observe(tag: MediaTag): boolean {
     if (tag.kind === 'metadata') {
-      this.headers.metadata = tag.bytes;
+      this.headers.metadata = tag;
       return true;
     }
     if (tag.kind === 'video' && tag.config) {
-      this.headers.video = tag.bytes;
+      this.headers.video = tag;
       return true;
     }
     if (tag.kind === 'audio' && tag.config) {
-      this.headers.audio = tag.bytes;
+      this.headers.audio = tag;
       return true;
     }
     this.cadence.observe(tag);
@@ -68,10 +68,10 @@ export class PublisherFeed {
     return this.cadence.nearKeyframe(tag, windowMs);
   }
 
-  /** What a new ffmpeg run needs before media: script data, then sequence headers. */
-  headerTags(): Buffer[] {
+  /** What a new run needs before media: script data, then sequence headers. */
+  headerTags(): MediaTag[] {
     const { metadata, video, audio } = this.headers;
-    return [metadata, this.source?.video ? video : undefined, this.source?.audio ? audio : undefined].filter((tag): tag is Buffer => tag !== undefined);
+    return [metadata, this.source?.video ? video : undefined, this.source?.audio ? audio : undefined].filter((tag): tag is MediaTag => tag !== undefined);
   }
 
   /**

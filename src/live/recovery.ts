@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { StreamFiles } from '../hls/stream-files';
+import type { StreamFiles } from '../packaging/stream-files';
 import type { Logger } from '../observability/logger';
 import type { StreamRepository } from '../streams/stream-repository';
 import type { SessionRepository } from './session-repository';

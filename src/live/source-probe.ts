@@ -4,11 +4,11 @@ import type { SourceInfo } from '../transcode/ladder';
 export interface ProbeResult {
   source: SourceInfo;
   /** The last script data and sequence headers seen (only those of tracks in `source`). */
-  metadata?: Buffer;
-  videoConfig?: Buffer;
-  audioConfig?: Buffer;
+  metadata?: MediaTag;
+  videoConfig?: MediaTag;
+  audioConfig?: MediaTag;
   /** Media tags held so far, from the first keyframe on. */
-  media: Buffer[];
+  media: MediaTag[];
   /** The timestamp of the first of them. */
   firstTimestamp?: number;
 }
@@ -28,11 +28,11 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
  */
 export class SourceProbe {
   private metadata: SourceMetadata = {};
-  private metadataTag: Buffer | undefined;
+  private metadataTag: MediaTag | undefined;
   private videoConfig: VideoConfig | undefined;
-  private videoConfigTag: Buffer | undefined;
+  private videoConfigTag: MediaTag | undefined;
   private audioConfig: AudioConfig | undefined;
-  private audioConfigTag: Buffer | undefined;
+  private audioConfigTag: MediaTag | undefined;
   private audioCodecSeen: MediaTag & { kind: 'audio' } | undefined;
   private videoSeen = false;
   private keyframeTimestamp: number | undefined;
@@ -44,14 +44,14 @@ export class SourceProbe {
     switch (tag.kind) {
       case 'metadata':
         this.metadata = tag.metadata;
-        this.metadataTag = tag.bytes;
+        this.metadataTag = tag;
         return;
       case 'video':
         this.firstMediaAt ??= now;
         this.videoSeen = true;
         if (tag.config) {
           this.videoConfig = tag.config;
-          this.videoConfigTag = tag.bytes;
+          this.videoConfigTag = tag;
           return;
         }
         if (tag.keyframe && this.keyframeTimestamp === undefined) this.keyframeTimestamp = tag.timestamp;
@@ -62,7 +62,7 @@ export class SourceProbe {
         this.audioCodecSeen = tag;
         if (tag.config) {
           this.audioConfig = tag.config;
-          this.audioConfigTag = tag.bytes;
+          this.audioConfigTag = tag;
           return;
         }
         break;
@@ -126,7 +126,7 @@ export class SourceProbe {
       return !(tag.kind === 'audio' && withVideo && keyframeAt !== undefined && tag.timestamp < keyframeAt);
     });
     this.media = [];
-    const result: ProbeResult = { source, media: kept.map((tag) => tag.bytes) };
+    const result: ProbeResult = { source, media: kept };
     if (kept[0]) result.firstTimestamp = kept[0].timestamp;
     if (this.metadataTag) result.metadata = this.metadataTag;
     if (withVideo && this.videoConfigTag) result.videoConfig = this.videoConfigTag;

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from '../db/knex';
-import { freeBytes } from '../hls/disk-space';
+import { freeBytes } from '../packaging/disk-space';
 import { checkFfmpeg } from '../transcode/ffmpeg-check';
 
 export interface ReadinessDeps {

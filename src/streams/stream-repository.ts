@@ -1,6 +1,9 @@
 import type { Database } from '../db/knex';
 import { fetchPage, type Page, type PagePosition } from '../db/page';
 
+export const LATENCY_MODES = ['low', 'standard'] as const;
+export type LatencyMode = (typeof LATENCY_MODES)[number];
+
 export interface StreamOptions {
   /** `ladder`, `passthrough`, or a profile defined in the configuration. */
   profile: string;
@@ -8,6 +11,8 @@ export interface StreamOptions {
   record: boolean;
   /** Seconds a dropped publisher has to come back; null for the configured default. */
   reconnectWindowSeconds: number | null;
+  /** `low`: LL-HLS parts and blocking reloads; `standard`: whole segments only. */
+  latencyMode: LatencyMode;
 }
 
 export interface StreamRecord extends StreamOptions {
@@ -30,6 +35,7 @@ interface StreamRow {
   profile: string;
   record: number | boolean;
   reconnect_window_seconds: number | null;
+  latency_mode: string;
   created_at: number | string;
   updated_at: number | string;
   kick_requested_at: number | string | null;
@@ -44,6 +50,7 @@ function toRecord(row: StreamRow): StreamRecord {
     profile: row.profile,
     record: Boolean(row.record),
     reconnectWindowSeconds: row.reconnect_window_seconds,
+    latencyMode: row.latency_mode === 'standard' ? 'standard' : 'low',
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     kickRequestedAt: row.kick_requested_at === null ? null : Number(row.kick_requested_at),
@@ -58,7 +65,7 @@ export interface NewStream extends StreamOptions {
   createdAt: number;
 }
 
-export type StreamChanges = Partial<Pick<StreamRecord, 'name' | 'enabled' | 'profile' | 'record' | 'reconnectWindowSeconds'>>;
+export type StreamChanges = Partial<Pick<StreamRecord, 'name' | 'enabled' | 'profile' | 'record' | 'reconnectWindowSeconds' | 'latencyMode'>>;
 
 export interface StreamFilter {
   enabled?: boolean;
@@ -79,6 +86,7 @@ export class StreamRepository {
       profile: stream.profile,
       record: stream.record,
       reconnect_window_seconds: stream.reconnectWindowSeconds,
+      latency_mode: stream.latencyMode,
       created_at: stream.createdAt,
       updated_at: stream.createdAt,
       kick_requested_at: null,
@@ -124,6 +132,7 @@ export class StreamRepository {
     if (changes.profile !== undefined) row.profile = changes.profile;
     if (changes.record !== undefined) row.record = changes.record;
     if (changes.reconnectWindowSeconds !== undefined) row.reconnect_window_seconds = changes.reconnectWindowSeconds;
+    if (changes.latencyMode !== undefined) row.latency_mode = changes.latencyMode;
     await this.db<StreamRow>('streams').where({ id }).update(row);
     return this.findById(id);
   }

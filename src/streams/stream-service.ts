@@ -1,6 +1,6 @@
 import { generateId, generatePlaybackId, generateStreamKey, hashSecret, STREAM_KEY_PREFIX } from './keys';
 import type { Page, PagePosition } from '../db/page';
-import type { StreamChanges, StreamFilter, StreamOptions, StreamRecord, StreamRepository } from './stream-repository';
+import type { LatencyMode, StreamChanges, StreamFilter, StreamOptions, StreamRecord, StreamRepository } from './stream-repository';
 
 export type KeyRefusal = 'malformed_key' | 'unknown_key' | 'stream_disabled';
 
@@ -12,6 +12,8 @@ export class StreamService {
   constructor(
     private readonly repository: StreamRepository,
     private readonly now: () => number = Date.now,
+    /** For a stream created without one (hls.latencyMode). */
+    private readonly defaultLatencyMode: LatencyMode = 'low',
   ) {}
 
   /** The key is returned once, here; only its hash is kept. */
@@ -23,6 +25,7 @@ export class StreamService {
       profile: input.profile ?? 'ladder',
       record: input.record ?? false,
       reconnectWindowSeconds: input.reconnectWindowSeconds ?? null,
+      latencyMode: input.latencyMode ?? this.defaultLatencyMode,
       playbackId: generatePlaybackId(),
       keyHash: hashSecret(streamKey),
       createdAt: this.now(),

@@ -1,17 +1,16 @@
-import path from 'node:path';
-import { ffmpegPlaylistName } from '../hls/media-layout';
 import type { EncodedVideo, LadderPlan } from './ladder';
 
 export interface TranscodeJob {
   plan: LadderPlan;
-  /** The session's folder: <folder>/<rendition>/seg_N.ts, and ffmpeg's own playlists beside the rendition folders. */
-  outputDir: string;
   preset: string;
   segmentSeconds: number;
-  /** Number of the first segment, so that a later run (reconnect, restart) continues the session's numbering. */
-  startNumber: number;
   /** What this run's input carries; a later publisher may differ from the one the plan was made for. */
   input: { hasVideo: boolean; hasAudio: boolean };
+  /**
+   * The session's folder, put on the command line (as metadata of an output nobody keeps): an
+   * operator's `ps` shows whose ffmpeg it is, and one left by a dead origin is found at start.
+   */
+  label: string;
 }
 
 export interface FfmpegInput {
@@ -29,41 +28,57 @@ export interface FfmpegArgs {
   outputs: FfmpegOutput[];
 }
 
-/** Segments listed in ffmpeg's own playlist: enough for the collector to never miss one. */
-const FFMPEG_LIST_SIZE = 10;
+/** The one output of a ladder run, read by the origin: fragmented MP4 on stdout. */
+export const FFMPEG_OUTPUT = 'pipe:1';
+
+export interface EncodingRun {
+  args: FfmpegArgs;
+  /** The renditions ffmpeg writes, in the order of its output tracks. */
+  renditions: string[];
+  /** Whether ffmpeg reads the publisher's audio (otherwise its input carries video only). */
+  readsAudio: boolean;
+}
+
 /** With keyframes following the source, this GOP is only an upper bound (10 segments). */
 const SOURCE_KEYFRAMES_GOP_SEGMENTS = 10;
 
 /**
- * One ffmpeg process for the whole ladder: the source is decoded once, split and scaled per rung;
- * an H.264 source can be copied as is into a "source" rendition. Keyframes fall on the segment
- * grid (or on the source's keyframes when a rendition is copied), with the source's timestamps, so
- * every rendition cuts its segments at the same instants. Audio is encoded (or copied) once per
- * audio rendition and shared by the video renditions. Nothing is decoded that no rendition needs:
- * posters are made apart, when asked for (buildPosterArgs).
+ * The renditions of a plan that ffmpeg makes for this input; the origin copies the rest (and gives
+ * the audio renditions silence when the publisher sends no audio).
  */
-export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
+export function encodedRenditions(plan: LadderPlan, input: TranscodeJob['input']): { video: EncodedVideo[]; audio: string[] } {
+  const video = plan.video.filter((v): v is EncodedVideo => v.mode === 'encode');
+  const audio = input.hasAudio ? plan.audio.filter((a) => a.mode === 'encode').map((a) => a.name) : [];
+  return { video, audio };
+}
+
+/**
+ * One ffmpeg process for every encoded rendition: the source is decoded once, split and scaled per
+ * rung, and each rung is a track of one fragmented MP4 on stdout, a fragment per frame, with the
+ * input's own timestamps (-copyts), which the origin cuts into parts and segments as frames arrive.
+ * Keyframes fall on the source's keyframes when the source is also copied (so every rendition cuts
+ * at the same instants), else every segment duration from the first frame. Audio is encoded once
+ * per audio rendition that needs it. Renditions that copy the source are not ffmpeg's business.
+ * Undefined when there is nothing to encode.
+ */
+export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
   const { plan } = job;
-  const inputs: FfmpegInput[] = [{ options: ['-hide_banner', '-f', 'flv'], source: 'pipe:0' }];
-  const hls: string[] = [];
-  const variants: string[] = [];
-  const encoded = plan.video.filter((v): v is EncodedVideo => v.mode === 'encode');
-
   if (plan.video.length > 0 && !job.input.hasVideo) throw new Error('this plan needs video and the input has none');
-  if (encoded.length > 0) hls.push('-filter_complex', filterGraph(encoded));
+  const encoded = encodedRenditions(plan, job.input);
+  if (encoded.video.length === 0 && encoded.audio.length === 0) return undefined;
+  const readsAudio = encoded.audio.length > 0;
+  // ffmpeg probes its input for 5 s by default before it starts, waiting on an input without audio
+  // for audio that never comes; the sequence headers come first and say all it needs.
+  const inputs: FfmpegInput[] = [{ options: ['-hide_banner', '-analyzeduration', '100000', '-f', 'flv'], source: 'pipe:0' }];
+  const out: string[] = ['-copyts'];
 
-  plan.video.forEach((rendition, i) => {
-    variants.push(`v:${i},name:${rendition.name}`);
-    if (rendition.mode === 'copy') {
-      hls.push('-map', '0:v:0', `-c:v:${i}`, 'copy');
-      return;
-    }
-    const label = `v${encoded.indexOf(rendition)}`;
+  if (encoded.video.length > 0) out.push('-filter_complex', filterGraph(encoded.video));
+  encoded.video.forEach((rendition, i) => {
     const frameRate = rendition.frameRate ?? plan.frameRate;
     const segments = plan.keyframes === 'source' ? SOURCE_KEYFRAMES_GOP_SEGMENTS : 1;
     const gop = Math.max(1, Math.round(frameRate * job.segmentSeconds * segments));
-    hls.push(
-      '-map', `[${label}]`,
+    out.push(
+      '-map', `[v${i}]`,
       `-c:v:${i}`, 'libx264',
       `-b:v:${i}`, `${rendition.videoBitrateKbps}k`,
       `-maxrate:v:${i}`, `${rendition.maxrateKbps}k`,
@@ -72,46 +87,45 @@ export function buildFfmpegArgs(job: TranscodeJob): FfmpegArgs {
       `-level:v:${i}`, rendition.level,
       `-g:v:${i}`, String(gop),
     );
-    if (plan.keyframes === 'grid') hls.push(`-keyint_min:v:${i}`, String(gop));
+    if (plan.keyframes === 'grid') out.push(`-keyint_min:v:${i}`, String(gop));
   });
-  if (encoded.length > 0) {
-    hls.push(
+  if (encoded.video.length > 0) {
+    out.push(
       '-preset', job.preset,
       '-tune', 'zerolatency',
       '-sc_threshold', '0',
-      '-force_key_frames', plan.keyframes === 'source' ? 'source' : `expr:gte(t,n_forced*${job.segmentSeconds})`,
+      '-force_key_frames', plan.keyframes === 'source' ? 'source' : `expr:if(isnan(prev_forced_t),1,gte(t,prev_forced_t+${job.segmentSeconds}))`,
       // Keep the source's timestamps: every rendition's keyframes then carry identical times.
       '-fps_mode:v', 'passthrough',
       '-enc_time_base:v', '-1',
     );
   }
 
-  const silence = plan.audio.length > 0 && !job.input.hasAudio;
-  if (silence) inputs.push({ options: ['-f', 'lavfi'], source: 'anullsrc=channel_layout=stereo:sample_rate=48000' });
-  plan.audio.forEach((audio, i) => {
-    variants.push(`a:${i},name:${audio.name}`);
-    hls.push('-map', silence ? '1:a:0' : '0:a:0');
-    // A publisher that came back without audio gets silence, encoded, in the same rendition.
-    if (audio.mode === 'copy' && !silence) hls.push(`-c:a:${i}`, 'copy');
-    else hls.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, `${audio.bitrateKbps}k`, `-ac:a:${i}`, String(Math.min(audio.channels, 2)));
+  encoded.audio.forEach((name, i) => {
+    const audio = plan.audio.find((a) => a.name === name)!;
+    out.push('-map', '0:a:0', `-c:a:${i}`, 'aac', `-b:a:${i}`, `${audio.bitrateKbps}k`, `-ac:a:${i}`, String(Math.min(audio.channels, 2)));
   });
-  if (silence) hls.push('-shortest');
 
-  hls.push(
-    '-f', 'hls',
-    '-hls_time', String(job.segmentSeconds),
-    '-hls_list_size', String(FFMPEG_LIST_SIZE),
-    '-hls_flags', 'independent_segments+program_date_time+temp_file+omit_endlist',
-    '-start_number', String(job.startNumber),
-    '-hls_segment_type', 'mpegts',
-    '-hls_segment_filename', path.join(job.outputDir, '%v', 'seg_%d.ts'),
-    '-var_stream_map', variants.join(' '),
+  out.push(
+    '-metadata', `comment=${job.label}`,
+    '-f', 'mp4',
+    // A fragment per frame, written at once: the origin sees each frame as soon as it is encoded.
+    '-movflags', 'empty_moov+default_base_moof+frag_every_frame+frag_discont',
+    '-flush_packets', '1',
+    // The input's timestamps as they are (not shifted to zero), in 90 kHz ticks like the copied renditions'.
+    '-avoid_negative_ts', 'disabled',
+    '-video_track_timescale', '90000',
   );
-  return { inputs, outputs: [{ options: hls, target: path.join(job.outputDir, ffmpegPlaylistName('%v')) }] };
+  return {
+    args: { inputs, outputs: [{ options: out, target: FFMPEG_OUTPUT }] },
+    renditions: [...encoded.video.map((v) => v.name), ...encoded.audio],
+    readsAudio,
+  };
 }
 
 export interface PosterJob {
-  /** A segment of a video rendition: it begins with a keyframe. */
+  /** A segment of a video rendition (it begins with a keyframe), and the init segment it needs. */
+  init: string;
   segment: string;
   width: number;
   height: number;
@@ -119,12 +133,13 @@ export interface PosterJob {
 }
 
 /**
- * A poster from a segment: only its first keyframe is decoded, with one thread. The JPEG is written
+ * A poster from a segment: only its first keyframe is decoded, with one thread. A CMAF segment is
+ * read after its init segment (ffmpeg's concat protocol joins the two files). The JPEG is written
  * beside the target and renamed over it, so a reader never sees half of one.
  */
 export function buildPosterArgs(job: PosterJob): FfmpegArgs {
   return {
-    inputs: [{ options: ['-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1'], source: job.segment }],
+    inputs: [{ options: ['-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1'], source: `concat:${job.init}|${job.segment}` }],
     outputs: [
       {
         options: [

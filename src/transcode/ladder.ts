@@ -1,5 +1,6 @@
 import type { RungConfig } from '../config/schema';
 import type { AudioCodec, VideoCodec } from '../ingest/media';
+import type { MasterDescription } from '../packaging/master-playlist';
 
 export interface SourceInfo {
   video?: { codec: VideoCodec; width: number; height: number; frameRate?: number; codecString?: string; bitrateKbps?: number };
@@ -232,4 +233,47 @@ function evenFloor(n: number): number {
 
 function evenRound(n: number): number {
   return Math.max(2, Math.round(n / 2) * 2);
+}
+
+/**
+ * The plan as the master playlist declares it: BANDWIDTH is the peak (an encoder's max rate, or a
+ * copied rendition's measured rate with 20% for its peaks) plus 10% for the container and
+ * headroom; AVERAGE-BANDWIDTH the target or measured rate plus 5%. `measuredKbps`: what copied
+ * renditions actually carry, which the plan cannot know.
+ */
+export function describeRenditions(plan: LadderPlan, measuredKbps: Record<string, number>): MasterDescription {
+  const audioKbps = (audio: AudioRendition) => measuredKbps[audio.name] ?? audio.bitrateKbps;
+  if (plan.video.length === 0) {
+    return {
+      audio: [],
+      variants: plan.audio.map((audio) => ({ rendition: audio.name, bandwidth: peak(audioKbps(audio)), averageBandwidth: average(audioKbps(audio)), codecs: [audio.codecString] })),
+    };
+  }
+  return {
+    audio: plan.audio.map((audio) => ({ rendition: audio.name, channels: audio.channels })),
+    variants: plan.video.map((video) => {
+      const audio = plan.audio.find((a) => a.name === video.audioGroup);
+      const withAudio = audio ? audioKbps(audio) : 0;
+      const kbps = (video.mode === 'encode' ? video.videoBitrateKbps : (measuredKbps[video.name] ?? 0)) + withAudio;
+      const peakKbps = video.mode === 'encode' ? video.maxrateKbps + withAudio : kbps * 1.2;
+      const frameRate = video.mode === 'encode' ? (video.frameRate ?? plan.sourceFrameRate) : plan.sourceFrameRate;
+      return {
+        rendition: video.name,
+        bandwidth: peak(peakKbps),
+        averageBandwidth: average(kbps),
+        resolution: { width: video.width, height: video.height },
+        ...(frameRate !== undefined && { frameRate }),
+        codecs: [video.codecString, ...(audio ? [audio.codecString] : [])],
+        ...(audio && { audioGroup: audio.name }),
+      };
+    }),
+  };
+}
+
+function peak(kbps: number): number {
+  return Math.round(kbps * 1000 * 1.1);
+}
+
+function average(kbps: number): number {
+  return Math.round(kbps * 1000 * 1.05);
 }

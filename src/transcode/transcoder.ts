@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
+import type { MediaTag } from '../ingest/media';
 import type { Logger } from '../observability/logger';
-import { toArgv, type FfmpegArgs } from './ffmpeg-args';
+import { FFMPEG_OUTPUT, toArgv, type FfmpegArgs } from './ffmpeg-args';
 
 export interface TranscoderExit {
   code: number | null;
@@ -29,16 +31,19 @@ export interface TranscoderOptions {
   /** After stop() sends SIGINT, how long ffmpeg gets before SIGKILL. */
   stopGraceMs: number;
   onProgress?: (progress: TranscoderProgress) => void;
+  /** Where ffmpeg's stdout goes, for an output to FFMPEG_OUTPUT. */
+  stdout?: Writable;
 }
 
 const STDERR_TAIL_LINES = 30;
 
-/** What a live session needs of a run's output: an ffmpeg (Transcoder) or the in-process Remuxer. */
+/** A part of a run (the copied renditions, or ffmpeg's): the publisher's tags in, an exit. */
 export interface RunOutput {
   readonly exited: Promise<TranscoderExit>;
   /** Input accepted but not yet processed or written. */
   readonly backlogBytes: number;
-  write(chunk: Buffer, flush?: boolean): void;
+  /** `flush`: the tag is near a keyframe, where segments are cut: it should not wait in a batch. */
+  write(tag: MediaTag, flush: boolean): void;
   endInput(): void;
   stop(graceMs?: number): Promise<TranscoderExit>;
 }
@@ -48,7 +53,7 @@ export interface RunOutput {
  * so that a run can be prepared while the previous one finishes. The session decides what to do
  * when it exits.
  */
-export class Transcoder implements RunOutput {
+export class Transcoder {
   readonly exited: Promise<TranscoderExit>;
   private process: ChildProcess | undefined;
   private args: FfmpegArgs | undefined;
@@ -94,7 +99,10 @@ export class Transcoder implements RunOutput {
     }
     const command = ffmpeg({ stdoutLines: STDERR_TAIL_LINES }).setFfmpegPath(this.options.ffmpegPath);
     for (const input of args.inputs) command.input(input.source).inputOptions(...input.options);
-    for (const output of args.outputs) command.output(output.target).outputOptions(...output.options);
+    for (const output of args.outputs) {
+      const target = output.target === FFMPEG_OUTPUT && this.options.stdout ? this.options.stdout : output.target;
+      command.output(target).outputOptions(...output.options);
+    }
     command.on('start', (commandLine: string) => {
       this.options.logger.debug({ commandLine }, 'ffmpeg started');
       this.process = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;

@@ -1,4 +1,4 @@
-import { mapPlaylistUris } from '../hls/playlist-uris';
+import { mapPlaylistUris } from '../packaging/playlist-uris';
 
 /**
  * The query parameter that carries a player session id on playlist requests. The player makes one

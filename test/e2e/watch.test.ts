@@ -88,7 +88,7 @@ describe('the watch page in headless Chromium', () => {
     // chosen where to start by then, and the live edge has moved on by two segments.
     let delayed = 0;
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, PHONE, (page) =>
-      page.route(/\.ts(\?|$)/, async (route) => {
+      page.route(/seg_\d+(\.\d+)?\.m4s(\?|$)/, async (route) => {
         if (delayed < 2) {
           delayed += 1;
           await new Promise((resolve) => setTimeout(resolve, 4000));

@@ -22,7 +22,7 @@ describeDatabases('HTTP API', (kind) => {
       expect(response.status).toBe(201);
       const stream = response.body;
       expect(Object.keys(stream).sort()).toEqual(
-        ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'createdAt', 'updatedAt'].sort(),
+        ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'latencyMode', 'createdAt', 'updatedAt'].sort(),
       );
       expect(stream).toMatchObject({
         name: 'My show',
@@ -31,6 +31,7 @@ describeDatabases('HTTP API', (kind) => {
         profile: 'ladder',
         record: false,
         reconnectWindowSeconds: null,
+        latencyMode: 'low',
         ingestUrl: `rtmp://127.0.0.1:${origin.rtmpPort}/live`,
         hlsUrl: `${origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`,
         playerUrl: `${origin.urls.publicUrl}/watch/${stream.playbackId}`,

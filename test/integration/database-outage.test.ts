@@ -1,5 +1,5 @@
 import { publishAnswer } from '../../scripts/lib/rtmp-client';
-import { lastSequence } from '../../src/hls/media-playlist';
+import { lastSequence } from '../../scripts/lib/media-playlist';
 import { createTestDatabase, mysqlUrl, type TestDatabase } from '../support/database';
 import { HlsClient } from '../support/hls';
 import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';

@@ -11,7 +11,7 @@ jest.setTimeout(60_000);
 const ADMIN_TOKEN = 'delivery-test-admin-token-0123456789';
 const PLAYBACK_ID = 'AbCdEfGhIjKlMnOpQrSt';
 const SESSION_ID = 'AbCdEfGhIjKlMnOp';
-const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.000,\nseg_0.ts\n';
+const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.000,\nseg_0.m4s\n';
 
 interface Answer {
   status: number;
@@ -76,7 +76,7 @@ describe('delivery processes (http.deliveryProcesses)', () => {
     const rendition = path.join(dir, 'media', 'live', PLAYBACK_ID, 'sessions', SESSION_ID, 'source');
     fs.mkdirSync(rendition, { recursive: true });
     fs.writeFileSync(path.join(rendition, 'index.m3u8'), PLAYLIST);
-    fs.writeFileSync(path.join(rendition, 'seg_0.ts'), Buffer.alloc(188 * 100, 0x47));
+    fs.writeFileSync(path.join(rendition, 'seg_0.m4s'), Buffer.alloc(188 * 100, 0x47));
     server = startServerProcess({
       DATABASE_URL: `sqlite:${dir}/origin.db`,
       MEDIA_DIR: `${dir}/media`,
@@ -111,9 +111,9 @@ describe('delivery processes (http.deliveryProcesses)', () => {
         expect(answer.headers['content-type']).toBe('application/vnd.apple.mpegurl');
         expect(answer.headers['access-control-allow-origin']).toBe('*');
       }
-      const segment = await request(`${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/seg_0.ts`);
+      const segment = await request(`${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/seg_0.m4s`);
       expect([segment.status, segment.body.length]).toEqual([200, 188 * 100]);
-      expect((await request(`${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/nothing.ts`)).status).toBe(404);
+      expect((await request(`${url}/hls/${PLAYBACK_ID}/sessions/${SESSION_ID}/source/nothing.m4s`)).status).toBe(404);
 
       // Not HLS: forwarded to the origin, which cannot answer while stopped.
       const created = request(`${url}/api/v1/streams`, {

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { ffmpegPlaylistName } from '../../src/hls/media-layout';
 import { generateId } from '../../src/streams/keys';
 import { fileOf, parseMaster } from '../support/hls';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
@@ -71,7 +70,7 @@ describe('HLS delivery: types, cache rules, validators, HEAD, ranges, CORS', () 
     const segmentPath = new URL(hls.resolve(mediaUrl, segmentUri)).pathname;
     const segment = await raw(origin, segmentPath);
     expect(segment.status).toBe(200);
-    expect(segment.headers['content-type']).toBe('video/mp2t');
+    expect(segment.headers['content-type']).toBe('video/iso.segment');
     expect(segment.headers['cache-control']).toBe(SEGMENT);
     expect(segment.headers['accept-ranges']).toBe('bytes');
     expect(segment.headers['last-modified']).toBeDefined();
@@ -103,7 +102,7 @@ describe('HLS delivery: types, cache rules, validators, HEAD, ranges, CORS', () 
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
     expect(Number(head.headers['content-length'])).toBe(size);
-    expect(head.headers['content-type']).toBe('video/mp2t');
+    expect(head.headers['content-type']).toBe('video/iso.segment');
     expect(head.headers.etag).toBe(etag);
     const headMaster = await raw(origin, `${base}/master.m3u8`, { method: 'HEAD' });
     expect(Number(headMaster.headers['content-length'])).toBe(masterResponse.body.length);
@@ -188,7 +187,7 @@ describe('HLS delivery: types, cache rules, validators, HEAD, ranges, CORS', () 
     expect(withId.headers.etag).not.toBe(plain.headers.etag);
     const mediaPath = `/hls/${stream.playbackId}/${ids.variants[0]!.uri}`;
     const media = (await raw(origin, mediaPath)).body.toString();
-    expect(media.split('\n').filter((line) => line.endsWith('.ts')).every((line) => /^seg_\d+\.ts$/.test(line))).toBe(true);
+    expect(media.split('\n').filter((line) => line.endsWith('.m4s')).every((line) => /^seg_\d+\.m4s$/.test(line))).toBe(true);
     // An id that is not plainly an id is ignored, never copied into the playlist
     const odd = await raw(origin, `/hls/${stream.playbackId}/master.m3u8?vsid=%22%3E%3Cscript%3E`);
     expect(odd.body.toString()).toBe(plain.body.toString());
@@ -213,15 +212,15 @@ describe('nothing outside a stream folder is ever served', () => {
     const sessionId = generateId();
     const rendition = path.join(live, stream.playbackId, 'sessions', sessionId, 'source');
     fs.mkdirSync(rendition, { recursive: true });
-    fs.writeFileSync(path.join(rendition, 'seg_0.ts'), 'a real segment');
+    fs.writeFileSync(path.join(rendition, 'seg_0.m4s'), 'a real segment');
     fs.writeFileSync(path.join(rendition, '.hidden.m3u8'), `#EXTM3U\n#${secret}\n`);
-    fs.writeFileSync(path.join(rendition, '..', ffmpegPlaylistName('source')), `#EXTM3U\n#${secret}\n`);
-    fs.symlinkSync(path.join(origin.dir, 'secret.ts'), path.join(rendition, 'seg_1.ts'));
+    fs.writeFileSync(path.join(rendition, '..', '.ffmpeg.source.m3u8'), `#EXTM3U\n#${secret}\n`);
+    fs.symlinkSync(path.join(origin.dir, 'secret.ts'), path.join(rendition, 'seg_1.m4s'));
     fs.symlinkSync(path.join(origin.dir, 'secret.ts'), path.join(live, stream.playbackId, 'poster.jpg'));
 
     const base = `/hls/${stream.playbackId}`;
     // The control: a file that is the stream's is served, so the 404s below are the guards at work.
-    const control = await raw(origin, `${base}/sessions/${sessionId}/source/seg_0.ts`);
+    const control = await raw(origin, `${base}/sessions/${sessionId}/source/seg_0.m4s`);
     expect(control.status).toBe(200);
     expect(control.body.toString()).toBe('a real segment');
 
@@ -230,14 +229,14 @@ describe('nothing outside a stream folder is ever served', () => {
       `/hls/${other.playbackId.slice(0, -1)}/master.m3u8`,
       `${base}/master.m3u8`, // no session has written it
       `${base}/nothing.m3u8`,
-      `${base}/sessions/${sessionId}/source/seg_9.ts`,
+      `${base}/sessions/${sessionId}/source/seg_9.m4s`,
       `${base}/sessions/${sessionId}/source/.hidden.m3u8`,
       `${base}/sessions/${sessionId}/source/%2Ehidden.m3u8`,
-      `${base}/sessions/${sessionId}/${ffmpegPlaylistName('source')}`,
+      `${base}/sessions/${sessionId}/${'.ffmpeg.source.m3u8'}`,
       `${base}/sessions/${sessionId}/%2Effmpeg.source.m3u8`,
-      `${base}/sessions/${sessionId}/source/seg_0.TS`,
+      `${base}/sessions/${sessionId}/source/seg_0.M4S`,
       `${base}/sessions/${sessionId}/source/seg_0.txt`,
-      `${base}/sessions/${sessionId}/source/seg_1.ts`, // a link leading out of the folder
+      `${base}/sessions/${sessionId}/source/seg_1.m4s`, // a link leading out of the folder
       `${base}/poster.jpg`, // likewise
       `${base}/../../secret.ts`,
       `${base}/../${other.playbackId}/master.m3u8`,
@@ -258,12 +257,12 @@ describe('nothing outside a stream folder is ever served', () => {
       `/hls/%2e%2e/secret.ts`,
       `/hls/..%2f${other.playbackId}/master.m3u8`,
       `${base}/master.m3u8%00.ts`,
-      `${base}/sessions/${sessionId}/source/seg_0.ts%00`,
-      `${base}/sessions/${sessionId}/source/seg_0.ts%00.jpg`,
-      `${base}/sessions%00/${sessionId}/source/seg_0.ts`,
-      `${base}/sessions/${sessionId}/source/seg_0.ts/..`,
-      `${base}/sessions/${sessionId}/source/./seg_0.ts`,
-      `${base}/sessions/${sessionId}/./source/seg_0.ts`,
+      `${base}/sessions/${sessionId}/source/seg_0.m4s%00`,
+      `${base}/sessions/${sessionId}/source/seg_0.m4s%00.jpg`,
+      `${base}/sessions%00/${sessionId}/source/seg_0.m4s`,
+      `${base}/sessions/${sessionId}/source/seg_0.m4s/..`,
+      `${base}/sessions/${sessionId}/source/./seg_0.m4s`,
+      `${base}/sessions/${sessionId}/./source/seg_0.m4s`,
     ];
     // Twice: the second time the handler answers from the routes it remembered.
     for (const attempt of [...attempts, ...attempts]) {
@@ -273,7 +272,7 @@ describe('nothing outside a stream folder is ever served', () => {
     }
     // HEAD and OPTIONS do not open another way in.
     expect((await raw(origin, `${base}/..%2f..%2fsecret.ts`, { method: 'HEAD' })).status).toBe(404);
-    expect((await raw(origin, `${base}/sessions/${sessionId}/source/seg_1.ts`, { method: 'HEAD' })).status).toBe(404);
+    expect((await raw(origin, `${base}/sessions/${sessionId}/source/seg_1.m4s`, { method: 'HEAD' })).status).toBe(404);
   });
 
   test('made-up paths by the thousand neither stop the stream files being served nor open a way out', async () => {
@@ -282,8 +281,8 @@ describe('nothing outside a stream folder is ever served', () => {
     const sessionId = generateId();
     const rendition = path.join(origin.config.mediaDir, 'live', stream.playbackId, 'sessions', sessionId, 'source');
     fs.mkdirSync(rendition, { recursive: true });
-    fs.writeFileSync(path.join(rendition, 'seg_0.ts'), 'a real segment');
-    fs.symlinkSync(path.join(origin.dir, 'outside.ts'), path.join(rendition, 'seg_1.ts'));
+    fs.writeFileSync(path.join(rendition, 'seg_0.m4s'), 'a real segment');
+    fs.symlinkSync(path.join(origin.dir, 'outside.ts'), path.join(rendition, 'seg_1.m4s'));
     fs.writeFileSync(path.join(origin.dir, 'outside.ts'), 'outside');
     const base = `/hls/${stream.playbackId}/sessions/${sessionId}/source`;
     // More paths that look like segments than the handler remembers (10 000), so its memory starts over.
@@ -300,9 +299,9 @@ describe('nothing outside a stream folder is ever served', () => {
     } finally {
       agent.destroy();
     }
-    const control = await raw(origin, `${base}/seg_0.ts`);
+    const control = await raw(origin, `${base}/seg_0.m4s`);
     expect([control.status, control.body.toString()]).toEqual([200, 'a real segment']);
-    expect((await raw(origin, `${base}/seg_1.ts`)).status).toBe(404);
+    expect((await raw(origin, `${base}/seg_1.m4s`)).status).toBe(404);
   });
 
   test('HLS answers keep the server-wide conventions: request ids, JSON errors, nosniff, 405 with Allow', async () => {

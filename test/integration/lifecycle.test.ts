@@ -1,4 +1,4 @@
-import { lastSequence, type MediaPlaylist } from '../../src/hls/media-playlist';
+import { lastSequence, type MediaPlaylist } from '../../scripts/lib/media-playlist';
 import { HlsClient } from '../support/hls';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
@@ -122,7 +122,7 @@ describe('live session lifecycle', () => {
     const before = lastSequence(await env.hls.media(mediaUrl))!;
     process.kill(pid!, 'SIGSTOP');
     await segmentsUntil(env.hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 1), 25_000);
-    expect(env.origin.logs.some((l) => l.msg === 'no new segment from the transcoder: it is stalled' && l.session === sessionId)).toBe(true);
+    expect(env.origin.logs.some((l) => l.msg === 'no new output from the transcoder: it is stalled' && l.session === sessionId)).toBe(true);
     // the stopped process was killed, not left behind
     await waitFor(() => !ffmpegProcessesMentioning(`sessions/${sessionId}`).includes(pid!), { what: 'the stalled ffmpeg to be gone', timeoutMs: 5000 });
     expect(await env.origin.metrics.registry.getSingleMetricAsString('origin_transcoder_stalls_total')).toMatch(/origin_transcoder_stalls_total \d/);

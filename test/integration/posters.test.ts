@@ -3,18 +3,30 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Posters, type PosterSource, type PostersOptions } from '../../src/hls/posters';
+import { Posters, type PosterSource, type PostersOptions } from '../../src/packaging/posters';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import { probeStreams } from '../support/ffprobe';
 
-/** A 2-second 720p segment as ffmpeg's HLS muxer writes one: a keyframe first, B-frames after. */
-function segment(file: string, pattern: string): void {
+/**
+ * A 2-second 720p CMAF segment and its init segment (`<base>.init.mp4`, `<base>.m4s`), as the
+ * packager writes them: a keyframe first, B-frames after.
+ */
+function segment(base: string, pattern: string): void {
+  const whole = `${base}.mp4`;
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${pattern}=size=1280x720:rate=30`, '-t', '2',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '60', '-pix_fmt', 'yuv420p', '-f', 'mpegts', file,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '60', '-pix_fmt', 'yuv420p',
+    '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', whole,
   ]);
+  const bytes = fs.readFileSync(whole);
+  let at = 0;
+  while (bytes.toString('latin1', at + 4, at + 8) !== 'moof') at += bytes.readUInt32BE(at);
+  fs.writeFileSync(`${base}.init.mp4`, bytes.subarray(0, at));
+  fs.writeFileSync(`${base}.m4s`, bytes.subarray(at));
 }
+
+const sourceOf = (dir: string, name: string, width = 640, height = 360): PosterSource => ({ init: path.join(dir, `${name}.init.mp4`), segment: path.join(dir, `${name}.m4s`), width, height });
 
 describe('posters made when asked for (real ffmpeg)', () => {
   let dir: string;
@@ -28,9 +40,10 @@ describe('posters made when asked for (real ffmpeg)', () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'posters-'));
-    segment(path.join(dir, 'a.ts'), 'testsrc2');
-    segment(path.join(dir, 'b.ts'), 'smptebars');
-    fs.writeFileSync(path.join(dir, 'broken.ts'), Buffer.alloc(5000, 7));
+    segment(path.join(dir, 'a'), 'testsrc2');
+    segment(path.join(dir, 'b'), 'smptebars');
+    fs.copyFileSync(path.join(dir, 'a.init.mp4'), path.join(dir, 'broken.init.mp4'));
+    fs.writeFileSync(path.join(dir, 'broken.m4s'), Buffer.alloc(5000, 7));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -54,7 +67,7 @@ describe('posters made when asked for (real ffmpeg)', () => {
     fs.rmSync(path.join(dir, 'PB'), { recursive: true, force: true });
     fs.mkdirSync(path.join(dir, 'PB'));
     clock = 0;
-    source = { segment: path.join(dir, 'a.ts'), width: 640, height: 360 };
+    source = sourceOf(dir, 'a');
     logged = [];
     metrics = createMetrics({ viewerCounts: () => new Map(), liveStreams: () => [] });
     posters = make();
@@ -78,7 +91,7 @@ describe('posters made when asked for (real ffmpeg)', () => {
     await posters.refresh('PB');
     const first = fs.readFileSync(poster());
     clock = 9_999;
-    source = { segment: path.join(dir, 'b.ts'), width: 640, height: 360 };
+    source = sourceOf(dir, 'b');
     await posters.refresh('PB');
     expect(fs.readFileSync(poster()).equals(first)).toBe(true);
     clock = 10_000;
@@ -100,7 +113,7 @@ describe('posters made when asked for (real ffmpeg)', () => {
     const wrapper = path.join(dir, 'ffmpeg-noted');
     fs.writeFileSync(wrapper, `#!/bin/sh\necho start >> ${events}\nffmpeg "$@"\ncode=$?\necho end >> ${events}\nexit $code\n`, { mode: 0o755 });
     await posters.close();
-    posters = make({ ffmpegPath: wrapper, maxRenders: 1, sourceOf: (id) => (ids.includes(id) ? { segment: path.join(dir, 'a.ts'), width: 320, height: 180 } : undefined) });
+    posters = make({ ffmpegPath: wrapper, maxRenders: 1, sourceOf: (id) => (ids.includes(id) ? sourceOf(dir, 'a', 320, 180) : undefined) });
     await Promise.all(ids.map((id) => posters.refresh(id)));
     for (const id of ids) expect((await probeStreams(path.join(dir, id, 'poster.jpg')))[0]).toMatchObject({ width: 320, height: 180 });
     expect(fs.readFileSync(events, 'utf8').trim().split('\n')).toEqual(['start', 'end', 'start', 'end', 'start', 'end']);
@@ -110,7 +123,7 @@ describe('posters made when asked for (real ffmpeg)', () => {
     await posters.refresh('PB');
     const before = fs.readFileSync(poster());
     clock = 10_000;
-    source = { segment: path.join(dir, 'broken.ts'), width: 640, height: 360 };
+    source = sourceOf(dir, 'broken');
     await posters.refresh('PB');
     expect(fs.readFileSync(poster()).equals(before)).toBe(true);
     expect(await renders('failed')).toBe(1);
@@ -118,7 +131,7 @@ describe('posters made when asked for (real ffmpeg)', () => {
   });
 
   test('the last picture of an ended session is kept; after close() nothing more is made', async () => {
-    const kept = posters.keepLast('PB', { segment: path.join(dir, 'b.ts'), width: 640, height: 360 });
+    const kept = posters.keepLast('PB', sourceOf(dir, 'b'));
     await posters.refresh('PB'); // waits for the same render
     expect(fs.existsSync(poster())).toBe(true);
     await kept;
@@ -126,7 +139,7 @@ describe('posters made when asked for (real ffmpeg)', () => {
     fs.rmSync(poster());
     await posters.close();
     clock = 60_000;
-    source = { segment: path.join(dir, 'a.ts'), width: 640, height: 360 };
+    source = sourceOf(dir, 'a');
     await posters.refresh('PB');
     expect(fs.existsSync(poster())).toBe(false);
   });

@@ -1,7 +1,7 @@
 import type { TestPatternOptions } from '../../scripts/lib/test-pattern';
-import type { MediaPlaylist } from '../../src/hls/media-playlist';
+import type { MediaPlaylist } from '../../scripts/lib/media-playlist';
 import { countDecodedFrames, probeStreams, videoPackets } from '../support/ffprobe';
-import { fileOf, type Master } from '../support/hls';
+import { cmafInput, fileOf, type Master } from '../support/hls';
 import { useTestOrigin } from '../support/origin';
 import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';
@@ -11,7 +11,8 @@ jest.setTimeout(120_000);
 interface Pushed {
   master: Master;
   playlists: Map<string, MediaPlaylist>;
-  files: (rendition: string, uri: string) => string;
+  /** What ffprobe reads: a segment (after its init segment), or a playlist file by its name. */
+  files: (rendition: string, what: string | { uri: string; map?: string }) => string;
   /** The transcoder's command line; empty when the run was remuxed without ffmpeg. */
   argv: string[];
   streamId: string;
@@ -48,7 +49,9 @@ describe('profiles and sources', () => {
       playlists.set(name, await env.hls.media(urls.get(name)!));
     }
     for (const playlist of playlists.values()) expect(playlist.endList).toBe(true);
-    return { master, playlists, argv, streamId: id, playbackId, files: (name, uri) => fileOf(env.origin.config.mediaDir, env.hls.resolve(urls.get(name)!, uri)) };
+    const files = (name: string, what: string | { uri: string; map?: string }) =>
+      typeof what === 'string' ? fileOf(env.origin.config.mediaDir, env.hls.resolve(urls.get(name)!, what)) : cmafInput(env.origin.config.mediaDir, urls.get(name)!, what);
+    return { master, playlists, argv, streamId: id, playbackId, files };
   }
 
   /** Every video rendition starts each segment with a keyframe at the same time. */
@@ -57,7 +60,8 @@ describe('profiles and sources', () => {
     for (const segment of reference.segments) {
       const starts: number[] = [];
       for (const name of renditions) {
-        const [first] = await videoPackets(pushed.files(name, segment.uri));
+        const own = pushed.playlists.get(name)!.segments.find((s) => s.uri === segment.uri)!;
+        const [first] = await videoPackets(pushed.files(name, own));
         expect(first?.keyframe).toBe(true);
         starts.push(first!.pts_time);
       }
@@ -66,7 +70,7 @@ describe('profiles and sources', () => {
   }
 
   async function sizeOf(pushed: Pushed, rendition: string): Promise<[number, number]> {
-    const [video] = await probeStreams(pushed.files(rendition, pushed.playlists.get(rendition)!.segments[0]!.uri));
+    const [video] = await probeStreams(pushed.files(rendition, pushed.playlists.get(rendition)!.segments[0]!));
     return [video!.width!, video!.height!];
   }
 
@@ -78,12 +82,12 @@ describe('profiles and sources', () => {
     const source = pushed.playlists.get('source')!;
     let previousEnd: number | undefined;
     for (const segment of source.segments) {
-      const packets = await videoPackets(pushed.files('source', segment.uri));
+      const packets = await videoPackets(pushed.files('source', segment));
       expect(packets[0]?.keyframe).toBe(true);
       if (previousEnd !== undefined) expect(Math.abs(packets[0]!.pts_time - previousEnd)).toBeLessThan(0.002);
       previousEnd = packets[0]!.pts_time + segment.duration;
     }
-    const [audio] = await probeStreams(pushed.files('audio', pushed.playlists.get('audio')!.segments[0]!.uri));
+    const [audio] = await probeStreams(pushed.files('audio', pushed.playlists.get('audio')!.segments[0]!));
     expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac', sample_rate: '48000', channels: 2 });
     const decodedVideo = await countDecodedFrames(pushed.files('source', 'index.m3u8'));
     expect(decodedVideo).toBeGreaterThanOrEqual(frames.video - 5);
@@ -91,7 +95,7 @@ describe('profiles and sources', () => {
     expect(await countDecodedFrames(pushed.files('audio', 'index.m3u8'), 'a:0')).toBeGreaterThanOrEqual(frames.audio - 10);
   }
 
-  test('passthrough: remuxed in the origin, no ffmpeg; a long keyframe interval is warned about', async () => {
+  test('passthrough: packaged in the origin, no ffmpeg; a long keyframe interval is warned about', async () => {
     const pushed = await push('passthrough', { width: 1280, height: 720, keyframeSeconds: 4 }, 10, false);
     await expectRemuxed(pushed, { video: 300, audio: Math.floor((10 * 48000) / 1024) });
     expect(pushed.master.variants.map((v) => [v.uri.split('/').slice(-2)[0], v.attributes.RESOLUTION])).toEqual([['source', '1280x720']]);
@@ -107,7 +111,7 @@ describe('profiles and sources', () => {
   test('passthrough of a source with B-frames, as OBS sends them: decoding order kept, every frame plays', async () => {
     const pushed = await push('passthrough', { width: 640, height: 360, bFrames: 2 }, 7, false);
     await expectRemuxed(pushed, { video: 210, audio: Math.floor((7 * 48000) / 1024) });
-    const packets = await videoPackets(pushed.files('source', pushed.playlists.get('source')!.segments[0]!.uri), true);
+    const packets = await videoPackets(pushed.files('source', pushed.playlists.get('source')!.segments[0]!), true);
     expect(packets.every((p, i) => i === 0 || p.dts_time > packets[i - 1]!.dts_time)).toBe(true);
     expect(packets.some((p, i) => i > 0 && p.pts_time < packets[i - 1]!.pts_time)).toBe(true);
   });
@@ -130,7 +134,7 @@ describe('profiles and sources', () => {
     expect(await sizeOf(pushed, '540p')).toEqual([960, 540]);
     expect(await sizeOf(pushed, '270p')).toEqual([480, 270]);
     await expectAligned(pushed, ['540p', '270p']);
-    const [audio] = await probeStreams(pushed.files('audio_64k', pushed.playlists.get('audio_64k')!.segments[0]!.uri));
+    const [audio] = await probeStreams(pushed.files('audio_64k', pushed.playlists.get('audio_64k')!.segments[0]!));
     expect(audio).toMatchObject({ codec_name: 'aac' });
   });
 
@@ -143,7 +147,7 @@ describe('profiles and sources', () => {
   test('audio only: one audio variant, no poster', async () => {
     const pushed = await push('ladder', { video: false }, 7, false);
     expect(pushed.master.variants.map((v) => [v.uri.split('/').slice(-2)[0], v.attributes.CODECS])).toEqual([['audio', 'mp4a.40.2']]);
-    const [audio] = await probeStreams(pushed.files('audio', pushed.playlists.get('audio')!.segments[0]!.uri));
+    const [audio] = await probeStreams(pushed.files('audio', pushed.playlists.get('audio')!.segments[0]!));
     expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac' });
     expect((await fetch(`${env.origin.urls.publicUrl}/hls/${pushed.playbackId}/poster.jpg`)).status).toBe(404);
   });

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { lastSequence, type MediaPlaylist } from '../../src/hls/media-playlist';
+import { lastSequence, type MediaPlaylist } from '../../scripts/lib/media-playlist';
 import { commandMessage, RtmpTestClient } from '../../scripts/lib/rtmp-client';
 import { countDecodedFrames, probeStreams, videoPackets } from '../support/ffprobe';
-import { fileOf } from '../support/hls';
+import { cmafInput } from '../support/hls';
 import { createStream, useTestOrigin } from '../support/origin';
 import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
@@ -69,7 +69,7 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
     }
     const segmentUrl = env.hls.resolve(urls.get('480p')!, (await env.hls.media(urls.get('480p')!)).segments[0]!.uri);
     const segment = await fetch(segmentUrl);
-    expect(segment.headers.get('content-type')).toBe('video/mp2t');
+    expect(segment.headers.get('content-type')).toBe('video/iso.segment');
     expect(segment.headers.get('cache-control')).toContain('immutable');
 
     const exit = await publisher.exited;
@@ -86,17 +86,17 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
     expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);
     expect((await env.origin.api('GET', `/api/v1/streams/${stream.id}`)).body.status).toBe('idle');
     expect(env.origin.logText()).not.toContain(stream.streamKey.slice(3));
-    const fileIn = (name: string, uri: string) => fileOf(env.origin.config.mediaDir, env.hls.resolve(urls.get(name)!, uri));
+    const fileIn = (name: string, segment: { uri: string; map?: string }) => cmafInput(env.origin.config.mediaDir, urls.get(name)!, segment);
 
     // Each rung decodes at its size; the audio rendition is AAC.
     for (const rendition of RENDITIONS) {
       const full = playlists.get(rendition.name)!.segments.find((s) => s.duration > 1.9)!;
-      const file = fileIn(rendition.name, full.uri);
+      const file = fileIn(rendition.name, full);
       const [video] = await probeStreams(file);
       expect(video).toMatchObject({ codec_type: 'video', codec_name: 'h264', width: rendition.width, height: rendition.height });
       expect(await countDecodedFrames(file)).toBeGreaterThanOrEqual(59);
     }
-    const [audio] = await probeStreams(fileIn('audio', playlists.get('audio')!.segments[0]!.uri));
+    const [audio] = await probeStreams(fileIn('audio', playlists.get('audio')!.segments[0]!));
     expect(audio).toMatchObject({ codec_type: 'audio', codec_name: 'aac', channels: 2 });
 
     // Segment boundaries line up: same sequence numbers and durations, same first keyframe time.
@@ -112,7 +112,8 @@ describe('a key-checked RTMP push becomes an HLS ladder', () => {
     for (const segment of reference.segments) {
       const starts = [];
       for (const rendition of RENDITIONS) {
-        const packets = await videoPackets(fileIn(rendition.name, segment.uri));
+        const own = playlists.get(rendition.name)!.segments.find((s) => s.uri === segment.uri)!;
+        const packets = await videoPackets(fileIn(rendition.name, own));
         expect(packets[0]?.keyframe).toBe(true);
         starts.push(packets[0]!.pts_time);
       }

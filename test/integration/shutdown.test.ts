@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
-import { parseMediaPlaylist } from '../../src/hls/media-playlist';
+import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
 import { ffmpegProcessesMentioning, startPublisher, stopAllProcesses } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { sleep, waitFor } from '../support/wait';

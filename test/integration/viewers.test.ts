@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { parseMediaPlaylist } from '../../src/hls/media-playlist';
 import { fileOf, parseMaster } from '../support/hls';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher } from '../support/processes';
@@ -96,9 +95,9 @@ describe('viewer counts', () => {
     const master = await waitFor(() => hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
     const masterUrl = `${hls.masterUrl(stream.playbackId)}?vsid=only-the-master`;
     const mediaUrl = hls.resolve(hls.masterUrl(stream.playbackId), master.variants[0]!.uri);
-    // Read from disk: a GET of the playlist would itself count as a viewer.
-    const playlist = parseMediaPlaylist(fs.readFileSync(fileOf(origin.config.mediaDir, mediaUrl), 'utf8'));
-    const segmentUrl = hls.resolve(mediaUrl, playlist.segments[0]!.uri);
+    // From the catalog: a GET of the playlist would itself count as a viewer.
+    const [newest] = origin.catalog.get(stream.playbackId)!.timelines.get('source')!.window.slice(-1);
+    const segmentUrl = hls.resolve(mediaUrl, `seg_${newest!.msn}.m4s`);
     await fetch(masterUrl);
     await fetch(`${segmentUrl}?vsid=only-a-segment`);
     await fetch(`${mediaUrl}?vsid=head-only`, { method: 'HEAD' });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseMediaPlaylist, type MediaPlaylist } from '../../src/hls/media-playlist';
+import { parseMediaPlaylist, type MediaPlaylist } from '../../scripts/lib/media-playlist';
 
 export interface Variant {
   uri: string;
@@ -64,4 +64,13 @@ export class HlsClient {
 export function fileOf(mediaDir: string, url: string): string {
   const { pathname } = new URL(url);
   return path.join(mediaDir, 'live', ...pathname.replace(/^\/hls\//, '').split('/'));
+}
+
+/**
+ * The input ffmpeg and ffprobe read a CMAF segment (or part) of a playlist from: its init segment
+ * (the EXT-X-MAP in effect) followed by it, through ffmpeg's concat protocol.
+ */
+export function cmafInput(mediaDir: string, playlistUrl: string, segment: { uri: string; map?: string }): string {
+  if (!segment.map) throw new Error(`${segment.uri} has no EXT-X-MAP`);
+  return `concat:${fileOf(mediaDir, new URL(segment.map, playlistUrl).toString())}|${fileOf(mediaDir, new URL(segment.uri, playlistUrl).toString())}`;
 }

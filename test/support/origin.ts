@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type DeepPartial } from '../../src/config/load';
 import type { Config, RawConfig } from '../../src/config/schema';
 import { createLogger } from '../../src/observability/logger';
-import { startOrigin, type Origin } from '../../src/origin';
+import { startOrigin, type Origin } from '../../src/app/origin';
 import { generateApiToken } from '../../src/streams/keys';
 import { createTestDatabase, type DatabaseKind } from './database';
 import { HlsClient } from './hls';

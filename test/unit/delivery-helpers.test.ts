@@ -1,5 +1,5 @@
 import { parseRange } from '../../src/http/byte-range';
-import { mapPlaylistUris, playlistUris } from '../../src/hls/playlist-uris';
+import { mapPlaylistUris, playlistUris } from '../../src/packaging/playlist-uris';
 import { viewerSessionId, withViewerSession } from '../../src/viewers/viewer-session';
 
 describe('Range header', () => {

@@ -11,84 +11,86 @@ const h264720: SourceInfo['video'] = { codec: 'h264', width: 1280, height: 720, 
 const aac: SourceInfo['audio'] = { codec: 'aac', codecString: 'mp4a.40.2', channels: 2 };
 
 function job(source: SourceInfo, profile: Profile, extra: Partial<TranscodeJob> = {}): TranscodeJob {
-  const plan = planLadder(source, { profile, audioBitrateKbps: 128 });
   return {
-    plan,
-    outputDir: '/media/live/PB/sessions/S',
+    plan: planLadder(source, { profile, audioBitrateKbps: 128 }),
     preset: 'veryfast',
     segmentSeconds: 2,
-    startNumber: 0,
     input: { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined },
+    label: '/media/live/PB/sessions/S',
     ...extra,
   };
 }
-const argv = (j: TranscodeJob) => toArgv(buildFfmpegArgs(j));
+const run = (j: TranscodeJob) => buildFfmpegArgs(j);
+const argv = (j: TranscodeJob) => toArgv(run(j)!.args);
 const valueOf = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
+const INPUT = ['-hide_banner', '-analyzeduration', '100000', '-f', 'flv', '-i', 'pipe:0', '-y', '-copyts'];
+const OUTPUT = ['-metadata', 'comment=/media/live/PB/sessions/S', '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_every_frame+frag_discont', '-flush_packets', '1', '-avoid_negative_ts', 'disabled', '-video_track_timescale', '90000', 'pipe:1'];
+
 describe('ffmpeg arguments (golden)', () => {
-  test('default ladder, 720p30 H.264 + AAC: source copied, two rungs encoded on its keyframes, audio copied', () => {
-    expect(argv(job({ video: h264720, audio: aac }, ladder))).toEqual([
-      '-hide_banner', '-f', 'flv', '-i', 'pipe:0', '-y',
+  test('default ladder, 720p30 H.264 + AAC: the source and the audio are the origin\'s copies; two rungs encoded on the source\'s keyframes, as fragmented MP4 on stdout', () => {
+    const encoding = run(job({ video: h264720, audio: aac }, ladder))!;
+    expect(toArgv(encoding.args)).toEqual([
+      ...INPUT,
       '-filter_complex',
       '[0:v:0]split=2[s0][s1];[s0]scale=854:480,format=yuv420p[v0];[s1]scale=640:360,format=yuv420p[v1]',
-      '-map', '0:v:0', '-c:v:0', 'copy',
-      '-map', '[v0]', '-c:v:1', 'libx264', '-b:v:1', '1400k', '-maxrate:v:1', '1540k', '-bufsize:v:1', '3080k', '-profile:v:1', 'high', '-level:v:1', '3.1', '-g:v:1', '600',
-      '-map', '[v1]', '-c:v:2', 'libx264', '-b:v:2', '800k', '-maxrate:v:2', '880k', '-bufsize:v:2', '1760k', '-profile:v:2', 'main', '-level:v:2', '3.0', '-g:v:2', '600',
+      '-map', '[v0]', '-c:v:0', 'libx264', '-b:v:0', '1400k', '-maxrate:v:0', '1540k', '-bufsize:v:0', '3080k', '-profile:v:0', 'high', '-level:v:0', '3.1', '-g:v:0', '600',
+      '-map', '[v1]', '-c:v:1', 'libx264', '-b:v:1', '800k', '-maxrate:v:1', '880k', '-bufsize:v:1', '1760k', '-profile:v:1', 'main', '-level:v:1', '3.0', '-g:v:1', '600',
       '-preset', 'veryfast', '-tune', 'zerolatency', '-sc_threshold', '0', '-force_key_frames', 'source', '-fps_mode:v', 'passthrough', '-enc_time_base:v', '-1',
-      '-map', '0:a:0', '-c:a:0', 'copy',
-      '-f', 'hls', '-hls_time', '2', '-hls_list_size', '10',
-      '-hls_flags', 'independent_segments+program_date_time+temp_file+omit_endlist',
-      '-start_number', '0', '-hls_segment_type', 'mpegts',
-      '-hls_segment_filename', '/media/live/PB/sessions/S/%v/seg_%d.ts',
-      '-var_stream_map', 'v:0,name:source v:1,name:480p v:2,name:360p a:0,name:audio',
-      '/media/live/PB/sessions/S/.ffmpeg.%v.m3u8',
+      ...OUTPUT,
     ]);
+    expect(encoding.renditions).toEqual(['480p', '360p']);
+    expect(encoding.readsAudio).toBe(false);
   });
 
-  test('without a source rung: keyframes on the 2-second grid, fixed GOP', () => {
-    const args = argv(job({ video: { ...h264720, width: 1920, height: 1080 }, audio: { codec: 'mp3' } }, { ...ladder, sourceRung: false }));
-    expect(valueOf(args, '-force_key_frames')).toBe('expr:gte(t,n_forced*2)');
+  test('without a source rung, MP3 audio: every rung and the audio encoded; keyframes every segment duration from the first frame', () => {
+    const encoding = run(job({ video: { ...h264720, width: 1920, height: 1080 }, audio: { codec: 'mp3' } }, { ...ladder, sourceRung: false }))!;
+    const args = toArgv(encoding.args);
+    expect(valueOf(args, '-force_key_frames')).toBe('expr:if(isnan(prev_forced_t),1,gte(t,prev_forced_t+2))');
     expect(valueOf(args, '-g:v:0')).toBe('60');
     expect(valueOf(args, '-keyint_min:v:0')).toBe('60');
-    expect(valueOf(args, '-var_stream_map')).toBe('v:0,name:720p v:1,name:480p v:2,name:360p a:0,name:audio');
-    expect(args.slice(args.indexOf('-c:a:0'), args.indexOf('-c:a:0') + 6)).toEqual(['-c:a:0', 'aac', '-b:a:0', '128k', '-ac:a:0', '2']);
+    expect(args.slice(args.indexOf('0:a:0') - 1, args.indexOf('0:a:0') + 8)).toEqual(['-map', '0:a:0', '-c:a:0', 'aac', '-b:a:0', '128k', '-ac:a:0', '2', '-metadata']);
+    expect(encoding.renditions).toEqual(['720p', '480p', '360p', 'audio']);
+    expect(encoding.readsAudio).toBe(true);
   });
 
-  test('passthrough: nothing decoded, nothing encoded', () => {
-    const args = argv(job({ video: h264720, audio: aac }, { kind: 'passthrough', rungs: [], sourceRung: true }));
-    expect(args.slice(0, 6)).toEqual(['-hide_banner', '-f', 'flv', '-i', 'pipe:0', '-y']);
+  test('passthrough of H.264 and AAC: no ffmpeg at all', () => {
+    expect(run(job({ video: h264720, audio: aac }, { kind: 'passthrough', rungs: [], sourceRung: true }))).toBeUndefined();
+  });
+
+  test('passthrough of MP3: only the audio is encoded', () => {
+    const encoding = run(job({ video: h264720, audio: { codec: 'mp3' } }, { kind: 'passthrough', rungs: [], sourceRung: true }))!;
+    const args = toArgv(encoding.args);
     expect(args).not.toContain('libx264');
     expect(args).not.toContain('-filter_complex');
-    expect(args).not.toContain('image2');
-    expect(valueOf(args, '-var_stream_map')).toBe('v:0,name:source a:0,name:audio');
-  });
-
-  test('poster: the first keyframe of a segment, one thread, written whole', () => {
-    expect(toArgv(buildPosterArgs({ segment: '/media/live/PB/sessions/S/360p/seg_7.ts', width: 640, height: 360, target: '/media/live/PB/poster.jpg' }))).toEqual([
-      '-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1', '-i', '/media/live/PB/sessions/S/360p/seg_7.ts', '-y',
-      '-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=640:360,format=yuvj420p', '-c:v', 'mjpeg', '-q:v', '5',
-      '-update', '1', '-atomic_writing', '1', '-f', 'image2', '/media/live/PB/poster.jpg',
-    ]);
+    expect(encoding.renditions).toEqual(['audio']);
   });
 
   test('audio only: no filter graph, no video encoder', () => {
     const args = argv(job({ audio: { codec: 'mp3' } }, ladder));
     expect(args).not.toContain('-filter_complex');
     expect(args).not.toContain('libx264');
-    expect(args).not.toContain('image2');
-    expect(valueOf(args, '-var_stream_map')).toBe('a:0,name:audio');
+    expect(args.slice(0, 9)).toEqual(INPUT);
   });
 
-  test('a later run continues the numbering; a publisher back without audio gets silence', () => {
-    const base = job({ video: h264720, audio: aac }, ladder);
-    const args = argv({ ...base, startNumber: 57, input: { hasVideo: true, hasAudio: false } });
-    expect(valueOf(args, '-start_number')).toBe('57');
-    expect(args.slice(5, 11)).toEqual(['-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000', '-y', '-filter_complex']);
-    expect(args.slice(args.indexOf('1:a:0') - 1, args.indexOf('1:a:0') + 8)).toEqual(['-map', '1:a:0', '-c:a:0', 'aac', '-b:a:0', '128k', '-ac:a:0', '2', '-shortest']);
+  test('a publisher back without audio: the origin gives the audio silence, ffmpeg encodes only video', () => {
+    const base = job({ video: h264720, audio: { codec: 'mp3' } }, { ...ladder, sourceRung: false });
+    const encoding = run({ ...base, input: { hasVideo: true, hasAudio: false } })!;
+    expect(encoding.renditions).toEqual(['720p', '480p', '360p']);
+    expect(encoding.readsAudio).toBe(false);
+    expect(toArgv(encoding.args)).not.toContain('0:a:0');
   });
 
   test('a plan with video cannot run on an input without it', () => {
     const base = job({ video: h264720 }, ladder);
     expect(() => buildFfmpegArgs({ ...base, input: { hasVideo: false, hasAudio: true } })).toThrow(/needs video/);
+  });
+
+  test('poster: the first keyframe of a CMAF segment read after its init segment, one thread, written whole', () => {
+    expect(toArgv(buildPosterArgs({ init: '/m/PB/sessions/S/360p/init_1.mp4', segment: '/m/PB/sessions/S/360p/seg_7.m4s', width: 640, height: 360, target: '/m/PB/poster.jpg' }))).toEqual([
+      '-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1', '-i', 'concat:/m/PB/sessions/S/360p/init_1.mp4|/m/PB/sessions/S/360p/seg_7.m4s', '-y',
+      '-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=640:360,format=yuvj420p', '-c:v', 'mjpeg', '-q:v', '5',
+      '-update', '1', '-atomic_writing', '1', '-f', 'image2', '/m/PB/poster.jpg',
+    ]);
   });
 });

@@ -2,8 +2,8 @@ import { KeyframeCadence } from '../../src/ingest/keyframe-cadence';
 import type { MediaTag } from '../../src/ingest/media';
 
 const bytes = Buffer.alloc(0);
-const video = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes });
-const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes });
+const video = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes, data: bytes, compositionTime: 0 });
+const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes, data: bytes });
 
 describe('KeyframeCadence: media may wait only in the middle of a GOP', () => {
   test('not before the interval is known; then after the keyframe window and before the next keyframe is due', () => {

@@ -4,8 +4,8 @@ import { PublisherFeed } from '../../src/live/publisher-feed';
 
 const publisher: Publisher = { id: 'p', clientAddress: '127.0.0.1', connectedAt: 0, bytesIn: 0, lastDataAt: 0, listen: () => undefined, disconnect: () => undefined };
 const bytes = Buffer.alloc(0);
-const video = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes });
-const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes });
+const video = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes, data: bytes, compositionTime: 0 });
+const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes, data: bytes });
 
 describe('PublisherFeed.nearKeyframe: which tags a copying ffmpeg gets unbatched', () => {
   test('the keyframe and the tags of the window after it, not the rest of the GOP', () => {

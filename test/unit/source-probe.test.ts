@@ -4,12 +4,12 @@ import { SourceProbe } from '../../src/live/source-probe';
 const bytes = (label: string) => Buffer.from(label);
 const meta = (metadata: Extract<MediaTag, { kind: 'metadata' }>['metadata']): MediaTag => ({ kind: 'metadata', timestamp: 0, metadata, bytes: bytes('meta') });
 const videoConfig = (codec: 'h264' | 'hevc' = 'h264'): MediaTag => ({
-  kind: 'video', codec, keyframe: false, timestamp: 0, bytes: bytes('vcfg'),
+  kind: 'video', codec, keyframe: false, timestamp: 0, bytes: bytes('vcfg'), data: bytes('vcfg'), compositionTime: 0,
   config: { codec, codecString: 'avc1.64001f', width: 1280, height: 720 },
 });
-const frame = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes: bytes(`v${timestamp}${keyframe ? 'k' : ''}`) });
-const audioConfig = (): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp: 0, bytes: bytes('acfg'), config: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } });
-const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes: bytes(`a${timestamp}`) });
+const frame = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes: bytes(`v${timestamp}${keyframe ? 'k' : ''}`), data: bytes(''), compositionTime: 0 });
+const audioConfig = (): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp: 0, bytes: bytes('acfg'), data: bytes('acfg'), config: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } });
+const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes: bytes(`a${timestamp}`), data: bytes('') });
 
 describe('source probe', () => {
   test('audio+video announced by metadata: ready at the first keyframe once audio is seen', () => {
@@ -29,8 +29,8 @@ describe('source probe', () => {
       audio: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 },
     });
     // script data and sequence headers apart; media from the keyframe on (audio before it is dropped)
-    expect([outcome.result.metadata, outcome.result.videoConfig, outcome.result.audioConfig].map(String)).toEqual(['meta', 'vcfg', 'acfg']);
-    expect(outcome.result.media.map(String)).toEqual(['v40k', 'a50']);
+    expect([outcome.result.metadata, outcome.result.videoConfig, outcome.result.audioConfig].map((tag) => String(tag?.bytes))).toEqual(['meta', 'vcfg', 'acfg']);
+    expect(outcome.result.media.map((tag) => String(tag.bytes))).toEqual(['v40k', 'a50']);
   });
 
   test('video only without metadata: waits a moment for audio, then goes on', () => {
@@ -73,7 +73,7 @@ describe('source probe', () => {
     const probe = new SourceProbe();
     probe.push(videoConfig(), 0);
     probe.push(audio(0), 0);
-    const big: MediaTag = { kind: 'audio', codec: 'aac', timestamp: 1, bytes: Buffer.alloc(1024 * 1024) };
+    const big: MediaTag = { kind: 'audio', codec: 'aac', timestamp: 1, bytes: Buffer.alloc(1024 * 1024), data: Buffer.alloc(0) };
     for (let i = 0; i < 17; i++) probe.push(big, 100);
     expect(probe.outcome(200)).toMatchObject({ ready: true, error: 'no_keyframe' });
   });

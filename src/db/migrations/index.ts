@@ -4,6 +4,7 @@ import * as m002 from './002_api_tokens';
 import * as m003 from './003_stream_options';
 import * as m004 from './004_sessions';
 import * as m005 from './005_operator';
+import * as m006 from './006_latency_mode';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const migrations: ReadonlyArray<[string, Migration]> = [
   ['003_stream_options', m003],
   ['004_sessions', m004],
   ['005_operator', m005],
+  ['006_latency_mode', m006],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

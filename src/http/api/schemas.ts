@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LATENCY_MODES } from '../../streams/stream-repository';
 import { WEBHOOK_EVENTS } from '../../webhooks/events';
 
 // One set of schemas: requests are validated with them and the OpenAPI document is generated
@@ -42,6 +43,7 @@ export function streamCreate(profiles: readonly string[]) {
       profile: profile.optional(),
       record: z.boolean().optional().meta({ description: 'Keep every segment of each session and serve it as VOD afterwards.' }),
       reconnectWindowSeconds: reconnectWindow.optional(),
+      latencyMode: z.enum(LATENCY_MODES).optional().meta({ description: '`low` (LL-HLS: parts and blocking playlist reloads, about a second behind) or `standard` (whole segments, for caches and players that cannot hold requests). Applies from the next publish.' }),
     })
     .strict()
     .meta({ id: 'StreamCreate' });
@@ -93,6 +95,7 @@ export const LiveSessionBody = z
     startedAt: isoTime,
     clientAddress: z.string().optional(),
     profile: z.string(),
+    latencyMode: z.enum(LATENCY_MODES).meta({ description: 'The mode this session was packaged in (the stream\'s, when it started).' }),
     recorded: z.boolean(),
     reconnects: z.number().int(),
     transcoderRestarts: z.number().int(),
@@ -123,6 +126,7 @@ export const StreamBody = z
     profile: z.string(),
     record: z.boolean(),
     reconnectWindowSeconds: z.number().nullable(),
+    latencyMode: z.enum(LATENCY_MODES),
     createdAt: isoTime,
     updatedAt: isoTime,
     liveSession: LiveSessionBody.nullable().optional().meta({ description: 'Only on a single stream: its live session, or null.' }),

@@ -1,73 +1,58 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { LIVE_PLAYLIST, RECORDING_PLAYLIST, type MediaLayout } from '../../hls/media-layout';
-import { hasEndList } from '../../hls/media-playlist';
-import { playlistUris } from '../../hls/playlist-uris';
-import type { Posters } from '../../hls/posters';
+import type { Catalog, LiveEntry } from '../../packaging/catalog';
+import { classifyHlsPath, segmentName, type HlsFile, type MediaLayout } from '../../packaging/media-layout';
+import { hasEndList } from '../../packaging/media-playlist';
+import { playlistUris } from '../../packaging/playlist-uris';
+import type { Posters } from '../../packaging/posters';
+import type { Timeline } from '../../packaging/timeline';
 import type { Logger } from '../../observability/logger';
-import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../../streams/keys';
+import { PLAYBACK_ID_PATTERN } from '../../streams/keys';
 import type { ViewerCounter } from '../../viewers/viewer-counter';
 import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../viewers/viewer-session';
 import { clientAddress } from '../client-address';
 import type { Cors } from '../cors';
 import { errorBody, type ErrorCode } from '../errors';
 import { fileKey, type CachedFile, type FileCache } from '../file-cache';
+import type { HeldRequests } from '../held-requests';
+import { blocking, livePlaylist, parseDirectives, partState, satisfied, type RenderedPlaylist } from '../live-playlists';
 import { BASELINE_HEADERS } from '../security-headers';
 import { headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
 
-/** A path part we may have written: no leading dot, no separators, nothing encoded. */
-const SAFE_PART = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
-
-const SEGMENT_TYPES: Record<string, string> = {
-  '.ts': 'video/mp2t',
+const CONTENT_TYPES: Record<string, string> = {
   '.m4s': 'video/iso.segment',
   '.mp4': 'video/mp4',
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.jpg': 'image/jpeg',
 };
-const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
+const PLAYLIST_TYPE = CONTENT_TYPES['.m3u8']!;
 
 /**
- * Cache lifetimes (docs/delivery.md has the table). A segment URL names one session's one segment
- * and is never rewritten. A live media playlist changes every segment: a second at most, so a cache
- * in front refreshes it and a player never sees one much older than the origin's. The stream master
- * changes only when a new session starts. Ended playlists no longer change.
+ * Cache lifetimes (docs/delivery.md has the table). Segment, part and init URLs name one session's
+ * one piece of media and never change. A live media playlist changes every part: a second at most
+ * for a request without directives; an answer to a blocking request (its URL names the part it
+ * waited for) stays a valid answer to that URL, so caches may keep it for a few seconds. The
+ * stream master changes only when a new session starts. Ended playlists no longer change.
  */
 const CACHE = {
-  segment: 'public, max-age=31536000, immutable',
+  media: 'public, max-age=31536000, immutable',
   livePlaylist: 'public, max-age=1',
+  blockingPlaylist: 'public, max-age=6',
   master: 'public, max-age=2',
   ended: 'public, max-age=86400',
   poster: 'public, max-age=5',
 } as const;
 
-/** The files of the layout (src/hls/media-layout.ts) that are served; nothing else is. */
-type HlsFile =
-  | { kind: 'stream-master' }
-  | { kind: 'poster' }
-  | { kind: 'session-master'; sessionId: string }
-  | { kind: 'media-playlist' }
-  | { kind: 'segment'; contentType: string };
-
-const safe = (parts: readonly string[]) => parts.every((part) => SAFE_PART.test(part) && !part.includes('..'));
-
-function classify(parts: readonly string[]): HlsFile | undefined {
-  if (!safe(parts)) return undefined;
-  const [first, sessionId, rendition, name] = parts;
-  if (parts.length === 1) {
-    if (first === 'master.m3u8') return { kind: 'stream-master' };
-    if (first === 'poster.jpg') return { kind: 'poster' };
-    return undefined;
-  }
-  if (first !== 'sessions' || sessionId === undefined || !ID_PATTERN.test(sessionId)) return undefined;
-  if (parts.length === 3 && rendition === 'master.m3u8') return { kind: 'session-master', sessionId };
-  if (parts.length !== 4 || name === undefined) return undefined;
-  if (name === LIVE_PLAYLIST || name === RECORDING_PLAYLIST) return { kind: 'media-playlist' };
-  const contentType = SEGMENT_TYPES[path.extname(name)];
-  return contentType ? { kind: 'segment', contentType } : undefined;
-}
+/** A blocking request is answered within three target durations, or with 503 (RFC 8216bis 6.2.5.2). */
+const HOLD_TARGET_DURATIONS = 3;
 
 export interface HlsHandlerDeps {
   layout: MediaLayout;
+  /** The live sessions' structure: what live playlists and parts are answered from. */
+  catalog: Catalog;
+  held: HeldRequests;
   /**
    * A live stream's poster is made when asked for. A delivery process (src/http/delivery-process.ts)
    * has none: poster requests are left to its caller, which forwards them to the origin.
@@ -76,20 +61,13 @@ export interface HlsHandlerDeps {
   files: FileCache;
   viewers: Pick<ViewerCounter, 'seen'>;
   cors: Cors;
-  /** Every answer, by kind of file (playlist, segment, poster, other): the HLS metrics. */
+  /** Every answer, by kind of file (playlist, segment, part, poster, other): the HLS metrics. */
   answered: (kind: string, status: number, bytes: number) => void;
   logger: Logger;
   /** From requestIds() (src/http/app.ts), shared with the rest of the HTTP server. */
   requestId: (incoming: string | undefined) => string;
   /** Behind a reverse proxy: viewers' addresses come from X-Forwarded-For, as for Koa. */
   trustProxy: boolean;
-}
-
-function kindOf(requestPath: string): string {
-  const extension = path.extname(requestPath);
-  if (extension === '.m3u8') return 'playlist';
-  if (extension === '.jpg') return 'poster';
-  return Object.hasOwn(SEGMENT_TYPES, extension) ? 'segment' : 'other';
 }
 
 interface HlsRequest {
@@ -102,16 +80,33 @@ interface HlsRequest {
   headers: string[];
 }
 
+/** One of the stream's files, as a request path names it. */
+interface Route {
+  playbackId: string;
+  file: HlsFile;
+  /** The stream's folder, and the file's path inside it. */
+  root: string;
+  parts: readonly string[];
+  /** The file cache's name for it. */
+  key: string;
+  contentType: string;
+  /** For the HLS metrics. */
+  kind: string;
+}
+
+type Sent = { status: number; bytes: number };
+
 /**
- * Serves a stream's HLS files by playback id: every request under /hls/. Anything that is not
- * plainly one of the files the origin writes for that stream is a 404, and the real path of what
- * is served must be inside the stream's folder. Live media playlist requests are what viewers are
- * counted from.
+ * Serves a stream's HLS by playback id: every request under /hls/. Live media playlists and parts
+ * come from the catalog (the packager's structure), held when they ask for what is about to exist;
+ * segments, init segments, ended playlists and masters come from the disk. Anything that is not
+ * plainly one of the stream's resources is a 404, and the real path of a file served must be
+ * inside the stream's folder. Live media playlist requests are what viewers are counted from.
  *
- * This is the one part of the HTTP server that runs without Koa: viewers' players reload a live
- * playlist every couple of seconds each, and Koa's context, router and middleware cost ~70 µs per
- * request, five times the work of answering from the file cache (docs/benchmarks.md, serving).
- * Returns false for a request that is not under /hls/, for Koa to answer (and, without posters, for a poster).
+ * This is the one part of the HTTP server that runs without Koa: every viewer's player asks for a
+ * playlist and a part several times a second, and Koa's context, router and middleware cost several
+ * times the work of the answer (docs/decisions.md). Returns false for a request that is not under
+ * /hls/, for Koa to answer (and, without posters, for a poster).
  */
 export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const routeOf = routes(deps.layout);
@@ -156,17 +151,13 @@ export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: Se
 
 const BASELINE_PAIRS = headerPairs(BASELINE_HEADERS);
 
-/** One of the stream's files, as a request path names it. */
-interface Route {
-  playbackId: string;
-  file: HlsFile;
-  /** The stream's folder, and the file's path inside it. */
-  root: string;
-  parts: readonly string[];
-  /** The file cache's name for it. */
-  key: string;
-  /** For the HLS metrics. */
-  kind: string;
+function kindOf(requestPath: string): string {
+  const name = requestPath.slice(requestPath.lastIndexOf('/') + 1);
+  if (name.endsWith('.m3u8')) return 'playlist';
+  if (name.endsWith('.jpg')) return 'poster';
+  if (/^seg_\d+\.\d+\.m4s$/.test(name)) return 'part';
+  if (name.endsWith('.m4s') || name.endsWith('.mp4')) return 'segment';
+  return 'other';
 }
 
 /** Request paths remembered; past this many the memory starts again, so that made-up paths cannot grow it. */
@@ -174,8 +165,7 @@ const MAX_ROUTES = 10_000;
 
 /**
  * What a request path names, worked out once per path: players ask for the same few paths over
- * and over, and splitting, checking and joining each one again was the largest part of the
- * handler's own time (docs/benchmarks.md, serving). Only paths of files we write are remembered.
+ * and over (docs/decisions.md). Only paths of the stream's resources are remembered.
  */
 function routes(layout: MediaLayout): (requestPath: string) => Route | undefined {
   const known = new Map<string, Route>();
@@ -183,23 +173,20 @@ function routes(layout: MediaLayout): (requestPath: string) => Route | undefined
     const remembered = known.get(requestPath);
     if (remembered) return remembered;
     const [playbackId = '', ...parts] = requestPath.slice('/hls/'.length).split('/');
-    const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classify(parts) : undefined;
+    const file = PLAYBACK_ID_PATTERN.test(playbackId) ? classifyHlsPath(parts) : undefined;
     if (!file) return undefined;
     const root = layout.streamDir(playbackId);
-    const route = { playbackId, file, root, parts, key: fileKey(root, parts), kind: kindOf(requestPath) };
+    const contentType = CONTENT_TYPES[path.extname(requestPath)] ?? 'application/octet-stream';
+    const route = { playbackId, file, root, parts, key: fileKey(root, parts), contentType, kind: kindOf(requestPath) };
     if (known.size >= MAX_ROUTES) known.clear();
     known.set(requestPath, route);
     return route;
   };
 }
 
-type Sent = { status: number; bytes: number };
-
 /**
- * Live media playlists and segments are nearly every request: when the file is in memory, the
- * answer goes out in the same tick, without promises (with flat header lists, a fifth of the
- * handler's own time per playlist, docs/benchmarks.md). Everything else, and anything not in
- * memory, goes through the disk.
+ * The common answers (a live playlist already rendered, a part or segment in memory) go out in
+ * the same tick, without promises; everything else goes through the disk or waits.
  */
 function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefined): Sent | Promise<Sent> {
   const { req, res } = request;
@@ -216,21 +203,137 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefin
   }
   if (!route) return sendError(request, 404, 'not_found', 'Not found');
   const { file } = route;
-  if (file.kind === 'media-playlist' || file.kind === 'segment') {
-    const cached = deps.files.cached(route.key);
-    if (cached) return file.kind === 'segment' ? sendFile(request, file, cached) : sendMediaPlaylist(deps, request, route.playbackId, playlistOf(cached.bytes), cached.mtime);
+  if (file.kind === 'media-playlist' || file.kind === 'part' || file.kind === 'segment') {
+    const entry = deps.catalog.get(route.playbackId, file.sessionId);
+    const timeline = entry?.timelines.get(file.rendition);
+    if (entry && timeline) {
+      if (file.kind === 'media-playlist' && !file.recording) return serveLivePlaylist(deps, request, route, entry, file.rendition);
+      if (file.kind === 'part') return servePart(deps, request, route, entry, file);
+      // A segment is served once it is complete; it is listed only then.
+      if (file.kind === 'segment' && timeline.segment(file.msn)?.duration === undefined && timeline.segment(file.msn)) return sendError(request, 404, 'not_found', 'Not found');
+    } else if (file.kind === 'part') {
+      return sendError(request, 404, 'not_found', 'Not found');
+    }
   }
-  return serveFromDisk(deps, request, route.playbackId, file, route.root, route.parts);
+  if (file.kind === 'segment' || file.kind === 'init' || file.kind === 'media-playlist') {
+    const cached = deps.files.cached(route.key);
+    if (cached) return file.kind === 'media-playlist' ? sendStoredPlaylist(deps, request, route, playlistOf(cached.bytes), cached.mtime) : sendMedia(request, route, cached);
+  }
+  return serveFromDisk(deps, request, route);
 }
 
-async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, playbackId: string, file: HlsFile, root: string, parts: readonly string[]): Promise<Sent> {
+/**
+ * A live media playlist, from the catalog. With delivery directives (low latency) a request for
+ * what is not there yet is held until it is; a malformed or too-far request is refused (400).
+ */
+function serveLivePlaylist(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entry: LiveEntry, rendition: string): Sent | Promise<Sent> {
+  const { req } = request;
+  if (req.method === 'GET') deps.viewers.seen(route.playbackId, viewerId(req, viewerSessionOf(request), deps.trustProxy));
+  const parsed = parseDirectives(request.query);
+  if (!parsed.ok) return sendError(request, 400, 'bad_request', parsed.message);
+  const low = entry.info.mode === 'low';
+  const directives = low ? parsed.directives : { skip: false };
+  const timeline = entry.timelines.get(rendition)!;
+  const answer = (current: LiveEntry) => sendLivePlaylist(request, livePlaylist(current, rendition, directives.skip)!, directives.msn !== undefined);
+  const decision = blocking(timeline, directives, entry.info.partTarget);
+  if (decision.kind === 'refuse') return sendError(request, 400, 'bad_request', decision.message);
+  if (decision.kind === 'now') return answer(entry);
+  const { msn, part } = directives;
+  return deps.held
+    .hold(entry, rendition, (current) => satisfied(current.timelines.get(rendition)!, msn!, part), HOLD_TARGET_DURATIONS * timeline.targetDuration * 1000, (listener) => request.res.once('close', listener))
+    .then((outcome): Sent | Promise<Sent> => {
+      if (outcome === 'closed') return { status: 499, bytes: 0 };
+      if (outcome === 'full') return sendError(request, 503, 'service_unavailable', 'Too many requests are waiting; try again.');
+      if (outcome === 'timeout') return sendError(request, 503, 'service_unavailable', `Segment ${msn}${part !== undefined ? ` part ${part}` : ''} did not appear in time.`);
+      const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
+      // The session ended meanwhile: its final playlist is on disk.
+      return current ? answer(current) : serveFromDisk(deps, request, route);
+    });
+}
+
+function sendLivePlaylist(request: HlsRequest, playlist: RenderedPlaylist, blocked: boolean): Sent {
+  return sendRepresentation(request.req, request.res, request.headers, {
+    contentType: PLAYLIST_TYPE,
+    cacheControl: blocked ? CACHE.blockingPlaylist : CACHE.livePlaylist,
+    size: playlist.body.length,
+    etag: playlist.etag,
+    body: playlist.body,
+  });
+}
+
+/** A part of a live segment: its bytes from memory or from the segment's file; the next parts are waited for. */
+function servePart(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entry: LiveEntry, file: Extract<HlsFile, { kind: 'part' }>): Sent | Promise<Sent> {
+  const timeline = entry.timelines.get(file.rendition)!;
+  const state = partState(timeline, file.msn, file.part, entry.info.partTarget);
+  if (state === 'present') return sendPart(deps, request, route, entry, timeline, file);
+  if (state === 'absent') return sendError(request, 404, 'not_found', 'Not found');
+  return deps.held
+    .hold(entry, file.rendition, (current) => partState(current.timelines.get(file.rendition)!, file.msn, file.part, entry.info.partTarget) !== 'coming', HOLD_TARGET_DURATIONS * timeline.targetDuration * 1000, (listener) => request.res.once('close', listener))
+    .then((outcome) => {
+      if (outcome === 'closed') return { status: 499, bytes: 0 };
+      if (outcome === 'full') return sendError(request, 503, 'service_unavailable', 'Too many requests are waiting; try again.');
+      const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
+      const currentTimeline = current?.timelines.get(file.rendition);
+      if (outcome !== 'ready' || !current || !currentTimeline || partState(currentTimeline, file.msn, file.part, current.info.partTarget) !== 'present') {
+        return sendError(request, 404, 'not_found', 'Not found');
+      }
+      return sendPart(deps, request, route, current, currentTimeline, file);
+    });
+}
+
+function sendPart(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entry: LiveEntry, timeline: Timeline, file: Extract<HlsFile, { kind: 'part' }>): Sent {
+  const info = timeline.segment(file.msn)!.parts.find((p) => p.index === file.part)!;
+  const bytes = entry.partBytes(file.rendition, file.msn, file.part) ?? readPart(deps, route, file.sessionId, file.rendition, file.msn, info.offset, info.length);
+  if (!bytes) return sendError(request, 404, 'not_found', 'Not found');
+  return sendRepresentation(request.req, request.res, request.headers, {
+    contentType: route.contentType,
+    cacheControl: CACHE.media,
+    size: bytes.length,
+    etag: `"${file.sessionId}-${file.rendition}-${file.msn}.${file.part}"`,
+    body: bytes,
+  });
+}
+
+/** Parts read from their segment's file, kept for the other viewers who ask next: a part is asked for by all of them at once. */
+const partReads = new Map<string, Buffer>();
+const MAX_PART_READS = 512;
+
+function readPart(deps: HlsHandlerDeps, route: Route, sessionId: string, rendition: string, msn: number, offset: number, length: number): Buffer | undefined {
+  const file = path.join(route.root, 'sessions', sessionId, rendition, segmentName(msn));
+  const key = `${file}#${offset}`;
+  const known = partReads.get(key);
+  if (known) return known;
+  // A complete segment may already be in the file cache whole.
+  const whole = deps.files.cached(fileKey(route.root, ['sessions', sessionId, rendition, segmentName(msn)]));
+  let bytes: Buffer | undefined = whole && whole.bytes.length >= offset + length ? whole.bytes.subarray(offset, offset + length) : undefined;
+  if (!bytes) {
+    // Synchronous: a few tens of kilobytes the kernel has just been given, once per part per process.
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(file, 'r');
+      const buffer = Buffer.allocUnsafe(length);
+      if (fs.readSync(fd, buffer, 0, length, offset) !== length) return undefined;
+      bytes = buffer;
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+  if (partReads.size >= MAX_PART_READS) partReads.delete(partReads.keys().next().value!);
+  partReads.set(key, bytes);
+  return bytes;
+}
+
+async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, route: Route): Promise<Sent> {
+  const { file, playbackId, root, parts } = route;
   if (file.kind === 'poster') await deps.posters?.refresh(playbackId);
   const found = await deps.files.read(root, parts);
   if (!found) return sendError(request, 404, 'not_found', 'Not found');
-  if (file.kind === 'segment' || file.kind === 'poster') return sendFile(request, file, found);
+  if (file.kind === 'segment' || file.kind === 'init' || file.kind === 'poster') return sendMedia(request, route, found);
 
   const playlist = playlistOf(await bytesOf(found));
-  if (file.kind === 'media-playlist') return sendMediaPlaylist(deps, request, playbackId, playlist, found.mtime);
+  if (file.kind === 'media-playlist') return sendStoredPlaylist(deps, request, route, playlist, found.mtime);
   let body = playlist.bytes;
   let etag = playlist.etag;
   const ended = file.kind === 'session-master' && (await variantsEnded(deps.files, path.join(root, 'sessions', file.sessionId), playlist.text));
@@ -243,16 +346,23 @@ async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, playback
   return sendPlaylist(request, body, etag, ended ? CACHE.ended : CACHE.master, found.mtime);
 }
 
-function sendFile(request: HlsRequest, file: HlsFile & { kind: 'segment' | 'poster' }, found: CachedFile | OpenedFile): Sent {
-  const [contentType, cacheControl] = file.kind === 'segment' ? [file.contentType, CACHE.segment] : ['image/jpeg', CACHE.poster];
+function sendMedia(request: HlsRequest, route: Route, found: CachedFile | OpenedFile): Sent {
+  const poster = route.file.kind === 'poster';
   const { size, etag, mtime } = found;
-  return sendRepresentation(request.req, request.res, request.headers, { contentType, cacheControl, size, etag, lastModified: mtime, body: 'bytes' in found ? found.bytes : found.handle });
+  return sendRepresentation(request.req, request.res, request.headers, {
+    contentType: route.contentType,
+    cacheControl: poster ? CACHE.poster : CACHE.media,
+    size,
+    etag,
+    lastModified: mtime,
+    body: 'bytes' in found ? found.bytes : found.handle,
+  });
 }
 
-/** A live media playlist counts its reader as a viewer. */
-function sendMediaPlaylist(deps: HlsHandlerDeps, request: HlsRequest, playbackId: string, playlist: Playlist, mtime: Date): Sent {
+/** A media playlist from disk: an ended session's, or a recording (which counts no viewer once ended). */
+function sendStoredPlaylist(deps: HlsHandlerDeps, request: HlsRequest, route: Route, playlist: Playlist, mtime: Date): Sent {
   const { req } = request;
-  if (!playlist.ended && req.method === 'GET') deps.viewers.seen(playbackId, viewerId(req, viewerSessionOf(request), deps.trustProxy));
+  if (!playlist.ended && req.method === 'GET') deps.viewers.seen(route.playbackId, viewerId(req, viewerSessionOf(request), deps.trustProxy));
   return sendPlaylist(request, playlist.bytes, playlist.etag, playlist.ended ? CACHE.ended : CACHE.livePlaylist, mtime);
 }
 
@@ -328,7 +438,7 @@ async function variantsEnded(files: FileCache, sessionDir: string, master: strin
   const uris = playlistUris(master).map((uri) => uri.split('/'));
   if (uris.length === 0) return false;
   for (const parts of uris) {
-    const found = safe(parts) ? await files.read(sessionDir, parts) : undefined;
+    const found = parts.every((part) => /^[A-Za-z0-9_.-]+$/.test(part) && !part.includes('..')) ? await files.read(sessionDir, parts) : undefined;
     if (!found || !playlistOf(await bytesOf(found)).ended) return false;
   }
   return true;

@@ -5,6 +5,8 @@ import { Transcoder } from '../transcode/transcoder';
 
 /** Where a live stream's newest picture is: its newest segment of a video rendition. */
 export interface PosterSource {
+  /** A segment of a video rendition, and the init segment it is read after. */
+  init: string;
   segment: string;
   width: number;
   height: number;

@@ -1,0 +1,436 @@
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import http from 'node:http';
+import type net from 'node:net';
+import { AuditLog } from '../audit/audit-log';
+import { publicUrls, type PublicUrls } from '../config/load';
+import type { Config } from '../config/schema';
+import { StreamControl } from '../control/stream-control';
+import { describeDatabase } from '../db/database-url';
+import { createDatabase, migrateToLatest, type Database } from '../db/knex';
+import { auditRoutes } from '../http/api/audit';
+import { buildOpenApi } from '../http/api/openapi';
+import { mountRoutes } from '../http/api/route';
+import { streamRoutes } from '../http/api/streams';
+import { tokenRoutes } from '../http/api/tokens';
+import { webhookRoutes } from '../http/api/webhooks';
+import { createHttpApp, requestIds } from '../http/app';
+import { cors } from '../http/cors';
+import { DeliveryProcesses } from '../http/delivery-processes';
+import { hlsFileCache } from '../http/file-cache';
+import { HeldRequests } from '../http/held-requests';
+import { docsRoutes } from '../http/routes/docs';
+import { hlsHandler } from '../http/routes/hls';
+import { landingRoutes } from '../http/routes/landing';
+import { opsRoutes } from '../http/routes/ops';
+import { playerRoutes } from '../http/routes/player';
+import { publicApi } from '../http/routes/public-api';
+import { securityHeaders } from '../http/security-headers';
+import { statusOf, StreamView } from '../http/stream-view';
+import { routeNmsLogging } from '../ingest/nms-rtmp-protocol';
+import { RtmpServer } from '../ingest/rtmp-server';
+import { LiveRegistry } from '../live/live-registry';
+import { LiveSession } from '../live/live-session';
+import { SessionOutput } from '../live/session-output';
+import { killOrphanTranscoders, recoverCrashedSessions } from '../live/recovery';
+import { SessionRepository } from '../live/session-repository';
+import { StreamWatch } from '../live/stream-watch';
+import type { Logger } from '../observability/logger';
+import { countHlsAnswers, createMetrics, type Metrics } from '../observability/metrics';
+import { ReadinessCheck } from '../observability/readiness';
+import { packageRoot } from '../package-root';
+import { Catalog } from '../packaging/catalog';
+import { freeBytes } from '../packaging/disk-space';
+import { MediaLayout } from '../packaging/media-layout';
+import { Posters, type PosterSource } from '../packaging/posters';
+import { RetentionSweeper } from '../packaging/retention';
+import { StreamFiles } from '../packaging/stream-files';
+import { FailureGuard } from '../security/failure-guard';
+import { generateId } from '../streams/keys';
+import { StreamRepository, type StreamRecord } from '../streams/stream-repository';
+import { StreamService } from '../streams/stream-service';
+import { TokenRepository } from '../streams/token-repository';
+import { TokenService } from '../streams/token-service';
+import { checkFfmpeg } from '../transcode/ffmpeg-check';
+import { profileNames, resolveProfile } from '../transcode/profiles';
+import { ViewerCounter } from '../viewers/viewer-counter';
+import { WebhookDispatcher } from '../webhooks/dispatcher';
+import type { WebhookEventType } from '../webhooks/events';
+import { WebhookRepository } from '../webhooks/webhook-repository';
+import { WebhookService } from '../webhooks/webhook-service';
+import { startParts, type Part } from './parts';
+import { settingsOf } from './settings';
+
+/** Bounds the memory a client inventing viewer ids can take, far above any real audience of one origin. */
+const MAX_VIEWERS_PER_STREAM = 100_000;
+/** One render is a fraction of a second of one core: two at once keep a burst of requests short. */
+const MAX_POSTER_RENDERS = 2;
+const POSTER_TIMEOUT_MS = 10_000;
+
+export interface OriginOptions {
+  config: Config;
+  logger: Logger;
+  /** Folder with the built player (dist/player). */
+  assetsDir: string;
+}
+
+export interface Origin {
+  readonly urls: PublicUrls;
+  readonly httpPort: number;
+  readonly rtmpPort: number;
+  readonly db: Database;
+  readonly registry: LiveRegistry;
+  readonly catalog: Catalog;
+  readonly held: HeldRequests;
+  readonly streams: StreamService;
+  readonly sessions: SessionRepository;
+  readonly tokens: TokenService;
+  readonly retention: RetentionSweeper;
+  readonly webhooks: WebhookService;
+  readonly dispatcher: WebhookDispatcher;
+  readonly audit: AuditLog;
+  readonly watch: StreamWatch;
+  readonly metrics: Metrics;
+  readonly viewers: ViewerCounter;
+  /** Set on the first start without ADMIN_TOKEN and without tokens: shown once, never stored. */
+  readonly bootstrapToken: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * The origin, wired: every collaborator is built first, then the parts that run (database,
+ * listeners, background tasks, live sessions) start in the order below and stop in reverse.
+ * A start that fails halfway stops what it had started.
+ */
+export async function startOrigin({ config, logger, assetsDir }: OriginOptions): Promise<Origin> {
+  const ffmpeg = await checkFfmpeg(config.ffmpegPath);
+  logger.info({ ffmpeg: ffmpeg.version }, 'ffmpeg found');
+  const settings = settingsOf(config);
+  const now = () => Date.now();
+
+  const db = createDatabase(config.databaseUrl);
+  const streamRepository = new StreamRepository(db);
+  const streams = new StreamService(streamRepository, now, config.hls.latencyMode);
+  const sessions = new SessionRepository(db);
+  const tokens = new TokenService(new TokenRepository(db), config.adminToken, now);
+  const layout = new MediaLayout(config.mediaDir);
+  const files = new StreamFiles(layout);
+  const catalog = new Catalog();
+  const viewers = new ViewerCounter({ windowMs: settings.viewers.windowMs, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
+  // The registry is built below; the metrics read it only when scraped.
+  let registry: LiveRegistry | undefined;
+  const metrics = createMetrics({
+    viewerCounts: () => viewers.counts(),
+    liveStreams: () =>
+      (registry?.list() ?? []).map((session) => {
+        const info = session.info();
+        return {
+          playbackId: session.stream.playbackId,
+          ...(info.ingest.bitrateKbps !== undefined && { ingestKbps: info.ingest.bitrateKbps }),
+          ...(info.transcoder?.speed !== undefined && { transcoderSpeed: info.transcoder.speed }),
+        };
+      }),
+  });
+  db.on('query-error', () => metrics.databaseErrors.inc({ kind: 'query' }));
+  routeNmsLogging((level, message) => logger[level]({ component: 'node-media-server' }, message));
+  const webhookRepository = new WebhookRepository(db);
+  const dispatcher = new WebhookDispatcher(
+    webhookRepository,
+    { pollMs: settings.webhooks.pollMs, retrySeconds: settings.webhooks.retrySeconds, timeoutMs: settings.webhooks.timeoutMs, leaseMs: 60_000, batch: 20 },
+    logger,
+    metrics,
+    now,
+  );
+  const webhooks = new WebhookService(webhookRepository, now, () => dispatcher.wake());
+  const audit = new AuditLog(db, now);
+  // URLs are known once the listeners are bound; events before that cannot happen (nothing is live).
+  let describe: (stream: StreamRecord) => Record<string, unknown> = (stream) => ({ id: stream.id, name: stream.name, playbackId: stream.playbackId });
+  // Events are recorded off the media path; stopping waits for those still being written.
+  const recording = new Set<Promise<void>>();
+  const emit = (type: WebhookEventType, session: LiveSession, extra: Record<string, unknown> = {}) => {
+    const written = webhooks
+      .emit(type, { stream: describe(session.stream), session: { id: session.id, startedAt: new Date(session.startedAt).toISOString(), ...extra } })
+      .then(() => undefined, (error: unknown) => logger.error({ err: error, type }, 'cannot record a webhook event'));
+    recording.add(written);
+    void written.finally(() => recording.delete(written));
+  };
+
+  const posters = new Posters({
+    ffmpegPath: config.ffmpegPath,
+    intervalMs: settings.hls.posterIntervalMs,
+    maxRenders: MAX_POSTER_RENDERS,
+    timeoutMs: POSTER_TIMEOUT_MS,
+    posterPath: (playbackId) => layout.poster(playbackId),
+    sourceOf: (playbackId): PosterSource | undefined => registry?.getByPlaybackId(playbackId)?.posterSource(),
+    now,
+    logger,
+    metrics,
+  });
+  const live = new LiveRegistry(
+    streams,
+    (stream, onEnded) =>
+      new LiveSession({
+        id: generateId(),
+        stream,
+        node: config.nodeId,
+        settings: settings.session,
+        createOutput: (events) =>
+          new SessionOutput({
+            ...events,
+            stream,
+            profile: resolveProfile(config, stream.profile),
+            latencyMode: stream.latencyMode,
+            settings: settings.session,
+            files,
+            catalog,
+            posters,
+            ffmpegPath: config.ffmpegPath,
+            metrics,
+            now,
+          }),
+        store: sessions,
+        logger,
+        metrics,
+        now,
+        onStateChange: (session, state) => {
+          if (state === 'live') emit('stream.live', session);
+          if (state === 'ended') {
+            onEnded(session);
+            emit('stream.idle', session, { endReason: session.reason });
+          }
+        },
+        onPublisherGone: (session, why) => emit('stream.disconnected', session, { why }),
+      }),
+    { freeBytes: () => freeBytes(config.mediaDir), minFreeBytes: settings.disk.minFreeBytes, now },
+    logger,
+    metrics,
+  );
+  registry = live;
+  const watch = new StreamWatch(live, streams, settings.live.watchIntervalMs, logger);
+  const retention = new RetentionSweeper(files, {
+    keepEndedMs: settings.hls.keepEndedMs,
+    intervalMs: settings.hls.sweepIntervalMs,
+    activeSession: (playbackId) => live.getByPlaybackId(playbackId)?.id,
+    now,
+    logger,
+  });
+  const { keyGuessing } = settings.ingest;
+  const rtmp = new RtmpServer(
+    {
+      host: config.host,
+      port: config.rtmpPort,
+      app: config.ingest.app,
+      setupTimeoutMs: settings.ingest.handshakeTimeoutMs,
+      idleTimeoutMs: settings.ingest.idleTimeoutMs,
+      authorizeTimeoutMs: settings.ingest.authorizeTimeoutMs,
+      maxConnections: config.ingest.maxConnections,
+      maxConnectionsPerAddress: config.ingest.maxConnectionsPerAddress,
+      readIntervalMs: settings.ingest.readIntervalMs,
+      limits: {
+        maxPendingBytes: 1024 * 1024,
+        maxMessageBytes: settings.ingest.maxMessageBytes,
+        maxCommandBytes: 64 * 1024,
+        maxBufferedBytes: 2 * settings.ingest.maxMessageBytes,
+        maxChunkStreams: 32,
+        maxChunkSize: 16 * 1024 * 1024,
+      },
+    },
+    live,
+    new FailureGuard({ ...keyGuessing, delayPerFailureMs: 500, maxDelayMs: 3000, maxAddresses: 100_000, now }),
+    logger,
+    metrics,
+  );
+  const held = new HeldRequests(catalog, settings.hls.maxHeldRequests);
+  const crossOrigin = cors(config.http.corsOrigins);
+  const requestId = requestIds();
+  const serveHls = hlsHandler({
+    layout,
+    catalog,
+    held,
+    posters,
+    files: hlsFileCache(settings.hls.cacheMegabytes),
+    viewers,
+    cors: crossOrigin,
+    answered: (kind, status, bytes) => countHlsAnswers(metrics, kind, status, 1, bytes),
+    logger,
+    requestId,
+    trustProxy: config.http.trustProxy,
+  });
+  const httpServer = http.createServer();
+  // Set once the listeners are bound and the URLs known; until then nothing is listening.
+  let koa: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => res.writeHead(503).end();
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!serveHls(req, res)) koa(req, res);
+  };
+  httpServer.on('request', answer);
+  const delivery =
+    config.http.deliveryProcesses > 0
+      ? new DeliveryProcesses({
+          count: config.http.deliveryProcesses,
+          options: {
+            mediaDir: config.mediaDir,
+            corsOrigins: config.http.corsOrigins,
+            trustProxy: config.http.trustProxy,
+            cacheMegabytes: settings.hls.cacheMegabytes,
+            maxHeldRequests: settings.hls.maxHeldRequests,
+            logLevel: config.logLevel,
+            logFormat: config.logFormat,
+          },
+          server: httpServer,
+          catalog,
+          handle: answer,
+          report: ({ answers, seen }) => {
+            for (const [kind, status, requests, bytes] of answers) countHlsAnswers(metrics, kind, status, requests, bytes);
+            for (const [playbackId, viewerId] of seen) viewers.seen(playbackId, viewerId);
+          },
+          logger,
+        })
+      : undefined;
+
+  let bootstrapToken: string | undefined;
+  let urls: PublicUrls | undefined;
+  const ports = { http: 0, rtmp: 0 };
+  let rtmpClosed: Promise<void> = Promise.resolve();
+  const parts: Part[] = [
+    {
+      name: 'database',
+      start: async () => {
+        await migrateToLatest(db);
+        logger.info({ database: describeDatabase(config.databaseUrl) }, 'database ready');
+        bootstrapToken = await tokens.bootstrapAdminToken();
+      },
+      stop: () => db.destroy(),
+    },
+    {
+      name: 'crash recovery',
+      start: async () => {
+        await fs.mkdir(layout.liveRoot, { recursive: true });
+        killOrphanTranscoders(layout.liveRoot, logger);
+        await recoverCrashedSessions({ sessions, streams: streamRepository, files, node: config.nodeId, now: now(), logger });
+      },
+    },
+    { name: 'webhook dispatcher', start: () => dispatcher.start(), stop: () => dispatcher.stop() },
+    { name: 'webhook events', stop: async () => void (await Promise.all(recording)) },
+    { name: 'rtmp listener', start: async () => void (ports.rtmp = (await rtmp.listen()).port), stop: () => rtmp.stopAccepting() },
+    {
+      name: 'http listener',
+      start: async () => {
+        ports.http = (await listen(httpServer, config.host, config.httpPort)).port;
+        urls = publicUrls(config, ports);
+        koa = httpApp(urls);
+      },
+      stop: () =>
+        new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        }),
+    },
+    { name: 'delivery processes', start: () => delivery?.start(), stop: () => delivery?.stop() },
+    { name: 'retention', start: () => (retention.start(), void retention.sweep()), stop: () => retention.stop() },
+    { name: 'stream watch', start: () => watch.start(), stop: () => watch.stop() },
+    {
+      name: 'publisher connections',
+      stop: async () => {
+        rtmp.closeAll();
+        await rtmpClosed;
+      },
+    },
+    {
+      name: 'live sessions',
+      stop: async () => {
+        await posters.close();
+        await live.stopAll('shutdown');
+      },
+    },
+    // Stopped first: no new publisher while the sessions end.
+    { name: 'ingest', stop: () => void (rtmpClosed = rtmp.stopAccepting()) },
+  ];
+  const stop = await startParts(parts, logger);
+  logger.info({ rtmp: urls!.rtmpPublicUrl, http: urls!.publicUrl }, 'origin listening');
+
+  /** The Koa application (API, pages, health), once the URLs it hands out are known. */
+  function httpApp(publicUrls: PublicUrls): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+    const view = new StreamView(
+      publicUrls,
+      {
+        status: (streamId) => statusOf(live.getByStreamId(streamId)),
+        session: (streamId) => live.getByStreamId(streamId)?.info(),
+      },
+      viewers,
+      { hasPoster: async (playbackId) => posters.canMake(playbackId) || (await files.hasPoster(playbackId)) },
+    );
+    describe = (stream) => view.webhook(stream);
+    const control = new StreamControl({ streams, sessions, files, webhooks, live, describe, logger });
+    const apiRoutes = [
+      ...streamRoutes({ streams, control, sessions, registry: live, view, profiles: profileNames(config) }),
+      ...tokenRoutes(tokens),
+      ...webhookRoutes(webhooks),
+      ...auditRoutes(audit),
+    ];
+    const authFailures = new FailureGuard({ ...settings.http.authFailures, slowAfter: Number.POSITIVE_INFINITY, delayPerFailureMs: 0, maxDelayMs: 0, maxAddresses: 100_000, now });
+    const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: settings.disk.minFreeBytes, ffmpegPath: config.ffmpegPath, now });
+    const app = createHttpApp(
+      logger,
+      [
+        opsRoutes({ metrics, readiness, metricsToken: config.metrics.token }),
+        mountRoutes(apiRoutes, { tokens, audit, authFailures }),
+        publicApi({ streams, view, cors: crossOrigin }),
+        docsRoutes(buildOpenApi(apiRoutes, publicUrls.publicUrl, packageVersion()), swaggerUiDir()),
+        playerRoutes({ streams, view, assetsDir }),
+        landingRoutes({ registry: live, view, assetsDir }),
+      ],
+      {
+        trustProxy: config.http.trustProxy,
+        before: [securityHeaders(publicUrls.publicUrl)],
+        onDatabaseUnavailable: () => metrics.databaseErrors.inc({ kind: 'unavailable' }),
+        requestId,
+        forwardedClientAddress: delivery?.clientAddressOf,
+      },
+    );
+    return app.callback();
+  }
+
+  return {
+    urls: urls!,
+    httpPort: ports.http,
+    rtmpPort: ports.rtmp,
+    db,
+    registry: live,
+    catalog,
+    held,
+    streams,
+    sessions,
+    tokens,
+    retention,
+    webhooks,
+    dispatcher,
+    audit,
+    watch,
+    metrics,
+    viewers,
+    bootstrapToken,
+    stop: async () => {
+      await stop();
+      logger.info('origin stopped');
+    },
+  };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function swaggerUiDir(): string {
+  return path.dirname(require.resolve('swagger-ui-dist/package.json'));
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as net.AddressInfo);
+    });
+  });
+}

@@ -1,0 +1,383 @@
+// One live session's packaging: every rendition's samples, copied or encoded, become CMAF parts and
+// segments on disk and in the catalog, with one continuous timeline across the session's runs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeAtomicSync } from './atomic-write';
+import type { Catalog, LiveSessionInfo } from './catalog';
+import { fragment, initSegment } from './fmp4';
+import { initName, LIVE_PLAYLIST, RECORDING_PLAYLIST, segmentName, type MediaLayout } from './media-layout';
+import { recordingEntry, recordingHeader, renderLivePlaylist, renderRecording, type LatencyMode, type RecordedSegment } from './media-playlist';
+import { Segmenter, type ClosedPart } from './segmenter';
+import type { TimelineEvent } from './timeline';
+import { sameTrack, ticks, type Sample, type Track } from './track';
+
+/** What copied and encoded runs feed: each rendition's track, then its samples, on the run's input timeline. */
+export interface MediaSink {
+  track(rendition: string, track: Track): void;
+  sample(rendition: string, sample: Sample): void;
+}
+
+/** A run's feed into the packager; end() once the run has given everything it will. */
+export interface RunPackaging extends MediaSink {
+  /** The run's media begins at this input time (ms): its first keyframe, which every rendition starts from. */
+  startsAt(inputMs: number): void;
+  end(): void;
+}
+
+export interface PackagerOptions {
+  playbackId: string;
+  sessionId: string;
+  layout: MediaLayout;
+  /** Video renditions first; the first video rendition is the one the audio is cut with. */
+  renditions: ReadonlyArray<{ name: string; kind: 'video' | 'audio' }>;
+  mode: LatencyMode;
+  partSeconds: number;
+  segmentSeconds: number;
+  listSize: number;
+  record: boolean;
+  catalog: Catalog;
+  now: () => number;
+  /** A rendition completed a segment. */
+  onSegment: (rendition: string) => void;
+  /**
+   * A file of the current run could not be written (its folder removed, the disk full): the run
+   * packages nothing more, and should be replaced by a new one.
+   */
+  onRunFailed: (error: unknown) => void;
+}
+
+interface RunState {
+  number: number;
+  /** The run's first sample's time on its input timeline (ms): session time `offsetMs` from then on. */
+  inputStartMs?: number;
+  offsetMs: number;
+  /** When the frame at an input time was captured (publisher's clock, ms since the epoch). */
+  capturedAt: (inputMs: number) => number;
+  /** capturedAt(inputStartMs), once known. */
+  startedAt: number;
+  /** Audio held until the video it plays with has reached it, so that it is cut where the video is. */
+  waitingAudio: Map<string, Sample[]>;
+  referenceUpTo: number;
+  ended: boolean;
+}
+
+interface RenditionState {
+  name: string;
+  kind: 'video' | 'audio';
+  dir: string;
+  track?: Track;
+  init?: string;
+  segmenter?: Segmenter;
+  /** The next segment starts a new timeline (a new run, or new codec parameters). */
+  discontinuity: boolean;
+  nextMsn: number;
+  msn: number;
+  partIndex: number;
+  sequence: number;
+  segmentStart?: { discontinuity: boolean; programDateTime: string; init: string };
+  file?: number;
+  written: number;
+  /** End of the last sample, in seconds of session time. */
+  endSeconds: number;
+  newestMsn?: number;
+  newestInit?: string;
+  /** Bytes and seconds of the segments still on disk, for the measured bitrate. */
+  recent: Array<{ bytes: number; seconds: number }>;
+  recorded: RecordedSegment[];
+  lastPartAt?: number;
+}
+
+export class Packager {
+  readonly info: LiveSessionInfo;
+  private readonly renditions = new Map<string, RenditionState>();
+  private readonly reference: string | undefined;
+  private run: RunState | undefined;
+  private runs = 0;
+  private inits = 0;
+  private finished = false;
+
+  constructor(private readonly options: PackagerOptions) {
+    const sessionDir = options.layout.sessionDir(options.playbackId, options.sessionId);
+    for (const { name, kind } of options.renditions) {
+      this.renditions.set(name, { name, kind, dir: path.join(sessionDir, name), discontinuity: false, nextMsn: 1, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
+    }
+    this.reference = options.renditions.find((r) => r.kind === 'video')?.name;
+    this.info = {
+      playbackId: options.playbackId,
+      sessionId: options.sessionId,
+      mode: options.mode,
+      partTarget: options.partSeconds,
+      renditions: options.renditions.map((r) => r.name),
+      timeline: { listSize: options.listSize, segmentSeconds: options.segmentSeconds },
+    };
+    options.catalog.apply({ type: 'open', session: this.info });
+  }
+
+  /**
+   * A run begins (a publisher, or a restarted transcoder): its media continues the session's
+   * timeline where the previous run ended, behind a discontinuity. The previous run is ended first.
+   */
+  beginRun(start: { capturedAt: (inputMs: number) => number }): RunPackaging {
+    this.endRun();
+    const offsetMs = Math.ceil(Math.max(0, ...[...this.renditions.values()].map((r) => r.endSeconds)) * 1000);
+    const run: RunState = { number: ++this.runs, capturedAt: start.capturedAt, startedAt: 0, offsetMs, waitingAudio: new Map(), referenceUpTo: -Infinity, ended: false };
+    this.run = run;
+    for (const state of this.renditions.values()) {
+      state.segmenter = undefined;
+      state.track = undefined;
+      state.discontinuity = run.number > 1;
+      // Again for every run: a folder removed under the previous one is there for this one.
+      this.write(run, () => fs.mkdirSync(state.dir, { recursive: true }));
+    }
+    return {
+      startsAt: (inputMs) => this.guard(run, () => this.startRunAt(run, inputMs)),
+      track: (rendition, track) => this.guard(run, () => this.onTrack(run, rendition, track)),
+      sample: (rendition, sample) => this.guard(run, () => this.onSample(run, rendition, sample)),
+      end: () => {
+        if (this.run === run) this.endRun();
+      },
+    };
+  }
+
+  /** Renditions that have a complete segment. */
+  get renditionsWithSegments(): number {
+    return [...this.renditions.values()].filter((r) => r.newestMsn !== undefined).length;
+  }
+
+  /** When the slowest rendition of the current run last produced a part, if every one has. */
+  get slowestPartAt(): number | undefined {
+    const times = [...this.renditions.values()].map((r) => r.lastPartAt);
+    return times.some((t) => t === undefined) ? undefined : Math.min(...(times as number[]));
+  }
+
+  /** A rendition's newest complete segment, with the init segment it needs, as paths. */
+  newestSegment(rendition: string): { init: string; segment: string } | undefined {
+    const state = this.renditions.get(rendition);
+    if (state?.newestMsn === undefined || !state.newestInit) return undefined;
+    return { init: path.join(state.dir, state.newestInit), segment: path.join(state.dir, segmentName(state.newestMsn)) };
+  }
+
+  /** A rendition's bitrate over its segments still on disk, kbit/s. */
+  measuredKbps(rendition: string): number | undefined {
+    const recent = this.renditions.get(rendition)?.recent ?? [];
+    const seconds = recent.reduce((sum, r) => sum + r.seconds, 0);
+    return seconds > 0 ? (recent.reduce((sum, r) => sum + r.bytes, 0) * 8) / seconds / 1000 : undefined;
+  }
+
+  /**
+   * The session ended: the last run's media is packaged, each rendition's playlist is written with
+   * EXT-X-ENDLIST (the live ones are rendered from memory), the recording becomes a VOD, and the
+   * session leaves the catalog.
+   */
+  finish(): void {
+    if (this.finished) return;
+    this.endRun();
+    this.finished = true;
+    const { catalog, playbackId, sessionId } = this.options;
+    for (const state of this.renditions.values()) {
+      this.publish(state.name, { type: 'ended' });
+      const timeline = catalog.get(playbackId, sessionId)?.timelines.get(state.name);
+      if (timeline && timeline.window.length > 0) {
+        writeAtomicSync(path.join(state.dir, LIVE_PLAYLIST), renderLivePlaylist(timeline, { mode: 'standard', partTarget: this.options.partSeconds, skip: false, reports: [] }));
+      }
+      if (this.options.record && state.recorded.length > 0) {
+        writeAtomicSync(path.join(state.dir, RECORDING_PLAYLIST), renderRecording(state.recorded, { segmentSeconds: this.options.segmentSeconds, ended: true }));
+      }
+    }
+    catalog.apply({ type: 'close', playbackId, sessionId });
+  }
+
+  private endRun(): void {
+    const run = this.run;
+    if (!run || run.ended) return;
+    // The video the audio follows first: its last cut is known before the audio is flushed.
+    const order = [...this.renditions.values()].sort((a, b) => (a.name === this.reference ? -1 : b.name === this.reference ? 1 : 0));
+    this.write(run, () => {
+      for (const state of order) {
+        for (const sample of run.waitingAudio.get(state.name) ?? []) state.segmenter?.push(sample);
+        run.waitingAudio.delete(state.name);
+        state.segmenter?.end();
+        state.segmenter = undefined;
+      }
+    });
+    run.ended = true;
+  }
+
+  private guard(run: RunState, work: () => void): void {
+    if (this.run !== run || run.ended || this.finished) return;
+    this.write(run, work);
+  }
+
+  /** File work of a run: if it fails, the run is over and its owner is told. */
+  private write(run: RunState, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      // File errors only (they carry an errno code); anything else is a bug, for the caller's guard.
+      if (typeof (error as NodeJS.ErrnoException | undefined)?.code !== 'string') throw error;
+      if (run.ended) return;
+      run.ended = true;
+      for (const state of this.renditions.values()) this.closeFile(state);
+      this.options.onRunFailed(error);
+    }
+  }
+
+  private closeFile(state: RenditionState): void {
+    if (state.file === undefined) return;
+    fs.closeSync(state.file);
+    state.file = undefined;
+    state.written = 0;
+  }
+
+  private startRunAt(run: RunState, inputMs: number): void {
+    if (run.inputStartMs !== undefined) return;
+    run.inputStartMs = inputMs;
+    run.startedAt = run.capturedAt(inputMs);
+  }
+
+  private onTrack(run: RunState, rendition: string, track: Track): void {
+    const state = this.renditions.get(rendition);
+    if (!state) return;
+    if (state.track && sameTrack(state.track, track)) return;
+    if (state.segmenter) {
+      // New codec parameters within a run: what came before is closed, and a new timeline begins.
+      state.segmenter.end();
+      state.discontinuity = true;
+    }
+    state.track = track;
+    state.init = initName(++this.inits);
+    fs.writeFileSync(path.join(state.dir, state.init), initSegment(track));
+    const timescale = track.timescale;
+    const video = track.kind === 'video';
+    state.segmenter = new Segmenter(
+      {
+        timescale,
+        partTicks: Math.floor(this.options.partSeconds * timescale),
+        segmentTicks: this.options.segmentSeconds * timescale,
+        cut: video ? 'keyframes' : this.reference ? 'follow' : 'grid',
+        defaultDuration: video ? Math.round(timescale / 30) : 1024,
+      },
+      {
+        segmentStart: (dts) => this.onSegmentStart(run, state, dts),
+        part: (part) => this.onPart(state, part),
+        segmentEnd: (duration) => this.onSegmentEnd(state, duration),
+      },
+    );
+  }
+
+  private onSample(run: RunState, rendition: string, sample: Sample): void {
+    const state = this.renditions.get(rendition);
+    const track = state?.track;
+    if (!state?.segmenter || !track) return;
+    if (run.inputStartMs === undefined) this.startRunAt(run, (sample.dts / track.timescale) * 1000);
+    // Media from before the run's start would land in the previous run's time.
+    if (sample.dts < ticks(run.inputStartMs!, track.timescale)) return;
+    const shift = ticks(run.offsetMs - run.inputStartMs!, track.timescale);
+    const mapped: Sample = { ...sample, dts: sample.dts + shift };
+    if (state.kind === 'audio' && this.reference && state.segmenter) {
+      const waiting = run.waitingAudio.get(rendition) ?? [];
+      waiting.push(mapped);
+      run.waitingAudio.set(rendition, waiting);
+      this.releaseAudio(run, state, waiting);
+      return;
+    }
+    state.segmenter.push(mapped);
+    if (rendition === this.reference) {
+      run.referenceUpTo = mapped.dts / track.timescale;
+      for (const audio of this.renditions.values()) {
+        const waiting = run.waitingAudio.get(audio.name);
+        if (audio.kind === 'audio' && waiting) this.releaseAudio(run, audio, waiting);
+      }
+    }
+  }
+
+  /** Audio up to where the reference video has been seen goes on; so does audio the video left behind by two segments. */
+  private releaseAudio(run: RunState, state: RenditionState, waiting: Sample[]): void {
+    const timescale = state.track?.timescale;
+    if (!timescale || !state.segmenter) return;
+    const limit = Math.max(run.referenceUpTo, waiting.at(-1)!.dts / timescale - 2 * this.options.segmentSeconds);
+    let released = 0;
+    while (released < waiting.length && waiting[released]!.dts / timescale <= limit) state.segmenter.push(waiting[released++]!);
+    waiting.splice(0, released);
+  }
+
+  private onSegmentStart(run: RunState, state: RenditionState, dts: number): void {
+    const timescale = state.track!.timescale;
+    state.msn = state.nextMsn++;
+    state.partIndex = 0;
+    const sessionMs = (dts / timescale) * 1000;
+    state.segmentStart = {
+      discontinuity: state.discontinuity,
+      programDateTime: new Date(Math.round(run.startedAt + sessionMs - run.offsetMs)).toISOString(),
+      init: state.init!,
+    };
+    state.discontinuity = false;
+    if (state.name !== this.reference) return;
+    for (const audio of this.renditions.values()) {
+      if (audio.kind === 'audio' && audio.track) audio.segmenter?.follow(Math.round((dts / timescale) * audio.track.timescale));
+    }
+  }
+
+  private onPart(state: RenditionState, part: ClosedPart): void {
+    const track = state.track!;
+    const buffers = fragment(++state.sequence, part.baseDts, part.samples, track.kind === 'video');
+    state.file ??= fs.openSync(path.join(state.dir, segmentName(state.msn)), 'w');
+    const length = writeAll(state.file, buffers);
+    const offset = state.written;
+    state.written += length;
+    state.endSeconds = (part.baseDts + part.duration) / track.timescale;
+    state.lastPartAt = this.options.now();
+    const index = state.partIndex++;
+    this.options.catalog.get(this.options.playbackId, this.options.sessionId)?.keepPart(state.name, state.msn, index, Buffer.concat(buffers, length));
+    const event: TimelineEvent = {
+      type: 'part',
+      msn: state.msn,
+      part: { index, duration: part.duration / track.timescale, independent: part.independent, offset, length },
+      ...(index === 0 && state.segmentStart && { start: state.segmentStart }),
+    };
+    this.publish(state.name, event);
+  }
+
+  private onSegmentEnd(state: RenditionState, durationTicks: number): void {
+    if (state.file === undefined) return;
+    const seconds = durationTicks / state.track!.timescale;
+    const bytes = state.written;
+    this.closeFile(state);
+    const start = state.segmentStart!;
+    state.newestMsn = state.msn;
+    state.newestInit = start.init;
+    state.recent.push({ bytes, seconds });
+    if (state.recent.length > this.options.listSize) state.recent.shift();
+    this.publish(state.name, { type: 'segment', msn: state.msn, duration: seconds });
+    if (this.options.record) {
+      const recorded: RecordedSegment = { msn: state.msn, duration: seconds, ...start };
+      const file = path.join(state.dir, RECORDING_PLAYLIST);
+      const previous = state.recorded.at(-1);
+      if (!previous) fs.writeFileSync(file, recordingHeader(state.msn, { segmentSeconds: this.options.segmentSeconds, ended: false }).join('\n') + '\n');
+      fs.appendFileSync(file, recordingEntry(recorded, previous?.init).join('\n') + '\n');
+      state.recorded.push(recorded);
+    } else {
+      // Segments stay on disk for a window's length after they leave the playlist: a player may still be reading them.
+      const expired = state.msn - 2 * this.options.listSize;
+      if (expired >= 1) fs.rmSync(path.join(state.dir, segmentName(expired)), { force: true });
+    }
+    this.options.onSegment(state.name);
+  }
+
+  private publish(rendition: string, event: TimelineEvent): void {
+    this.options.catalog.apply({ type: 'timeline', playbackId: this.options.playbackId, sessionId: this.options.sessionId, rendition, event });
+  }
+}
+
+/** Writes every buffer at the file's position (writev), returning how many bytes that was. */
+function writeAll(fd: number, buffers: Buffer[]): number {
+  let pending = [...buffers];
+  let total = 0;
+  while (pending.length > 0) {
+    let written = fs.writevSync(fd, pending);
+    total += written;
+    while (pending.length > 0 && written >= pending[0]!.length) written -= pending.shift()!.length;
+    if (pending.length > 0 && written > 0) pending = [pending[0]!.subarray(written), ...pending.slice(1)];
+  }
+  return total;
+}

@@ -1,0 +1,94 @@
+// The encoded renditions of a run: one ffmpeg, fed the publisher's FLV on stdin, its fragmented
+// MP4 read back from stdout into samples for the packager.
+import { Writable } from 'node:stream';
+import { flvHeader, type MediaTag } from '../ingest/media';
+import type { Logger } from '../observability/logger';
+import type { MediaSink } from '../packaging/packager';
+import type { EncodingRun } from './ffmpeg-args';
+import { Fmp4Reader } from './fmp4-reader';
+import { Transcoder, type RunOutput, type TranscoderExit, type TranscoderProgress } from './transcoder';
+
+export interface FfmpegRunOptions {
+  ffmpegPath: string;
+  logger: Logger;
+  stopGraceMs: number;
+  /** See Transcoder: input is written in batches of about this long, except near keyframes. */
+  inputBatchMs?: number;
+  onProgress: (progress: TranscoderProgress) => void;
+  encoding: EncodingRun;
+  hasVideo: boolean;
+}
+
+/** After ffmpeg exits, how long its last output may take to be read. */
+const OUTPUT_DRAIN_MS = 2000;
+
+export class FfmpegRun implements RunOutput {
+  readonly exited: Promise<TranscoderExit>;
+  private readonly transcoder: Transcoder;
+  private sink: MediaSink | undefined;
+  private failure: string | undefined;
+  private readonly drained: Promise<void>;
+
+  constructor(private readonly options: FfmpegRunOptions) {
+    const { encoding } = options;
+    const reader = new Fmp4Reader({
+      tracks: (tracks) => tracks.forEach((track, i) => this.sink?.track(encoding.renditions[i]!, track)),
+      sample: (index, sample) => this.sink?.sample(encoding.renditions[index]!, sample),
+    });
+    const stdout = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        if (this.failure === undefined) {
+          try {
+            reader.push(chunk);
+          } catch (error) {
+            this.failure = error instanceof Error ? error.message : String(error);
+            options.logger.error({ err: error }, 'cannot read what ffmpeg wrote');
+            void this.transcoder.stop(0);
+          }
+        }
+        done();
+      },
+    });
+    this.drained = new Promise((resolve) => stdout.once('finish', resolve).once('close', resolve));
+    this.transcoder = new Transcoder({
+      ffmpegPath: options.ffmpegPath,
+      logger: options.logger,
+      stopGraceMs: options.stopGraceMs,
+      onProgress: options.onProgress,
+      stdout,
+      ...(options.inputBatchMs !== undefined && { inputBatchMs: options.inputBatchMs }),
+    });
+    this.transcoder.write(flvHeader(encoding.readsAudio, options.hasVideo));
+    this.exited = this.transcoder.exited.then(async (exit) => {
+      await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_MS))]);
+      return this.failure === undefined ? exit : { ...exit, expected: false, stderrTail: [...exit.stderrTail, this.failure] };
+    });
+  }
+
+  get backlogBytes(): number {
+    return this.transcoder.backlogBytes;
+  }
+
+  /** The ffmpeg command line, for logs and tests. */
+  get argv(): string[] | undefined {
+    return this.transcoder.argv;
+  }
+
+  start(sink: MediaSink): void {
+    this.sink = sink;
+    this.transcoder.start(this.options.encoding.args);
+  }
+
+  write(tag: MediaTag, flush: boolean): void {
+    if (tag.kind === 'audio' && !this.options.encoding.readsAudio) return;
+    this.transcoder.write(tag.bytes, flush);
+  }
+
+  endInput(): void {
+    this.transcoder.endInput();
+  }
+
+  stop(graceMs?: number): Promise<TranscoderExit> {
+    return this.transcoder.stop(graceMs).then(() => this.exited);
+  }
+}

@@ -1,0 +1,236 @@
+import { Writable } from 'node:stream';
+import type { MediaTag } from '../../src/ingest/media';
+import type { Publisher, PublisherListener } from '../../src/ingest/publisher';
+import { LiveSession, type SessionSettings, type SessionState } from '../../src/live/live-session';
+import type { OutputEvents, SessionMedia } from '../../src/live/session-output';
+import type { SessionRecord } from '../../src/live/session-repository';
+import { createLogger } from '../../src/observability/logger';
+import { createMetrics } from '../../src/observability/metrics';
+import type { StreamRecord } from '../../src/streams/stream-repository';
+import { planLadder } from '../../src/transcode/ladder';
+
+const SETTINGS: SessionSettings = {
+  segmentSeconds: 2,
+  partSeconds: 0.334,
+  listSize: 10,
+  preset: 'veryfast',
+  audioBitrateKbps: 128,
+  stopGraceMs: 5000,
+  maxRestarts: 3,
+  restartWindowMs: 600_000,
+  stallSegments: 3,
+  startupGraceMs: 10_000,
+  backlogWarnBytes: 8 * 2 ** 20,
+  backlogMaxBytes: 64 * 2 ** 20,
+  firstMediaTimeoutMs: 15_000,
+  reconnectWindowMs: 30_000,
+  takeoverIdleMs: 2000,
+};
+
+const STREAM: StreamRecord = {
+  id: 'stream',
+  name: 'Test',
+  playbackId: 'PB',
+  enabled: true,
+  profile: 'passthrough',
+  record: false,
+  reconnectWindowSeconds: null,
+  latencyMode: 'low',
+  createdAt: 0,
+  updatedAt: 0,
+  kickRequestedAt: null,
+};
+
+/** A publisher the test drives: its media and its close. */
+class FakePublisher implements Publisher {
+  readonly id = `p${Math.random()}`;
+  readonly connectedAt = 0;
+  bytesIn = 0;
+  lastDataAt = 0;
+  disconnected = false;
+  private listener: PublisherListener | undefined;
+  constructor(readonly clientAddress: string) {}
+  listen(listener: PublisherListener): void {
+    this.listener = listener;
+  }
+  disconnect(): void {
+    this.disconnected = true;
+  }
+  send(tag: MediaTag): void {
+    this.lastDataAt = Date.now();
+    this.listener!.media(tag);
+  }
+  close(why: 'client_closed' | 'unpublished'): void {
+    this.listener!.close(why);
+  }
+}
+
+/** The output as the state machine sees it: records what it is asked, goes live when told. */
+class FakeOutput implements SessionMedia {
+  plan: SessionMedia['plan'];
+  progress = undefined;
+  transcoderRestarts = 0;
+  runs = 0;
+  written = 0;
+  finished: { drain: boolean; keepPoster: boolean } | undefined;
+  constructor(readonly events: OutputEvents) {}
+  prepare(source: Parameters<SessionMedia['prepare']>[0]) {
+    this.plan = planLadder(source, { profile: { kind: 'passthrough', rungs: [], sourceRung: true }, audioBitrateKbps: 128 });
+    return this.plan;
+  }
+  watched() {
+    return undefined;
+  }
+  startRun(): void {
+    this.runs += 1;
+  }
+  write(): void {
+    this.written += 1;
+  }
+  endInput(): void {}
+  restart(): void {}
+  posterSource() {
+    return undefined;
+  }
+  async finish(drain: boolean, keepPoster: boolean): Promise<void> {
+    this.finished = { drain, keepPoster };
+  }
+}
+
+const bytes = Buffer.alloc(1);
+const videoConfig: MediaTag = { kind: 'video', codec: 'h264', keyframe: false, timestamp: 0, bytes, data: bytes, compositionTime: 0, config: { codec: 'h264', codecString: 'avc1.64001f', width: 640, height: 360 } };
+const audioConfig: MediaTag = { kind: 'audio', codec: 'aac', timestamp: 0, bytes, data: bytes, config: { codec: 'aac', sampleRate: 48000, channels: 2 } };
+const frame = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes, data: bytes, compositionTime: 0 });
+const sound = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes, data: bytes });
+
+function setup(stream: Partial<StreamRecord> = {}) {
+  const states: SessionState[] = [];
+  const gone: string[] = [];
+  const rows: Array<Partial<SessionRecord>> = [];
+  let output: FakeOutput | undefined;
+  const session = new LiveSession({
+    id: 'session00000000a',
+    stream: { ...STREAM, ...stream },
+    node: 'node',
+    settings: SETTINGS,
+    createOutput: (events) => (output = new FakeOutput(events)),
+    store: { insert: async (record) => void rows.push(record), update: async (_id, patch) => void rows.push(patch) },
+    logger: createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, done) => done() }) }),
+    metrics: createMetrics({ viewerCounts: () => new Map(), liveStreams: () => [] }),
+    now: () => Date.now(),
+    onStateChange: (_session, state) => states.push(state),
+    onPublisherGone: (_session, why) => gone.push(why),
+  });
+  return { session, states, gone, rows, output: () => output! };
+}
+
+/** A publisher that sends its headers and a keyframe with audio: enough for the probe. */
+function publish(publisher: FakePublisher): void {
+  publisher.send(videoConfig);
+  publisher.send(audioConfig);
+  publisher.send(frame(0, true));
+  publisher.send(sound(10));
+}
+
+describe('LiveSession: the state machine', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  test('authorizing → starting → live → (deliberate stop) ending → ended, with the publisher\'s address recorded from the start', async () => {
+    const { session, states, gone, rows, output } = setup();
+    const publisher = new FakePublisher('203.0.113.7');
+    session.begin(publisher);
+    expect(session.state).toBe('starting');
+    publish(publisher);
+    expect(output().runs).toBe(1);
+    output().events.onLive();
+    expect(session.state).toBe('live');
+    expect(session.viewable).toBe(true);
+    publisher.send(frame(33));
+    expect(output().written).toBeGreaterThan(0);
+    publisher.close('unpublished');
+    await session.whenEnded();
+    expect(states).toEqual(['starting', 'live', 'ending', 'ended']);
+    expect(session.reason).toBe('publisher_left');
+    expect(gone).toEqual(['unpublished']);
+    expect(output().finished).toEqual({ drain: true, keepPoster: true });
+    await jest.runAllTimersAsync();
+    expect(rows.find((row) => row.clientAddress !== undefined && row.clientAddress !== null)).toMatchObject({ clientAddress: '203.0.113.7' });
+    expect(rows.at(-1)).toMatchObject({ state: 'ended', endReason: 'publisher_left' });
+  });
+
+  test('a drop waits for the publisher: live → reconnecting → live again on a new publish; the window expires otherwise', async () => {
+    const { session, states } = setup();
+    const first = new FakePublisher('a');
+    session.begin(first);
+    publish(first);
+    (session as unknown as { output: FakeOutput }).output.events.onLive();
+    first.close('client_closed');
+    expect(session.state).toBe('reconnecting');
+    expect(session.canResume(Date.now())).toBe(true);
+    jest.advanceTimersByTime(20_000);
+    const second = new FakePublisher('b');
+    session.resume(second);
+    expect(session.state).toBe('live');
+    second.close('client_closed');
+    jest.advanceTimersByTime(29_999);
+    expect(session.state).toBe('reconnecting');
+    jest.advanceTimersByTime(1);
+    await session.whenEnded();
+    expect(session.reason).toBe('reconnect_window_expired');
+    expect(states).toEqual(['starting', 'live', 'reconnecting', 'live', 'reconnecting', 'ending', 'ended']);
+  });
+
+  test('a healthy publisher cannot be taken over; one silent for the takeover time can', () => {
+    const { session } = setup();
+    const first = new FakePublisher('a');
+    session.begin(first);
+    publish(first);
+    expect(session.canResume(Date.now())).toBe(false);
+    jest.advanceTimersByTime(SETTINGS.takeoverIdleMs);
+    expect(session.canResume(Date.now())).toBe(true);
+    session.resume(new FakePublisher('b'));
+    expect(first.disconnected).toBe(true);
+  });
+
+  test('no usable media in time ends the session with no_media; stop() is idempotent', async () => {
+    const { session, states } = setup();
+    session.begin(new FakePublisher('a'));
+    jest.advanceTimersByTime(SETTINGS.firstMediaTimeoutMs);
+    const first = session.whenEnded();
+    const again = session.stop('kicked');
+    await Promise.all([first, again]);
+    expect(session.reason).toBe('no_media');
+    expect(states.filter((state) => state === 'ended')).toHaveLength(1);
+  });
+
+  test('a publisher that comes back without the video the session was planned for ends it (source_changed)', async () => {
+    const { session } = setup();
+    const first = new FakePublisher('a');
+    session.begin(first);
+    publish(first);
+    first.close('client_closed');
+    const second = new FakePublisher('b');
+    session.resume(second);
+    second.send({ kind: 'metadata', timestamp: 0, bytes, metadata: { hasVideo: false, hasAudio: true } });
+    second.send(audioConfig);
+    second.send(sound(0));
+    await jest.advanceTimersByTimeAsync(1000);
+    await session.whenEnded();
+    expect(session.reason).toBe('source_changed');
+  });
+
+  test('an exception inside the session ends that session with internal_error', async () => {
+    const { session, output } = setup();
+    const publisher = new FakePublisher('a');
+    session.begin(publisher);
+    publish(publisher);
+    output().write = () => {
+      throw new Error('boom');
+    };
+    publisher.send(frame(33));
+    await session.whenEnded();
+    expect(session.reason).toBe('internal_error');
+    expect(output().finished).toEqual({ drain: false, keepPoster: true });
+  });
+});
