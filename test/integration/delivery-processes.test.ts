@@ -3,7 +3,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { processesWhose } from '../support/processes';
+import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
+import { processesWhose, startPublisher } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 jest.setTimeout(60_000);
@@ -224,3 +225,53 @@ async function withServerIn(prefix: string, env: (dir: string) => Record<string,
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('a delivery process and a live low-latency stream', () => {
+  test('it answers live playlists, parts and held requests from its copy of the catalog, also while the origin itself is stopped', async () => {
+    await withServerIn('origin-delivery-live-', () => ({ LOG_LEVEL: 'debug' }), async (server) => {
+      const url = await server.httpUrl();
+      await until('the delivery process', () => (server.stdout().includes('"msg":"delivery process accepting"') ? true : undefined), 30_000);
+      const created = await request(`${url}/api/v1/streams`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Live through a delivery process', profile: 'passthrough' }),
+      });
+      const stream = JSON.parse(created.body) as { id: string; playbackId: string; streamKey: string; ingestUrl: string };
+      const publisher = startPublisher({ url: `${stream.ingestUrl}/${stream.streamKey}`, width: 640, height: 360 });
+      try {
+        const master = await until('the master', async () => {
+          const answer = await request(`${url}/hls/${stream.playbackId}/master.m3u8`);
+          return answer.status === 200 ? answer.body : undefined;
+        }, 30_000);
+        const playlistUrl = `${url}/hls/${stream.playbackId}/${master.split('\n').find((line) => line.endsWith('index.m3u8'))!}`;
+        await until('a few parts', async () => ((await request(playlistUrl)).body.match(/EXT-X-PART:/g)?.length ?? 0) >= 6 || undefined);
+
+        process.kill(server.child.pid!, 'SIGSTOP');
+        try {
+          // Only the delivery process can answer now.
+          const live = await request(playlistUrl);
+          expect(live.status).toBe(200);
+          expect(live.body).toContain('#EXT-X-PART:');
+          const parsed = parseMediaPlaylist(live.body);
+          const part = parsed.partial?.parts.at(-1) ?? parsed.segments.at(-1)!.parts.at(-1)!;
+          const bytes = await request(new URL(part.uri, playlistUrl).toString());
+          expect(bytes.status).toBe(200);
+          expect(bytes.headers['content-type']).toBe('video/iso.segment');
+          // The next part does not come while the origin is stopped: the request is held ...
+          const hint = /seg_(\d+)\.(\d+)\.m4s/.exec(parsed.hint!)!;
+          const held = request(`${playlistUrl}?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}`);
+          expect(await settledWithin(held, 700)).toBe(false);
+          process.kill(server.child.pid!, 'SIGCONT');
+          // ... and answered once the origin packages it and tells the delivery process.
+          const answer = await held;
+          expect(answer.status).toBe(200);
+          expect(answer.body).toContain(`seg_${hint[1]}.${hint[2]}.m4s"`);
+        } finally {
+          process.kill(server.child.pid!, 'SIGCONT');
+        }
+      } finally {
+        await publisher.stop();
+      }
+    });
+  });
+});

@@ -244,22 +244,32 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
     await env.origin.registry.stopStream(stream.id, 'kicked');
   });
 
-  test('held requests are bounded: past the limit they get 503 at once; a client that leaves frees its place', async () => {
-    const live = await goLive(env.origin, { profile: 'passthrough' }, { width: 640, height: 360, keyframeSeconds: 1 });
-    const url = live.urls.get('source')!;
-    const { parsed } = await playlist(url);
-    const [msn] = hinted(parsed);
-    const limit = env.origin.config.hls.maxHeldRequests;
-    expect(limit).toBeGreaterThan(0);
-    // Two segments ahead: each is held (about 2 s), long enough to count them.
-    const controllers = Array.from({ length: 20 }, () => new AbortController());
-    const held = controllers.map((c) => fetch(`${url}?_HLS_msn=${msn + 2}`, { signal: c.signal }).catch(() => undefined));
-    await waitFor(() => env.origin.held.size === 20, { what: 'twenty held requests', timeoutMs: 5000 });
-    for (const c of controllers.slice(0, 10)) c.abort();
-    await waitFor(() => env.origin.held.size === 10, { what: 'the ten that left to be let go', timeoutMs: 5000 });
-    await Promise.all(held);
-    expect(env.origin.held.size).toBe(0);
-    await env.origin.registry.stopStream(live.stream.id, 'kicked');
+  test('a held request whose client leaves is let go; one that waits too long gets 503', async () => {
+    const stream = await createStream(env.origin, 'Paused publisher', { profile: 'passthrough' });
+    const publisher = startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), width: 640, height: 360, keyframeSeconds: 1 });
+    const live = await waitFor(async () => {
+      const master = await fetch(`${env.origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`);
+      return master.status === 200 ? master.text() : undefined;
+    }, { what: 'the master', timeoutMs: 20_000 });
+    const url = new URL(live.split('\n').find((l) => l.endsWith('index.m3u8'))!, `${env.origin.urls.publicUrl}/hls/${stream.playbackId}/`).toString();
+    // The publisher stalls: nothing new comes, so requests for the next part wait.
+    publisher.child.kill('SIGSTOP');
+    try {
+      const [msn, part] = hinted((await playlist(url)).parsed);
+      const controllers = Array.from({ length: 20 }, () => new AbortController());
+      const held = controllers.map((c) => fetch(`${url}?_HLS_msn=${msn}&_HLS_part=${part}`, { signal: c.signal }).then((r) => r.status, () => 'aborted'));
+      await waitFor(() => env.origin.held.size === 20, { what: 'twenty held requests', timeoutMs: 2000 });
+      for (const c of controllers.slice(0, 10)) c.abort();
+      await waitFor(() => env.origin.held.size === 10, { what: 'the ten that left to be let go', timeoutMs: 2000 });
+      // Three target durations (1 s segments here) and no part: 503.
+      const statuses = await Promise.all(held);
+      expect(statuses.filter((s) => s === 'aborted')).toHaveLength(10);
+      expect(statuses.filter((s) => s === 503)).toHaveLength(10);
+      expect(env.origin.held.size).toBe(0);
+    } finally {
+      publisher.child.kill('SIGCONT');
+    }
+    await env.origin.registry.stopStream(stream.id, 'kicked');
   });
 
   test('standard mode: the same CMAF segments, no parts, no blocking: directives are ignored', async () => {
