@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { publicUrls, type PublicUrls } from './config/load';
 import type { Config } from './config/schema';
 import { describeDatabase } from './db/database-url';
-import { createDatabase, migrateToLatest, type Database } from './db/knex';
+import { openDatabase, type Database } from './db/knex';
 import { createHttpApp, requestIds } from './http/app';
 import { auditRoutes } from './http/api/audit';
 import { buildOpenApi } from './http/api/openapi';
@@ -97,13 +97,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const ffmpeg = await checkFfmpeg(config.ffmpegPath);
   logger.info({ ffmpeg: ffmpeg.version }, 'ffmpeg found');
 
-  const db = createDatabase(config.databaseUrl);
-  try {
-    await migrateToLatest(db);
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
+  const db = await openDatabase(config.databaseUrl, logger);
   logger.info({ database: describeDatabase(config.databaseUrl) }, 'database ready');
 
   const now = () => Date.now();
