@@ -368,6 +368,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       httpServer.closeAllConnections();
     });
     await db.destroy();
+    metrics.close();
     logger.info('origin stopped');
   };
 
