@@ -28,6 +28,9 @@ export interface DeliveryReport {
 /** Sent by a delivery process once its server is there to take the listening socket. */
 export const READY = 'ready';
 
+/** Sent by the origin to stop a delivery process (it finishes what it is answering). */
+export const STOP = 'stop';
+
 /** Set by a delivery process on what it forwards: the client's address, as the origin would have worked it out. */
 export const CLIENT_ADDRESS_HEADER = 'x-origin-client-address';
 
@@ -133,6 +136,11 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
+    // A message, not a signal: a delivery process leaves signals to the origin (delivery-process.ts).
+    if (child.connected) {
+      child.send(STOP, (error) => {
+        if (error) child.kill('SIGKILL');
+      });
+    }
   });
 }
