@@ -1,20 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mysqlUrl } from '../support/database';
+import { freePort } from '../support/ports';
 import { startServerProcess } from '../support/server-process';
 
 jest.setTimeout(60_000);
-
-/** A loopback port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('the server and the CLI with a MySQL database they cannot use', () => {
   let dir: string;
@@ -45,7 +36,7 @@ describe('the server and the CLI with a MySQL database they cannot use', () => {
   }
 
   test('a server nothing listens on: where it was looked for, and what to check', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await expectRefusal(`mysql://origin:secret@127.0.0.1:${port}/origin`, /cannot reach MySQL at 127\.0\.0\.1:\d+ \(ECONNREFUSED\): is it running, and are the host and port in DATABASE_URL right\?/);
   });
 
