@@ -17,12 +17,18 @@ describe('a publisher that stops on purpose (FCUnpublish, deleteStream)', () => 
       { what: 'the session to end', timeoutMs: 10_000 },
     );
 
-  test('is answered (onFCUnpublish, then NetStream.Unpublish.Success on the published stream) and ends the session at once; the client closes', async () => {
-    const stream = await createStream(env.origin, 'Stops');
+  /** A stream, and an RTMP client publishing to it. */
+  const publishing = async (name: string) => {
+    const stream = await createStream(env.origin, name);
     const client = await RtmpTestClient.connect(env.origin.rtmpPort);
     await client.handshake();
     client.sendPublishSequence('live', stream.streamKey, env.origin.rtmpPort);
     expect(await client.nextStatus()).toMatchObject({ code: 'NetStream.Publish.Start' });
+    return { stream, client };
+  };
+
+  test('is answered (onFCUnpublish, then NetStream.Unpublish.Success on the published stream) and ends the session at once; the client closes', async () => {
+    const { stream, client } = await publishing('Stops');
 
     // As ffmpeg and OBS send them: both on the connection's message stream, deleteStream naming stream 1.
     client.send(commandMessage('FCUnpublish', 4, null, stream.streamKey));
@@ -40,11 +46,7 @@ describe('a publisher that stops on purpose (FCUnpublish, deleteStream)', () => 
   });
 
   test('a client that does not close after its deleteStream is disconnected', async () => {
-    const stream = await createStream(env.origin, 'Lingers');
-    const client = await RtmpTestClient.connect(env.origin.rtmpPort);
-    await client.handshake();
-    client.sendPublishSequence('live', stream.streamKey, env.origin.rtmpPort);
-    expect(await client.nextStatus()).toMatchObject({ code: 'NetStream.Publish.Start' });
+    const { client } = await publishing('Lingers');
     client.send(commandMessage('deleteStream', 4, null, 1));
     await waitFor(() => client.closed, { what: 'the server to close the connection', timeoutMs: 10_000 });
     expect(client.statuses.at(-1)).toMatchObject({ code: 'NetStream.Unpublish.Success' });

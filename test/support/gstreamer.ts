@@ -1,24 +1,14 @@
+import type { TestPatternOptions } from '../../scripts/lib/test-pattern';
 import { startProcess, type RunningProcess } from './processes';
 
-export interface GstPublisherOptions {
-  url: string;
-  width?: number;
-  height?: number;
-  fps?: number;
-  /** Frames of video (and as long of audio), then end of stream; runs until stopped when omitted. */
-  seconds?: number;
-  audio?: boolean;
-  /** Keyframe interval in seconds. */
-  keyframeSeconds?: number;
-  /** What rtmp2sink sends when the stream ends (its `stop-commands`); its default when omitted. */
-  stopCommands?: string;
-}
+/** As ffmpeg's test pattern takes them; `seconds` of video and audio are followed by the end of stream. */
+export type GstPublisherOptions = Pick<TestPatternOptions, 'url' | 'width' | 'height' | 'fps' | 'seconds' | 'audio' | 'keyframeSeconds'>;
 
 /**
  * gst-launch-1.0 arguments for a live test pattern with a tone, pushed with rtmp2sink: a publisher
  * built on another RTMP stack than ffmpeg's. With `-e`, the end of the sources (or SIGINT) is an
  * end of stream, on which rtmp2sink sends its stop commands before it closes the connection.
- * Elements: gstreamer1.0-plugins-base (test sources), -good (flvmux), -bad (rtmp2sink, h264parse,
+ * Elements: gstreamer1.0-plugins-base (test sources), -good (flvmux, aacparse), -bad (rtmp2sink, h264parse,
  * voaacenc) and -ugly (x264enc).
  */
 export function gstPublisherArgs(options: GstPublisherOptions): string[] {
@@ -29,7 +19,6 @@ export function gstPublisherArgs(options: GstPublisherOptions): string[] {
   // audiotestsrc's buffers are 1024 samples at 48 kHz.
   const audioBuffers = options.seconds === undefined ? undefined : Math.round((options.seconds * 48_000) / 1024);
   const count = (n: number | undefined) => (n === undefined ? [] : [`num-buffers=${n}`]);
-  const sink = [`location=${options.url}`, ...(options.stopCommands === undefined ? [] : [`stop-commands=${options.stopCommands}`])];
   const args = [
     '-q', '-e',
     'videotestsrc', 'is-live=true', 'pattern=ball', ...count(frames),
@@ -37,7 +26,7 @@ export function gstPublisherArgs(options: GstPublisherOptions): string[] {
     '!', 'x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', `key-int-max=${Math.round(fps * (options.keyframeSeconds ?? 2))}`,
     '!', 'h264parse',
     '!', 'flvmux', 'name=mux', 'streamable=true',
-    '!', 'rtmp2sink', ...sink,
+    '!', 'rtmp2sink', `location=${options.url}`,
   ];
   if (options.audio ?? true) {
     args.push(
