@@ -8,8 +8,8 @@ export type GstPublisherOptions = Pick<TestPatternOptions, 'url' | 'width' | 'he
  * gst-launch-1.0 arguments for a live test pattern with a tone, pushed with rtmp2sink: a publisher
  * built on another RTMP stack than ffmpeg's. With `-e`, the end of the sources (or SIGINT) is an
  * end of stream, on which rtmp2sink sends its stop commands before it closes the connection.
- * Elements: gstreamer1.0-plugins-base (test sources), -good (flvmux, aacparse), -bad (rtmp2sink, h264parse,
- * voaacenc) and -ugly (x264enc).
+ * Elements: gstreamer1.0-plugins-base (test sources), -good (flvmux, aacparse), -bad (rtmp2sink,
+ * h264parse, voaacenc) and -ugly (x264enc).
  */
 export function gstPublisherArgs(options: GstPublisherOptions): string[] {
   const width = options.width ?? 640;
