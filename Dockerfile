@@ -34,4 +34,6 @@ USER node
 EXPOSE 1935 8000
 VOLUME ["/data", "/media"]
 STOPSIGNAL SIGTERM
+# Liveness, asked by node itself (the image has no curl), which reads the server's configuration.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "dist/server/healthcheck.js"]
 CMD ["node", "dist/server/main.js"]

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from './config/load';
+import { DatabaseProblem } from './db/database-problem';
 import { tuneGarbageCollection } from './gc-tuning';
 import { createLogger } from './observability/logger';
 import { startOrigin } from './app/origin';
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   try {
     origin = await startOrigin({ config, logger, assetsDir: path.join(root, 'dist', 'player') });
   } catch (error) {
-    if (error instanceof FfmpegMissingError) {
+    // What an operator has to fix: said in one line, without a stack trace.
+    if (error instanceof FfmpegMissingError || error instanceof DatabaseProblem) {
       logger.fatal(error.message);
       process.stderr.write(`origin: ${error.message}\n`);
     } else {

@@ -59,15 +59,23 @@ export interface StatusMessage {
   description: string;
 }
 
-/** Talks RTMP over one socket; collects the onStatus messages the server sends. */
+/** A command message from the server: its name, the message stream it came on, and its info code if it has one. */
+export interface ServerCommand {
+  name: string;
+  streamId: number;
+  code: string;
+}
+
+/** Talks RTMP over one socket; collects the command messages the server sends, onStatus ones apart. */
 export class RtmpTestClient {
   readonly socket: net.Socket;
   readonly statuses: StatusMessage[] = [];
+  readonly commands: ServerCommand[] = [];
   closed = false;
   private received = Buffer.alloc(0);
   private handshakeDone = false;
   private inChunkSize = 128;
-  private readonly headers = new Map<number, { length: number; type: number; timestamp: number }>();
+  private readonly headers = new Map<number, { length: number; type: number; timestamp: number; streamId: number }>();
   private partial = new Map<number, Buffer[]>();
   private waiters: Array<() => void> = [];
 
@@ -120,6 +128,13 @@ export class RtmpTestClient {
     return this.statuses[count];
   }
 
+  /** Waits for a command message from the server (checked as each message is read). */
+  async nextCommand(name: string, code: string, timeoutMs = 5000): Promise<ServerCommand | undefined> {
+    const find = () => this.commands.find((command) => command.name === name && command.code === code);
+    await this.until(() => find() !== undefined || this.closed, timeoutMs);
+    return find();
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -161,12 +176,13 @@ export class RtmpTestClient {
       const csid = buffer[0]! & 0x3f;
       const headerSize = 1 + [11, 7, 3, 0][fmt]!;
       if (buffer.length < headerSize) return;
-      const previous = this.headers.get(csid) ?? { length: 0, type: 0, timestamp: 0 };
+      const previous = this.headers.get(csid) ?? { length: 0, type: 0, timestamp: 0, streamId: 0 };
       const header = { ...previous };
       if (fmt <= 1) {
         header.length = buffer.readUIntBE(4, 3);
         header.type = buffer[7]!;
       }
+      if (fmt === 0) header.streamId = buffer.readUInt32LE(8);
       const collected = this.partial.get(csid) ?? [];
       const have = collected.reduce((n, part) => n + part.length, 0);
       const take = Math.min(this.inChunkSize, header.length - have);
@@ -179,24 +195,24 @@ export class RtmpTestClient {
         continue;
       }
       this.partial.delete(csid);
-      this.onMessage(header.type, Buffer.concat(collected));
+      this.onMessage(header.type, header.streamId, Buffer.concat(collected));
     }
   }
 
-  private onMessage(type: number, payload: Buffer): void {
+  private onMessage(type: number, streamId: number, payload: Buffer): void {
     if (type === 1) this.inChunkSize = payload.readUInt32BE(0) & 0x7fffffff;
-    if (type !== 20) return;
-    const text = payload.toString('latin1');
-    if (!text.includes('onStatus')) return;
-    const field = (name: string) => {
-      const at = payload.indexOf(Buffer.from(name));
+    if (type !== 20 || payload[0] !== 0x02) return;
+    const name = payload.toString('utf8', 3, 3 + payload.readUInt16BE(1));
+    const field = (key: string) => {
+      const at = payload.indexOf(Buffer.from(key));
       if (at < 0) return '';
-      const start = at + name.length;
+      const start = at + key.length;
       if (payload[start] !== 0x02) return '';
       const length = payload.readUInt16BE(start + 1);
       return payload.toString('utf8', start + 3, start + 3 + length);
     };
-    this.statuses.push({ level: field('level'), code: field('code'), description: field('description') });
+    this.commands.push({ name, streamId, code: field('code') });
+    if (name === 'onStatus') this.statuses.push({ level: field('level'), code: field('code'), description: field('description') });
   }
 }
 

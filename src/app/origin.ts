@@ -8,7 +8,7 @@ import { publicUrls, type PublicUrls } from '../config/load';
 import type { Config } from '../config/schema';
 import { StreamControl } from '../control/stream-control';
 import { describeDatabase } from '../db/database-url';
-import { createDatabase, migrateToLatest, type Database } from '../db/knex';
+import { createDatabase, prepareDatabase, type Database } from '../db/knex';
 import { auditRoutes } from '../http/api/audit';
 import { buildOpenApi } from '../http/api/openapi';
 import { mountRoutes } from '../http/api/route';
@@ -109,7 +109,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const settings = settingsOf(config);
   const now = () => Date.now();
 
-  const db = createDatabase(config.databaseUrl);
+  const db = createDatabase(config.databaseUrl, logger);
   const streamRepository = new StreamRepository(db);
   const streams = new StreamService(streamRepository, now, config.hls.latencyMode);
   const sessions = new SessionRepository(db);
@@ -293,10 +293,11 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const ports = { http: 0, rtmp: 0 };
   let rtmpClosed: Promise<void> = Promise.resolve();
   const parts: Part[] = [
+    { name: 'metrics', stop: () => metrics.close() },
     {
       name: 'database',
       start: async () => {
-        await migrateToLatest(db);
+        await prepareDatabase(db, config.databaseUrl);
         logger.info({ database: describeDatabase(config.databaseUrl) }, 'database ready');
         bootstrapToken = await tokens.bootstrapAdminToken();
       },

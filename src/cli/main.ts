@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { AuditLog } from '../audit/audit-log';
 import { ConfigError, loadConfig, publicUrls } from '../config/load';
 import { StreamControl } from '../control/stream-control';
-import { createDatabase, migrateToLatest, type Database } from '../db/knex';
+import { DatabaseProblem } from '../db/database-problem';
+import { openDatabase, type Database } from '../db/knex';
 import { MediaLayout } from '../packaging/media-layout';
 import { StreamFiles } from '../packaging/stream-files';
 import type { z } from 'zod';
@@ -75,9 +76,8 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig({ env: process.env, configDir: path.join(packageRoot(), 'config'), cwd: process.cwd() });
   const logger = createLogger({ level: 'warn', format: 'json', destination: process.stderr });
-  const db = createDatabase(config.databaseUrl);
+  const db = await openDatabase(config.databaseUrl, logger);
   try {
-    await migrateToLatest(db);
     const app = services(db, config, logger);
     const out = (human: string, json: unknown) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
     const audited = async <T>(action: string, target: string | null, run: () => Promise<T>): Promise<T> => {
@@ -228,7 +228,7 @@ function table(headers: string[], rows: string[][]): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof DatabaseProblem) {
       process.stderr.write(`origin-cli: ${error.message}\n`);
       process.exit(error instanceof UsageError ? 2 : 1);
     }

@@ -1,16 +1,58 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
+import type { Logger } from '../observability/logger';
+import { DatabaseProblem, explainDatabaseError } from './database-problem';
 import { parseDatabaseUrl } from './database-url';
 import { migrationSource } from './migrations';
 
 export type Database = Knex;
 
-export function createDatabase(url: string): Database {
+/**
+ * knex writes its warnings with console.log, outside the log. A failed connection attempt (which
+ * it reports with a stack) also fails the query that wanted the connection, and whoever ran that
+ * query reports it; a pooled connection found dead is replaced without anyone noticing. So those
+ * two are only debug; anything else knex says is kept at its level.
+ */
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const log = logger.child({ component: 'knex' });
+  return {
+    warn: (message: unknown) => {
+      const text = String(message);
+      if (/^(Acquire connection error|Connection Error): /.test(text)) log.debug(text.split('\n')[0]!);
+      else log.warn(text);
+    },
+    error: (message: unknown) => log.error(String(message)),
+    deprecate: (message: unknown) => log.warn(String(message)),
+    debug: (message: unknown) => log.debug(String(message)),
+  };
+}
+
+/** The database named by `url`, migrated; a DatabaseProblem when a configuration makes it unusable. */
+export async function openDatabase(url: string, logger: Logger): Promise<Database> {
+  const db = createDatabase(url, logger);
+  await prepareDatabase(db, url);
+  return db;
+}
+
+/** Brings the schema up to date; if that fails, the database is closed and the error explained in a line where it can be. */
+export async function prepareDatabase(db: Database, url: string): Promise<void> {
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    const problem = explainDatabaseError(error, url);
+    throw problem === undefined ? error : new DatabaseProblem(problem, { cause: error });
+  }
+}
+
+export function createDatabase(url: string, logger: Logger): Database {
   const target = parseDatabaseUrl(url);
+  const log = knexLog(logger);
   if (target.client === 'sqlite') {
     fs.mkdirSync(path.dirname(target.filename), { recursive: true });
     return knex({
+      log,
       client: 'better-sqlite3',
       connection: { filename: target.filename },
       useNullAsDefault: true,
@@ -28,6 +70,7 @@ export function createDatabase(url: string): Database {
     });
   }
   return knex({
+    log,
     client: 'mysql2',
     connection: {
       host: target.host,

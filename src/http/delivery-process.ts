@@ -6,7 +6,7 @@ import { Catalog } from '../packaging/catalog';
 import { MediaLayout } from '../packaging/media-layout';
 import { requestIds } from './app';
 import { cors } from './cors';
-import { READY, type CatalogUpdate, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
+import { READY, STOP, type CatalogUpdate, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
 import { hlsFileCache } from './file-cache';
 import { forwarder } from './forward';
 import { HeldRequests } from './held-requests';
@@ -66,11 +66,13 @@ const server = http.createServer((req, res) => {
 });
 
 let listening = false;
+let stopping = false;
 process.on('message', (message, handle) => {
   if (typeof message === 'object' && message !== null && 'catalog' in message) {
     catalog.apply((message as CatalogUpdate).catalog);
     return;
   }
+  if (message === STOP) return stop();
   if (message !== 'listen' || listening) return;
   listening = true;
   // The origin's own listening socket: the kernel gives each new connection to one of the processes.
@@ -79,6 +81,8 @@ process.on('message', (message, handle) => {
 
 /** Accepts nothing more, lets answers under way finish (closing connections as they fall idle), reports, exits. */
 const stop = () => {
+  if (stopping) return;
+  stopping = true;
   const done = () => {
     clearInterval(reporting);
     report(() => process.exit(0));
@@ -91,7 +95,11 @@ const stop = () => {
     server.closeAllConnections();
   }, STOP_GRACE_MS).unref();
 };
-process.once('SIGTERM', stop);
+// Only the origin stops this process. SIGINT and SIGTERM also come to the whole process group (a
+// terminal's Ctrl-C, systemd stopping the service): the origin acts on them and stops this one in
+// turn, so it keeps answering meanwhile, and the origin never sees it die of a signal it expects.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 // The origin is gone (even killed outright): nothing may be left behind. It may have gone while
 // this process was still loading, before anything listened for the disconnect.
 process.once('disconnect', () => process.exit(0));

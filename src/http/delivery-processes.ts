@@ -35,6 +35,9 @@ export interface CatalogUpdate {
   catalog: CatalogMessage;
 }
 
+/** Sent by the origin to stop a delivery process (it finishes what it is answering). */
+export const STOP = 'stop';
+
 /** Set by a delivery process on what it forwards: the client's address, as the origin would have worked it out. */
 export const CLIENT_ADDRESS_HEADER = 'x-origin-client-address';
 
@@ -152,6 +155,11 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
+    // A message, not a signal: a delivery process leaves signals to the origin (delivery-process.ts).
+    if (child.connected) {
+      child.send(STOP, (error) => {
+        if (error) child.kill('SIGKILL');
+      });
+    }
   });
 }

@@ -2,16 +2,17 @@
 // chunk parser, AMF) and its FLV tag writer, and none of its servers, sessions or the
 // process-global Context. See ../shared/design/nms-notes.md for why.
 //
-// Two interpositions matter:
+// Three interpositions matter:
 //  - publish: NMS answers NetStream.Publish.Start before it tells anyone. We replace its publish
 //    handler so that the answer waits until the caller has checked the key (accept() / refuse()).
+//  - unpublish: NMS answers neither FCUnpublish nor deleteStream; we answer both, as clients expect.
 //  - parsing: the parser throws on malformed input (e.g. a connect without a valid tcUrl). feed()
 //    turns every such throw into an RtmpProtocolError for the caller to close that one socket.
 
 import Rtmp = require('node-media-server/src/protocol/rtmp.js');
 import AVPacket = require('node-media-server/src/core/avpacket.js');
 import nmsLogger = require('node-media-server/src/core/logger.js');
-import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
+import { amf0Encode, decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import { parseH264Sps } from 'node-media-server/src/protocol/sps_info.js';
 import { flvTag, type AudioCodec, type AudioConfig, type MediaTag, type SourceMetadata, type VideoCodec, type VideoConfig } from './media';
 
@@ -32,7 +33,7 @@ export interface RtmpProtocolHandlers {
   publish(request: PublishRequest): void;
   /** The client asked to play; this origin does not serve RTMP playback. Close the connection. */
   play(): void;
-  /** The publisher said it stopped (deleteStream). */
+  /** The publisher said it stopped (deleteStream) and was answered; the client closes the connection. */
   unpublish(): void;
   media(tag: MediaTag): void;
 }
@@ -55,6 +56,11 @@ export interface RtmpProtocolLimits {
 type State = 'connecting' | 'connected' | 'authorizing' | 'publishing' | 'closed';
 
 const SET_DATA_FRAME = Buffer.from([0x02, 0x00, 0x0d, ...Buffer.from('@setDataFrame')]);
+const UNPUBLISHED = 'NetStream.Unpublish.Success';
+const RTMP_CHANNEL_INVOKE = 3;
+const RTMP_TYPE_INVOKE = 20;
+/** An AMF3 command message: one format byte before the AMF0 values (what NMS parses of it). */
+const RTMP_TYPE_FLEX_MESSAGE = 17;
 
 export class RtmpProtocol {
   private state: State = 'connecting';
@@ -90,8 +96,31 @@ export class RtmpProtocol {
       rtmp.sendStatusMessage(rtmp.parserPacket.header.stream_id, 'error', 'NetStream.Play.Failed', 'This server does not offer RTMP playback.');
       handlers.play();
     };
+    this.answerUnpublish();
+  }
+
+  /**
+   * A publisher that stops sends FCUnpublish, then deleteStream, and closes the connection a moment
+   * later; GStreamer's rtmp2sink reports a connection the server closed first as an error. NMS
+   * ignores FCUnpublish and answers neither; here both are answered as nginx-rtmp and SRS do, and
+   * the stop goes to the caller, which leaves the closing to the client.
+   */
+  private answerUnpublish(): void {
+    const rtmp = this.rtmp;
+    const invokeHandler = rtmp.invokeHandler.bind(rtmp);
+    rtmp.invokeHandler = () => {
+      if (this.state === 'publishing' && commandNameOf(rtmp.parserPacket) === 'FCUnpublish') {
+        this.sendCommand(0, ['onFCUnpublish', 0, null, { level: 'status', code: UNPUBLISHED, description: 'Stopped publishing.' }]);
+        return;
+      }
+      invokeHandler();
+    };
     rtmp.onDeleteStream = () => {
-      if (this.state === 'publishing') handlers.unpublish();
+      if (this.state !== 'publishing') return;
+      this.state = 'closed';
+      // deleteStream comes on the connection's message stream; its status belongs to the published one.
+      rtmp.sendStatusMessage(rtmp.streamId, 'status', UNPUBLISHED, 'Stopped publishing.');
+      this.handlers.unpublish();
     };
   }
 
@@ -122,6 +151,13 @@ export class RtmpProtocol {
       controlHandler();
       if (!(rtmp.inChunkSize >= 1 && rtmp.inChunkSize <= limits.maxChunkSize)) throw new RtmpProtocolError(`chunk size ${rtmp.inChunkSize} is out of range`);
     };
+  }
+
+  /** A command NMS's encoder has no rule for (it would write the name alone), as one message. */
+  private sendCommand(streamId: number, values: unknown[]): void {
+    const payload = amf0Encode(values);
+    const header = { fmt: 0, cid: RTMP_CHANNEL_INVOKE, timestamp: 0, length: payload.length, type: RTMP_TYPE_INVOKE, stream_id: streamId };
+    this.handlers.output(Rtmp.chunksCreate({ header, payload }));
   }
 
   get isPublishing(): boolean {
@@ -206,6 +242,14 @@ export function routeNmsLogging(sink: (level: 'debug' | 'info' | 'warn' | 'error
     const mapped = level === 'error' || level === 'warn' || level === 'info' ? level : 'debug';
     sink(mapped, typeof message === 'string' ? message : String(message));
   };
+}
+
+/** The name of the command message being handled: its first AMF0 value, a string. */
+function commandNameOf(packet: Rtmp['parserPacket']): string | undefined {
+  const start = packet.header.type === RTMP_TYPE_FLEX_MESSAGE ? 1 : 0;
+  const payload = packet.payload.subarray(start, packet.header.length);
+  if (payload.length < 3 || payload[0] !== 0x02) return undefined;
+  return payload.toString('utf8', 3, 3 + payload.readUInt16BE(1));
 }
 
 function normalizeApp(app: unknown): string {

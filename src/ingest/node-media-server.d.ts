@@ -35,7 +35,7 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     streamName: string;
     streamId: number;
     inChunkSize: number;
-    parserPacket: { header: { stream_id: number; length: number; type: number }; capacity: number };
+    parserPacket: { header: { stream_id: number; length: number; type: number }; capacity: number; payload: Buffer };
     /** Messages being reassembled, by chunk stream id. */
     inPackets: Map<number, { capacity: number }>;
     /** Reads a chunk's message header into parserPacket (a new chunk stream is added to inPackets). */
@@ -44,6 +44,8 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     packetAlloc(): void;
     /** Protocol control messages: set chunk size, window size, … */
     controlHandler(): void;
+    /** Command messages (parserPacket): decodes one and calls onConnect, onPublish, … by its name. */
+    invokeHandler(): void;
     onOutputCallback: (buffer: Buffer) => void;
     onPacketCallback: (packet: AVPacket) => void;
     onConnectCallback: (request: unknown) => void;
@@ -56,12 +58,16 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     onDeleteStream(message: InvokeMessage): void;
     respondPublish(): void;
     sendStatusMessage(streamId: number, level: string, code: string, description: string): void;
+    /** One message as chunks (a type-0 header, then type-3 headers), at NMS's outgoing chunk size. */
+    static chunksCreate(packet: { header: { fmt: number; cid: number; timestamp: number; length: number; type: number; stream_id: number }; payload: Buffer }): Buffer;
   }
   export = Rtmp;
 }
 
 declare module 'node-media-server/src/protocol/amf.js' {
   export function decodeAmf0Data(buffer: Buffer): { cmd?: unknown; method?: unknown; dataObj?: unknown };
+  /** AMF0 values one after the other (strings, numbers, null, plain objects). */
+  export function amf0Encode(values: unknown[]): Buffer;
 }
 
 declare module 'node-media-server/src/protocol/sps_info.js' {

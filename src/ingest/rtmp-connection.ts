@@ -30,8 +30,8 @@ const GUESSES = new Set(['malformed_key', 'unknown_key']);
 const UNBATCHED_AFTER_KEYFRAME_MS = 250;
 const UNBATCHED_BEFORE_KEYFRAME_MS = 100;
 
-/** How long a refused client gets to read its error status before the socket is destroyed. */
-const REFUSAL_LINGER_MS = 1000;
+/** How long a client gets to read our last status message and go before the socket is destroyed. */
+const LINGER_MS = 1000;
 
 /** One RTMP client socket: protocol, timeouts, and the publish decision. */
 export class RtmpConnection implements Publisher {
@@ -64,7 +64,7 @@ export class RtmpConnection implements Publisher {
         output: (data) => this.write(data),
         publish: (request) => void this.onPublish(request),
         play: () => this.endGently(),
-        unpublish: () => this.end('unpublished'),
+        unpublish: () => this.onUnpublish(),
         media: (tag) => this.onMedia(tag),
       },
       options.limits,
@@ -198,7 +198,17 @@ export class RtmpConnection implements Publisher {
   private endGently(): void {
     this.protocol.close();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), REFUSAL_LINGER_MS).unref();
+    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+  }
+
+  /**
+   * The publisher said it stops and was answered: its session ends now. The client closes the
+   * connection once it has read the answer (GStreamer's rtmp2sink reports a connection the server
+   * closes first as an error, even a half-close); one that stays is cut off.
+   */
+  private onUnpublish(): void {
+    this.listener?.close('unpublished');
+    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
   }
 
   private onClose(): void {

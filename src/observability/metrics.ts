@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { EventLoopStalls } from './event-loop-stalls';
 
 export interface MetricSources {
   /** Streams with viewers now, by playback id. */
@@ -7,16 +8,44 @@ export interface MetricSources {
   liveStreams: () => Array<{ playbackId: string; ingestKbps?: number; transcoderSpeed?: number }>;
 }
 
+/**
+ * Event-loop stalls are sampled every 50 ms: a stall longer than that is always seen, within 50 ms
+ * of its length. Each sample wakes the process (docs/decisions.md, performance choices).
+ */
+const STALL_SAMPLE_MS = 50;
+/** prom-client's lag histogram counts its own sampling interval; ours replaces it, and its timer is parked (24 days). */
+const PARKED_PRECISION_MS = 2 ** 31 - 1;
+const STALL_FIGURES = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
+
 /** One registry per origin instance (tests run several in one process). Labels never carry keys. */
 export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
-  // The event-loop lag histogram is sampled once a second, not prom-client's default 100 times:
-  // each sample wakes the process, and on a VM a wake-up costs more than the work of most (10 a
-  // second were an eighth of one ladder stream's). A stall of a second or more is always seen, a
-  // shorter one in proportion to its length; the lag gauge is measured afresh at every scrape.
-  client.collectDefaultMetrics({ register: registry, prefix: 'origin_', eventLoopMonitoringPrecision: 1000 });
+  client.collectDefaultMetrics({ register: registry, prefix: 'origin_', eventLoopMonitoringPrecision: PARKED_PRECISION_MS });
+  const stalls = new EventLoopStalls(STALL_SAMPLE_MS);
+  const stallGauges = new Map<(typeof STALL_FIGURES)[number], client.Gauge>();
+  for (const figure of STALL_FIGURES) {
+    const name = `origin_nodejs_eventloop_lag_${figure}_seconds`;
+    registry.removeSingleMetric(name);
+    stallGauges.set(
+      figure,
+      new client.Gauge({
+        name,
+        help: `Event-loop stalls since the last scrape, ${figure}: how late a timer due every ${STALL_SAMPLE_MS} ms ran`,
+        registers: [registry],
+        // The registry reads its metrics in the order they were made: the first one reads the window for all.
+        ...(figure === STALL_FIGURES[0] && {
+          collect() {
+            const figures = stalls.read();
+            for (const [key, gauge] of stallGauges) gauge.set(figures[key]);
+          },
+        }),
+      }),
+    );
+  }
   const metrics = {
     registry,
+    /** Stops sampling the event loop (the origin's stop). */
+    close: () => stalls.stop(),
     rtmpConnections: new client.Gauge({ name: 'origin_rtmp_connections', help: 'Open RTMP connections', registers: [registry] }),
     rtmpRejected: new client.Counter({
       name: 'origin_rtmp_connections_rejected_total',

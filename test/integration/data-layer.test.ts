@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, migrateToLatest, type Database } from '../../src/db/knex';
+import { createLogger } from '../../src/observability/logger';
 import { hashSecret } from '../../src/streams/keys';
 import { StreamRepository } from '../../src/streams/stream-repository';
 import { StreamService } from '../../src/streams/stream-service';
@@ -19,7 +20,7 @@ describeDatabases('data layer', (kind) => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-db-'));
     testDb = await createTestDatabase(kind, dir);
-    db = createDatabase(testDb.url);
+    db = createDatabase(testDb.url, createLogger({ level: 'silent', format: 'json' }));
     await migrateToLatest(db);
   });
 

@@ -18,8 +18,13 @@ jest.setTimeout(120_000);
   let database: TestDatabase;
   let origin: TestOrigin;
   let dir: string;
+  /** What reached the console instead of the origin's log: the suite's output must stay clean. */
+  const printed: unknown[][] = [];
 
   beforeAll(async () => {
+    for (const method of ['log', 'info', 'warn', 'error'] as const) {
+      jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void printed.push(args));
+    }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-outage-'));
     database = await createTestDatabase('mysql', dir);
     const target = new URL(database.url);
@@ -29,6 +34,7 @@ jest.setTimeout(120_000);
     origin = await startTestOrigin({ dir, overrides: { databaseUrl: viaProxy.toString(), ingest: { authorizeTimeoutSeconds: 3 } } });
   });
   afterAll(async () => {
+    jest.restoreAllMocks();
     await stopAllProcesses();
     await origin?.close();
     await proxy?.stop();
@@ -77,5 +83,10 @@ jest.setTimeout(120_000);
     const metrics = await origin.metrics.registry.getSingleMetricAsString('origin_database_errors_total');
     expect(metrics).toMatch(/kind="unavailable"} [1-9]/);
     await sleep(500);
+    // The connection pool's own reports of lost and refused connections are in the log, one line each, not on the console.
+    expect(printed).toEqual([]);
+    const poolLines = origin.logs.filter((line) => line.component === 'knex').map((line) => line.msg);
+    expect(poolLines).toContainEqual(expect.stringMatching(/^(Acquire connection error|Connection Error): .*Connection lost/));
+    expect(poolLines.join('\n')).not.toMatch(/\n\s+at /);
   });
 });

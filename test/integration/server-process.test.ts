@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { spawn } from 'node:child_process';
+import { repoRoot } from '../support/origin';
+import { freePort } from '../support/ports';
+import { startServerProcess, TSX_LOADER, type ServerProcess } from '../support/server-process';
 
 jest.setTimeout(60_000);
 
@@ -65,6 +68,28 @@ describe('the server process (npm start)', () => {
     expect(exit.code).toBe(1);
     expect(server.stderr()).toContain('ffmpeg was not found');
     expect(server.stderr()).toContain('apt-get install -y ffmpeg');
+  });
+
+  test("the Docker image's HEALTHCHECK asks the origin in its container for /healthz: healthy while it runs, unhealthy once it is gone", async () => {
+    const instruction = /^HEALTHCHECK\b.*\bCMD (\[.*\])$/m.exec(fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'));
+    expect(instruction).not.toBeNull();
+    const [command, script, ...rest] = JSON.parse(instruction![1]!) as string[];
+    expect([command, rest]).toEqual(['node', []]);
+    // The image runs the build (dist/server/…); here its source runs, with the image's HOST.
+    const source = path.join(repoRoot, script!.replace(/^dist\/server\//, 'src/').replace(/\.js$/, '.ts'));
+    const env = { HOST: '0.0.0.0', HTTP_PORT: String(await freePort()) };
+    const healthCheck = () =>
+      new Promise<number | null>((resolve) => {
+        const check = spawn(process.execPath, ['--import', TSX_LOADER, source], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+        check.on('exit', (code) => resolve(code));
+      });
+
+    const server = start(env);
+    await server.httpUrl();
+    expect(await healthCheck()).toBe(0);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+    expect(await healthCheck()).toBe(1);
   });
 
   test('a bad setting stops the start with the variable named', async () => {

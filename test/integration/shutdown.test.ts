@@ -14,8 +14,8 @@ const TOKEN = 'shutdown-test-admin-token';
 describe('the server process with live streams', () => {
   let dir: string;
   const servers: ServerProcess[] = [];
-  const start = () => {
-    const server = startServerProcess({ DATABASE_URL: `sqlite:${dir}/origin.db`, MEDIA_DIR: `${dir}/media`, ADMIN_TOKEN: TOKEN });
+  const start = (env: Record<string, string> = {}, options: { processGroup?: boolean } = {}) => {
+    const server = startServerProcess({ DATABASE_URL: `sqlite:${dir}/origin.db`, MEDIA_DIR: `${dir}/media`, ADMIN_TOKEN: TOKEN, ...env }, undefined, options);
     servers.push(server);
     return server;
   };
@@ -86,6 +86,25 @@ describe('the server process with live streams', () => {
     expect(sessions).toHaveLength(2);
     for (const session of sessions) expect(session).toMatchObject({ state: 'ended', end_reason: 'shutdown' });
     expect(ffmpegProcessesMentioning(dir)).toEqual([]);
+  });
+
+  test('Ctrl-C in a terminal (SIGINT to the whole process group) with delivery processes and a live stream: a clean stop, no error logged', async () => {
+    const server = start({ HTTP_DELIVERY_PROCESSES: '2', LOG_LEVEL: 'debug' }, { processGroup: true });
+    const url = await server.httpUrl();
+    const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)\//.exec(server.stdout())![1]);
+    await goLive(url, rtmpPort, 'interrupted');
+    await waitFor(() => server.stdout().split('\n').filter((line) => line.includes('"msg":"delivery process accepting"')).length === 2, {
+      what: 'the delivery processes to accept connections',
+      timeoutMs: 10_000,
+    });
+
+    process.kill(-server.child.pid!, 'SIGINT');
+    const exit = await server.exited;
+    const errors = server.stdout().split('\n').filter((line) => /"level":"(error|fatal)"/.test(line));
+    expect(errors).toEqual([]);
+    expect(server.stderr()).toBe('');
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect((await sessionsTable())[0]).toMatchObject({ state: 'ended', end_reason: 'shutdown' });
   });
 
   test('a second signal during a slow shutdown exits at once', async () => {

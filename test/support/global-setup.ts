@@ -12,4 +12,14 @@ export default function globalSetup(): void {
       throw new Error(`${tool} is required by the tests: apt-get install -y ffmpeg`);
     }
   }
+  // GStreamer is a second publisher, with another RTMP stack than ffmpeg's (test/support/gstreamer.ts).
+  for (const element of ['videotestsrc', 'x264enc', 'h264parse', 'voaacenc', 'aacparse', 'flvmux', 'rtmp2sink']) {
+    try {
+      execFileSync('gst-inspect-1.0', ['--exists', element], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`GStreamer's ${element} is required by the tests: apt-get install -y ${GSTREAMER_PACKAGES}`);
+    }
+  }
 }
+
+const GSTREAMER_PACKAGES = 'gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './origin';
-import { freeTcpPort } from './ports';
+import { freePort } from './ports';
 
 export interface CacheTier {
   url: string;
@@ -19,7 +19,7 @@ export interface CacheTier {
  */
 export async function startCacheTier(originHttpPort: number): Promise<CacheTier> {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-tier-'));
-  const port = await freeTcpPort();
+  const port = await freePort();
   const shipped = fs.readFileSync(path.join(repoRoot, 'deploy', 'nginx', 'live-origin.conf'), 'utf8');
   const replace = (text: string, marker: RegExp, value: string) => {
     if (!marker.test(text)) throw new Error(`deploy/nginx/live-origin.conf no longer has ${marker}`);

@@ -10,6 +10,7 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The public URL from the "origin listening" log line. */
   httpUrl(): Promise<string>;
+  /** SIGKILL, to its whole process group if it has one. */
   kill(): void;
 }
 
@@ -19,14 +20,17 @@ export const TSX_LOADER = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx
 /**
  * A real entry point through tsx, with its own environment: the server (src/main.ts, as `npm
  * start` runs it) or, with arguments, the CLI (src/cli/main.ts, as `npm run cli` runs it).
+ * `processGroup`: the process leads a group of its own, with every process it starts, as a
+ * command started from a terminal does (whose Ctrl-C signals the whole group).
  */
-export function startServerProcess(env: Record<string, string>, cliArgs?: string[]): ServerProcess {
+export function startServerProcess(env: Record<string, string>, cliArgs?: string[], options: { processGroup?: boolean } = {}): ServerProcess {
   // One process (no tsx CLI wrapper), so that signals reach the program itself.
   const entry = cliArgs ? [path.join(repoRoot, 'src', 'cli', 'main.ts'), ...cliArgs] : [path.join(repoRoot, 'src', 'main.ts')];
   const child = spawn(process.execPath, ['--import', TSX_LOADER, ...entry], {
     cwd: env.CWD ?? repoRoot,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', HTTP_PORT: '0', RTMP_PORT: '0', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
   let out = '';
   let err = '';
@@ -50,6 +54,13 @@ export function startServerProcess(env: Record<string, string>, cliArgs?: string
     },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (options.processGroup && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group is empty already.
+        }
+      }
     },
   };
 }
