@@ -1,12 +1,20 @@
 import { artifactPath, useBrowser } from '../support/browser';
 import { createStream, useTestOrigin } from '../support/origin';
-import { DESKTOP, PHONE, openPlayer } from '../support/player-page';
+import { DESKTOP, PHONE, averageColour, openPlayer, type PlayerPage } from '../support/player-page';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(150_000);
 
 const SMALL = { width: 640, height: 360 } as const;
+
+/** Whether the picture in the player's top left corner (away from the notice) is mostly this colour. */
+async function shows(player: PlayerPage, colour: 'red' | 'blue'): Promise<boolean> {
+  const box = (await player.page.locator('#player').boundingBox())!;
+  const [red, green, blue] = averageColour(await player.page.screenshot({ clip: { x: box.x, y: box.y, width: box.width / 4, height: box.height / 4 } }));
+  const [mine, other] = colour === 'red' ? [red, blue] : [blue, red];
+  return mine > 2 * Math.max(other, green) && mine > 40;
+}
 
 /** Messages the player may show; anything else in the overlay would be an error leaking through. */
 const OUR_MESSAGES = /^(|Loading…|Buffering…|Reconnecting…|This stream is not live right now\..*|Press play to start\.|Thanks for watching\..*)$/;
@@ -57,7 +65,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'ended', undefined, { timeout: 40_000 });
     expect(await player.page.textContent('[data-role=title]')).toBe('Stream ended');
     // Its last picture stays, once the status (polled every 5 s) has named it.
-    await player.page.waitForFunction(() => document.querySelector('video')!.poster.endsWith('/poster.jpg'), undefined, { timeout: 15_000 });
+    await player.page.waitForFunction(() => document.querySelector('video')!.poster.includes('/poster.jpg?v='), undefined, { timeout: 15_000 });
     await sleep(1500);
     await player.page.screenshot({ path: artifactPath('watch-ended.png') });
     expect(await player.page.isHidden('[data-role=badge]')).toBe(true);
@@ -68,6 +76,36 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     const states = await player.states();
     expect(states).toContain('ended');
     expect(states.slice(states.lastIndexOf('ended'))).toContain('playing');
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
+
+  test("each session's end shows that session's last picture, at an address of its own that may be cached", async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Two shows');
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
+    const posters: string[] = [];
+    for (const colour of ['red', 'blue'] as const) {
+      const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL, colour });
+      await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 45_000 });
+      await player.playsFor(3);
+      await publisher.stop();
+      await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'ended', undefined, { timeout: 40_000 });
+      // Once the status (polled every 5 s) names the ended session's picture, the player shows it.
+      await waitFor(() => shows(player, colour), { what: `the ${colour} session's picture`, timeoutMs: 30_000 });
+      await player.page.screenshot({ path: artifactPath(`watch-ended-${colour}.png`) });
+      const status = (await origin.api('GET', `/api/v1/public/streams/${stream.playbackId}`, { token: null })).body as { posterUrl: string };
+      expect(await player.page.evaluate(() => document.querySelector('video')!.poster)).toBe(status.posterUrl);
+      posters.push(status.posterUrl);
+    }
+    // A picture's address is its own: the same address twice is the same picture, with headers that let it be cached.
+    expect(new Set(posters).size).toBe(2);
+    const [first, again] = [await fetch(posters[1]!), await fetch(posters[1]!)];
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('image/jpeg');
+    expect(first.headers.get('cache-control')).toMatch(/^public, max-age=[1-9]/);
+    expect(first.headers.get('etag')).toBeTruthy();
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
     expect(player.errors).toEqual([]);
     await player.close();
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } };
@@ -93,4 +94,10 @@ export async function layoutOf(page: Page) {
 export function inside(inner: Box, outer: Box): boolean {
   const slack = 0.5;
   return inner.x >= outer.x - slack && inner.y >= outer.y - slack && inner.x + inner.width <= outer.x + outer.width + slack && inner.y + inner.height <= outer.y + outer.height + slack;
+}
+
+/** The average colour of a picture (a screenshot's PNG), as [red, green, blue] from 0 to 255; ffmpeg decodes it. */
+export function averageColour(png: Buffer): [number, number, number] {
+  const rgb = execFileSync('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-vf', 'scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { input: png });
+  return [rgb[0]!, rgb[1]!, rgb[2]!];
 }
