@@ -110,6 +110,25 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     await player.close();
   });
 
+  test('a paused viewer is told that the stream ended too', async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Paused at the end');
+    const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, PHONE);
+    await player.playsFor(3);
+    await player.page.click('[data-role=play]');
+    await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'paused', undefined, { timeout: 10_000 });
+
+    await publisher.stop();
+    // The status is polled every 5 s; a paused video never reaches the playlists' end by itself.
+    await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'ended', undefined, { timeout: 40_000 });
+    expect(await player.page.textContent('[data-role=title]')).toBe('Stream ended');
+    await player.page.screenshot({ path: artifactPath('watch-ended-while-paused-phone.png') });
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
+
   test('a network outage: the page says it is reconnecting, never shows an error, and plays again by itself', async () => {
     const { origin } = env;
     const stream = await createStream(origin, 'Bad network');
