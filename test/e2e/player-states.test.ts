@@ -199,4 +199,24 @@ describe('embeds and the landing page', () => {
     expect(landing.url()).toBe(`${origin.urls.publicUrl}/watch/${live.playbackId}`);
     await context.close();
   });
+
+  test('the landing page, like the watch page, shows a count only once someone watches: never "0 watching"', async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Nobody yet');
+    startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const context = await chromium.browser.newContext(DESKTOP);
+    const landing = await context.newPage();
+    await landing.goto(`${origin.urls.publicUrl}/`);
+    const card = landing.locator(`[data-role=live-streams] a[href="/watch/${stream.playbackId}"]`);
+    expect(await card.textContent()).toBe('LIVENobody yet');
+
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
+    await player.playsFor(2);
+    await player.page.waitForFunction(() => document.querySelector('[data-role=viewers]')?.textContent === '1 watching', undefined, { timeout: 15_000 });
+    await landing.reload();
+    expect(await card.textContent()).toBe('LIVENobody yet1 watching');
+    await player.close();
+    await context.close();
+  });
 });
