@@ -1,5 +1,5 @@
 import { artifactPath, useBrowser } from '../support/browser';
-import { createStream, useTestOrigin } from '../support/origin';
+import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { DESKTOP, PHONE, averageColour, openPlayer, type PlayerPage } from '../support/player-page';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
@@ -7,6 +7,14 @@ import { sleep, waitFor } from '../support/wait';
 jest.setTimeout(150_000);
 
 const SMALL = { width: 640, height: 360 } as const;
+
+/** A new stream, pushed by the test publisher, once it is live. */
+async function liveStream(origin: TestOrigin, name: string) {
+  const stream = await createStream(origin, name);
+  const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+  await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+  return { stream, publisher };
+}
 
 /** Whether the picture in the player's top left corner (away from the notice) is mostly this colour. */
 async function shows(player: PlayerPage, colour: 'red' | 'blue'): Promise<boolean> {
@@ -53,9 +61,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
 
   test('a stream that ends shows "stream ended" with its last picture, and plays again when it comes back', async () => {
     const { origin } = env;
-    const stream = await createStream(origin, 'Short show');
-    const first = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const { stream, publisher: first } = await liveStream(origin, 'Short show');
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
     await player.playsFor(4);
     await waitFor(async () => (await origin.api('GET', `/api/v1/public/streams/${stream.playbackId}`, { token: null })).body.posterUrl, { what: 'a poster', timeoutMs: 15_000 });
@@ -112,9 +118,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
 
   test('a paused viewer is told that the stream ended too', async () => {
     const { origin } = env;
-    const stream = await createStream(origin, 'Paused at the end');
-    const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const { stream, publisher } = await liveStream(origin, 'Paused at the end');
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, PHONE);
     await player.playsFor(3);
     await player.page.click('[data-role=play]');
@@ -131,9 +135,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
 
   test('a network outage: the page says it is reconnecting, never shows an error, and plays again by itself', async () => {
     const { origin } = env;
-    const stream = await createStream(origin, 'Bad network');
-    startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const { stream } = await liveStream(origin, 'Bad network');
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
     await player.playsFor(3);
 
@@ -202,9 +204,7 @@ describe('embeds and the landing page', () => {
 
   test('the landing page, like the watch page, shows a count only once someone watches: never "0 watching"', async () => {
     const { origin } = env;
-    const stream = await createStream(origin, 'Nobody yet');
-    startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const { stream } = await liveStream(origin, 'Nobody yet');
     const context = await chromium.browser.newContext(DESKTOP);
     const landing = await context.newPage();
     await landing.goto(`${origin.urls.publicUrl}/`);
