@@ -1,5 +1,6 @@
 import type { PlayerDom } from './dom';
 import type { LiveEdge, Quality } from './engine';
+import { QualityMenu } from './quality-menu';
 
 /** What the controls ask of the player; the rest (volume, full screen, stats) they do themselves. */
 export interface PlayerActions {
@@ -23,7 +24,7 @@ const VOLUME_STEP = 0.1;
  */
 export class Controls {
   private idleTimer: number | undefined;
-  private heights = new Map<number, number>();
+  private readonly quality: QualityMenu;
   private statsVisible = false;
   /** Once the viewer has set the sound themselves, the player stops suggesting to unmute. */
   private soundChosen = false;
@@ -32,7 +33,7 @@ export class Controls {
     private readonly dom: PlayerDom,
     private readonly actions: PlayerActions,
   ) {
-    const { root, video, play, mute, volume, liveEdge, quality, statsToggle, fullscreen, unmute } = dom;
+    const { root, video, play, mute, volume, liveEdge, quality, qualityMenu, statsToggle, fullscreen, unmute } = dom;
     play.addEventListener('click', () => actions.togglePlay());
     mute.addEventListener('click', () => this.toggleMute());
     unmute.addEventListener('click', () => this.unmute());
@@ -42,7 +43,7 @@ export class Controls {
       video.muted = video.volume === 0;
     });
     liveEdge.addEventListener('click', () => actions.goLive());
-    quality.addEventListener('change', () => actions.setQuality(Number(quality.value)));
+    this.quality = new QualityMenu(quality, qualityMenu, (index) => actions.setQuality(index));
     statsToggle.addEventListener('click', () => this.toggleStats());
     fullscreen.addEventListener('click', () => this.toggleFullscreen());
     video.addEventListener('volumechange', () => this.syncVolume());
@@ -62,27 +63,15 @@ export class Controls {
   }
 
   setQualities(list: Quality[]): void {
-    this.heights = new Map(list.map((q) => [q.index, q.height]));
-    const sorted = [...list].sort((a, b) => b.height - a.height || b.bitrate - a.bitrate);
-    const duplicate = (q: Quality) => sorted.filter((other) => other.height === q.height).length > 1;
-    this.dom.quality.replaceChildren(
-      new Option('Auto', '-1', true, true),
-      ...sorted.map((q) => new Option(duplicate(q) ? `${q.height}p ${Math.round(q.bitrate / 1000)}k` : `${q.height}p`, String(q.index))),
-    );
-    this.dom.quality.disabled = list.length < 2;
+    this.quality.setQualities(list);
   }
 
-  /** Auto shows what it picked. */
   qualityChanged(index: number, auto: boolean): void {
-    const height = this.heights.get(index);
-    const autoOption = this.dom.quality.options[0];
-    if (autoOption) autoOption.textContent = auto && height ? `Auto (${height}p)` : 'Auto';
+    this.quality.qualityChanged(index, auto);
   }
 
   clearQualities(): void {
-    this.heights.clear();
-    this.dom.quality.replaceChildren(new Option('Auto', '-1', true, true));
-    this.dom.quality.disabled = true;
+    this.quality.clear();
   }
 
   /** The live button: a red dot at the live edge; how far behind, and a way back, otherwise. */
@@ -238,7 +227,7 @@ export class Controls {
   private scheduleIdle(): void {
     window.clearTimeout(this.idleTimer);
     this.idleTimer = window.setTimeout(() => {
-      if (!this.dom.video.paused) this.dom.root.classList.add('idle');
+      if (!this.dom.video.paused && !this.quality.isOpen) this.dom.root.classList.add('idle');
     }, IDLE_AFTER_MS);
   }
 }

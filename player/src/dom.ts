@@ -16,7 +16,8 @@ export interface PlayerDom {
   volume: HTMLInputElement;
   liveEdge: HTMLButtonElement;
   liveLabel: HTMLElement;
-  quality: HTMLSelectElement;
+  quality: HTMLButtonElement;
+  qualityMenu: HTMLElement;
   statsToggle: HTMLButtonElement;
   fullscreen: HTMLButtonElement;
 }
@@ -47,6 +48,7 @@ export function findPlayerDom(document: Document): PlayerDom {
     liveEdge: role('live-edge'),
     liveLabel: role('live-label'),
     quality: role('quality'),
+    qualityMenu: role('quality-menu'),
     statsToggle: role('stats-toggle'),
     fullscreen: role('fullscreen'),
   };

@@ -142,8 +142,9 @@ export class Player implements EngineEvents {
       if (!this.engine && this.current !== 'unsupported') this.startEngine(status.hlsUrl);
     } else if (!this.engine) {
       if (this.current !== 'ended') this.setState('offline');
-    } else if (this.stalledFor() >= ENDED_STALL_MS) {
-      // The playlists' end normally ends playback ("ended" event); this covers a player stuck short of it.
+    } else if (this.dom.video.paused || this.stalledFor() >= ENDED_STALL_MS) {
+      // The playlists' end normally ends playback ("ended" event), which a paused video never
+      // reaches; this also covers a player stuck short of it.
       this.streamEnded();
     }
   }

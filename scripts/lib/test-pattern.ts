@@ -20,6 +20,8 @@ export interface TestPatternOptions {
    * floor(t * 100)): a player can read how old the frame on screen is.
    */
   burnClock?: boolean;
+  /** A still picture of this colour (an ffmpeg colour name) instead of the test pattern: tells streams or sessions apart by their picture. */
+  colour?: string;
   /** Write the FLV to stdout instead of pushing it (to feed another ffmpeg through a pipe). */
   toStdout?: boolean;
 }
@@ -44,7 +46,10 @@ export function testPatternArgs(options: TestPatternOptions): string[] {
   const withAudio = options.audio ?? true;
   if (!withVideo && !withAudio) throw new Error('a test pattern needs video or audio');
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
-  if (withVideo) args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`);
+  if (withVideo) {
+    const source = options.colour === undefined ? 'testsrc2=' : `color=c=${options.colour}:`;
+    args.push('-f', 'lavfi', '-i', `${source}size=${width}x${height}:rate=${fps}`);
+  }
   if (withAudio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   if (options.seconds !== undefined) args.push('-t', String(options.seconds));
   if (withVideo && options.burnClock) args.push('-vf', clockFilter());

@@ -101,8 +101,12 @@ export class StreamView {
     return { id: stream.id, name: stream.name, playbackId: stream.playbackId, enabled: stream.enabled, ...this.playbackUrls(stream) };
   }
 
-  /** What anyone with the playback id may see. The poster is the last picture while it is kept. */
-  async public(stream: StreamRecord) {
+  /**
+   * What anyone with the playback id may see. The poster is the last picture while it is kept;
+   * `history` finds the session it is from once the stream has no session here (pages that list
+   * only live streams need none).
+   */
+  async public(stream: StreamRecord, history?: SessionHistory) {
     const hasPoster = await this.posters.hasPoster(stream.playbackId);
     return {
       playbackId: stream.playbackId,
@@ -110,11 +114,25 @@ export class StreamView {
       status: this.status(stream),
       viewers: this.viewerCount(stream),
       ...this.playbackUrls(stream),
-      ...(hasPoster && { posterUrl: this.posterUrl(stream) }),
+      ...(hasPoster && { posterUrl: await this.posterUrl(stream, history) }),
     };
   }
 
-  posterUrl(stream: StreamRecord): string {
-    return `${this.urls.publicUrl}/hls/${stream.playbackId}/poster.jpg`;
+  /**
+   * While the stream has a session here, its newest picture, made when asked for. Once the session
+   * has ended, its last picture has an address of its own: the poster file is the same for every
+   * session, and a browser that showed one session's picture would otherwise keep showing it
+   * (a video element loads its poster again only when the address changes).
+   */
+  private async posterUrl(stream: StreamRecord, history: SessionHistory | undefined): Promise<string> {
+    const url = `${this.urls.publicUrl}/hls/${stream.playbackId}/poster.jpg`;
+    if (this.live.session(stream.id)) return url;
+    const sessionId = await history?.lastEndedSessionId(stream.id);
+    return sessionId ? `${url}?v=${sessionId}` : url;
   }
+}
+
+/** The streams' past sessions (the database). */
+export interface SessionHistory {
+  lastEndedSessionId(streamId: string): Promise<string | undefined>;
 }

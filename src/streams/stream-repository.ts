@@ -148,4 +148,14 @@ export class StreamRepository {
   async delete(id: string): Promise<boolean> {
     return (await this.db<StreamRow>('streams').where({ id }).delete()) > 0;
   }
+
+  /** The id of the stream's newest session that has ended (the sessions table: src/live/session-repository.ts). */
+  async lastEndedSessionId(streamId: string): Promise<string | undefined> {
+    const row = await this.db<{ id: string; stream_id: string; started_at: number; ended_at: number | null }>('sessions')
+      .where({ stream_id: streamId })
+      .whereNotNull('ended_at')
+      .orderBy('started_at', 'desc')
+      .first('id');
+    return row?.id;
+  }
 }

@@ -69,6 +69,10 @@ export class StreamService {
     return this.repository.delete(id);
   }
 
+  lastEndedSessionId(streamId: string): Promise<string | undefined> {
+    return this.repository.lastEndedSessionId(streamId);
+  }
+
   /** Decides whether a publish with this key may go live. Rejects obviously wrong keys without a query. */
   async checkKey(streamKey: string): Promise<KeyCheck> {
     if (!KEY_SHAPE.test(streamKey)) return { ok: false, reason: 'malformed_key' };

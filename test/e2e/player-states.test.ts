@@ -1,12 +1,28 @@
 import { artifactPath, useBrowser } from '../support/browser';
-import { createStream, useTestOrigin } from '../support/origin';
-import { DESKTOP, PHONE, openPlayer } from '../support/player-page';
+import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
+import { DESKTOP, PHONE, averageColour, openPlayer, type PlayerPage } from '../support/player-page';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(150_000);
 
 const SMALL = { width: 640, height: 360 } as const;
+
+/** A new stream, pushed by the test publisher, once it is live. */
+async function liveStream(origin: TestOrigin, name: string) {
+  const stream = await createStream(origin, name);
+  const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
+  await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+  return { stream, publisher };
+}
+
+/** Whether the picture in the player's top left corner (away from the notice) is mostly this colour. */
+async function shows(player: PlayerPage, colour: 'red' | 'blue'): Promise<boolean> {
+  const box = (await player.page.locator('#player').boundingBox())!;
+  const [red, green, blue] = averageColour(await player.page.screenshot({ clip: { x: box.x, y: box.y, width: box.width / 4, height: box.height / 4 } }));
+  const [mine, other] = colour === 'red' ? [red, blue] : [blue, red];
+  return mine > 2 * Math.max(other, green) && mine > 40;
+}
 
 /** Messages the player may show; anything else in the overlay would be an error leaking through. */
 const OUR_MESSAGES = /^(|Loading…|Buffering…|Reconnecting…|This stream is not live right now\..*|Press play to start\.|Thanks for watching\..*)$/;
@@ -45,9 +61,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
 
   test('a stream that ends shows "stream ended" with its last picture, and plays again when it comes back', async () => {
     const { origin } = env;
-    const stream = await createStream(origin, 'Short show');
-    const first = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const { stream, publisher: first } = await liveStream(origin, 'Short show');
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
     await player.playsFor(4);
     await waitFor(async () => (await origin.api('GET', `/api/v1/public/streams/${stream.playbackId}`, { token: null })).body.posterUrl, { what: 'a poster', timeoutMs: 15_000 });
@@ -57,7 +71,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'ended', undefined, { timeout: 40_000 });
     expect(await player.page.textContent('[data-role=title]')).toBe('Stream ended');
     // Its last picture stays, once the status (polled every 5 s) has named it.
-    await player.page.waitForFunction(() => document.querySelector('video')!.poster.endsWith('/poster.jpg'), undefined, { timeout: 15_000 });
+    await player.page.waitForFunction(() => document.querySelector('video')!.poster.includes('/poster.jpg?v='), undefined, { timeout: 15_000 });
     await sleep(1500);
     await player.page.screenshot({ path: artifactPath('watch-ended.png') });
     expect(await player.page.isHidden('[data-role=badge]')).toBe(true);
@@ -72,11 +86,56 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     await player.close();
   });
 
+  test("each session's end shows that session's last picture, at an address of its own that may be cached", async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Two shows');
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
+    const posters: string[] = [];
+    for (const colour of ['red', 'blue'] as const) {
+      const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL, colour });
+      await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 45_000 });
+      await player.playsFor(3);
+      await publisher.stop();
+      await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'ended', undefined, { timeout: 40_000 });
+      // Once the status (polled every 5 s) names the ended session's picture, the player shows it.
+      await waitFor(() => shows(player, colour), { what: `the ${colour} session's picture`, timeoutMs: 30_000 });
+      await player.page.screenshot({ path: artifactPath(`watch-ended-${colour}.png`) });
+      const status = (await origin.api('GET', `/api/v1/public/streams/${stream.playbackId}`, { token: null })).body as { posterUrl: string };
+      expect(await player.page.evaluate(() => document.querySelector('video')!.poster)).toBe(status.posterUrl);
+      posters.push(status.posterUrl);
+    }
+    // A picture's address is its own: the same address twice is the same picture, with headers that let it be cached.
+    expect(new Set(posters).size).toBe(2);
+    const [first, again] = [await fetch(posters[1]!), await fetch(posters[1]!)];
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('image/jpeg');
+    expect(first.headers.get('cache-control')).toMatch(/^public, max-age=[1-9]/);
+    expect(first.headers.get('etag')).toBeTruthy();
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
+
+  test('a paused viewer is told that the stream ended too', async () => {
+    const { origin } = env;
+    const { stream, publisher } = await liveStream(origin, 'Paused at the end');
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, PHONE);
+    await player.playsFor(3);
+    await player.page.click('[data-role=play]');
+    await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'paused', undefined, { timeout: 10_000 });
+
+    await publisher.stop();
+    // The status is polled every 5 s; a paused video never reaches the playlists' end by itself.
+    await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'ended', undefined, { timeout: 40_000 });
+    expect(await player.page.textContent('[data-role=title]')).toBe('Stream ended');
+    await player.page.screenshot({ path: artifactPath('watch-ended-while-paused-phone.png') });
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
+
   test('a network outage: the page says it is reconnecting, never shows an error, and plays again by itself', async () => {
     const { origin } = env;
-    const stream = await createStream(origin, 'Bad network');
-    startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 30_000 });
+    const { stream } = await liveStream(origin, 'Bad network');
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
     await player.playsFor(3);
 
@@ -140,6 +199,24 @@ describe('embeds and the landing page', () => {
     await landing.click('[data-role=live-streams] a');
     await landing.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 1, undefined, { timeout: 45_000 });
     expect(landing.url()).toBe(`${origin.urls.publicUrl}/watch/${live.playbackId}`);
+    await context.close();
+  });
+
+  test('the landing page, like the watch page, shows a count only once someone watches: never "0 watching"', async () => {
+    const { origin } = env;
+    const { stream } = await liveStream(origin, 'Nobody yet');
+    const context = await chromium.browser.newContext(DESKTOP);
+    const landing = await context.newPage();
+    await landing.goto(`${origin.urls.publicUrl}/`);
+    const card = landing.locator(`[data-role=live-streams] a[href="/watch/${stream.playbackId}"]`);
+    expect(await card.textContent()).toBe('LIVENobody yet');
+
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
+    await player.playsFor(2);
+    await player.page.waitForFunction(() => document.querySelector('[data-role=viewers]')?.textContent === '1 watching', undefined, { timeout: 15_000 });
+    await landing.reload();
+    expect(await card.textContent()).toBe('LIVENobody yet1 watching');
+    await player.close();
     await context.close();
   });
 });

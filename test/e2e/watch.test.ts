@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { artifactPath, useBrowser } from '../support/browser';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
-import { DESKTOP, PHONE, inside, layoutOf, openPlayer } from '../support/player-page';
+import { DESKTOP, PHONE, inside, labelsOf, layoutOf, openPlayer } from '../support/player-page';
 import { startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';
 
@@ -30,8 +30,7 @@ describe('the watch page in headless Chromium', () => {
     expect(await desktop.state()).toBe('playing');
     expect(await desktop.page.isVisible('[data-role=badge]')).toBe(true);
     expect(await desktop.page.textContent('h1')).toBe('Live in the browser');
-    expect(await desktop.page.locator('[data-role=quality] option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value))).toHaveLength(4);
-    expect((await desktop.page.locator('[data-role=quality] option').allTextContents()).slice(1)).toEqual(['720p', '480p', '360p']);
+    expect((await desktop.page.locator('[data-role=quality-menu] [role=menuitemradio]').allTextContents()).slice(1)).toEqual(['720p', '480p', '360p']);
     expect(await desktop.page.isHidden('[data-role=overlay]')).toBe(true);
     fs.writeFileSync(artifactPath('startup.json'), JSON.stringify({ firstFrameMs: Math.round(firstFrameMs), note: 'navigation start to the first video frame, live 720p ladder, headless Chromium, loopback' }, null, 2));
 
@@ -115,19 +114,70 @@ describe('the watch page in headless Chromium', () => {
     const stream = await goLive(origin, 'Ladder in the browser');
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, DESKTOP);
     await player.playsFor(2);
-    const options = await player.page.locator('[data-role=quality] option').evaluateAll((list) => list.map((o) => ({ value: (o as HTMLOptionElement).value, text: o.textContent ?? '' })));
-    for (const option of options.slice(1)) {
-      const height = Number(option.text.replace('p', ''));
-      await player.page.selectOption('[data-role=quality]', option.value);
+    const items = '[data-role=quality-menu] [role=menuitemradio]';
+    const pick = async (text: string) => {
+      await player.page.click('[data-role=quality]');
+      await player.page.click(`${items} >> text=${text}`);
+    };
+    for (const text of (await player.page.locator(items).allTextContents()).slice(1)) {
+      const height = Number(text.replace('p', ''));
+      await pick(text);
       await player.page.waitForFunction((h) => document.querySelector('video')!.videoHeight === h, height, { timeout: 30_000 });
       await player.playsFor(2);
       expect(await player.page.evaluate(() => document.querySelector('video')!.videoHeight)).toBe(height);
       // Near the live edge on a loaded machine the player may be refilling its buffer for a moment.
       await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 10_000 });
     }
-    await player.page.selectOption('[data-role=quality]', '-1');
-    await player.page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('[data-role=quality] option')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    await pick('Auto');
+    await player.page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('[data-role=quality]')!.textContent ?? ''), undefined, { timeout: 30_000 });
     await player.playsFor(2);
+
+    // By keyboard: ↓ opens the menu at the current choice, ↓ moves, Enter picks; the volume is left alone.
+    const { page } = player;
+    await page.focus('[data-role=quality]');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-checked') === 'true' && document.activeElement.textContent!.startsWith('Auto'));
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    expect(await page.isHidden('[data-role=quality-menu]')).toBe(true);
+    expect(await page.evaluate(() => [document.activeElement!.getAttribute('data-role'), document.activeElement!.textContent, document.querySelector('video')!.volume])).toEqual(['quality', '720p', 1]);
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
+
+  test('on a phone the quality control and its menu fit: every label whole, every item on the screen', async () => {
+    const { origin } = env;
+    const stream = await goLive(origin, 'Ladder on a phone');
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, PHONE);
+    const { page } = player;
+    await player.playsFor(2);
+    // Paused, the live button says GO LIVE: the bar at its fullest.
+    await page.click('[data-role=play]');
+    await page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('behind'), undefined, { timeout: 15_000 });
+    const screen = { x: 0, y: 0, ...page.viewportSize()! };
+    const [control] = await labelsOf(page, '[data-role=quality]');
+    expect(control).toMatchObject({ whole: true });
+    expect(inside(control!.box, screen)).toBe(true);
+
+    await page.click('[data-role=quality]');
+    await page.waitForSelector('[data-role=quality-menu] [role=menuitemradio]', { state: 'visible', timeout: 5000 });
+    const items = await labelsOf(page, '[data-role=quality-menu] [role=menuitemradio]');
+    const menu = (await page.locator('[data-role=quality-menu]').boundingBox())!;
+    expect(items.map((item) => item.text)).toEqual([expect.stringMatching(/^Auto \(\d+p\)$/), '720p', '480p', '360p']);
+    for (const item of items) {
+      expect(item).toMatchObject({ whole: true });
+      // On the screen, and in the menu's view without scrolling.
+      expect(inside(item.box, screen)).toBe(true);
+      expect(inside(item.box, menu)).toBe(true);
+      expect(item.box.height).toBeGreaterThanOrEqual(36);
+    }
+    await page.screenshot({ path: artifactPath('watch-phone-quality-menu.png') });
+
+    await page.click('[data-role=quality-menu] [role=menuitemradio] >> text=360p');
+    expect(await page.isHidden('[data-role=quality-menu]')).toBe(true);
+    expect(await labelsOf(page, '[data-role=quality]')).toEqual([expect.objectContaining({ text: '360p', whole: true })]);
+    await page.click('[data-role=play]');
+    await page.waitForFunction(() => document.querySelector('video')!.videoHeight === 360, undefined, { timeout: 30_000 });
     expect(player.errors).toEqual([]);
     await player.close();
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } };
@@ -90,7 +91,38 @@ export async function layoutOf(page: Page) {
   });
 }
 
+/**
+ * For each element matching `selector`: its box, and whether it shows the whole of its text (for a
+ * select, of its options): the text, measured in the element's font, fits between its paddings,
+ * and nothing in it overflows.
+ */
+export async function labelsOf(page: Page, selector: string): Promise<Array<{ text: string; box: Box; whole: boolean }>> {
+  return page.locator(selector).evaluateAll((elements) =>
+    elements.map((element) => {
+      const html = element as HTMLElement;
+      const style = getComputedStyle(html);
+      const probe = document.createElement('span');
+      probe.style.cssText = 'position: absolute; visibility: hidden; white-space: pre';
+      probe.style.font = style.font;
+      probe.style.letterSpacing = style.letterSpacing;
+      probe.textContent = html.innerText;
+      document.body.append(probe);
+      const needs = probe.getBoundingClientRect().width;
+      probe.remove();
+      const room = html.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      const r = html.getBoundingClientRect();
+      return { text: html.innerText, box: { x: r.x, y: r.y, width: r.width, height: r.height }, whole: needs <= room + 0.5 && html.scrollWidth <= html.clientWidth };
+    }),
+  );
+}
+
 export function inside(inner: Box, outer: Box): boolean {
   const slack = 0.5;
   return inner.x >= outer.x - slack && inner.y >= outer.y - slack && inner.x + inner.width <= outer.x + outer.width + slack && inner.y + inner.height <= outer.y + outer.height + slack;
+}
+
+/** The average colour of a picture (a screenshot's PNG), as [red, green, blue] from 0 to 255; ffmpeg decodes it. */
+export function averageColour(png: Buffer): [number, number, number] {
+  const rgb = execFileSync('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-vf', 'scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { input: png });
+  return [rgb[0]!, rgb[1]!, rgb[2]!];
 }

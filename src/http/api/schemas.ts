@@ -265,6 +265,9 @@ export const PublicStreamBody = z
     viewers: z.number().int(),
     hlsUrl: z.string(),
     playerUrl: z.string(),
-    posterUrl: z.string().optional().meta({ description: 'While the stream has a poster (its last picture).' }),
+    posterUrl: z
+      .string()
+      .optional()
+      .meta({ description: 'While the stream has a poster: its newest picture while it has a session, then the last picture of its last session, at an address of its own per session.' }),
   })
   .meta({ id: 'PublicStream' });

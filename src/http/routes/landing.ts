@@ -19,7 +19,9 @@ export function landingRoutes(deps: { registry: LiveRegistry; view: StreamView; 
     cards.sort((a, b) => b.status.viewers - a.status.viewers || a.stream.name.localeCompare(b.stream.name));
     const items = cards.map(({ stream, status }) => {
       const picture = status.posterUrl ? `<img src="${escapeHtml(status.posterUrl)}" alt="" loading="lazy">` : '';
-      return `<li><a class="card" href="/watch/${stream.playbackId}"><span class="thumb">${picture}<span class="badge">LIVE</span></span><span class="card-title">${escapeHtml(stream.name)}</span><span class="card-meta">${viewersText(status.viewers)}</span></a></li>`;
+      // No count for nobody, as on the watch page (where zero is the viewer not counted yet).
+      const meta = status.viewers > 0 ? `<span class="card-meta">${viewersText(status.viewers)}</span>` : '';
+      return `<li><a class="card" href="/watch/${stream.playbackId}"><span class="thumb">${picture}<span class="badge">LIVE</span></span><span class="card-title">${escapeHtml(stream.name)}</span>${meta}</a></li>`;
     });
     const content = items.length
       ? `<h1>Live now</h1><ul class="cards" data-role="live-streams">${items.join('')}</ul>`

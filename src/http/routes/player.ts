@@ -40,7 +40,7 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; a
       return;
     }
     // The status rides along with the page, so the player starts loading at once.
-    const status = await deps.view.public(stream);
+    const status = await deps.view.public(stream, deps.streams);
     const content = fillTemplate(await template(), { name: escapeHtml(stream.name), playbackId: stream.playbackId, status: jsonForScript(status) });
     ctx.body = await renderPage(deps.assetsDir, { title: stream.name, mode, content });
   };

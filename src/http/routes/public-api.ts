@@ -22,7 +22,7 @@ export function publicApi(deps: { streams: StreamService; view: StreamView; cors
     const stream = PLAYBACK_ID_PATTERN.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
     if (!stream) throw notFound('No stream with this playback id.');
     ctx.set('Cache-Control', STATUS_CACHE);
-    ctx.body = await deps.view.public(stream);
+    ctx.body = await deps.view.public(stream, deps.streams);
   });
   return router;
 }
