@@ -12,6 +12,11 @@ export default function globalSetup(): void {
       throw new Error(`${tool} is required by the tests: apt-get install -y ffmpeg`);
     }
   }
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('nginx is required by the tests (the caching tier of deploy/nginx): apt-get install -y nginx');
+  }
   // GStreamer is a second publisher, with another RTMP stack than ffmpeg's (test/support/gstreamer.ts).
   for (const element of ['videotestsrc', 'x264enc', 'h264parse', 'voaacenc', 'aacparse', 'flvmux', 'rtmp2sink']) {
     try {
