@@ -75,6 +75,27 @@ describe('the watch page in headless Chromium', () => {
     await desktop.close();
   });
 
+  test('low latency: hls.js sits the playlist\'s PART-HOLD-BACK behind the live edge and the stats show it against its target', async () => {
+    const { origin } = env;
+    const stream = await goLive(origin, 'Low latency', { width: 640, height: 360 }, { profile: 'passthrough' });
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, DESKTOP);
+    await player.playsFor(8);
+    await player.page.click('[data-role=stats-toggle]');
+    const latency = await player.page.waitForFunction(() => {
+      const text = document.querySelector('[data-stat=latency]')?.textContent ?? '';
+      return /^[\d.]+ s \(target [\d.]+ s\)$/.test(text) ? text : undefined;
+    }, undefined, { timeout: 10_000 });
+    const [, seconds, target] = /^([\d.]+) s \(target ([\d.]+) s\)$/.exec((await latency.jsonValue()) as string)!;
+    // PART-HOLD-BACK: three parts of 0.334 s.
+    expect(Number(target)).toBe(1);
+    // Generous: a loaded machine starts players late; hls.js then catches up by playing faster.
+    expect(Number(seconds)).toBeLessThan(4);
+    await player.page.screenshot({ path: artifactPath('watch-low-latency-stats.png') });
+    expect(player.errors).toEqual([]);
+    await player.close();
+    await origin.registry.stopStream(stream.id, 'kicked');
+  });
+
   test('a player whose first segments come late starts at its place behind live, not that much further back', async () => {
     const { origin } = env;
     // Passthrough: nothing here needs the ladder, and its encoding would load the machine for the other suites.
