@@ -18,7 +18,7 @@ import { startTestPattern } from '../lib/processes';
 import { getMedia, getText, masterUris, poll } from '../lib/hls-http';
 import { ROOT, withNginx, withOrigin } from './lib/bench-env';
 import { startTimingProxy } from './lib/timing-proxy';
-import { sleep, summarize, type Summary } from './lib/stats';
+import { percentile, sleep, summarize, type Summary } from './lib/stats';
 
 const WARMUP_MS = 12_000;
 const PLAYERS = 6;
@@ -31,6 +31,8 @@ const SEGMENT_MS = 2_000;
 const PLAYER_JOINS_MS = Array.from({ length: PLAYERS }, (_, i) => i * (PLAYER_MS + SEGMENT_MS / PLAYERS));
 
 interface Latency {
+  /** Every glass-to-glass reading of every player, pooled: what p50 and p95 are taken of. */
+  glassSamples: number[];
   segment: number[];
   /** The same, against the segment's EXT-X-PROGRAM-DATE-TIME (the server's clock; nginx-rtmp writes none). */
   programDateTime: number[];
@@ -78,6 +80,7 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
     const segment: number[] = [];
     const programDateTime: number[] = [];
     const glass: number[] = [];
+    const glassSamples: number[] = [];
     const distance: number[] = [];
     const found: number[] = [];
     /** When this script first saw each segment listed. */
@@ -89,6 +92,7 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
     const endPlayer = async () => {
       if (!player) return;
       if (player.samples.length > 0) glass.push(summarize(player.samples).median);
+      glassSamples.push(...player.samples);
       if (player.distances.length > 0) distance.push(summarize(player.distances).median);
       const seen = await player.page.evaluate(() => (window as unknown as { readFound(): Array<[number, number]> }).readFound());
       const delays = seen.filter(([sequence]) => listedAt.has(sequence)).map(([sequence, at]) => (at - listedAt.get(sequence)!) / 1000);
@@ -131,7 +135,7 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
       await sleep(100);
     }
     await endPlayer();
-    return { segment, programDateTime, glass, distance, found };
+    return { glassSamples, segment, programDateTime, glass, distance, found };
   } finally {
     await browser.close();
     await publisher.stop();
@@ -140,6 +144,9 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
 }
 
 export interface LatencySummary {
+  /** Glass-to-glass, s: the median and 95th percentile of every reading of every player. */
+  glassP50: number;
+  glassP95: number;
   segment: Summary;
   programDateTime: Summary;
   glass: Summary;
@@ -149,25 +156,42 @@ export interface LatencySummary {
   glassPerPlayer: number[];
 }
 
-export interface LatencyResult {
-  passthrough: LatencySummary;
-  ladder: LatencySummary;
-  nginx: LatencySummary;
-}
+/** The origin's four ways of serving a stream, each measured, then nginx-rtmp's one. */
+export const LATENCY_SETUPS = [
+  { name: 'low, passthrough', profile: 'passthrough', latencyMode: 'low' },
+  { name: 'low, ladder', profile: 'ladder', latencyMode: 'low' },
+  { name: 'standard, passthrough', profile: 'passthrough', latencyMode: 'standard' },
+  { name: 'standard, ladder', profile: 'ladder', latencyMode: 'standard' },
+] as const;
+
+export type LatencyResult = Record<(typeof LATENCY_SETUPS)[number]['name'] | 'nginx-rtmp', LatencySummary>;
 
 function port(url: string): number {
   return Number(new URL(url.replace(/^rtmp/, 'http')).port);
 }
 
+function summarizeLatency(l: Latency): LatencySummary {
+  return {
+    glassP50: percentile(l.glassSamples, 50),
+    glassP95: percentile(l.glassSamples, 95),
+    segment: summarize(l.segment),
+    programDateTime: summarize(l.programDateTime),
+    glass: summarize(l.glass),
+    distance: summarize(l.distance),
+    found: summarize(l.found),
+    glassPerPlayer: l.glass,
+  };
+}
+
 export async function measureLatency(): Promise<LatencyResult> {
   const page = await servePage();
   try {
-    const ours: Record<'passthrough' | 'ladder', Latency> = { passthrough: { segment: [], programDateTime: [], glass: [], distance: [], found: [] }, ladder: { segment: [], programDateTime: [], glass: [], distance: [], found: [] } };
+    const result: Partial<LatencyResult> = {};
     await withOrigin({}, async (origin) => {
-      for (const profile of ['passthrough', 'ladder'] as const) {
-        const stream = await origin.api('POST', '/api/v1/streams', { name: `latency ${profile}`, profile, reconnectWindowSeconds: 0 });
+      for (const setup of LATENCY_SETUPS) {
+        const stream = await origin.api('POST', '/api/v1/streams', { name: `latency ${setup.name}`, profile: setup.profile, latencyMode: setup.latencyMode, reconnectWindowSeconds: 0 });
         const master = `${origin.httpUrl}/hls/${stream.playbackId}/master.m3u8`;
-        ours[profile] = await measure(
+        const measured = await measure(
           port(origin.rtmpUrl),
           'live',
           stream.streamKey,
@@ -178,6 +202,7 @@ export async function measureLatency(): Promise<LatencyResult> {
           page.url,
           master,
         );
+        result[setup.name] = summarizeLatency(measured);
         await sleep(2000);
       }
     });
@@ -185,8 +210,8 @@ export async function measureLatency(): Promise<LatencyResult> {
       const playlist = `${nginx.httpUrl}/hls/latency.m3u8`;
       return measure(port(nginx.rtmpUrl), 'live', 'latency', async () => ((await getText(playlist)) ? playlist : undefined), page.url, playlist);
     });
-    const both = (l: Latency): LatencySummary => ({ segment: summarize(l.segment), programDateTime: summarize(l.programDateTime), glass: summarize(l.glass), distance: summarize(l.distance), found: summarize(l.found), glassPerPlayer: l.glass });
-    return { passthrough: both(ours.passthrough), ladder: both(ours.ladder), nginx: both(anchor) };
+    result['nginx-rtmp'] = summarizeLatency(anchor);
+    return result as LatencyResult;
   } finally {
     await page.close();
   }

@@ -1,5 +1,5 @@
 // npm run bench: every measurement of docs/benchmarks.md, the origin next to nginx-rtmp in the
-// same run. Options: --only first-playlist,latency,transcode,capacity,serving,authorization
+// same run. Options: --only first-playlist,latency,transcode,capacity,serving,authorization,held
 //                    --runs N (3)  --levels 1,10,20,40,60  --mysql mysql://root@127.0.0.1:3306/origin_test
 // Results: printed as tables, and written whole to bench-results/<time>.json.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { measureAuthorization } from './authorization';
 import { measureCapacity, type CapacityPoint } from './capacity';
 import { measureFirstPlaylist } from './first-playlist';
+import { measureHeldRequests } from './held-requests';
 import { measureLatency } from './latency';
 import { ROOT } from './lib/bench-env';
 import { nginxAvailable } from './lib/nginx';
@@ -17,7 +18,7 @@ import { show, summarize, type Summary } from './lib/stats';
 import { measureServing, wrkAvailable } from './serving';
 import { measureTranscodeCost } from './transcode-cost';
 
-const ALL = ['first-playlist', 'latency', 'transcode', 'capacity', 'serving', 'authorization'];
+const ALL = ['first-playlist', 'latency', 'transcode', 'capacity', 'serving', 'authorization', 'held'];
 
 const { values } = parseArgs({
   options: {
@@ -52,8 +53,8 @@ async function main(): Promise<void> {
   if (selected.has('latency')) {
     const r = await measureLatency();
     results.latency = r;
-    print('\n## Latency (s, median [min–max] of the samples; glass-to-glass: of the players\' medians)\n| | segment in playlist | same, by program date-time | glass-to-glass | player behind the live edge (hls.js) | player finds a listed segment after |\n|---|---|---|---|---|---|');
-    for (const [name, l] of Object.entries(r)) print(`| ${name} | ${show(l.segment)} | ${l.programDateTime.runs ? show(l.programDateTime) : '–'} | ${show(l.glass)} | ${show(l.distance)} | ${show(l.found)} |`);
+    print('\n## Latency (s; glass-to-glass p50/p95 of every reading, then the players\' medians; others median [min–max] of the samples)\n| | glass-to-glass p50 | p95 | per player | segment in playlist | same, by program date-time | player behind the live edge (hls.js) |\n|---|---|---|---|---|---|---|');
+    for (const [name, l] of Object.entries(r)) print(`| ${name} | ${l.glassP50.toFixed(2)} | ${l.glassP95.toFixed(2)} | ${show(l.glass)} | ${show(l.segment)} | ${l.programDateTime.runs ? show(l.programDateTime) : '–'} | ${show(l.distance)} |`);
   }
   if (selected.has('transcode')) {
     const r = await measureTranscodeCost(runs);
@@ -101,6 +102,13 @@ async function main(): Promise<void> {
     print('\n## Publish authorization (ms from the publish command to the answer, 500 publishes)\n| | median [min–max] | p99 |\n|---|---|---|');
     print(`| SQLite | ${show(r.sqlite.ms)} | ${r.sqlite.p99.toFixed(2)} |`);
     if (r.mysql) print(`| MySQL | ${show(r.mysql.ms)} | ${r.mysql.p99.toFixed(2)} |`);
+  }
+
+  if (selected.has('held')) {
+    const r = await measureHeldRequests();
+    results.held = r;
+    print(`\n## Held requests (${r.clients} blocking reloads of one stream waiting for the same part, ${r.rounds} rounds; ms after the part exists)\n| p50 | p99 | max | not 200 |\n|---|---|---|---|`);
+    print(`| ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.failures} |`);
   }
 
   const out = path.join(ROOT, 'bench-results');

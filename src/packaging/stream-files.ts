@@ -2,32 +2,25 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../streams/keys';
 import { writeAtomic } from './atomic-write';
-import { LIVE_PLAYLIST, RECORDING_PLAYLIST, type MediaLayout } from './media-layout';
+import { LIVE_PLAYLIST, RECORDING_PLAYLIST, sessionOfMaster, type MediaLayout } from './media-layout';
 import { withEndList } from './media-playlist';
 
-/** File operations on one stream's folder that are not about following ffmpeg. */
+/** File operations on a stream's folder beyond what the packager writes as it goes: masters, endings, removal. */
 export class StreamFiles {
   constructor(readonly layout: MediaLayout) {}
-
-  async prepareSession(playbackId: string, sessionId: string, renditions: readonly string[]): Promise<void> {
-    for (const rendition of renditions) {
-      await fs.mkdir(this.layout.renditionDir(playbackId, sessionId, rendition), { recursive: true });
-    }
-  }
 
   writeStreamMaster(playbackId: string, text: string): Promise<void> {
     return writeAtomic(this.layout.streamMaster(playbackId), text);
   }
 
   writeSessionMaster(playbackId: string, sessionId: string, text: string): Promise<void> {
-    return writeAtomic(path.join(this.layout.sessionDir(playbackId, sessionId), 'master.m3u8'), text);
+    return writeAtomic(this.layout.sessionMaster(playbackId, sessionId), text);
   }
 
   /** The session the stream master currently points into, if any. */
   async currentSession(playbackId: string): Promise<string | undefined> {
     try {
-      const text = await fs.readFile(this.layout.streamMaster(playbackId), 'utf8');
-      return /sessions\/([A-Za-z0-9]{16})\//.exec(text)?.[1];
+      return sessionOfMaster(await fs.readFile(this.layout.streamMaster(playbackId), 'utf8'));
     } catch {
       return undefined;
     }
@@ -51,7 +44,7 @@ export class StreamFiles {
 
   /** A recorded session has its own master playlist (the recording's). */
   async isRecorded(playbackId: string, sessionId: string): Promise<boolean> {
-    return fileExists(path.join(this.layout.sessionDir(playbackId, sessionId), 'master.m3u8'));
+    return fileExists(this.layout.sessionMaster(playbackId, sessionId));
   }
 
   async removeSession(playbackId: string, sessionId: string): Promise<void> {

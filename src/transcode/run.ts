@@ -8,7 +8,7 @@ import { CopyRun } from './copy-run';
 import { buildFfmpegArgs } from './ffmpeg-args';
 import { FfmpegRun } from './ffmpeg-run';
 import type { LadderPlan, SourceInfo } from './ladder';
-import type { RunOutput, TranscoderExit, TranscoderProgress } from './transcoder';
+import type { TranscoderExit, TranscoderProgress } from './transcoder';
 
 export interface RunOptions {
   plan: LadderPlan;

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { fileOf, parseMaster } from '../support/hls';
+import { parseMaster } from '../support/hls';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';

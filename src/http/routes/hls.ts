@@ -151,13 +151,24 @@ export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: Se
 
 const BASELINE_PAIRS = headerPairs(BASELINE_HEADERS);
 
-function kindOf(requestPath: string): string {
-  const name = requestPath.slice(requestPath.lastIndexOf('/') + 1);
-  if (name.endsWith('.m3u8')) return 'playlist';
-  if (name.endsWith('.jpg')) return 'poster';
-  if (/^seg_\d+\.\d+\.m4s$/.test(name)) return 'part';
-  if (name.endsWith('.m4s') || name.endsWith('.mp4')) return 'segment';
-  return 'other';
+/** For the HLS metrics: what a request asked for, by the resource it names, else by its extension. */
+function kindOf(requestPath: string, file?: HlsFile): string {
+  switch (file?.kind) {
+    case 'stream-master':
+    case 'session-master':
+    case 'media-playlist':
+      return 'playlist';
+    case 'part':
+    case 'poster':
+      return file.kind;
+    case 'segment':
+    case 'init':
+      return 'segment';
+  }
+  const extension = path.extname(requestPath);
+  if (extension === '.m3u8') return 'playlist';
+  if (extension === '.jpg') return 'poster';
+  return extension === '.m4s' || extension === '.mp4' ? 'segment' : 'other';
 }
 
 /** Request paths remembered; past this many the memory starts again, so that made-up paths cannot grow it. */
@@ -177,7 +188,7 @@ function routes(layout: MediaLayout): (requestPath: string) => Route | undefined
     if (!file) return undefined;
     const root = layout.streamDir(playbackId);
     const contentType = CONTENT_TYPES[path.extname(requestPath)] ?? 'application/octet-stream';
-    const route = { playbackId, file, root, parts, key: fileKey(root, parts), contentType, kind: kindOf(requestPath) };
+    const route = { playbackId, file, root, parts, key: fileKey(root, parts), contentType, kind: kindOf(requestPath, file) };
     if (known.size >= MAX_ROUTES) known.clear();
     known.set(requestPath, route);
     return route;
@@ -299,12 +310,12 @@ const partReads = new Map<string, Buffer>();
 const MAX_PART_READS = 512;
 
 function readPart(deps: HlsHandlerDeps, route: Route, sessionId: string, rendition: string, msn: number, offset: number, length: number): Buffer | undefined {
-  const file = path.join(route.root, 'sessions', sessionId, rendition, segmentName(msn));
+  const file = path.join(deps.layout.renditionDir(route.playbackId, sessionId, rendition), segmentName(msn));
   const key = `${file}#${offset}`;
   const known = partReads.get(key);
   if (known) return known;
   // A complete segment may already be in the file cache whole.
-  const whole = deps.files.cached(fileKey(route.root, ['sessions', sessionId, rendition, segmentName(msn)]));
+  const whole = deps.files.cached(fileKey(route.root, [...route.parts.slice(0, -1), segmentName(msn)]));
   let bytes: Buffer | undefined = whole && whole.bytes.length >= offset + length ? whole.bytes.subarray(offset, offset + length) : undefined;
   if (!bytes) {
     // Synchronous: a few tens of kilobytes the kernel has just been given, once per part per process.
@@ -336,7 +347,7 @@ async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, route: R
   if (file.kind === 'media-playlist') return sendStoredPlaylist(deps, request, route, playlist, found.mtime);
   let body = playlist.bytes;
   let etag = playlist.etag;
-  const ended = file.kind === 'session-master' && (await variantsEnded(deps.files, path.join(root, 'sessions', file.sessionId), playlist.text));
+  const ended = file.kind === 'session-master' && (await variantsEnded(deps.files, deps.layout.sessionDir(playbackId, file.sessionId), playlist.text));
   const sessionId = viewerSessionOf(request);
   if (sessionId) {
     body = Buffer.from(withViewerSession(playlist.text, sessionId));
