@@ -37,6 +37,7 @@ import { killOrphanTranscoders, recoverCrashedSessions } from '../live/recovery'
 import { SessionRepository } from '../live/session-repository';
 import { StreamWatch } from '../live/stream-watch';
 import type { Logger } from '../observability/logger';
+import { EventLoopStalls } from '../observability/event-loop-stalls';
 import { countHlsAnswers, createMetrics, type Metrics } from '../observability/metrics';
 import { ReadinessCheck } from '../observability/readiness';
 import { packageRoot } from '../package-root';
@@ -67,6 +68,11 @@ const MAX_VIEWERS_PER_STREAM = 100_000;
 /** One render is a fraction of a second of one core: two at once keep a burst of requests short. */
 const MAX_POSTER_RENDERS = 2;
 const POSTER_TIMEOUT_MS = 10_000;
+/**
+ * Event-loop stalls are sampled every 50 ms: a stall longer than that is always seen, within 50 ms
+ * of its length. Each sample wakes the process (docs/decisions.md, performance choices).
+ */
+const EVENT_LOOP_SAMPLE_MS = 50;
 
 export interface OriginOptions {
   config: Config;
@@ -120,7 +126,9 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const viewers = new ViewerCounter({ windowMs: settings.viewers.windowMs, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
   // The registry is built below; the metrics read it only when scraped.
   let registry: LiveRegistry | undefined;
+  const eventLoopStalls = new EventLoopStalls(EVENT_LOOP_SAMPLE_MS);
   const metrics = createMetrics({
+    eventLoopStalls,
     viewerCounts: () => viewers.counts(),
     liveStreams: () =>
       (registry?.list() ?? []).map((session) => {
@@ -293,7 +301,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const ports = { http: 0, rtmp: 0 };
   let rtmpClosed: Promise<void> = Promise.resolve();
   const parts: Part[] = [
-    { name: 'metrics', stop: () => metrics.close() },
+    { name: 'metrics', stop: () => eventLoopStalls.stop() },
     {
       name: 'database',
       start: async () => {

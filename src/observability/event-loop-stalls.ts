@@ -24,7 +24,7 @@ export class EventLoopStalls {
   private histogram: RecordableHistogram = createHistogram();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly intervalMs: number) {
+  constructor(readonly intervalMs: number) {
     this.schedule();
   }
 

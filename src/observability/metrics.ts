@@ -1,18 +1,15 @@
 import client from 'prom-client';
-import { EventLoopStalls } from './event-loop-stalls';
+import type { StallFigures } from './event-loop-stalls';
 
 export interface MetricSources {
   /** Streams with viewers now, by playback id. */
   viewerCounts: () => Map<string, number>;
   /** The live sessions of this node now. */
   liveStreams: () => Array<{ playbackId: string; ingestKbps?: number; transcoderSpeed?: number }>;
+  /** Event-loop stalls since the last scrape (the origin's sampler); absent, the figures read 0. */
+  eventLoopStalls?: { intervalMs: number; read: () => StallFigures };
 }
 
-/**
- * Event-loop stalls are sampled every 50 ms: a stall longer than that is always seen, within 50 ms
- * of its length. Each sample wakes the process (docs/decisions.md, performance choices).
- */
-const STALL_SAMPLE_MS = 50;
 /** prom-client's lag histogram counts its own sampling interval; ours replaces it, and its timer is parked (24 days). */
 const PARKED_PRECISION_MS = 2 ** 31 - 1;
 const STALL_FIGURES = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
@@ -21,7 +18,8 @@ const STALL_FIGURES = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as c
 export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'origin_', eventLoopMonitoringPrecision: PARKED_PRECISION_MS });
-  const stalls = new EventLoopStalls(STALL_SAMPLE_MS);
+  const noStalls: StallFigures = { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
+  const stalls = sources.eventLoopStalls ?? { intervalMs: 0, read: () => noStalls };
   const stallGauges = new Map<(typeof STALL_FIGURES)[number], client.Gauge>();
   for (const figure of STALL_FIGURES) {
     const name = `origin_nodejs_eventloop_lag_${figure}_seconds`;
@@ -30,7 +28,7 @@ export function createMetrics(sources: MetricSources) {
       figure,
       new client.Gauge({
         name,
-        help: `Event-loop stalls since the last scrape, ${figure}: how late a timer due every ${STALL_SAMPLE_MS} ms ran`,
+        help: `Event-loop stalls since the last scrape, ${figure}: how late a timer due every ${stalls.intervalMs} ms ran`,
         registers: [registry],
         // The registry reads its metrics in the order they were made: the first one reads the window for all.
         ...(figure === STALL_FIGURES[0] && {
@@ -44,8 +42,6 @@ export function createMetrics(sources: MetricSources) {
   }
   const metrics = {
     registry,
-    /** Stops sampling the event loop (the origin's stop). */
-    close: () => stalls.stop(),
     rtmpConnections: new client.Gauge({ name: 'origin_rtmp_connections', help: 'Open RTMP connections', registers: [registry] }),
     rtmpRejected: new client.Counter({
       name: 'origin_rtmp_connections_rejected_total',

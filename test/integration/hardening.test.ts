@@ -213,7 +213,7 @@ describe('secrets stay out of the logs', () => {
     const stream = await createStream(origin, 'Secretive');
     const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360, seconds: 4 });
     await publisher.exited;
-    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the end', timeoutMs: 15_000 });
+    await waitFor(() => origin.registry.getByStreamId(stream.id) === undefined, { what: 'the end', timeoutMs: 45_000 });
     const wrongKey = `sk_${'W'.repeat(32)}`;
     await publishAnswer(origin.rtmpPort, wrongKey);
     const { token } = await origin.tokens.create({ name: 'secretive', scope: 'admin' });
