@@ -79,11 +79,14 @@ function planFor(profileName: string, sourceRung?: boolean): LadderPlan {
  * The ladder as one process per video rendition, each decoding the source on its own; audio and
  * the poster are made once, by the first.
  */
+/** One plan per rendition ffmpeg encodes (copied ones cost it nothing); the first keeps the audio. */
 function perRendition(plan: LadderPlan): LadderPlan[] {
-  return plan.video.map((video, i) => {
-    const { poster, ...rest } = plan;
-    return { ...rest, video: [video], audio: i === 0 ? plan.audio : [], ...(i === 0 && poster && { poster }) };
-  });
+  return plan.video
+    .filter((video) => video.mode === 'encode')
+    .map((video, i) => {
+      const { poster, ...rest } = plan;
+      return { ...rest, video: [video], audio: i === 0 ? plan.audio : [], ...(i === 0 && poster && { poster }) };
+    });
 }
 
 export interface TranscodeCostResult {

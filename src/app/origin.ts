@@ -124,11 +124,14 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const files = new StreamFiles(layout);
   const catalog = new Catalog();
   const viewers = new ViewerCounter({ windowMs: settings.viewers.windowMs, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
-  // The registry is built below; the metrics read it only when scraped.
+  // The registry, held requests and delivery processes are built below; the metrics read them only when scraped.
   let registry: LiveRegistry | undefined;
+  let held: HeldRequests | undefined;
+  let delivery: DeliveryProcesses | undefined;
   const eventLoopStalls = new EventLoopStalls(EVENT_LOOP_SAMPLE_MS);
   const metrics = createMetrics({
     eventLoopStalls,
+    heldRequests: () => (held?.size ?? 0) + (delivery?.held ?? 0),
     viewerCounts: () => viewers.counts(),
     liveStreams: () =>
       (registry?.list() ?? []).map((session) => {
@@ -249,7 +252,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     logger,
     metrics,
   );
-  const held = new HeldRequests(catalog, settings.hls.maxHeldRequests);
+  held = new HeldRequests(catalog, settings.hls.maxHeldRequests, (outcome) => metrics.holds.inc({ outcome }));
   const crossOrigin = cors(config.http.corsOrigins);
   const requestId = requestIds();
   const serveHls = hlsHandler({
@@ -272,7 +275,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     if (!serveHls(req, res)) koa(req, res);
   };
   httpServer.on('request', answer);
-  const delivery =
+  delivery =
     config.http.deliveryProcesses > 0
       ? new DeliveryProcesses({
           count: config.http.deliveryProcesses,
@@ -288,8 +291,9 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
           server: httpServer,
           catalog,
           handle: answer,
-          report: ({ answers, seen }) => {
+          report: ({ answers, seen, holds }) => {
             for (const [kind, status, requests, bytes] of answers) countHlsAnswers(metrics, kind, status, requests, bytes);
+            for (const [outcome, requests] of holds) metrics.holds.inc({ outcome }, requests);
             for (const [playbackId, viewerId] of seen) viewers.seen(playbackId, viewerId);
           },
           logger,

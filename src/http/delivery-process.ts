@@ -9,7 +9,7 @@ import { cors } from './cors';
 import { READY, STOP, type CatalogUpdate, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
 import { hlsFileCache } from './file-cache';
 import { forwarder } from './forward';
-import { HeldRequests } from './held-requests';
+import { HeldRequests, type HoldOutcome } from './held-requests';
 import { hlsHandler } from './routes/hls';
 
 const REPORT_MS = 500;
@@ -21,21 +21,26 @@ const logger = createLogger({ level: options.logLevel, format: options.logFormat
 let answers = new Map<string, DeliveryReport['answers'][number]>();
 /** Viewer ids by playback id: one Set per stream, not one joined key per request (docs/benchmarks.md, serving). */
 let seen = new Map<string, Set<string>>();
+let holds = new Map<HoldOutcome, number>();
+let heldReported = 0;
 const report = (sent: () => void = () => undefined) => {
-  if ((answers.size === 0 && seen.size === 0) || !process.send) return sent();
+  if ((answers.size === 0 && seen.size === 0 && holds.size === 0 && held.size === heldReported) || !process.send) return sent();
   const viewers = [...seen].flatMap(([playbackId, ids]) => [...ids].map((viewerId): [string, string] => [playbackId, viewerId]));
-  process.send({ answers: [...answers.values()], seen: viewers } satisfies DeliveryReport, sent);
+  process.send({ answers: [...answers.values()], seen: viewers, held: held.size, holds: [...holds] } satisfies DeliveryReport, sent);
   answers = new Map();
   seen = new Map();
+  holds = new Map();
+  heldReported = held.size;
 };
 const reporting = setInterval(() => report(), REPORT_MS);
 
 // The origin's catalog of live sessions, kept up to date by its messages.
 const catalog = new Catalog();
+const held = new HeldRequests(catalog, options.maxHeldRequests, (outcome) => holds.set(outcome, (holds.get(outcome) ?? 0) + 1));
 const serveHls = hlsHandler({
   layout: new MediaLayout(options.mediaDir),
   catalog,
-  held: new HeldRequests(catalog, options.maxHeldRequests),
+  held,
   files: hlsFileCache(options.cacheMegabytes),
   // Within one report a viewer seen twice is sent once.
   viewers: {

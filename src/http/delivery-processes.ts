@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../observability/logger';
 import type { Catalog, CatalogMessage } from '../packaging/catalog';
+import type { HoldOutcome } from './held-requests';
 import { headerValue } from './static-file';
 
 /** What a delivery process needs to serve HLS files as the origin does: JSON, its one argument. */
@@ -25,6 +26,9 @@ export interface DeliveryOptions {
 export interface DeliveryReport {
   answers: Array<[kind: string, status: number, requests: number, bytes: number]>;
   seen: Array<[playbackId: string, viewerId: string]>;
+  /** Requests held now, and how those that ended since the last report ended. */
+  held: number;
+  holds: Array<[outcome: HoldOutcome, requests: number]>;
 }
 
 /** Sent by a delivery process once its server is there to take the listening socket. */
@@ -73,6 +77,7 @@ export class DeliveryProcesses {
   private readonly children = new Set<ChildProcess>();
   /** Children that have their catalog: they get every change from then on. */
   private readonly following = new Set<ChildProcess>();
+  private readonly heldBy = new Map<ChildProcess, number>();
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-delivery-'));
   private readonly socketPath = path.join(this.dir, 'forward.sock');
   private readonly internal: http.Server;
@@ -102,6 +107,13 @@ export class DeliveryProcesses {
     for (let i = 0; i < this.deps.count; i++) this.spawn();
   }
 
+  /** Requests the delivery processes hold, as of their last reports. */
+  get held(): number {
+    let held = 0;
+    for (const count of this.heldBy.values()) held += count;
+    return held;
+  }
+
   /** Process ids of the running delivery processes. */
   get pids(): number[] {
     return [...this.children].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
@@ -120,6 +132,7 @@ export class DeliveryProcesses {
         this.following.add(child);
         child.send('listen', this.deps.server);
       } else {
+        this.heldBy.set(child, (message as DeliveryReport).held);
         this.deps.report(message as DeliveryReport);
       }
     });
@@ -127,6 +140,7 @@ export class DeliveryProcesses {
     child.once('exit', (code, signal) => {
       this.children.delete(child);
       this.following.delete(child);
+      this.heldBy.delete(child);
       if (this.stopping) return;
       this.deps.logger.error({ pid: child.pid, code, signal }, 'delivery process exited; starting another');
       setTimeout(() => {

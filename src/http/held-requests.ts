@@ -19,6 +19,8 @@ export class HeldRequests {
     catalog: Catalog,
     /** Past this many held at once in this process, more are refused: each holds a socket and a little memory. */
     private readonly maxHeld: number,
+    /** Told how each request ended (for the metrics). */
+    private readonly ended: (outcome: HoldOutcome) => void = () => undefined,
   ) {
     catalog.listen((entry, rendition) => {
       const { playbackId, sessionId } = entry.info;
@@ -42,7 +44,10 @@ export class HeldRequests {
    * went away), or at once with `full` past the limit.
    */
   hold(entry: LiveEntry, rendition: string, ready: (entry: LiveEntry) => boolean, timeoutMs: number, closed: (listener: () => void) => void): Promise<HoldOutcome> {
-    if (this.count >= this.maxHeld) return Promise.resolve('full');
+    if (this.count >= this.maxHeld) {
+      this.ended('full');
+      return Promise.resolve('full');
+    }
     const key = `${entry.info.playbackId}/${entry.info.sessionId}/${rendition}`;
     return new Promise((resolve) => {
       let set = this.waiting.get(key);
@@ -59,6 +64,7 @@ export class HeldRequests {
           clearTimeout(timer);
           this.count -= 1;
           if (waiters.size === 0 && this.waiting.get(key) === waiters) this.waiting.delete(key);
+          this.ended(outcome);
           resolve(outcome);
         },
       };

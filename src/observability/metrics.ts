@@ -6,6 +6,8 @@ export interface MetricSources {
   viewerCounts: () => Map<string, number>;
   /** The live sessions of this node now. */
   liveStreams: () => Array<{ playbackId: string; ingestKbps?: number; transcoderSpeed?: number }>;
+  /** Playlist and part requests held now, in every process that answers viewers; absent, 0. */
+  heldRequests?: () => number;
   /** Event-loop stalls since the last scrape (the origin's sampler); absent, the figures read 0. */
   eventLoopStalls?: { intervalMs: number; read: () => StallFigures };
 }
@@ -74,6 +76,12 @@ export function createMetrics(sources: MetricSources) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    transcoderSlow: new client.Counter({
+      name: 'origin_transcoder_slow_total',
+      help: 'Transcoders slower than real time for 20 s, by what was done: economy (cheaper encoding), ended (still too slow)',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
     transcoderStalls: new client.Counter({ name: 'origin_transcoder_stalls_total', help: 'Transcoders found stalled by the watchdog', registers: [registry] }),
     transcoderBacklog: new client.Counter({
       name: 'origin_transcoder_backlog_events_total',
@@ -123,6 +131,20 @@ export function createMetrics(sources: MetricSources) {
       name: 'origin_hls_bytes_total',
       help: 'HLS bytes sent, by kind of file',
       labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    heldRequests: new client.Gauge({
+      name: 'origin_hls_held_requests',
+      help: 'Blocking playlist reloads and part requests waiting now, in every process that answers viewers',
+      registers: [registry],
+      collect() {
+        this.set(sources.heldRequests?.() ?? 0);
+      },
+    }),
+    holds: new client.Counter({
+      name: 'origin_hls_holds_total',
+      help: 'Held requests by how they ended: ready, timeout (503), full (503 at once, past hls.maxHeldRequests), gone (the session ended), closed (the client left)',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     databaseErrors: new client.Counter({

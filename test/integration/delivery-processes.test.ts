@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
+import { metricValue, scrape } from '../support/metrics';
 import { processesWhose, startPublisher } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
@@ -269,6 +270,8 @@ describe('a delivery process and a live low-latency stream', () => {
         } finally {
           process.kill(server.child.pid!, 'SIGCONT');
         }
+        // The delivery process held that request, and reports how it ended to the origin's metrics.
+        await until('the delivery process\'s held request in the metrics', async () => (metricValue(await scrape(url), 'origin_hls_holds_total{outcome="ready"}') ?? 0) >= 1 || undefined);
       } finally {
         await publisher.stop();
       }

@@ -6,6 +6,7 @@ import { parseMediaPlaylist, type MediaPlaylist } from '../../scripts/lib/media-
 import type { TestPatternOptions } from '../../scripts/lib/test-pattern';
 import { countDecodedFrames, probeStreams } from '../support/ffprobe';
 import { cmafInput, fileOf } from '../support/hls';
+import { metricValue, scrape } from '../support/metrics';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
@@ -254,11 +255,14 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
     const url = new URL(live.split('\n').find((l) => l.endsWith('index.m3u8'))!, `${env.origin.urls.publicUrl}/hls/${stream.playbackId}/`).toString();
     // The publisher stalls: nothing new comes, so requests for the next part wait.
     publisher.child.kill('SIGSTOP');
+    const holds = async (outcome: string) => metricValue(await scrape(env.origin.urls.publicUrl), `origin_hls_holds_total{outcome="${outcome}"}`) ?? 0;
+    const [closedBefore, timeoutBefore] = [await holds('closed'), await holds('timeout')];
     try {
       const [msn, part] = hinted((await playlist(url)).parsed);
       const controllers = Array.from({ length: 20 }, () => new AbortController());
       const held = controllers.map((c) => fetch(`${url}?_HLS_msn=${msn}&_HLS_part=${part}`, { signal: c.signal }).then((r) => r.status, () => 'aborted'));
       await waitFor(() => env.origin.held.size === 20, { what: 'twenty held requests', timeoutMs: 2000 });
+      expect(metricValue(await scrape(env.origin.urls.publicUrl), 'origin_hls_held_requests')).toBe(20);
       for (const c of controllers.slice(0, 10)) c.abort();
       await waitFor(() => env.origin.held.size === 10, { what: 'the ten that left to be let go', timeoutMs: 2000 });
       // Three target durations (1 s segments here) and no part: 503.
@@ -266,6 +270,7 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
       expect(statuses.filter((s) => s === 'aborted')).toHaveLength(10);
       expect(statuses.filter((s) => s === 503)).toHaveLength(10);
       expect(env.origin.held.size).toBe(0);
+      expect([(await holds('closed')) - closedBefore, (await holds('timeout')) - timeoutBefore]).toEqual([10, 10]);
     } finally {
       publisher.child.kill('SIGCONT');
     }
@@ -300,6 +305,7 @@ describe('held requests past the limit', () => {
     const refused = await fetch(`${url}?_HLS_msn=${msn + 1}`);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('cache-control')).toBe('no-store');
+    expect(metricValue(await scrape(env.origin.urls.publicUrl), 'origin_hls_holds_total{outcome="full"}')).toBe(1);
     expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     await env.origin.registry.stopStream(live.stream.id, 'kicked');
   });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parseMaster } from '../support/hls';
+import { metricValue, scrape } from '../support/metrics';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
@@ -30,9 +31,7 @@ function startPlayer(origin: TestOrigin, playbackId: string, options: { sessionI
 }
 
 async function metricFor(origin: TestOrigin, playbackId: string): Promise<number | undefined> {
-  const text = await (await fetch(`${origin.urls.publicUrl}/metrics`)).text();
-  const match = new RegExp(`^origin_viewers\\{playback_id="${playbackId}"\\} (\\d+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : undefined;
+  return metricValue(await scrape(origin.urls.publicUrl), `origin_viewers{playback_id="${playbackId}"}`);
 }
 
 async function counts(origin: TestOrigin, stream: { id: string; playbackId: string }) {
