@@ -4,8 +4,8 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { PosterSource } from '../packaging/posters';
 import type { StreamRecord } from '../streams/stream-repository';
-import type { SourceInfo } from '../transcode/ladder';
-import { PublisherFeed } from './publisher-feed';
+import { unplayableProfile, type SourceInfo } from '../transcode/ladder';
+import { PublisherFeed, type TrackChange } from './publisher-feed';
 import { SessionJournal } from './session-journal';
 import type { OutputEvents, OutputSettings, SessionMedia } from './session-output';
 import type { SessionRepository } from './session-repository';
@@ -25,7 +25,6 @@ export type EndReason =
   | 'unsupported_codec'
   | 'no_keyframe'
   | 'unknown_video_size'
-  | 'source_changed'
   | 'transcoder_failed'
   | 'transcoder_overloaded'
   | 'internal_error'
@@ -57,6 +56,8 @@ export interface LiveSessionDeps {
 const KEYFRAME_UNBATCHED_MS = 200;
 /** How long ending may wait for the session's row to be written. */
 const JOURNAL_WAIT_MS = 5000;
+/** Media time one track may go on without the other before that one counts as missing. */
+const TRACK_MISSING_MS = 3000;
 
 /**
  * One publish of one stream, from the accepted publish command to the end of its playlists:
@@ -123,6 +124,7 @@ export class LiveSession {
           log.warn({ silentMs }, 'no new output from the transcoder: it is stalled');
           if (this.feed) this.output.restart('stalled');
         },
+        slow: (speed) => this.onSlowTranscoder(speed),
       },
       { metrics: deps.metrics, log, now: deps.now, guard },
     );
@@ -275,6 +277,11 @@ export class LiveSession {
       return;
     }
     const isHeader = feed.observe(tag);
+    const change = feed.trackChange(tag, TRACK_MISSING_MS);
+    if (change) {
+      this.onTrackChange(feed, change, tag);
+      return;
+    }
     this.checkKeyframeInterval(feed);
     if (!feed.admits(tag, isHeader)) return;
     this.output.write(feed, tag, isHeader || feed.nearKeyframe(tag, KEYFRAME_UNBATCHED_MS));
@@ -300,6 +307,7 @@ export class LiveSession {
     const { result } = outcome;
     feed.known(result);
     this.lastSource = result.source;
+    this.checkPlayable(result.source);
     const plan = this.output.plan;
     if (!plan) {
       this.output.prepare(result.source);
@@ -311,10 +319,20 @@ export class LiveSession {
         height: video?.height ?? null,
         frameRate: video?.frameRate ?? null,
       });
-    } else if ((plan.video.length > 0 && !result.source.video) || (plan.video.length === 0 && !result.source.audio)) {
-      this.log.warn('the publisher came back without the tracks the session was planned for; it cannot continue its renditions');
-      void this.stop('source_changed');
-      return;
+    } else {
+      // A publisher that came back with other tracks than the session's plan was made for.
+      const { video, audio } = result.source;
+      const changes: TrackChange[] = [
+        ...(video && plan.video.length === 0 ? [{ track: 'video' as const, change: 'appeared' as const }] : []),
+        ...(audio && plan.audio.length === 0 ? [{ track: 'audio' as const, change: 'appeared' as const }] : []),
+        ...(!video && plan.video.length > 0 ? [{ track: 'video' as const, change: 'missing' as const }] : []),
+        ...(!audio && plan.audio.length > 0 ? [{ track: 'audio' as const, change: 'missing' as const }] : []),
+      ];
+      for (const change of changes) this.sayTrackChange(change, result.source);
+      if (changes.some((c) => c.change === 'appeared')) {
+        this.output.changeTracks(feed, result.media);
+        return;
+      }
     }
     this.output.startRun(feed, result.media);
   }
@@ -341,6 +359,76 @@ export class LiveSession {
     this.log.info({ why, windowSeconds: windowMs / 1000 }, 'publisher dropped; waiting for it to come back');
     this.setState('reconnecting');
     this.reconnectTimer = setTimeout(() => void this.stop('reconnect_window_expired'), windowMs);
+  }
+
+  /**
+   * The publisher began sending a track its run lacks, or stopped sending one: said in the session's
+   * warnings, the metrics and the log, and a new run starts for the tracks it sends now. A track
+   * new to the session adds its renditions; a missing audio track is replaced by silence; while
+   * video is missing the video renditions wait and the audio goes on.
+   */
+  private onTrackChange(feed: PublisherFeed, change: TrackChange, tag: MediaTag): void {
+    const source = feed.changeTracks(change, tag);
+    this.lastSource = source;
+    this.sayTrackChange(change, source);
+    const { video } = source;
+    // A new run starts at a keyframe: this one, if it is one.
+    const startsHere = tag.kind === 'video' && tag.keyframe;
+    feed.waitForKeyframe = video !== undefined && !startsHere;
+    this.output.changeTracks(feed, startsHere || video === undefined ? [tag] : []);
+  }
+
+  /**
+   * ffmpeg has been slower than real time for a while: viewers fall further behind every second.
+   * First its encoding is made cheaper (same renditions); if that is still too slow, the session
+   * ends with a reason the streamer can act on (a smaller source, or fewer rungs).
+   */
+  private onSlowTranscoder(speed: number): void {
+    const rounded = Math.round(speed * 100) / 100;
+    this.warnings.add('transcoder_slow');
+    if (!this.output.economy) {
+      this.deps.metrics.transcoderSlow.inc({ action: 'economy' });
+      this.log.warn({ speed: rounded }, `the transcoder runs at ${rounded}x real time; encoding with x264's fastest preset and at most 30 fps from now on`);
+      this.output.economize();
+      return;
+    }
+    this.deps.metrics.transcoderSlow.inc({ action: 'ended' });
+    this.log.error({ speed: rounded }, `the transcoder still runs at ${rounded}x real time with its cheapest encoding; ending the session (send a smaller source, or use a profile with fewer rungs)`);
+    void this.stop('transcoder_overloaded');
+  }
+
+  /**
+   * H.264 that most players cannot decode (10-bit, 4:2:2, 4:4:4): the ladder encodes its top
+   * rendition instead of copying it (ladder.ts); passthrough copies it as it is, since the operator
+   * chose no encoding, and says so.
+   */
+  private checkPlayable(source: SourceInfo): void {
+    const profile = source.video && unplayableProfile(source.video);
+    if (!profile || this.warnings.has('source_not_widely_playable')) return;
+    this.warnings.add('source_not_widely_playable');
+    this.deps.metrics.sourceWarnings.inc({ warning: 'source_not_widely_playable' });
+    this.log.warn(
+      { profile },
+      this.stream.profile === 'passthrough'
+        ? `the source is H.264 ${profile}, which Safari, iOS and most hardware decoders cannot play; passthrough copies it as it is (use a ladder profile to encode it to 8-bit 4:2:0)`
+        : `the source is H.264 ${profile}, which Safari, iOS and most hardware decoders cannot play; its top rendition is encoded to 8-bit 4:2:0 instead of copied`,
+    );
+  }
+
+  /** In the session's warnings, the metrics and the log; a track new to the session goes in its row too. */
+  private sayTrackChange(change: TrackChange, source: SourceInfo): void {
+    const warning = `${change.track}_track_${change.change}`;
+    this.warnings.add(warning);
+    this.deps.metrics.sourceWarnings.inc({ warning });
+    this.log.warn(
+      { warning, source },
+      change.change === 'appeared'
+        ? `the publisher began sending ${change.track}; its renditions start with it`
+        : `the publisher stopped sending ${change.track}; going on without it until it comes back`,
+    );
+    const { video, audio } = source;
+    if (change.change !== 'appeared') return;
+    this.journal.update(change.track === 'video' ? { videoCodec: video?.codec ?? null, width: video?.width ?? null, height: video?.height ?? null, frameRate: video?.frameRate ?? null } : { audioCodec: audio?.codec ?? null });
   }
 
   private checkKeyframeInterval(feed: PublisherFeed): void {

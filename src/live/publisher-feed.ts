@@ -2,7 +2,13 @@ import { KeyframeCadence } from '../ingest/keyframe-cadence';
 import type { MediaTag } from '../ingest/media';
 import type { Publisher } from '../ingest/publisher';
 import type { SourceInfo } from '../transcode/ladder';
-import { SourceProbe, type ProbeResult } from './source-probe';
+import { describeSource, SourceProbe, type ProbeResult } from './source-probe';
+
+/** A track the publisher began or stopped sending, compared with what its run was started for. */
+export interface TrackChange {
+  track: 'video' | 'audio';
+  change: 'appeared' | 'missing';
+}
 
 /**
  * What the session knows about one connected publisher: the probe until the source is known,
@@ -18,6 +24,8 @@ export class PublisherFeed {
   /** Wall-clock ms minus media timestamp, from the first media tag's arrival. */
   private clockOffset: number | undefined;
   private readonly headers: { metadata?: MediaTag; video?: MediaTag; audio?: MediaTag } = {};
+  /** Timestamp of the newest media of each kind since the run's source was set. */
+  private newest: { video?: number; audio?: number } = {};
 
   constructor(readonly publisher: Publisher) {}
 
@@ -36,6 +44,44 @@ export class PublisherFeed {
     this.probe = undefined;
     this.source = result.source;
     [this.headers.metadata, this.headers.video, this.headers.audio] = [result.metadata, result.videoConfig, result.audioConfig];
+  }
+
+  /**
+   * Compares a media tag with the tracks the run was started for: a track the run lacks has
+   * appeared once it can start (its sequence header is in; for video, at a keyframe); a track the
+   * run has is missing once the other one has gone on for `missingMs` of media time without it.
+   */
+  trackChange(tag: MediaTag, missingMs: number): TrackChange | undefined {
+    if (tag.kind === 'metadata' || tag.config || !this.source) return undefined;
+    const { kind } = tag;
+    const other = kind === 'video' ? 'audio' : 'video';
+    this.newest[kind] = tag.timestamp;
+    this.newest[other] ??= tag.timestamp;
+    if (!this.source[kind]) {
+      const canStart = kind === 'video' ? tag.keyframe && this.headers.video !== undefined : this.headers.audio !== undefined || tag.codec !== 'aac';
+      return canStart ? { track: kind, change: 'appeared' } : undefined;
+    }
+    if (this.source[other] && tag.timestamp - this.newest[other] >= missingMs) return { track: other, change: 'missing' };
+    return undefined;
+  }
+
+  /** The run is started again for the publisher's tracks as they are now. */
+  changeTracks(change: TrackChange, tag: MediaTag): SourceInfo {
+    const source = { ...this.source };
+    if (change.change === 'missing') {
+      delete source[change.track];
+    } else {
+      const described = describeSource({
+        ...(this.headers.video?.kind === 'video' && { videoConfig: this.headers.video.config }),
+        ...(this.headers.audio?.kind === 'audio' ? { audio: this.headers.audio } : tag.kind === 'audio' && { audio: tag }),
+        ...(this.headers.metadata?.kind === 'metadata' && { metadata: this.headers.metadata.metadata }),
+      });
+      if (change.track === 'video' && described.video) source.video = described.video;
+      if (change.track === 'audio' && described.audio) source.audio = described.audio;
+    }
+    this.source = source;
+    this.newest = {};
+    return source;
   }
 
   /** Keeps headers current and measures the keyframe interval; returns whether the tag is a header. */

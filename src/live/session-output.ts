@@ -12,11 +12,13 @@ import { Packager } from '../packaging/packager';
 import type { Posters, PosterSource } from '../packaging/posters';
 import type { StreamFiles } from '../packaging/stream-files';
 import type { StreamRecord } from '../streams/stream-repository';
-import { describeRenditions, planLadder, renditionNames, type LadderPlan, type Profile, type SourceInfo } from '../transcode/ladder';
+import { describeRenditions, economyPlan, planLadder, renditionNames, type LadderPlan, type Profile, type SourceInfo } from '../transcode/ladder';
 import { Run } from '../transcode/run';
+import { SpeedWindow } from '../transcode/speed-window';
 import type { TranscoderExit, TranscoderProgress } from '../transcode/transcoder';
 import { settledWithin } from './session-journal';
 import type { PublisherFeed } from './publisher-feed';
+import type { WatchedRun } from './session-watchdog';
 
 export interface OutputSettings {
   segmentSeconds: number;
@@ -35,7 +37,11 @@ export interface SessionMedia {
   readonly progress: TranscoderProgress | undefined;
   readonly transcoderRestarts: number;
   prepare(source: SourceInfo): LadderPlan;
-  watched(): { startedAt: number; lastOutputAt: number | undefined; backlogBytes: number } | undefined;
+  changeTracks(feed: PublisherFeed, media: MediaTag[]): void;
+  /** Whether the encoding was already made cheaper (economize). */
+  readonly economy: boolean;
+  economize(): void;
+  watched(): WatchedRun | undefined;
   startRun(feed: PublisherFeed, media: MediaTag[]): void;
   write(feed: PublisherFeed, tag: MediaTag, flush: boolean): void;
   endInput(feed: PublisherFeed): void;
@@ -76,15 +82,22 @@ export interface SessionOutputDeps extends OutputEvents {
  * around keyframes: near one, tags are written as they come.
  */
 const INPUT_BATCH_MS = 100;
+/** ffmpeg's speed is measured over this much time. */
+const SPEED_WINDOW_MS = 10_000;
+/** x264's cheapest preset, for a transcoder that cannot keep up. */
+const ECONOMY_PRESET = 'ultrafast';
 
 interface CurrentRun {
   run: Run;
   feed: PublisherFeed;
   startedAt?: number;
+  speed: SpeedWindow;
 }
 
 export class SessionOutput implements SessionMedia {
   private currentPlan: LadderPlan | undefined;
+  /** Every track the session's publishers have sent: what the plan is made for. */
+  private planned: SourceInfo = {};
   private packager: Packager | undefined;
   private current: CurrentRun | undefined;
   /** Every run that has not exited: the current one and any still finishing. */
@@ -93,6 +106,7 @@ export class SessionOutput implements SessionMedia {
   private restarts = 0;
   private masterWritten = false;
   private ending = false;
+  private economical = false;
   progress: TranscoderProgress | undefined;
 
   constructor(private readonly deps: SessionOutputDeps) {}
@@ -104,13 +118,12 @@ export class SessionOutput implements SessionMedia {
   /** The first publisher's source decides the renditions for the whole session. */
   prepare(source: SourceInfo): LadderPlan {
     const { settings, stream, files, catalog } = this.deps;
-    const plan = planLadder(source, { profile: this.deps.profile, audioBitrateKbps: settings.audioBitrateKbps });
-    this.currentPlan = plan;
+    const plan = this.planFor(source);
     this.packager = new Packager({
       playbackId: stream.playbackId,
       sessionId: this.deps.sessionId,
       layout: files.layout,
-      renditions: [...plan.video.map((v) => ({ name: v.name, kind: 'video' as const })), ...plan.audio.map((a) => ({ name: a.name, kind: 'audio' as const }))],
+      renditions: packagedRenditions(plan),
       mode: this.deps.latencyMode,
       partSeconds: settings.partSeconds,
       segmentSeconds: settings.segmentSeconds,
@@ -125,19 +138,64 @@ export class SessionOutput implements SessionMedia {
           this.restart('crashed');
         }),
     });
+    return plan;
+  }
+
+  /**
+   * The publisher began or stopped sending a track (its feed's source says what it sends now). A
+   * track the plan left out widens the plan: its renditions join the session, and the master is
+   * written again once they have segments. Either way a new run starts for the tracks as they are.
+   */
+  changeTracks(feed: PublisherFeed, media: MediaTag[]): void {
+    const source = feed.source!;
+    const plan = this.currentPlan!;
+    if ((source.video && plan.video.length === 0) || (source.audio && plan.audio.length === 0)) {
+      const wider = this.planFor({ ...this.planned, ...source });
+      this.packager!.addRenditions(packagedRenditions(wider));
+      this.masterWritten = false;
+    }
+    this.startRun(feed, media);
+  }
+
+  /** Plans the renditions for every track seen so far. */
+  private planFor(source: SourceInfo): LadderPlan {
+    this.planned = { ...this.planned, ...source };
+    const plan = planLadder(this.planned, { profile: this.deps.profile, audioBitrateKbps: this.deps.settings.audioBitrateKbps });
+    this.currentPlan = plan;
     this.deps.log.info(
-      { source, renditions: renditionNames(plan) },
+      { source: this.planned, renditions: renditionNames(plan) },
       `transcoding ${plan.video.map((r) => `${r.name} ${r.width}x${r.height} (${r.mode})`).join(', ') || 'audio only'}`,
     );
     return plan;
   }
 
   /** The run fed by the current publisher, for the watchdog. */
-  watched(): { startedAt: number; lastOutputAt: number | undefined; backlogBytes: number } | undefined {
+  watched(): WatchedRun | undefined {
     const current = this.current;
     if (current?.startedAt === undefined) return undefined;
-    const lastOutputAt = this.packager?.slowestPartAt;
-    return { startedAt: current.startedAt, lastOutputAt: lastOutputAt !== undefined && lastOutputAt >= current.startedAt ? lastOutputAt : undefined, backlogBytes: current.run.backlogBytes };
+    const lastOutputAt = this.packager?.slowestPartAt(current.run.renditions);
+    return {
+      startedAt: current.startedAt,
+      lastOutputAt: lastOutputAt !== undefined && lastOutputAt >= current.startedAt ? lastOutputAt : undefined,
+      backlogBytes: current.run.backlogBytes,
+      speed: current.speed.speed,
+    };
+  }
+
+  get economy(): boolean {
+    return this.economical;
+  }
+
+  /**
+   * The transcoder cannot keep up: from a new run on, its renditions are encoded with x264's
+   * cheapest preset and at most 30 fps. The renditions and their playlists stay as they are.
+   */
+  economize(): void {
+    const current = this.current;
+    if (this.economical || !current?.feed.source) return;
+    this.economical = true;
+    current.feed.waitForKeyframe = current.feed.source.video !== undefined;
+    this.startRun(current.feed, []);
   }
 
   get transcoderRestarts(): number {
@@ -148,19 +206,25 @@ export class SessionOutput implements SessionMedia {
   startRun(feed: PublisherFeed, media: MediaTag[]): void {
     const { settings } = this.deps;
     const previous = this.current;
+    const speed = new SpeedWindow(SPEED_WINDOW_MS);
     const run = new Run({
-      plan: this.currentPlan!,
+      plan: this.economical ? economyPlan(this.currentPlan!) : this.currentPlan!,
       source: feed.source!,
-      preset: settings.preset,
+      preset: this.economical ? ECONOMY_PRESET : settings.preset,
       segmentSeconds: settings.segmentSeconds,
       label: this.deps.files.layout.sessionDir(this.deps.stream.playbackId, this.deps.sessionId),
       ffmpegPath: this.deps.ffmpegPath,
       stopGraceMs: settings.stopGraceMs,
       inputBatchMs: INPUT_BATCH_MS,
       logger: this.deps.log,
-      onProgress: (progress) => (this.progress = progress),
+      onProgress: (progress) => {
+        if (this.current?.run !== run) return;
+        if (progress.mediaSeconds !== undefined) speed.add(this.deps.now(), progress.mediaSeconds);
+        // The API and the metrics show the speed of the last seconds, once known.
+        this.progress = { ...progress, ...(speed.speed !== undefined && { speed: Math.round(speed.speed * 100) / 100 }) };
+      },
     });
-    const current: CurrentRun = { run, feed };
+    const current: CurrentRun = { run, feed, speed };
     this.current = current;
     this.runs.add(run);
     void run.exited.then((exit) => {
@@ -245,7 +309,7 @@ export class SessionOutput implements SessionMedia {
     }
     const { feed } = current;
     current.startedAt = this.deps.now();
-    const packaging = this.packager!.beginRun({ capturedAt: (timestamp) => feed.capturedAt(timestamp, this.deps.now()) ?? this.deps.now() });
+    const packaging = this.packager!.beginRun({ capturedAt: (timestamp) => feed.capturedAt(timestamp, this.deps.now()) ?? this.deps.now(), renditions: current.run.renditions });
     current.run.start(packaging);
   }
 
@@ -285,4 +349,9 @@ export class SessionOutput implements SessionMedia {
     if (stream.record) await files.writeSessionMaster(stream.playbackId, sessionId, buildMasterPlaylist(description, { uriPrefix: '', playlist: RECORDING_PLAYLIST }));
     if (!this.ending) this.deps.onLive();
   }
+}
+
+/** The packager's view of a plan: video renditions first (the first one cuts the audio). */
+function packagedRenditions(plan: LadderPlan): Array<{ name: string; kind: 'video' | 'audio' }> {
+  return [...plan.video.map((v) => ({ name: v.name, kind: 'video' as const })), ...plan.audio.map((a) => ({ name: a.name, kind: 'audio' as const }))];
 }

@@ -15,10 +15,18 @@ export interface WatchdogSettings {
 export interface WatchedSession {
   bytesIn(): number;
   /** The run being fed by the current publisher, once started. */
-  run(): { startedAt: number; lastOutputAt: number | undefined; backlogBytes: number } | undefined;
+  run(): WatchedRun | undefined;
   /** When the current publisher last sent anything; undefined without one. */
   publisherLastDataAt(): number | undefined;
   keyframeIntervalMs(): number | undefined;
+}
+
+export interface WatchedRun {
+  startedAt: number;
+  lastOutputAt: number | undefined;
+  backlogBytes: number;
+  /** Media seconds ffmpeg makes per second, over the last seconds; undefined without ffmpeg or before it is known. */
+  speed: number | undefined;
 }
 
 export interface WatchdogActions {
@@ -26,18 +34,28 @@ export interface WatchdogActions {
   overloaded(backlogBytes: number): void;
   /** The run produced nothing for too long while its publisher was sending. */
   stalled(silentMs: number): void;
+  /** ffmpeg has made media slower than real time for SLOW_FOR_MS. */
+  slow(speed: number): void;
 }
 
 const TICK_MS = 1000;
 const BITRATE_WINDOW_SAMPLES = 5;
 /** A publisher silent for this long is not sending: a lack of output is then not the run's fault. */
 const PUBLISHER_SILENT_MS = 2000;
+/**
+ * Below this speed for this long, a transcoder is falling behind for good: viewers' latency grows
+ * by a tenth of the time, and its input backlog with it. Shorter dips (a busy moment of the
+ * machine) pass.
+ */
+const SLOW_SPEED = 0.9;
+const SLOW_FOR_MS = 20_000;
 
 /** Once a second: the ingest bitrate, the run's input backlog, and whether the run has stalled. */
 export class SessionWatchdog {
   private timer: NodeJS.Timeout | undefined;
   private readonly bytesSamples: number[] = [];
   private backlogWarned = false;
+  private slowSince: number | undefined;
 
   constructor(
     private readonly settings: WatchdogSettings,
@@ -85,7 +103,20 @@ export class SessionWatchdog {
       this.backlogWarned = false;
     }
 
-    if (now - lastDataAt > PUBLISHER_SILENT_MS) return;
+    if (now - lastDataAt > PUBLISHER_SILENT_MS) {
+      this.slowSince = undefined;
+      return;
+    }
+    if (run.speed !== undefined && run.speed < SLOW_SPEED) {
+      this.slowSince ??= now;
+      if (now - this.slowSince >= SLOW_FOR_MS) {
+        this.slowSince = undefined;
+        this.actions.slow(run.speed);
+        return;
+      }
+    } else {
+      this.slowSince = undefined;
+    }
     const segmentMs = Math.max(settings.segmentSeconds * 1000, this.session.keyframeIntervalMs() ?? 0);
     const limit = settings.stallSegments * segmentMs + (run.lastOutputAt !== undefined ? 0 : settings.startupGraceMs);
     const silentMs = now - Math.max(run.lastOutputAt ?? run.startedAt, run.startedAt);

@@ -15,16 +15,49 @@ export interface ProbeResult {
 
 export type ProbeOutcome = { ready: false } | { ready: true; result: ProbeResult } | { ready: true; error: string; message: string };
 
-/** After the first media, how long to wait for a track that the metadata did not announce. */
+/** After the first media, how long to wait for a track that has not shown up (and was not announced). */
 const TRACK_WAIT_MS = 1000;
-/** How long to wait for an announced video track before going on with audio only. */
-const VIDEO_GIVE_UP_MS = 5000;
+/** How long to wait for a track the metadata announced, or for a keyframe of video already seen, before going on without it. */
+const TRACK_GIVE_UP_MS = 5000;
 /** Media held before the transcoder starts; a publisher that never sends a keyframe must not grow memory. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /**
+ * The source as planning sees it, from a sequence header (or a frame of a codec without one) of each
+ * track and the publisher's metadata. Video without a known size is left out.
+ */
+export function describeSource(from: { videoConfig?: VideoConfig | undefined; audio?: MediaTag | undefined; metadata?: SourceMetadata }): SourceInfo {
+  const metadata = from.metadata ?? {};
+  const source: SourceInfo = {};
+  const { videoConfig } = from;
+  const width = videoConfig?.width ?? metadata.width;
+  const height = videoConfig?.height ?? metadata.height;
+  if (videoConfig && width && height) {
+    source.video = {
+      codec: videoConfig.codec,
+      width,
+      height,
+      ...(metadata.frameRate !== undefined && { frameRate: metadata.frameRate }),
+      ...(videoConfig.codecString !== undefined && { codecString: videoConfig.codecString }),
+      ...(metadata.videoBitrateKbps !== undefined && { bitrateKbps: metadata.videoBitrateKbps }),
+    };
+  }
+  if (from.audio?.kind === 'audio') {
+    source.audio = {
+      ...(from.audio.config ?? { codec: from.audio.codec }),
+      ...(metadata.audioBitrateKbps !== undefined && { bitrateKbps: metadata.audioBitrateKbps }),
+    };
+  }
+  return source;
+}
+
+/**
  * Watches the start of a publish until the origin knows enough to plan the ladder: the video size
  * (from the H.264 sequence header), whether there is audio, and a keyframe to start from.
+ *
+ * The tracks are decided by the media that arrives. Metadata can make the probe wait longer for a
+ * track it announces, never decide that a track is absent: some encoders send their first
+ * onMetaData before every track is set up (GStreamer's flvmux, without `videocodecid`).
  */
 export class SourceProbe {
   private metadata: SourceMetadata = {};
@@ -39,8 +72,15 @@ export class SourceProbe {
   private media: MediaTag[] = [];
   private bufferedBytes = 0;
   private firstMediaAt: number | undefined;
+  /** The media timestamps seen so far: a publisher sending faster than real time shows its tracks sooner. */
+  private firstMediaTimestamp: number | undefined;
+  private lastMediaTimestamp: number | undefined;
 
   push(tag: MediaTag, now: number): void {
+    if (tag.kind !== 'metadata' && !tag.config) {
+      this.firstMediaTimestamp ??= tag.timestamp;
+      this.lastMediaTimestamp = Math.max(this.lastMediaTimestamp ?? tag.timestamp, tag.timestamp);
+    }
     switch (tag.kind) {
       case 'metadata':
         this.metadata = tag.metadata;
@@ -74,7 +114,7 @@ export class SourceProbe {
   /** When to look again if not ready yet (time-based rules). */
   nextCheckAt(now: number): number | undefined {
     if (this.firstMediaAt === undefined) return undefined;
-    const deadlines = [this.firstMediaAt + TRACK_WAIT_MS, this.firstMediaAt + VIDEO_GIVE_UP_MS];
+    const deadlines = [this.firstMediaAt + TRACK_WAIT_MS, this.firstMediaAt + TRACK_GIVE_UP_MS];
     return deadlines.find((at) => at > now);
   }
 
@@ -82,14 +122,15 @@ export class SourceProbe {
     if (this.videoConfig && this.videoConfig.codec !== 'h264') {
       return { ready: true, error: 'unsupported_codec', message: `video codec ${this.videoConfig.codec} is not supported; send H.264` };
     }
-    const waited = this.firstMediaAt !== undefined && now - this.firstMediaAt >= TRACK_WAIT_MS;
+    const elapsed = this.elapsedMs(now);
+    const waited = elapsed >= TRACK_WAIT_MS;
+    const gaveUp = elapsed >= TRACK_GIVE_UP_MS;
     const overflow = this.bufferedBytes > MAX_BUFFERED_BYTES;
     const hasAudio = this.audioCodecSeen !== undefined;
-    const videoExpected = this.metadata.hasVideo ?? this.videoSeen;
     const videoReady = this.keyframeTimestamp !== undefined && this.videoConfig !== undefined;
-    const audioSettled = hasAudio || this.metadata.hasAudio === false || waited;
-    const gaveUpOnVideo = hasAudio && this.firstMediaAt !== undefined && now - this.firstMediaAt >= VIDEO_GIVE_UP_MS;
-    const videoSettled = videoReady || (!videoExpected && waited) || (this.metadata.hasVideo === false && hasAudio) || gaveUpOnVideo;
+    const audioSettled = hasAudio || gaveUp || (waited && this.metadata.hasAudio !== true);
+    // Video that shows up is waited for until it can start (a keyframe), up to the give-up time if there is audio to go on with.
+    const videoSettled = videoReady || (hasAudio && gaveUp) || (!this.videoSeen && waited && this.metadata.hasVideo !== true);
 
     if (overflow && !videoReady) return { ready: true, error: 'no_keyframe', message: 'no H.264 keyframe with a sequence header arrived' };
     if (!(videoSettled && audioSettled) && !overflow) return { ready: false };
@@ -97,27 +138,19 @@ export class SourceProbe {
     return this.result(videoReady, hasAudio);
   }
 
+  /** Time since the first media: on the wall clock, or in media time if the publisher sends faster. */
+  private elapsedMs(now: number): number {
+    if (this.firstMediaAt === undefined) return 0;
+    return Math.max(now - this.firstMediaAt, (this.lastMediaTimestamp ?? 0) - (this.firstMediaTimestamp ?? 0));
+  }
+
   private result(withVideo: boolean, withAudio: boolean): ProbeOutcome {
-    const source: SourceInfo = {};
-    if (withVideo && this.videoConfig) {
-      const width = this.videoConfig.width ?? this.metadata.width;
-      const height = this.videoConfig.height ?? this.metadata.height;
-      if (!width || !height) return { ready: true, error: 'unknown_video_size', message: 'the video size could not be read from the stream' };
-      source.video = {
-        codec: this.videoConfig.codec,
-        width,
-        height,
-        ...(this.metadata.frameRate !== undefined && { frameRate: this.metadata.frameRate }),
-        ...(this.videoConfig.codecString !== undefined && { codecString: this.videoConfig.codecString }),
-        ...(this.metadata.videoBitrateKbps !== undefined && { bitrateKbps: this.metadata.videoBitrateKbps }),
-      };
-    }
-    if (withAudio && this.audioCodecSeen) {
-      source.audio = {
-        ...(this.audioConfig ?? { codec: this.audioCodecSeen.codec }),
-        ...(this.metadata.audioBitrateKbps !== undefined && { bitrateKbps: this.metadata.audioBitrateKbps }),
-      };
-    }
+    const source = describeSource({
+      ...(withVideo && this.videoConfig && { videoConfig: this.videoConfig }),
+      ...(withAudio && this.audioCodecSeen && { audio: this.audioConfigTag ?? this.audioCodecSeen }),
+      metadata: this.metadata,
+    });
+    if (withVideo && !source.video) return { ready: true, error: 'unknown_video_size', message: 'the video size could not be read from the stream' };
     const keyframeAt = this.keyframeTimestamp;
     const kept = this.media.filter((tag) => {
       if (tag.kind === 'video' && !withVideo) return false;

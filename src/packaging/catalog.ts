@@ -18,6 +18,8 @@ export type CatalogMessage =
   | { type: 'open'; session: LiveSessionInfo }
   | { type: 'timeline'; playbackId: string; sessionId: string; rendition: string; event: TimelineEvent }
   | { type: 'close'; playbackId: string; sessionId: string }
+  /** Renditions that join a session whose publisher began sending a track its plan left out. */
+  | { type: 'renditions'; playbackId: string; sessionId: string; added: string[] }
   | { type: 'restore'; session: LiveSessionInfo; timelines: Record<string, ReturnType<Timeline['state']>> };
 
 export class LiveEntry {
@@ -27,8 +29,14 @@ export class LiveEntry {
   /** Bytes of parts of segments still being written, in the process that writes them. */
   private readonly recentParts = new Map<string, Buffer>();
 
-  constructor(readonly info: LiveSessionInfo) {
+  constructor(public info: LiveSessionInfo) {
     for (const rendition of info.renditions) this.timelines.set(rendition, new Timeline(info.timeline));
+  }
+
+  addRenditions(added: readonly string[]): void {
+    const fresh = added.filter((name) => !this.timelines.has(name));
+    for (const rendition of fresh) this.timelines.set(rendition, new Timeline(this.info.timeline));
+    this.info = { ...this.info, renditions: [...this.info.renditions, ...fresh] };
   }
 
   partBytes(rendition: string, msn: number, part: number): Buffer | undefined {
@@ -92,6 +100,14 @@ export class Catalog {
         entry.version += 1;
         if (message.event.type === 'segment') entry.forgetParts(message.rendition, message.event.msn);
         this.notify(entry, message.rendition);
+        return;
+      }
+      case 'renditions': {
+        const entry = this.get(message.playbackId, message.sessionId);
+        if (!entry) return;
+        entry.addRenditions(message.added);
+        entry.version += 1;
+        this.notify(entry, undefined);
         return;
       }
       case 'close': {

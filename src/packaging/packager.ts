@@ -55,6 +55,8 @@ interface RunState {
   capturedAt: (inputMs: number) => number;
   /** capturedAt(inputStartMs), once known. */
   startedAt: number;
+  /** The video rendition the audio is cut with, if the run makes it (a publisher may send no video for a while). */
+  reference: string | undefined;
   /** Audio held until the video it plays with has reached it, so that it is cut where the video is. */
   waitingAudio: Map<string, Sample[]>;
   referenceUpTo: number;
@@ -88,21 +90,17 @@ interface RenditionState {
 }
 
 export class Packager {
-  readonly info: LiveSessionInfo;
   private readonly renditions = new Map<string, RenditionState>();
-  private readonly reference: string | undefined;
+  /** The video rendition the audio is cut with. */
+  private reference: string | undefined;
   private run: RunState | undefined;
   private runs = 0;
   private inits = 0;
   private finished = false;
 
   constructor(private readonly options: PackagerOptions) {
-    const sessionDir = options.layout.sessionDir(options.playbackId, options.sessionId);
-    for (const { name, kind } of options.renditions) {
-      this.renditions.set(name, { name, kind, dir: path.join(sessionDir, name), discontinuity: false, nextMsn: 1, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
-    }
-    this.reference = options.renditions.find((r) => r.kind === 'video')?.name;
-    this.info = {
+    this.add(options.renditions, 1);
+    const info: LiveSessionInfo = {
       playbackId: options.playbackId,
       sessionId: options.sessionId,
       mode: options.mode,
@@ -110,17 +108,38 @@ export class Packager {
       renditions: options.renditions.map((r) => r.name),
       timeline: { listSize: options.listSize, segmentSeconds: options.segmentSeconds },
     };
-    options.catalog.apply({ type: 'open', session: this.info });
+    options.catalog.apply({ type: 'open', session: info });
+  }
+
+  /**
+   * Renditions that join the session from the next run on (a track the plan left out began to
+   * arrive). Their sequence numbers start where the others' next segment will be.
+   */
+  addRenditions(renditions: PackagerOptions['renditions']): void {
+    const fresh = renditions.filter((r) => !this.renditions.has(r.name));
+    if (fresh.length === 0 || this.finished) return;
+    this.add(fresh, Math.max(1, ...[...this.renditions.values()].map((r) => r.nextMsn)));
+    const { catalog, playbackId, sessionId } = this.options;
+    catalog.apply({ type: 'renditions', playbackId, sessionId, added: fresh.map((r) => r.name) });
+  }
+
+  private add(renditions: PackagerOptions['renditions'], nextMsn: number): void {
+    const sessionDir = this.options.layout.sessionDir(this.options.playbackId, this.options.sessionId);
+    for (const { name, kind } of renditions) {
+      this.renditions.set(name, { name, kind, dir: path.join(sessionDir, name), discontinuity: false, nextMsn, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
+    }
+    this.reference ??= renditions.find((r) => r.kind === 'video')?.name;
   }
 
   /**
    * A run begins (a publisher, or a restarted transcoder): its media continues the session's
    * timeline where the previous run ended, behind a discontinuity. The previous run is ended first.
    */
-  beginRun(start: { capturedAt: (inputMs: number) => number }): RunPackaging {
+  beginRun(start: { capturedAt: (inputMs: number) => number; renditions: readonly string[] }): RunPackaging {
     this.endRun();
     const offsetMs = Math.ceil(Math.max(0, ...[...this.renditions.values()].map((r) => r.endSeconds)) * 1000);
-    const run: RunState = { number: ++this.runs, capturedAt: start.capturedAt, startedAt: 0, offsetMs, waitingAudio: new Map(), referenceUpTo: -Infinity, ended: false };
+    const reference = this.reference !== undefined && start.renditions.includes(this.reference) ? this.reference : undefined;
+    const run: RunState = { number: ++this.runs, capturedAt: start.capturedAt, startedAt: 0, offsetMs, reference, waitingAudio: new Map(), referenceUpTo: -Infinity, ended: false };
     this.run = run;
     for (const state of this.renditions.values()) {
       state.segmenter = undefined;
@@ -144,9 +163,9 @@ export class Packager {
     return [...this.renditions.values()].filter((r) => r.newestMsn !== undefined).length;
   }
 
-  /** When the slowest rendition of the current run last produced a part, if every one has. */
-  get slowestPartAt(): number | undefined {
-    const times = [...this.renditions.values()].map((r) => r.lastPartAt);
+  /** When the slowest of these renditions last produced a part, if every one has. */
+  slowestPartAt(renditions: readonly string[]): number | undefined {
+    const times = renditions.map((name) => this.renditions.get(name)?.lastPartAt);
     return times.some((t) => t === undefined) ? undefined : Math.min(...(times as number[]));
   }
 
@@ -191,7 +210,7 @@ export class Packager {
     const run = this.run;
     if (!run || run.ended) return;
     // The video the audio follows first: its last cut is known before the audio is flushed.
-    const order = [...this.renditions.values()].sort((a, b) => (a.name === this.reference ? -1 : b.name === this.reference ? 1 : 0));
+    const order = [...this.renditions.values()].sort((a, b) => (a.name === run.reference ? -1 : b.name === run.reference ? 1 : 0));
     this.write(run, () => {
       for (const state of order) {
         for (const sample of run.waitingAudio.get(state.name) ?? []) state.segmenter?.push(sample);
@@ -254,7 +273,7 @@ export class Packager {
         timescale,
         partTicks: Math.floor(this.options.partSeconds * timescale),
         segmentTicks: this.options.segmentSeconds * timescale,
-        cut: video ? 'keyframes' : this.reference ? 'follow' : 'grid',
+        cut: video ? 'keyframes' : run.reference ? 'follow' : 'grid',
         defaultDuration: video ? Math.round(timescale / 30) : 1024,
       },
       {
@@ -274,7 +293,7 @@ export class Packager {
     if (sample.dts < ticks(run.inputStartMs!, track.timescale)) return;
     const shift = ticks(run.offsetMs - run.inputStartMs!, track.timescale);
     const mapped: Sample = { ...sample, dts: sample.dts + shift };
-    if (state.kind === 'audio' && this.reference && state.segmenter) {
+    if (state.kind === 'audio' && run.reference && state.segmenter) {
       const waiting = run.waitingAudio.get(rendition) ?? [];
       waiting.push(mapped);
       run.waitingAudio.set(rendition, waiting);
@@ -282,7 +301,7 @@ export class Packager {
       return;
     }
     state.segmenter.push(mapped);
-    if (rendition === this.reference) {
+    if (rendition === run.reference) {
       run.referenceUpTo = mapped.dts / track.timescale;
       for (const audio of this.renditions.values()) {
         const waiting = run.waitingAudio.get(audio.name);
@@ -294,7 +313,7 @@ export class Packager {
   /** Audio up to where the reference video has been seen goes on; so does audio the video left behind by two segments. */
   private releaseAudio(run: RunState, state: RenditionState, waiting: Sample[]): void {
     const timescale = state.track?.timescale;
-    if (!timescale || !state.segmenter) return;
+    if (!timescale || !state.segmenter || waiting.length === 0) return;
     const limit = Math.max(run.referenceUpTo, waiting.at(-1)!.dts / timescale - 2 * this.options.segmentSeconds);
     let released = 0;
     while (released < waiting.length && waiting[released]!.dts / timescale <= limit) state.segmenter.push(waiting[released++]!);
@@ -312,7 +331,7 @@ export class Packager {
       init: state.init!,
     };
     state.discontinuity = false;
-    if (state.name !== this.reference) return;
+    if (state.name !== run.reference) return;
     for (const audio of this.renditions.values()) {
       if (audio.kind === 'audio' && audio.track) audio.segmenter?.follow(Math.round((dts / timescale) * audio.track.timescale));
     }

@@ -44,10 +44,11 @@ const SOURCE_KEYFRAMES_GOP_SEGMENTS = 10;
 
 /**
  * The renditions of a plan that ffmpeg makes for this input; the origin copies the rest (and gives
- * the audio renditions silence when the publisher sends no audio).
+ * the audio renditions silence when the publisher sends no audio). A publisher that stopped
+ * sending video gets no video renditions until it sends video again.
  */
 export function encodedRenditions(plan: LadderPlan, input: TranscodeJob['input']): { video: EncodedVideo[]; audio: string[] } {
-  const video = plan.video.filter((v): v is EncodedVideo => v.mode === 'encode');
+  const video = input.hasVideo ? plan.video.filter((v): v is EncodedVideo => v.mode === 'encode') : [];
   const audio = input.hasAudio ? plan.audio.filter((a) => a.mode === 'encode').map((a) => a.name) : [];
   return { video, audio };
 }
@@ -63,7 +64,6 @@ export function encodedRenditions(plan: LadderPlan, input: TranscodeJob['input']
  */
 export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
   const { plan } = job;
-  if (plan.video.length > 0 && !job.input.hasVideo) throw new Error('this plan needs video and the input has none');
   const encoded = encodedRenditions(plan, job.input);
   if (encoded.video.length === 0 && encoded.audio.length === 0) return undefined;
   const readsAudio = encoded.audio.length > 0;
@@ -164,10 +164,22 @@ export function toArgv(args: FfmpegArgs): string[] {
   ];
 }
 
+/**
+ * At most `fps` frames a second, keeping the source's timestamps and every keyframe: the first
+ * frame of each 1/fps slot goes on, and so does any keyframe, so that a capped rung is cut at the
+ * same keyframes as a copied source rendition (the fps filter would drop the keyframes between
+ * its grid's points). Slots begin a quarter slot early: FLV's whole milliseconds put a 60 fps
+ * frame at 33 ms, just before 1/30 s.
+ */
+function frameRateCap(fps: number): string {
+  const slot = (t: string) => `floor(${t}*${fps}+0.25)`;
+  return `select='isnan(prev_selected_t)+key+gt(${slot('t')},${slot('prev_selected_t')})'`;
+}
+
 function filterGraph(encoded: readonly EncodedVideo[]): string {
   const branches = encoded.map((rendition, i) => {
     const steps = [];
-    if (rendition.frameRate !== undefined) steps.push(`fps=${rendition.frameRate}`);
+    if (rendition.frameRate !== undefined) steps.push(frameRateCap(rendition.frameRate));
     steps.push(`scale=${rendition.width}:${rendition.height}`, 'format=yuv420p');
     return `${steps.join(',')}[v${i}]`;
   });

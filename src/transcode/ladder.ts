@@ -74,6 +74,21 @@ export interface LadderOptions {
   audioBitrateKbps: number;
 }
 
+/**
+ * H.264 profiles that browsers, Safari/iOS and hardware decoders play: Baseline, Main, Extended and
+ * High, which is 8-bit 4:2:0. High 10, High 4:2:2 and High 4:4:4 mostly are not.
+ */
+const WIDELY_PLAYABLE_PROFILES = new Set([66, 77, 88, 100]);
+const PROFILE_NAMES: Record<number, string> = { 44: 'CAVLC 4:4:4', 110: 'High 10', 122: 'High 4:2:2', 244: 'High 4:4:4 Predictive' };
+
+/** The H.264 profile of a source that most players cannot decode (from its codec string), else undefined. */
+export function unplayableProfile(video: NonNullable<SourceInfo['video']>): string | undefined {
+  const match = video.codec === 'h264' ? /^avc[13]\.([0-9a-f]{2})/i.exec(video.codecString ?? '') : null;
+  if (!match) return undefined;
+  const profile = parseInt(match[1]!, 16);
+  return WIDELY_PLAYABLE_PROFILES.has(profile) ? undefined : (PROFILE_NAMES[profile] ?? `profile ${profile}`);
+}
+
 const DEFAULT_FRAME_RATE = 30;
 const POSTER_HEIGHT = 360;
 /** Assumed bitrate of a copied AAC track whose publisher did not say. */
@@ -116,11 +131,12 @@ export function planLadder(source: SourceInfo, options: LadderOptions): LadderPl
   }
 
   const byHeight = [...profile.rungs].sort((a, b) => b.height - a.height);
-  // A frame-rate cap drops frames, and with them some of the source keyframes the rungs would be cut at.
-  const capsFrameRate = byHeight.some((rung) => rung.maxFps !== undefined && (sourceFrameRate === undefined || sourceFrameRate > rung.maxFps));
-  const withSource = profile.sourceRung && video.codec === 'h264' && !capsFrameRate;
-  let chosen = byHeight.filter((rung) => (withSource ? rung.height < video.height : rung.height <= video.height));
+  // A source most players cannot decode is encoded at its own size instead of copied.
+  const encodeTop = profile.sourceRung && video.codec === 'h264' && unplayableProfile(video) !== undefined;
+  const withSource = profile.sourceRung && video.codec === 'h264' && !encodeTop;
+  let chosen = byHeight.filter((rung) => (profile.sourceRung && video.codec === 'h264' ? rung.height < video.height : rung.height <= video.height));
   const smallest = byHeight[byHeight.length - 1];
+  if (encodeTop && byHeight[0]) chosen = [topRung(byHeight[0], byHeight, video.height), ...chosen];
   if (!withSource && chosen.length === 0 && smallest) {
     chosen = [{ ...smallest, name: `${evenFloor(video.height)}p`, height: evenFloor(video.height) }];
   }
@@ -128,6 +144,39 @@ export function planLadder(source: SourceInfo, options: LadderOptions): LadderPl
   plan.video = withSource ? [copy, ...encoded] : encoded;
   plan.keyframes = withSource ? 'source' : 'grid';
   return plan;
+}
+
+/** The most frames a second an encoded rung makes once its transcoder has fallen behind. */
+const ECONOMY_FRAME_RATE = 30;
+
+/**
+ * The same renditions, cheaper to encode, for a transcoder that cannot keep up: no encoded rung
+ * above 30 fps. Names, sizes and bitrates stay, so players go on with the same playlists.
+ */
+export function economyPlan(plan: LadderPlan): LadderPlan {
+  return {
+    ...plan,
+    video: plan.video.map((v) => (v.mode === 'encode' && (v.frameRate ?? plan.sourceFrameRate ?? Infinity) > ECONOMY_FRAME_RATE ? { ...v, frameRate: ECONOMY_FRAME_RATE } : v)),
+  };
+}
+
+/**
+ * An encoded rung at the source's own size: the rung of that height if the profile has one, else
+ * the tallest rung's settings with its bitrate scaled to the source's pixels (never below it).
+ */
+function topRung(tallest: RungConfig, rungs: readonly RungConfig[], height: number): RungConfig {
+  const name = `${evenFloor(height)}p`;
+  const same = rungs.find((rung) => rung.height === evenFloor(height));
+  if (same) return { ...same, name };
+  // Same aspect ratio: the pixels grow with the square of the height.
+  const scale = Math.max(1, (height / tallest.height) ** 2);
+  return {
+    ...tallest,
+    name,
+    height: evenFloor(height),
+    videoBitrateKbps: Math.round(tallest.videoBitrateKbps * scale),
+    ...(tallest.maxrateKbps !== undefined && { maxrateKbps: Math.round(tallest.maxrateKbps * scale) }),
+  };
 }
 
 /**

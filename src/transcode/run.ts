@@ -34,6 +34,8 @@ export class Run {
   private packaging: RunPackaging | undefined;
   /** The first media tag's timestamp: where every rendition of the run starts. */
   private firstMediaMs: number | undefined;
+  /** The renditions this run makes (all of the plan's, unless the publisher sends no video). */
+  readonly renditions: readonly string[];
 
   constructor(options: RunOptions) {
     const { plan, source } = options;
@@ -43,6 +45,7 @@ export class Run {
     const copiedVideo = plan.video.find((v) => v.mode === 'copy' && source.video?.codec === 'h264');
     const copiedAudio = plan.audio.find((a) => !encodedByFfmpeg.has(a.name) && source.audio?.codec === 'aac');
     const silence = input.hasAudio ? [] : plan.audio.map((a) => a.name);
+    this.renditions = [...(copiedVideo ? [copiedVideo.name] : []), ...(encoding?.renditions ?? []), ...(copiedAudio ? [copiedAudio.name] : []), ...silence];
     this.parts = [];
     if (copiedVideo || copiedAudio || silence.length > 0) {
       this.parts.push(

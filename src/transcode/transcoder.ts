@@ -16,8 +16,11 @@ export interface TranscoderExit {
 }
 
 export interface TranscoderProgress {
+  /** ffmpeg's `speed=`: media time per wall time since it started. */
   speed?: number;
   fps?: number;
+  /** ffmpeg's `time=`: output media time so far, seconds. */
+  mediaSeconds?: number;
 }
 
 export interface TranscoderOptions {
@@ -212,5 +215,10 @@ export function parseProgress(line: string): TranscoderProgress | undefined {
   const speed = /speed=\s*([\d.]+)x/.exec(line);
   if (!speed) return undefined;
   const fps = /fps=\s*([\d.]+)/.exec(line);
-  return { speed: Number(speed[1]), ...(fps && { fps: Number(fps[1]) }) };
+  const time = /time=\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(line);
+  return {
+    speed: Number(speed[1]),
+    ...(fps && { fps: Number(fps[1]) }),
+    ...(time && { mediaSeconds: Number(time[1]) * 3600 + Number(time[2]) * 60 + Number(time[3]) }),
+  };
 }

@@ -81,9 +81,24 @@ describe('ffmpeg arguments (golden)', () => {
     expect(toArgv(encoding.args)).not.toContain('0:a:0');
   });
 
-  test('a plan with video cannot run on an input without it', () => {
-    const base = job({ video: h264720 }, ladder);
-    expect(() => buildFfmpegArgs({ ...base, input: { hasVideo: false, hasAudio: true } })).toThrow(/needs video/);
+  test('1080p60 with 30 fps caps on the lower rungs: 720p keeps 60 fps, the capped rungs keep every source keyframe, the source is still copied', () => {
+    const capped: Profile = { ...ladder, rungs: rungs.map((r) => (r.height <= 480 ? { ...r, maxFps: 30 } : r)) };
+    const encoding = run(job({ video: { codec: 'h264', width: 1920, height: 1080, frameRate: 60, codecString: 'avc1.64002a' }, audio: aac }, capped))!;
+    const select = "select='isnan(prev_selected_t)+key+gt(floor(t*30+0.25),floor(prev_selected_t*30+0.25))'";
+    expect(valueOf(toArgv(encoding.args), '-filter_complex')).toBe(
+      `[0:v:0]split=3[s0][s1][s2];[s0]scale=1280:720,format=yuv420p[v0];[s1]${select},scale=854:480,format=yuv420p[v1];[s2]${select},scale=640:360,format=yuv420p[v2]`,
+    );
+    expect(valueOf(toArgv(encoding.args), '-force_key_frames')).toBe('source');
+    expect(encoding.renditions).toEqual(['720p', '480p', '360p']);
+  });
+
+  test('a publisher that stopped sending video: ffmpeg encodes only the audio, the video renditions wait', () => {
+    const base = job({ video: h264720, audio: { codec: 'mp3' } }, { ...ladder, sourceRung: false });
+    const encoding = run({ ...base, input: { hasVideo: false, hasAudio: true } })!;
+    expect(encoding.renditions).toEqual(['audio']);
+    expect(toArgv(encoding.args)).not.toContain('-filter_complex');
+    // with nothing to encode (AAC is copied), no ffmpeg at all
+    expect(buildFfmpegArgs({ ...job({ video: h264720, audio: { codec: 'aac' } }, ladder), input: { hasVideo: false, hasAudio: true } })).toBeUndefined();
   });
 
   test('poster: the first keyframe of a CMAF segment read after its init segment, one thread, written whole', () => {

@@ -1,5 +1,5 @@
 import type { RungConfig } from '../../src/config/schema';
-import { h264Level, planLadder, renditionNames, type Profile, type SourceInfo } from '../../src/transcode/ladder';
+import { h264Level, planLadder, renditionNames, type Profile, type SourceInfo, unplayableProfile } from '../../src/transcode/ladder';
 
 const rungs: RungConfig[] = [
   { name: '720p', height: 720, videoBitrateKbps: 2800 },
@@ -57,10 +57,11 @@ describe('ladder planning', () => {
     expect(small.video.map((r) => [r.name, r.mode])).toEqual([['source', 'copy']]);
   });
 
-  test('no source rung when a rung caps the frame rate (it would drop source keyframes)', () => {
+  test('a rung capping the frame rate keeps the source rung beside it (the cap keeps every source keyframe)', () => {
     const capped = ladder(true, [{ name: '720p', height: 720, videoBitrateKbps: 2800, maxFps: 30 }]);
-    expect(planLadder({ video: h264(1920, 1080, 60) }, options(capped)).video.map((r) => r.mode)).toEqual(['encode']);
-    expect(planLadder({ video: h264(1920, 1080, 30) }, options(capped)).video.map((r) => r.mode)).toEqual(['copy', 'encode']);
+    const plan = planLadder({ video: h264(1920, 1080, 60) }, options(capped));
+    expect(plan.video.map((r) => [r.name, r.mode, r.mode === 'encode' ? r.frameRate : undefined])).toEqual([['source', 'copy', undefined], ['720p', 'encode', 30]]);
+    expect(plan.keyframes).toBe('source');
   });
 
   test('passthrough: the source video and its AAC audio are copied, nothing is encoded', () => {
@@ -146,5 +147,36 @@ describe('ladder planning', () => {
     expect(h264Level(1920, 1080, 30, 30000, 'high')).toBe('4.1');
     expect(h264Level(3840, 2160, 30, 20000, 'high')).toBe('5.1');
     expect(h264Level(640, 360, 30, 880, 'main')).toBe('3.0');
+  });
+});
+
+describe('sources most players cannot decode', () => {
+  const rungs = [{ name: '720p', height: 720, videoBitrateKbps: 2800 }, { name: '480p', height: 480, videoBitrateKbps: 1400 }];
+  const profile: Profile = { kind: 'ladder', rungs, sourceRung: true };
+  const opts = { profile, audioBitrateKbps: 128 };
+
+  test('High 10, 4:2:2 and 4:4:4 are named; Baseline, Main and High are not', () => {
+    const video = (codecString: string) => ({ codec: 'h264' as const, width: 1920, height: 1080, codecString });
+    expect(['avc1.6e0028', 'avc1.7a0028', 'avc1.f40028', 'avc1.640028', 'avc1.4d401f', 'avc1.42e01e'].map((c) => unplayableProfile(video(c)) ?? null)).toEqual([
+      'High 10', 'High 4:2:2', 'High 4:4:4 Predictive', null, null, null,
+    ]);
+  });
+
+  test('in the ladder, the top rendition is encoded (8-bit 4:2:0, High) at the source size instead of copied', () => {
+    const plan = planLadder({ video: { codec: 'h264', width: 1920, height: 1080, frameRate: 30, codecString: 'avc1.7a0028' } }, opts);
+    expect(plan.video.map((v) => [v.name, v.mode, v.height, v.mode === 'encode' ? v.videoBitrateKbps : 0, v.codecString.slice(0, 9)])).toEqual([
+      ['1080p', 'encode', 1080, 6300, 'avc1.6400'],
+      ['720p', 'encode', 720, 2800, 'avc1.6400'],
+      ['480p', 'encode', 480, 1400, 'avc1.6400'],
+    ]);
+    expect(plan.keyframes).toBe('grid');
+    // a rung of the source's height gives its settings
+    const at720 = planLadder({ video: { codec: 'h264', width: 1280, height: 720, codecString: 'avc1.6e001f' } }, opts);
+    expect(at720.video.map((v) => [v.name, v.mode, v.mode === 'encode' ? v.videoBitrateKbps : 0])).toEqual([['720p', 'encode', 2800], ['480p', 'encode', 1400]]);
+  });
+
+  test('passthrough copies it as it is (the session warns)', () => {
+    const plan = planLadder({ video: { codec: 'h264', width: 1920, height: 1080, codecString: 'avc1.6e0028' } }, { ...opts, profile: { kind: 'passthrough', rungs: [], sourceRung: true } });
+    expect(plan.video.map((v) => v.mode)).toEqual(['copy']);
   });
 });

@@ -78,10 +78,19 @@ class FakeOutput implements SessionMedia {
     this.plan = planLadder(source, { profile: { kind: 'passthrough', rungs: [], sourceRung: true }, audioBitrateKbps: 128 });
     return this.plan;
   }
+  watchedRun: ReturnType<SessionMedia['watched']>;
   watched() {
-    return undefined;
+    return this.watchedRun;
   }
   startRun(): void {
+    this.runs += 1;
+  }
+  changeTracks(): void {
+    this.runs += 1;
+  }
+  economy = false;
+  economize(): void {
+    this.economy = true;
     this.runs += 1;
   }
   write(): void {
@@ -204,11 +213,12 @@ describe('LiveSession: the state machine', () => {
     expect(states.filter((state) => state === 'ended')).toHaveLength(1);
   });
 
-  test('a publisher that comes back without the video the session was planned for ends it (source_changed)', async () => {
-    const { session } = setup();
+  test('a publisher that comes back without the video the session was planned for: the session goes on with its audio, and says so', async () => {
+    const { session, output } = setup();
     const first = new FakePublisher('a');
     session.begin(first);
     publish(first);
+    output().events.onLive();
     first.close('client_closed');
     const second = new FakePublisher('b');
     session.resume(second);
@@ -216,8 +226,61 @@ describe('LiveSession: the state machine', () => {
     second.send(audioConfig);
     second.send(sound(0));
     await jest.advanceTimersByTimeAsync(1000);
+    expect(session.state).toBe('live');
+    expect(output().runs).toBe(2);
+    expect(session.info().warnings).toEqual(['video_track_missing']);
+    await session.stop('kicked');
+  });
+
+  test('tracks that change while a publisher sends: one that appears restarts the run with it, one that stops is said and gone on without', async () => {
+    const { session, output } = setup();
+    const publisher = new FakePublisher('a');
+    session.begin(publisher);
+    // Audio alone at first: the plan has no video.
+    publisher.send(audioConfig);
+    publisher.send(sound(0));
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(output().runs).toBe(1);
+    expect(output().plan!.video).toHaveLength(0);
+    // Then video: its sequence header, frames that cannot start anything, and a keyframe, which starts a run with it.
+    publisher.send(videoConfig);
+    publisher.send(frame(1100));
+    expect(output().runs).toBe(1);
+    publisher.send(frame(1200, true));
+    expect(output().runs).toBe(2);
+    expect(session.info().warnings).toEqual(['video_track_appeared']);
+    expect(session.info().ingest.video?.width).toBe(640);
+    // Then the audio stops while the video goes on: after three seconds of video without it.
+    for (let t = 1233; t < 4000; t += 33) publisher.send(frame(t, t === 2433));
+    expect(output().runs).toBe(2);
+    publisher.send(frame(4300, true));
+    expect(output().runs).toBe(3);
+    expect(session.info().warnings).toEqual(['video_track_appeared', 'audio_track_missing']);
+    expect(session.info().ingest.audio).toBeUndefined();
+    await session.stop('kicked');
+  });
+
+  test('a transcoder slower than real time: made cheaper first, and if that does not do, the session ends (transcoder_overloaded)', async () => {
+    const { session, output } = setup();
+    const publisher = new FakePublisher('a');
+    session.begin(publisher);
+    publish(publisher);
+    output().events.onLive();
+    const sends = setInterval(() => {
+      publisher.send(frame(Date.now() - 1_000_000));
+      publisher.send(sound(Date.now() - 1_000_000));
+    }, 500);
+    output().watchedRun = { startedAt: Date.now(), lastOutputAt: Date.now(), backlogBytes: 0, speed: 0.7 };
+    const keepOutput = setInterval(() => (output().watchedRun!.lastOutputAt = Date.now()), 500);
+    await jest.advanceTimersByTimeAsync(21_000);
+    expect(output().economy).toBe(true);
+    expect(session.info().warnings).toEqual(['transcoder_slow']);
+    expect(session.state).toBe('live');
+    await jest.advanceTimersByTimeAsync(21_000);
+    clearInterval(sends);
+    clearInterval(keepOutput);
     await session.whenEnded();
-    expect(session.reason).toBe('source_changed');
+    expect(session.reason).toBe('transcoder_overloaded');
   });
 
   test('an exception inside the session ends that session with internal_error', async () => {

@@ -44,13 +44,41 @@ describe('source probe', () => {
     expect(outcome.ready && 'result' in outcome && outcome.result.source.video?.height).toBe(720);
   });
 
-  test('audio only announced by metadata is ready at once', () => {
+  test('metadata saying there is no video does not settle it: audio alone goes on after a moment without video', () => {
     const probe = new SourceProbe();
     probe.push(meta({ hasVideo: false, hasAudio: true }), 0);
     probe.push(audioConfig(), 0);
-    const outcome = probe.outcome(0);
+    probe.push(audio(0), 0);
+    expect(probe.outcome(0)).toEqual({ ready: false });
+    const outcome = probe.outcome(1000);
     expect(outcome.ready && 'result' in outcome && outcome.result.source).toEqual({ audio: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } });
     expect(outcome.ready && 'result' in outcome && outcome.result.videoConfig).toBeUndefined();
+  });
+
+  test('a first onMetaData without videocodecid (GStreamer\'s flvmux) does not lose the video that arrives', () => {
+    // As the session asks: after every tag, until the probe is ready.
+    const firstReady = (tags: Array<[MediaTag, number]>) => {
+      const probe = new SourceProbe();
+      for (const [tag, at] of tags) {
+        probe.push(tag, at);
+        const outcome = probe.outcome(at);
+        if (outcome.ready) return outcome;
+      }
+      return undefined;
+    };
+    const soon = firstReady([[meta({ hasVideo: false, hasAudio: true }), 0], [audioConfig(), 0], [audio(0), 0], [audio(21), 30], [videoConfig(), 200], [frame(180, true), 200], [audio(200), 210]]);
+    expect(soon && 'result' in soon && Object.keys(soon.result.source).sort()).toEqual(['audio', 'video']);
+    // video seen without a keyframe yet when the wait ends: waited for
+    const late = firstReady([[meta({ hasVideo: false, hasAudio: true }), 0], [audio(0), 0], [videoConfig(), 900], [frame(900), 900], [audio(1500), 1500], [frame(1600, true), 1600]]);
+    expect(late && 'result' in late && Object.keys(late.result.source).sort()).toEqual(['audio', 'video']);
+  });
+
+  test('a publisher sending faster than real time shows its tracks by media time', () => {
+    const probe = new SourceProbe();
+    probe.push(videoConfig(), 0);
+    for (let t = 0; t <= 1000; t += 40) probe.push(frame(t, t === 0), 5);
+    const outcome = probe.outcome(5);
+    expect(outcome.ready && 'result' in outcome && Object.keys(outcome.result.source)).toEqual(['video']);
   });
 
   test('announced video that never comes: audio only after 5 s', () => {
