@@ -22,6 +22,8 @@ export interface TestPatternOptions {
   burnClock?: boolean;
   /** A still picture of this colour (an ffmpeg colour name) instead of the test pattern: tells streams or sessions apart by their picture. */
   colour?: string;
+  /** x264's input pixel format (yuv420p): yuv422p makes High 4:2:2, yuv420p10le High 10. */
+  pixelFormat?: string;
   /** Write the FLV to stdout instead of pushing it (to feed another ffmpeg through a pipe). */
   toStdout?: boolean;
 }
@@ -57,7 +59,7 @@ export function testPatternArgs(options: TestPatternOptions): string[] {
     const gop = Math.round(fps * (options.keyframeSeconds ?? 2));
     const bitrate = options.videoBitrateKbps ?? 2500;
     args.push(
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', options.pixelFormat ?? 'yuv420p',
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
       '-b:v', `${bitrate}k`, '-maxrate', `${bitrate}k`, '-bufsize', `${bitrate * 2}k`,
     );

@@ -138,7 +138,7 @@ export const configSchema = z
       .strict(),
     transcode: z
       .object({
-        preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']),
+        preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']),
         audioBitrateKbps: z.number().int().min(32).max(512),
         ladder: rungList,
         sourceRung: z.boolean(),

@@ -1,4 +1,4 @@
-import type { AudioConfig, MediaTag, SourceMetadata, VideoConfig } from '../ingest/media';
+import type { MediaTag, SourceMetadata, VideoConfig } from '../ingest/media';
 import type { SourceInfo } from '../transcode/ladder';
 
 export interface ProbeResult {
@@ -64,7 +64,6 @@ export class SourceProbe {
   private metadataTag: MediaTag | undefined;
   private videoConfig: VideoConfig | undefined;
   private videoConfigTag: MediaTag | undefined;
-  private audioConfig: AudioConfig | undefined;
   private audioConfigTag: MediaTag | undefined;
   private audioCodecSeen: MediaTag & { kind: 'audio' } | undefined;
   private videoSeen = false;
@@ -101,7 +100,6 @@ export class SourceProbe {
         this.firstMediaAt ??= now;
         this.audioCodecSeen = tag;
         if (tag.config) {
-          this.audioConfig = tag.config;
           this.audioConfigTag = tag;
           return;
         }

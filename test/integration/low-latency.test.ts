@@ -3,39 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseMediaPlaylist, type MediaPlaylist } from '../../scripts/lib/media-playlist';
-import type { TestPatternOptions } from '../../scripts/lib/test-pattern';
 import { countDecodedFrames, probeStreams } from '../support/ffprobe';
 import { cmafInput, fileOf } from '../support/hls';
 import { metricValue, scrape } from '../support/metrics';
-import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
+import { goLive } from '../support/live';
+import { createStream, useTestOrigin } from '../support/origin';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
 
 const PART_TARGET = 0.334;
-
-interface Live {
-  stream: { id: string; playbackId: string; streamKey: string };
-  masterUrl: string;
-  /** Each rendition's live playlist URL, by name. */
-  urls: Map<string, string>;
-}
-
-async function goLive(origin: TestOrigin, settings: Record<string, unknown>, publisher: Omit<TestPatternOptions, 'url'>): Promise<Live> {
-  const stream = await createStream(origin, 'Low latency', { reconnectWindowSeconds: 10, ...settings });
-  startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...publisher });
-  const masterUrl = `${origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`;
-  const master = await waitFor(async () => {
-    const response = await fetch(masterUrl);
-    return response.status === 200 ? response.text() : undefined;
-  }, { what: 'the master', timeoutMs: 20_000 });
-  const urls = new Map<string, string>();
-  for (const uri of [...master.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!).concat(master.split('\n').filter((l) => l && !l.startsWith('#')))) {
-    urls.set(uri.split('/').at(-2)!, new URL(uri, masterUrl).toString());
-  }
-  return { stream, masterUrl, urls };
-}
 
 async function playlist(url: string): Promise<{ text: string; parsed: MediaPlaylist; status: number }> {
   const response = await fetch(url);
@@ -67,7 +45,7 @@ function hinted(p: MediaPlaylist): [number, number] {
 
 /** ffmpeg with these arguments; resolves with what it wrote to stderr. */
 function ffmpeg(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile('ffmpeg', args, { timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stderr))));
+  return new Promise((resolve, reject) => execFile('ffmpeg', args, { timeout: 60_000 }, (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stderr))));
 }
 
 describe('Low-Latency HLS (RFC 8216bis)', () => {
