@@ -74,7 +74,7 @@ let listening = false;
 let stopping = false;
 process.on('message', (message, handle) => {
   if (typeof message === 'object' && message !== null && 'catalog' in message) {
-    catalog.apply((message as CatalogUpdate).catalog);
+    for (const change of (message as CatalogUpdate).catalog) catalog.apply(change);
     return;
   }
   if (message === STOP) return stop();
