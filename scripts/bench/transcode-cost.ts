@@ -1,7 +1,9 @@
 // 3. Transcoding cost: CPU of one 720p30 live stream through the default ladder in the origin
-// (the Node process and its ffmpeg), next to the same ffmpeg command run bare (fed the same FLV
-// through a pipe), the same ladder as one ffmpeg per rendition, and the ladder without the
-// source-copy rendition (every rung encoded). The publishers' own CPU is never counted.
+// (the Node process and its ffmpeg), next to ffmpeg alone making the same renditions as HLS files
+// (its own fMP4 HLS muxer: the same encodes, the source and the audio copied, 2 s segments on
+// disk, old ones deleted), the origin's own ffmpeg command run bare (fed the same FLV through a
+// pipe, its output thrown away), the same ladder as one ffmpeg per rendition, and the ladder
+// without the source-copy rendition (every rung encoded). The publishers' own CPU is never counted.
 // The origin is also split into its Node process and its ffmpeg, measured in the same window: what
 // the origin adds over its ffmpeg, free of the drift between one run and the next.
 // The origin is measured twice per run: in its first 40 s, while V8 still compiles the media path
@@ -43,14 +45,55 @@ async function coresOf<K extends string>(groups: Record<K, () => number[]>, wait
   return Object.fromEntries(names.map((name, i) => [name, (after[i]! - before[i]!) / seconds])) as Record<K, number>;
 }
 
+/**
+ * What ffmpeg alone would run to make the plan's renditions as the origin serves them: the
+ * origin's encoding arguments, the copied source and audio added as copies, and ffmpeg's own HLS
+ * muxer writing fMP4 segments of the same length into `dir`, deleting those out of the window.
+ */
+export function ffmpegAloneArgv(plan: LadderPlan, dir: string, preset: string, segmentSeconds: number, listSize: number): string[] {
+  const encoding = buildFfmpegArgs({ plan, preset, segmentSeconds, input: { hasVideo: true, hasAudio: true }, label: dir });
+  if (!encoding) throw new Error('this plan has nothing for ffmpeg to encode');
+  const output = encoding.args.outputs[0]!.options;
+  const options = output.slice(0, output.indexOf('-metadata'));
+  const encoded = plan.video.filter((v) => v.mode === 'encode').length;
+  const copies = plan.video.filter((v) => v.mode === 'copy');
+  copies.forEach((_, i) => options.push('-map', '0:v:0', `-c:v:${encoded + i}`, 'copy'));
+  const audioCopied = plan.audio.some((a) => a.mode === 'copy');
+  if (audioCopied) options.push('-map', '0:a:0', '-c:a', 'copy');
+  const videoCount = encoded + copies.length;
+  const audioCount = audioCopied ? 1 : encoding.renditions.length - encoded;
+  const group = audioCount > 0 ? ',agroup:audio' : '';
+  const streams = [...Array.from({ length: videoCount }, (_, i) => `v:${i}${group}`), ...Array.from({ length: audioCount }, (_, i) => `a:${i}${group}`)];
+  options.push(
+    '-f', 'hls', '-hls_time', String(segmentSeconds), '-hls_list_size', String(listSize), '-hls_segment_type', 'fmp4',
+    '-hls_flags', 'delete_segments+independent_segments', '-master_pl_name', 'master.m3u8',
+    '-var_stream_map', streams.join(' '), '-hls_segment_filename', path.join(dir, '%v', 'seg_%d.m4s'),
+  );
+  return toArgv({ inputs: encoding.args.inputs, outputs: [{ options, target: path.join(dir, '%v', 'index.m3u8') }] });
+}
+
+/** ffmpeg alone making the plan's renditions as HLS files, fed like the origin. */
+async function ffmpegAloneCores(plan: LadderPlan): Promise<number> {
+  const space = workspace('alone');
+  const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
+  return feedAndMeasure([ffmpegAloneArgv(plan, space.dir, config.transcode.preset, config.hls.segmentSeconds, config.hls.listSize)], space);
+}
+
 /** ffmpeg with our arguments for `plan`, its stdin fed by a test publisher writing FLV to a pipe. */
 async function bareCores(plans: LadderPlan[]): Promise<number> {
   const space = workspace('bare');
   const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
-  const processes = plans.map((plan) => {
+  const argvs = plans.map((plan) => {
     const encoding = buildFfmpegArgs({ plan, preset: config.transcode.preset, segmentSeconds: config.hls.segmentSeconds, input: { hasVideo: true, hasAudio: true }, label: space.dir });
     if (!encoding) throw new Error('this plan has nothing for ffmpeg to encode');
-    const argv = toArgv(encoding.args);
+    return toArgv(encoding.args);
+  });
+  return feedAndMeasure(argvs, space);
+}
+
+/** Runs each ffmpeg command line fed by its own test publisher (FLV through a pipe), and measures the ffmpegs. */
+async function feedAndMeasure(argvs: string[][], space: ReturnType<typeof workspace>): Promise<number> {
+  const processes = argvs.map((argv) => {
     const transcoder = spawn('ffmpeg', argv, { stdio: ['pipe', 'ignore', 'ignore'] });
     const publisher = spawn('ffmpeg', testPatternArgs({ url: '', toStdout: true }), { stdio: ['ignore', 'pipe', 'ignore'] });
     publisher.stdout.pipe(transcoder.stdin);
@@ -75,11 +118,7 @@ function planFor(profileName: string, sourceRung?: boolean): LadderPlan {
   return planLadder(SOURCE, { profile: { ...profile, ...(sourceRung !== undefined && { sourceRung }) }, audioBitrateKbps: config.transcode.audioBitrateKbps });
 }
 
-/**
- * The ladder as one process per video rendition, each decoding the source on its own; audio and
- * the poster are made once, by the first.
- */
-/** One plan per rendition ffmpeg encodes (copied ones cost it nothing); the first keeps the audio. */
+/** The ladder's encoded rungs as one process each, each decoding the source on its own; the first also reads the audio. */
 function perRendition(plan: LadderPlan): LadderPlan[] {
   return plan.video
     .filter((video) => video.mode === 'encode')
@@ -101,6 +140,9 @@ export interface TranscodeCostResult {
   bare: Summary;
   /** origin / bare, each run measured back to back. */
   ratioPerRun: Summary;
+  /** ffmpeg alone making the same renditions as HLS files; the origin / it, run by run. */
+  alone: Summary;
+  aloneRatioPerRun: Summary;
   /** origin / its own ffmpeg in the same window: what the origin adds, free of drift between runs. */
   ownShare: Summary;
   perRendition: Summary;
@@ -109,7 +151,7 @@ export interface TranscodeCostResult {
 }
 
 export async function measureTranscodeCost(runs: number): Promise<TranscodeCostResult> {
-  const results = { origin: [] as number[], node: [] as number[], ffmpeg: [] as number[], firstOrigin: [] as number[], firstNode: [] as number[], bare: [] as number[], perRendition: [] as number[], withoutSource: [] as number[] };
+  const results = { origin: [] as number[], node: [] as number[], ffmpeg: [] as number[], firstOrigin: [] as number[], firstNode: [] as number[], bare: [] as number[], alone: [] as number[], perRendition: [] as number[], withoutSource: [] as number[] };
   const ladder = planFor('ladder');
   for (let run = 0; run < runs; run++) {
     const measured = await withOrigin({}, async (origin) => {
@@ -131,6 +173,7 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
     results.origin.push(measured.steady.node + measured.steady.ffmpeg);
     results.firstNode.push(measured.first.node);
     results.firstOrigin.push(measured.first.node + measured.first.ffmpeg);
+    results.alone.push(await ffmpegAloneCores(ladder));
     results.bare.push(await bareCores([ladder]));
     results.perRendition.push(await bareCores(perRendition(ladder)));
     results.withoutSource.push(await bareCores([planFor('ladder', false)]));
@@ -143,6 +186,8 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
     firstOriginNode: summarize(results.firstNode),
     bare: summarize(results.bare),
     ratioPerRun: summarize(results.origin.map((cores, i) => cores / results.bare[i]!)),
+    alone: summarize(results.alone),
+    aloneRatioPerRun: summarize(results.origin.map((cores, i) => cores / results.alone[i]!)),
     ownShare: summarize(results.origin.map((cores, i) => cores / results.ffmpeg[i]!)),
     perRendition: summarize(results.perRendition),
     bareWithoutSourceRung: summarize(results.withoutSource),
