@@ -9,7 +9,7 @@ import v8 from 'node:v8';
  * second) and collects it quickly, so V8 keeps the limit tight and starts marking again almost as
  * soon as a full collection ends: two or three a second at 40 passthrough streams. Marking runs
  * mostly on V8's helper threads, which V8 treats as free, but which take the same cores as the
- * publishers and ffmpeg: a quarter of the origin's CPU there (docs/benchmarks.md, section 4).
+ * publishers and ffmpeg: a quarter of the origin's CPU there (docs/decisions.md).
  * With room to grow, full collections come every few seconds, when the memory outside the heap
  * (buffers) asks for one. The cost is memory: at most some 80 MB more heap.
  *

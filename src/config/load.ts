@@ -46,7 +46,7 @@ const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' |
 /**
  * One delivery process per core beyond the first, as nginx runs a worker per core, but no more
  * than three: one process serves some 30 000 playlist requests and 3 GB of segments a second here
- * (docs/benchmarks.md), so with four the network is the limit long before the cores, and each
+ * (docs/benchmarks.md, serving), so with four the network is the limit long before the cores, and each
  * process holds its own file cache.
  */
 export function autoDeliveryProcesses(cores: number): number {

@@ -19,7 +19,7 @@ const options = JSON.parse(process.argv[2] ?? '{}') as DeliveryOptions;
 const logger = createLogger({ level: options.logLevel, format: options.logFormat }).child({ delivery: process.pid });
 
 let answers = new Map<string, DeliveryReport['answers'][number]>();
-/** Viewer ids by playback id: one Set per stream, not one joined key per request (docs/benchmarks.md, serving). */
+/** Viewer ids by playback id: one Set per stream, not one joined key per request. */
 let seen = new Map<string, Set<string>>();
 let holds = new Map<HoldOutcome, number>();
 let heldReported = 0;

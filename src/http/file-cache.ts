@@ -38,7 +38,7 @@ export interface FileCacheOptions {
 /**
  * Recently read files in memory, checked against the disk at most revalidateMs before a read.
  * Viewers of a live stream all ask for the same few files: a stat now and then replaces the open,
- * read and close through the thread pool per request (docs/benchmarks.md, serving). A file replaced
+ * read and close through the thread pool per request (docs/decisions.md). A file replaced
  * by a rename, or rewritten, has a new inode, size or modification time and is read again, through
  * openInside's checks.
  */
@@ -69,7 +69,7 @@ export class FileCache {
 
   /**
    * The file from memory if it is there and unchanged, without a promise: a request for it can be
-   * answered within the same tick (the playlist path, docs/benchmarks.md). `key`: fileKey(root, parts).
+   * answered within the same tick (docs/decisions.md). `key`: fileKey(root, parts).
    */
   cached(key: string): CachedFile | undefined {
     const cached = this.entries.get(key);

@@ -17,7 +17,7 @@ function handleOf(socket: net.Socket): StreamHandle | undefined {
  * no viewer).
  *
  * Encoders write each audio and video message as it is produced, about 110 a second per stream,
- * and each one woke the process (docs/benchmarks.md, section 4). Between rounds a socket's handle
+ * and each one woke the process (docs/decisions.md). Between rounds a socket's handle
  * is stopped, so what arrives waits in the kernel. A round starts every socket at once: one
  * wake-up reads all of them, and each is stopped again after the poll phase that read it
  * (setImmediate runs after it). A frame reaches the server at most `intervalMs` later than it

@@ -36,7 +36,7 @@ interface Made {
 
 /**
  * Posters made when asked for, not continuously: decoding a keyframe of every segment of every
- * stream cost a passthrough stream about as much CPU as copying it (docs/benchmarks.md), for a
+ * stream cost a passthrough stream about as much CPU as copying it (docs/decisions.md), for a
  * picture most streams never have requested. The first request for a live stream's poster after
  * the interval makes one from the newest segment (one keyframe decoded by a short-lived ffmpeg) and
  * is answered once it is written; other requests meanwhile wait for the same render. When a
