@@ -67,8 +67,9 @@ const TRACK_MISSING_MS = 3000;
  * This class is the state machine; what becomes of the media is SessionOutput's, the database row
  * SessionJournal's, the checks every second SessionWatchdog's, and the API's view sessionView's.
  * A session outlives its publisher for the reconnect window and its runs: a publisher that comes
- * back, a publish that takes over a half-open connection, or a transcoder restarted after a crash
- * or stall each start a new run that continues the same playlists. Every way out goes through
+ * back, a publish that takes over a half-open connection, a transcoder restarted after a crash
+ * or stall, a change in the publisher's tracks or a move to cheaper encoding each start a new run
+ * that continues the same playlists. Every way out goes through
  * stop(reason), which is idempotent.
  */
 export class LiveSession {
@@ -122,7 +123,7 @@ export class LiveSession {
         },
         stalled: (silentMs) => {
           log.warn({ silentMs }, 'no new output from the transcoder: it is stalled');
-          if (this.feed) this.output.restart('stalled');
+          this.output.restart('stalled');
         },
         slow: (speed) => this.onSlowTranscoder(speed),
       },
@@ -311,14 +312,7 @@ export class LiveSession {
     const plan = this.output.plan;
     if (!plan) {
       this.output.prepare(result.source);
-      const { video, audio } = result.source;
-      this.journal.update({
-        videoCodec: video?.codec ?? null,
-        audioCodec: audio?.codec ?? null,
-        width: video?.width ?? null,
-        height: video?.height ?? null,
-        frameRate: video?.frameRate ?? null,
-      });
+      this.recordTracks(result.source, ['video', 'audio']);
     } else {
       // A publisher that came back with other tracks than the session's plan was made for.
       const { video, audio } = result.source;
@@ -329,10 +323,6 @@ export class LiveSession {
         ...(!audio && plan.audio.length > 0 ? [{ track: 'audio' as const, change: 'missing' as const }] : []),
       ];
       for (const change of changes) this.sayTrackChange(change, result.source);
-      if (changes.some((c) => c.change === 'appeared')) {
-        this.output.changeTracks(feed, result.media);
-        return;
-      }
     }
     this.output.startRun(feed, result.media);
   }
@@ -371,11 +361,9 @@ export class LiveSession {
     const source = feed.changeTracks(change, tag);
     this.lastSource = source;
     this.sayTrackChange(change, source);
-    const { video } = source;
-    // A new run starts at a keyframe: this one, if it is one.
-    const startsHere = tag.kind === 'video' && tag.keyframe;
-    feed.waitForKeyframe = video !== undefined && !startsHere;
-    this.output.changeTracks(feed, startsHere || video === undefined ? [tag] : []);
+    // A run with video starts at a keyframe: this one, if it is one; otherwise the next.
+    const startsHere = (tag.kind === 'video' && tag.keyframe) || source.video === undefined;
+    this.output.startRun(feed, startsHere ? [tag] : []);
   }
 
   /**
@@ -384,16 +372,15 @@ export class LiveSession {
    * ends with a reason the streamer can act on (a smaller source, or fewer rungs).
    */
   private onSlowTranscoder(speed: number): void {
-    const rounded = Math.round(speed * 100) / 100;
     this.warnings.add('transcoder_slow');
     if (!this.output.economy) {
       this.deps.metrics.transcoderSlow.inc({ action: 'economy' });
-      this.log.warn({ speed: rounded }, `the transcoder runs at ${rounded}x real time; encoding with x264's fastest preset and at most 30 fps from now on`);
+      this.log.warn({ speed }, `the transcoder runs at ${speed}x real time; encoding with x264's fastest preset and at most 30 fps from now on`);
       this.output.economize();
       return;
     }
     this.deps.metrics.transcoderSlow.inc({ action: 'ended' });
-    this.log.error({ speed: rounded }, `the transcoder still runs at ${rounded}x real time with its cheapest encoding; ending the session (send a smaller source, or use a profile with fewer rungs)`);
+    this.log.error({ speed }, `the transcoder still runs at ${speed}x real time with its cheapest encoding; ending the session (send a smaller source, or use a profile with fewer rungs)`);
     void this.stop('transcoder_overloaded');
   }
 
@@ -426,9 +413,16 @@ export class LiveSession {
         ? `the publisher began sending ${change.track}; its renditions start with it`
         : `the publisher stopped sending ${change.track}; going on without it until it comes back`,
     );
+    if (change.change === 'appeared') this.recordTracks(source, [change.track]);
+  }
+
+  /** The source's facts about these tracks, in the session's row. */
+  private recordTracks(source: SourceInfo, tracks: ReadonlyArray<'video' | 'audio'>): void {
     const { video, audio } = source;
-    if (change.change !== 'appeared') return;
-    this.journal.update(change.track === 'video' ? { videoCodec: video?.codec ?? null, width: video?.width ?? null, height: video?.height ?? null, frameRate: video?.frameRate ?? null } : { audioCodec: audio?.codec ?? null });
+    this.journal.update({
+      ...(tracks.includes('video') && { videoCodec: video?.codec ?? null, width: video?.width ?? null, height: video?.height ?? null, frameRate: video?.frameRate ?? null }),
+      ...(tracks.includes('audio') && { audioCodec: audio?.codec ?? null }),
+    });
   }
 
   private checkKeyframeInterval(feed: PublisherFeed): void {

@@ -18,7 +18,7 @@ export interface TrackChange {
 export class PublisherFeed {
   probe: SourceProbe | undefined = new SourceProbe();
   source: SourceInfo | undefined;
-  /** After a transcoder restart, media is held back until the next keyframe. */
+  /** A run started without media (a restart, cheaper encoding, a track change) gets nothing until the next keyframe. */
   waitForKeyframe = false;
   private readonly cadence = new KeyframeCadence();
   /** Wall-clock ms minus media timestamp, from the first media tag's arrival. */
@@ -121,8 +121,8 @@ export class PublisherFeed {
   }
 
   /**
-   * Whether a tag may go to the transcoder now. After a restart, media waits for a keyframe (audio
-   * too, so that sound does not run ahead of the picture).
+   * Whether a tag may go to the transcoder now. A run started without media waits for a keyframe
+   * (audio too, so that sound does not run ahead of the picture).
    */
   admits(tag: MediaTag, isHeader: boolean): boolean {
     if (!this.waitForKeyframe || isHeader) return true;

@@ -1,6 +1,7 @@
 // What a live session makes of its publishers' media: the ladder plan, the packager, and the runs
-// that feed it (one per publisher, and again after a transcoder crash or stall), with the
-// stream's master playlists once every rendition has a segment.
+// that feed it (one per publisher, and again after a transcoder crash or stall, a change in the
+// publisher's tracks, or a move to cheaper encoding), with the stream's master playlists once
+// every rendition has a segment.
 import type { MediaTag } from '../ingest/media';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
@@ -36,8 +37,7 @@ export interface SessionMedia {
   readonly plan: LadderPlan | undefined;
   readonly progress: TranscoderProgress | undefined;
   readonly transcoderRestarts: number;
-  prepare(source: SourceInfo): LadderPlan;
-  changeTracks(feed: PublisherFeed, media: MediaTag[]): void;
+  prepare(source: SourceInfo): void;
   /** Whether the encoding was already made cheaper (economize). */
   readonly economy: boolean;
   economize(): void;
@@ -56,7 +56,7 @@ export interface OutputEvents {
   log: Logger;
   /** Every rendition has a segment and the stream's master points at them. */
   onLive: () => void;
-  /** The transcoder failed more often than allowed. */
+  /** The output cannot go on: the transcoder failed more often than allowed, could not start, or the master could not be written. */
   onFailed: () => void;
   /** A run was restarted; `restarts` so far. */
   onRestart: (restarts: number) => void;
@@ -92,6 +92,8 @@ interface CurrentRun {
   feed: PublisherFeed;
   startedAt?: number;
   speed: SpeedWindow;
+  /** Its publisher left: it finishes what it has, and is neither watched nor restarted. */
+  inputEnded?: boolean;
 }
 
 export class SessionOutput implements SessionMedia {
@@ -115,8 +117,8 @@ export class SessionOutput implements SessionMedia {
     return this.currentPlan;
   }
 
-  /** The first publisher's source decides the renditions for the whole session. */
-  prepare(source: SourceInfo): LadderPlan {
+  /** The first publisher's source decides the renditions; a track it lacked widens them later (startRun). */
+  prepare(source: SourceInfo): void {
     const { settings, stream, files, catalog } = this.deps;
     const plan = this.planFor(source);
     this.packager = new Packager({
@@ -138,23 +140,6 @@ export class SessionOutput implements SessionMedia {
           this.restart('crashed');
         }),
     });
-    return plan;
-  }
-
-  /**
-   * The publisher began or stopped sending a track (its feed's source says what it sends now). A
-   * track the plan left out widens the plan: its renditions join the session, and the master is
-   * written again once they have segments. Either way a new run starts for the tracks as they are.
-   */
-  changeTracks(feed: PublisherFeed, media: MediaTag[]): void {
-    const source = feed.source!;
-    const plan = this.currentPlan!;
-    if ((source.video && plan.video.length === 0) || (source.audio && plan.audio.length === 0)) {
-      const wider = this.planFor({ ...this.planned, ...source });
-      this.packager!.addRenditions(packagedRenditions(wider));
-      this.masterWritten = false;
-    }
-    this.startRun(feed, media);
   }
 
   /** Plans the renditions for every track seen so far. */
@@ -172,13 +157,13 @@ export class SessionOutput implements SessionMedia {
   /** The run fed by the current publisher, for the watchdog. */
   watched(): WatchedRun | undefined {
     const current = this.current;
-    if (current?.startedAt === undefined) return undefined;
+    if (current?.startedAt === undefined || current.inputEnded) return undefined;
     const lastOutputAt = this.packager?.slowestPartAt(current.run.renditions);
     return {
       startedAt: current.startedAt,
       lastOutputAt: lastOutputAt !== undefined && lastOutputAt >= current.startedAt ? lastOutputAt : undefined,
       backlogBytes: current.run.backlogBytes,
-      speed: current.speed.speed,
+      speed: recentSpeed(current.speed),
     };
   }
 
@@ -192,9 +177,8 @@ export class SessionOutput implements SessionMedia {
    */
   economize(): void {
     const current = this.current;
-    if (this.economical || !current?.feed.source) return;
+    if (this.economical || !current || current.inputEnded) return;
     this.economical = true;
-    current.feed.waitForKeyframe = current.feed.source.video !== undefined;
     this.startRun(current.feed, []);
   }
 
@@ -202,14 +186,26 @@ export class SessionOutput implements SessionMedia {
     return this.restarts;
   }
 
-  /** A new run for this publisher, fed the tags the probe held. It starts once the previous run has exited. */
+  /**
+   * A new run for the tracks this publisher sends now (its feed's source), fed `media` first: the
+   * tags the probe held, or the keyframe that starts it. With no media it waits for the next
+   * keyframe. A track the plan lacks widens the plan first: its renditions join the session, and
+   * the master is written again once they have segments. It starts once the previous run has exited.
+   */
   startRun(feed: PublisherFeed, media: MediaTag[]): void {
     const { settings } = this.deps;
+    const source = feed.source!;
+    const plan = this.currentPlan!;
+    if ((source.video && plan.video.length === 0) || (source.audio && plan.audio.length === 0)) {
+      this.packager!.addRenditions(packagedRenditions(this.planFor(source)));
+      this.masterWritten = false;
+    }
+    feed.waitForKeyframe = media.length === 0 && source.video !== undefined;
     const previous = this.current;
     const speed = new SpeedWindow(SPEED_WINDOW_MS);
     const run = new Run({
       plan: this.economical ? economyPlan(this.currentPlan!) : this.currentPlan!,
-      source: feed.source!,
+      source,
       preset: this.economical ? ECONOMY_PRESET : settings.preset,
       segmentSeconds: settings.segmentSeconds,
       label: this.deps.files.layout.sessionDir(this.deps.stream.playbackId, this.deps.sessionId),
@@ -221,7 +217,8 @@ export class SessionOutput implements SessionMedia {
         if (this.current?.run !== run) return;
         if (progress.mediaSeconds !== undefined) speed.add(this.deps.now(), progress.mediaSeconds);
         // The API and the metrics show the speed of the last seconds, once known.
-        this.progress = { ...progress, ...(speed.speed !== undefined && { speed: Math.round(speed.speed * 100) / 100 }) };
+        const recent = recentSpeed(speed);
+        this.progress = { ...progress, ...(recent !== undefined && { speed: recent }) };
       },
     });
     const current: CurrentRun = { run, feed, speed };
@@ -246,12 +243,18 @@ export class SessionOutput implements SessionMedia {
 
   /** The publisher is gone: its run finishes what it has. */
   endInput(feed: PublisherFeed): void {
-    if (this.current?.feed === feed) this.current.run.endInput();
+    const current = this.current;
+    if (current?.feed !== feed) return;
+    current.inputEnded = true;
+    current.run.endInput();
   }
 
   /** A crashed or stalled transcoder is replaced within the session, a bounded number of times. */
   restart(why: 'crashed' | 'stalled'): void {
     const { settings, metrics, log } = this.deps;
+    const current = this.current;
+    // A run whose publisher left is only finishing: the next publisher gets a run of its own.
+    if (!current || current.inputEnded) return;
     const now = this.deps.now();
     this.restartTimes = this.restartTimes.filter((at) => now - at < settings.restartWindowMs);
     if (this.restartTimes.length >= settings.maxRestarts) {
@@ -259,14 +262,11 @@ export class SessionOutput implements SessionMedia {
       this.deps.onFailed();
       return;
     }
-    const current = this.current;
-    if (!current?.feed.source) return;
     this.restartTimes.push(now);
     this.restarts += 1;
     metrics.transcoderRestarts.inc({ reason: why });
     log.warn({ why, restart: this.restarts }, 'restarting the transcoder');
     if (why === 'stalled') void current.run.stop(1000);
-    current.feed.waitForKeyframe = current.feed.source.video !== undefined;
     this.startRun(current.feed, []);
     this.deps.onRestart(this.restarts);
   }
@@ -354,4 +354,10 @@ export class SessionOutput implements SessionMedia {
 /** The packager's view of a plan: video renditions first (the first one cuts the audio). */
 function packagedRenditions(plan: LadderPlan): Array<{ name: string; kind: 'video' | 'audio' }> {
   return [...plan.video.map((v) => ({ name: v.name, kind: 'video' as const })), ...plan.audio.map((a) => ({ name: a.name, kind: 'audio' as const }))];
+}
+
+/** ffmpeg's speed over the last seconds, to two decimals, once known. */
+function recentSpeed(window: SpeedWindow): number | undefined {
+  const speed = window.speed;
+  return speed === undefined ? undefined : Math.round(speed * 100) / 100;
 }

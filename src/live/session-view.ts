@@ -71,10 +71,12 @@ export function sessionView(facts: SessionFacts): LiveSessionInfo {
     renditions: plan
       ? [
           ...plan.video.map((v) => ({ name: v.name, kind: 'video' as const, mode: v.mode, width: v.width, height: v.height, ...(v.mode === 'encode' && { bitrateKbps: v.videoBitrateKbps }) })),
-          ...plan.audio.map((a) => ({ name: a.name, kind: 'audio' as const, mode: a.mode, bitrateKbps: a.bitrateKbps })),
+          ...plan.audio.map((a) => ({ name: a.name, kind: 'audio' as const, mode: a.mode, bitrateKbps: Math.round(a.bitrateKbps) })),
         ]
       : [],
-    ...(facts.progress && { transcoder: facts.progress }),
+    ...(facts.progress && {
+      transcoder: { ...(facts.progress.speed !== undefined && { speed: facts.progress.speed }), ...(facts.progress.fps !== undefined && { fps: facts.progress.fps }) },
+    }),
     warnings: [...facts.warnings],
   };
 }

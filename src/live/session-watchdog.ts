@@ -50,7 +50,7 @@ const PUBLISHER_SILENT_MS = 2000;
 const SLOW_SPEED = 0.9;
 const SLOW_FOR_MS = 20_000;
 
-/** Once a second: the ingest bitrate, the run's input backlog, and whether the run has stalled. */
+/** Once a second: the ingest bitrate, the run's input backlog, and whether the run has stalled or is too slow. */
 export class SessionWatchdog {
   private timer: NodeJS.Timeout | undefined;
   private readonly bytesSamples: number[] = [];

@@ -9,8 +9,6 @@ export interface ProbeResult {
   audioConfig?: MediaTag;
   /** Media tags held so far, from the first keyframe on. */
   media: MediaTag[];
-  /** The timestamp of the first of them. */
-  firstTimestamp?: number;
 }
 
 export type ProbeOutcome = { ready: false } | { ready: true; result: ProbeResult } | { ready: true; error: string; message: string };
@@ -158,7 +156,6 @@ export class SourceProbe {
     });
     this.media = [];
     const result: ProbeResult = { source, media: kept };
-    if (kept[0]) result.firstTimestamp = kept[0].timestamp;
     if (this.metadataTag) result.metadata = this.metadataTag;
     if (withVideo && this.videoConfigTag) result.videoConfig = this.videoConfigTag;
     if (withAudio && this.audioConfigTag) result.audioConfig = this.audioConfigTag;

@@ -78,7 +78,7 @@ export function createMetrics(sources: MetricSources) {
     }),
     transcoderSlow: new client.Counter({
       name: 'origin_transcoder_slow_total',
-      help: 'Transcoders slower than real time for 20 s, by what was done: economy (cheaper encoding), ended (still too slow)',
+      help: 'Transcoders that stayed slower than real time, by what was done: economy (cheaper encoding), ended (still too slow)',
       labelNames: ['action'] as const,
       registers: [registry],
     }),

@@ -16,7 +16,7 @@ export interface TranscoderExit {
 }
 
 export interface TranscoderProgress {
-  /** ffmpeg's `speed=`: media time per wall time since it started. */
+  /** ffmpeg's `speed=`: media time per wall time since it started (SessionOutput shows the last seconds' instead). */
   speed?: number;
   fps?: number;
   /** ffmpeg's `time=`: output media time so far, seconds. */

@@ -80,6 +80,23 @@ describe('live session lifecycle', () => {
     expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);
   });
 
+  test('a publisher back after a gap longer than the stall limit is not taken for a stalled transcoder', async () => {
+    const { stream, publisher, mediaUrl } = await goLive(env.origin, env.hls, { reconnectWindowSeconds: 30 });
+    await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 2, 15_000);
+    publisher.child.kill('SIGKILL');
+    await waitFor(() => env.origin.registry.getByStreamId(stream.id)?.state === 'reconnecting', { what: 'reconnecting', timeoutMs: 15_000 });
+    const before = lastSequence(await env.hls.media(mediaUrl))!;
+    // Twice the stall limit (2 segment durations here) without output: the old run has long drained.
+    await sleep(8000);
+    // Without audio, its probe waits a second for audio: a watchdog tick meanwhile must not blame the old run.
+    startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), ...SMALL, audio: false });
+    await segmentsUntil(env.hls, mediaUrl, (seen) => seen.some((s) => s.sequence > before + 2), 30_000);
+    const session = env.origin.registry.getByStreamId(stream.id)!;
+    expect(session.info()).toMatchObject({ state: 'live', reconnects: 1, transcoderRestarts: 0 });
+    expect(env.origin.logs.filter((l) => l.session === session.id && l.msg === 'restarting the transcoder')).toEqual([]);
+    await env.origin.registry.stopStream(stream.id, 'kicked');
+  });
+
   test('a new publish takes over from a connection that went silent (half-open)', async () => {
     const { stream, publisher, mediaUrl } = await goLive(env.origin, env.hls);
     await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 2, 15_000);

@@ -74,18 +74,14 @@ class FakeOutput implements SessionMedia {
   written = 0;
   finished: { drain: boolean; keepPoster: boolean } | undefined;
   constructor(readonly events: OutputEvents) {}
-  prepare(source: Parameters<SessionMedia['prepare']>[0]) {
+  prepare(source: Parameters<SessionMedia['prepare']>[0]): void {
     this.plan = planLadder(source, { profile: { kind: 'passthrough', rungs: [], sourceRung: true }, audioBitrateKbps: 128 });
-    return this.plan;
   }
   watchedRun: ReturnType<SessionMedia['watched']>;
   watched() {
     return this.watchedRun;
   }
   startRun(): void {
-    this.runs += 1;
-  }
-  changeTracks(): void {
     this.runs += 1;
   }
   economy = false;
