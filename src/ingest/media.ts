@@ -20,6 +20,17 @@ export interface AudioConfig {
   channels?: number;
 }
 
+/** RFC 6381 codec string of H.264 from its AVCDecoderConfigurationRecord: profile, constraints, level. */
+export function avcCodecString(avcc: Uint8Array): string {
+  const hex = (n: number | undefined) => (n ?? 0).toString(16).padStart(2, '0');
+  return `avc1.${hex(avcc[1])}${hex(avcc[2])}${hex(avcc[3])}`;
+}
+
+/** RFC 6381 codec string of AAC from its AudioSpecificConfig: the audio object type. */
+export function aacCodecString(asc: Uint8Array): string {
+  return `mp4a.40.${(asc[0] ?? 0) >> 3}`;
+}
+
 /** The publisher's onMetaData, as far as it is useful; every field is optional and untrusted. */
 export interface SourceMetadata {
   width?: number;

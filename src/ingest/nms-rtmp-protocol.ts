@@ -14,7 +14,7 @@ import AVPacket = require('node-media-server/src/core/avpacket.js');
 import nmsLogger = require('node-media-server/src/core/logger.js');
 import { amf0Encode, decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import { parseH264Sps } from 'node-media-server/src/protocol/sps_info.js';
-import { flvTag, type AudioCodec, type AudioConfig, type MediaTag, type SourceMetadata, type VideoCodec, type VideoConfig } from './media';
+import { aacCodecString, avcCodecString, flvTag, type AudioCodec, type AudioConfig, type MediaTag, type SourceMetadata, type VideoCodec, type VideoConfig } from './media';
 
 export class RtmpProtocolError extends Error {
   override name = 'RtmpProtocolError';
@@ -302,8 +302,7 @@ function videoCodecOf(packet: AVPacket): VideoCodec {
 function videoConfigOf(codec: VideoCodec, data: Buffer): VideoConfig {
   if (codec !== 'h264' || data.length < 13) return { codec };
   const avcc = data.subarray(5);
-  const hex = (n: number | undefined) => (n ?? 0).toString(16).padStart(2, '0');
-  const config: VideoConfig = { codec, codecString: `avc1.${hex(avcc[1])}${hex(avcc[2])}${hex(avcc[3])}` };
+  const config: VideoConfig = { codec, codecString: avcCodecString(avcc) };
   const spsCount = (avcc[5] ?? 0) & 0x1f;
   if (spsCount > 0 && avcc.length >= 8) {
     const spsLength = avcc.readUInt16BE(6);
@@ -323,13 +322,12 @@ function aacConfigOf(data: Buffer): AudioConfig {
   if (data.length < 4) return { codec: 'aac' };
   const b0 = data[2] ?? 0;
   const b1 = data[3] ?? 0;
-  const objectType = b0 >> 3;
   const rateIndex = ((b0 & 0x07) << 1) | (b1 >> 7);
   const channels = (b1 >> 3) & 0x0f;
   const sampleRate = AAC_SAMPLE_RATES[rateIndex];
   return {
     codec: 'aac',
-    codecString: `mp4a.40.${objectType}`,
+    codecString: aacCodecString(data.subarray(2)),
     ...(sampleRate !== undefined && { sampleRate }),
     ...(channels > 0 && { channels }),
   };

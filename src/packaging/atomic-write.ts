@@ -15,7 +15,7 @@ export async function writeAtomic(file: string, content: string): Promise<void> 
   await fs.promises.rename(tmp, file);
 }
 
-/** writeAtomic on the calling thread, for files written so often that the thread pool's round trip costs more than the write. */
+/** writeAtomic on the calling thread, for code that cannot wait (the packager ending a session's playlists). */
 export function writeAtomicSync(file: string, content: string): void {
   const tmp = temporaryName(file);
   fs.writeFileSync(tmp, content);

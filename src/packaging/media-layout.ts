@@ -9,7 +9,7 @@ import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../streams/keys';
  *   live/<playbackId>/master.m3u8                                  the stream's master: points into the current session
  *   live/<playbackId>/poster.jpg
  *   live/<playbackId>/sessions/<sessionId>/master.m3u8             recorded sessions: the recording's master
- *   live/<playbackId>/sessions/<sessionId>/<rendition>/init_<run>.mp4   CMAF header, one per run (EXT-X-MAP)
+ *   live/<playbackId>/sessions/<sessionId>/<rendition>/init_<n>.mp4     CMAF header (EXT-X-MAP): a new one at each run and each change of codec parameters, numbered within the session
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/seg_<msn>.m4s    a segment: its parts, one after another
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/index.m3u8       written when the session ends
  *   live/<playbackId>/sessions/<sessionId>/<rendition>/recording.m3u8   recorded sessions: every segment
@@ -57,7 +57,7 @@ export class MediaLayout {
   }
 }
 
-export const MASTER_PLAYLIST = 'master.m3u8';
+const MASTER_PLAYLIST = 'master.m3u8';
 export const LIVE_PLAYLIST = 'index.m3u8';
 export const RECORDING_PLAYLIST = 'recording.m3u8';
 const POSTER = 'poster.jpg';
@@ -71,8 +71,8 @@ export function partName(msn: number, part: number): string {
   return `seg_${msn}.${part}.m4s`;
 }
 
-export function initName(run: number): string {
-  return `init_${run}.mp4`;
+export function initName(n: number): string {
+  return `init_${n}.mp4`;
 }
 
 /** The stream master refers to its session's playlists with this prefix. */

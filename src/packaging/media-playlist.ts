@@ -30,7 +30,7 @@ export interface LivePlaylistOptions {
 }
 
 /** The least the spec allows: six target durations. */
-export function skipBoundary(targetDuration: number): number {
+function skipBoundary(targetDuration: number): number {
   return 6 * targetDuration;
 }
 

@@ -8,8 +8,8 @@ import { fragment, initSegment } from './fmp4';
 import { initName, LIVE_PLAYLIST, RECORDING_PLAYLIST, segmentName, type MediaLayout } from './media-layout';
 import { recordingEntry, recordingHeader, renderLivePlaylist, renderRecording, type LatencyMode, type RecordedSegment } from './media-playlist';
 import { Segmenter, type ClosedPart } from './segmenter';
-import type { TimelineEvent } from './timeline';
-import { sameTrack, ticks, type Sample, type Track } from './track';
+import { keptSegments, type TimelineEvent } from './timeline';
+import { AAC_FRAME_SAMPLES, sameTrack, ticks, type Sample, type Track } from './track';
 
 /** What copied and encoded runs feed: each rendition's track, then its samples, on the run's input timeline. */
 export interface MediaSink {
@@ -83,7 +83,7 @@ interface RenditionState {
   endSeconds: number;
   newestMsn?: number;
   newestInit?: string;
-  /** Bytes and seconds of the segments still on disk, for the measured bitrate. */
+  /** Bytes and seconds of the segments of the live window, for the measured bitrate. */
   recent: Array<{ bytes: number; seconds: number }>;
   recorded: RecordedSegment[];
   lastPartAt?: number;
@@ -124,9 +124,9 @@ export class Packager {
   }
 
   private add(renditions: PackagerOptions['renditions'], nextMsn: number): void {
-    const sessionDir = this.options.layout.sessionDir(this.options.playbackId, this.options.sessionId);
+    const { layout, playbackId, sessionId } = this.options;
     for (const { name, kind } of renditions) {
-      this.renditions.set(name, { name, kind, dir: path.join(sessionDir, name), discontinuity: false, nextMsn, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
+      this.renditions.set(name, { name, kind, dir: layout.renditionDir(playbackId, sessionId, name), discontinuity: false, nextMsn, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
     }
     this.reference ??= renditions.find((r) => r.kind === 'video')?.name;
   }
@@ -176,7 +176,7 @@ export class Packager {
     return { init: path.join(state.dir, state.newestInit), segment: path.join(state.dir, segmentName(state.newestMsn)) };
   }
 
-  /** A rendition's bitrate over its segments still on disk, kbit/s. */
+  /** A rendition's bitrate over the segments of its live window, kbit/s. */
   measuredKbps(rendition: string): number | undefined {
     const recent = this.renditions.get(rendition)?.recent ?? [];
     const seconds = recent.reduce((sum, r) => sum + r.seconds, 0);
@@ -212,14 +212,17 @@ export class Packager {
     // The video the audio follows first: its last cut is known before the audio is flushed.
     const order = [...this.renditions.values()].sort((a, b) => (a.name === run.reference ? -1 : b.name === run.reference ? 1 : 0));
     this.write(run, () => {
-      for (const state of order) {
-        for (const sample of run.waitingAudio.get(state.name) ?? []) state.segmenter?.push(sample);
-        run.waitingAudio.delete(state.name);
-        state.segmenter?.end();
-        state.segmenter = undefined;
-      }
+      for (const state of order) this.closeSegmenter(run, state);
     });
     run.ended = true;
+  }
+
+  /** A rendition's timeline so far is complete: the audio held for its video goes in first. */
+  private closeSegmenter(run: RunState, state: RenditionState): void {
+    for (const sample of run.waitingAudio.get(state.name) ?? []) state.segmenter?.push(sample);
+    run.waitingAudio.delete(state.name);
+    state.segmenter?.end();
+    state.segmenter = undefined;
   }
 
   private guard(run: RunState, work: () => void): void {
@@ -260,7 +263,7 @@ export class Packager {
     if (state.track && sameTrack(state.track, track)) return;
     if (state.segmenter) {
       // New codec parameters within a run: what came before is closed, and a new timeline begins.
-      state.segmenter.end();
+      this.closeSegmenter(run, state);
       state.discontinuity = true;
     }
     state.track = track;
@@ -274,7 +277,7 @@ export class Packager {
         partTicks: Math.floor(this.options.partSeconds * timescale),
         segmentTicks: this.options.segmentSeconds * timescale,
         cut: video ? 'keyframes' : run.reference ? 'follow' : 'grid',
-        defaultDuration: video ? Math.round(timescale / 30) : 1024,
+        defaultDuration: video ? Math.round(timescale / 30) : AAC_FRAME_SAMPLES,
       },
       {
         segmentStart: (dts) => this.onSegmentStart(run, state, dts),
@@ -376,8 +379,7 @@ export class Packager {
       fs.appendFileSync(file, recordingEntry(recorded, previous?.init).join('\n') + '\n');
       state.recorded.push(recorded);
     } else {
-      // Segments stay on disk for a window's length after they leave the playlist: a player may still be reading them.
-      const expired = state.msn - 2 * this.options.listSize;
+      const expired = state.msn - keptSegments(this.options.listSize);
       if (expired >= 1) fs.rmSync(path.join(state.dir, segmentName(expired)), { force: true });
     }
     this.options.onSegment(state.name);

@@ -104,12 +104,7 @@ export class Segmenter {
       case 'grid':
         return sample.dts >= boundary;
       case 'follow': {
-        const half = this.lastDuration / 2;
-        let due = false;
-        while (this.cuts.length > 0 && sample.dts + half >= this.cuts[0]!) {
-          this.cuts.shift();
-          due = true;
-        }
+        const due = this.dropCutsUpTo(sample.dts);
         // Without the video's cuts (its track stopped), audio goes on by itself, every two segments.
         return due || sample.dts >= this.segmentStart + 2 * this.options.segmentTicks;
       }
@@ -121,9 +116,19 @@ export class Segmenter {
     this.segmentOpen = true;
     this.segmentStart = dts;
     this.segmentDuration = 0;
-    const half = this.lastDuration / 2;
-    while (this.cuts.length > 0 && this.cuts[0]! <= dts + half) this.cuts.shift();
+    this.dropCutsUpTo(dts);
     this.output.segmentStart(dts);
+  }
+
+  /** Drops the cuts that fall within half a sample of `dts` or before it; whether there were any. */
+  private dropCutsUpTo(dts: number): boolean {
+    const limit = dts + this.lastDuration / 2;
+    let dropped = false;
+    while (this.cuts.length > 0 && this.cuts[0]! <= limit) {
+      this.cuts.shift();
+      dropped = true;
+    }
+    return dropped;
   }
 
   private place(sample: Sample, duration: number): void {

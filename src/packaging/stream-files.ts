@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ID_PATTERN, PLAYBACK_ID_PATTERN } from '../streams/keys';
 import { writeAtomic } from './atomic-write';
-import { LIVE_PLAYLIST, RECORDING_PLAYLIST, sessionOfMaster, type MediaLayout } from './media-layout';
+import { RECORDING_PLAYLIST, sessionOfMaster, type MediaLayout } from './media-layout';
 import { withEndList } from './media-playlist';
 
 /** File operations on a stream's folder beyond what the packager writes as it goes: masters, endings, removal. */
@@ -26,15 +26,13 @@ export class StreamFiles {
     }
   }
 
-  /** For a session whose process died: end its playlists where they stand. */
+  /** For a session whose process died: end its recordings where they stand (live playlists were never files). */
   async endPlaylists(playbackId: string, sessionId: string): Promise<void> {
     const dir = this.layout.sessionDir(playbackId, sessionId);
     for (const entry of await readdirOrEmpty(dir)) {
-      for (const name of [LIVE_PLAYLIST, RECORDING_PLAYLIST]) {
-        const file = path.join(dir, entry, name);
-        const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-        if (text !== undefined) await writeAtomic(file, withEndList(text));
-      }
+      const file = path.join(dir, entry, RECORDING_PLAYLIST);
+      const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+      if (text !== undefined) await writeAtomic(file, withEndList(text));
     }
   }
 

@@ -38,8 +38,13 @@ export interface TimelineOptions {
   segmentSeconds: number;
 }
 
-/** Segments kept past the window's head: players that read the playlist a moment ago may still ask for them. */
-const TRAILING_SEGMENTS_FACTOR = 1;
+/**
+ * Complete segments kept, on disk and in the timeline: the window, and as many before it, since
+ * players that read the playlist a moment ago may still ask for them.
+ */
+export function keptSegments(listSize: number): number {
+  return 2 * listSize;
+}
 
 export class Timeline {
   /** Complete segments still on disk (the window, and as many before it), then the one in progress. */
@@ -47,15 +52,12 @@ export class Timeline {
   /** EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that have left the window's head. */
   discontinuitySequence = 0;
   ended = false;
-  /** Bumped on every change: playlists rendered from an older version are stale. */
-  version = 0;
   private longest = 0;
   private countedUpTo = 0;
 
   constructor(private readonly options: TimelineOptions) {}
 
   apply(event: TimelineEvent): void {
-    this.version += 1;
     if (event.type === 'ended') {
       this.ended = true;
       return;
@@ -85,7 +87,6 @@ export class Timeline {
   restore(state: ReturnType<Timeline['state']>): void {
     this.segments.splice(0, this.segments.length, ...state.segments);
     ({ discontinuitySequence: this.discontinuitySequence, ended: this.ended, longest: this.longest, countedUpTo: this.countedUpTo } = state);
-    this.version += 1;
   }
 
   /** The complete segments a live playlist lists. */
@@ -138,7 +139,7 @@ export class Timeline {
         this.countedUpTo = segment.msn + 1;
       }
     }
-    const keep = this.options.listSize * (1 + TRAILING_SEGMENTS_FACTOR);
+    const keep = keptSegments(this.options.listSize);
     const complete = this.segments.filter((s) => s.duration !== undefined).length;
     if (complete > keep) this.segments.splice(0, complete - keep);
   }

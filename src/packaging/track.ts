@@ -3,6 +3,9 @@
 
 /** Video is timed in 90 kHz ticks, as MPEG does, so FLV's milliseconds convert exactly. */
 export const VIDEO_TIMESCALE = 90_000;
+/** Samples an AAC frame holds, and so the ticks between frames at the sample rate. */
+export const AAC_FRAME_SAMPLES = 1024;
+
 
 export interface VideoTrack {
   kind: 'video';

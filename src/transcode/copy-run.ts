@@ -2,16 +2,14 @@
 // the packager as they are, in this process. No ffmpeg, no decode, no second parse.
 import type { MediaTag } from '../ingest/media';
 import type { MediaSink } from '../packaging/packager';
-import { VIDEO_TIMESCALE, ticks, type AudioTrack, type VideoTrack } from '../packaging/track';
+import { AAC_FRAME_SAMPLES, VIDEO_TIMESCALE, ticks, type AudioTrack, type VideoTrack } from '../packaging/track';
 import type { RunOutput, TranscoderExit } from './transcoder';
 
-/** Samples an AAC frame holds, and so the ticks between frames at the sample rate. */
-const AAC_FRAME_SAMPLES = 1024;
 
 /**
  * Silence for a publisher that came back without audio: AAC-LC, 48 kHz, stereo. A raw frame with
  * no spectral data decodes to zeros at any position, so the same nine bytes serve every frame
- * (test/unit/copy-run.test.ts decodes them with ffmpeg).
+ * (test/integration/source-tracks.test.ts decodes them with ffmpeg).
  */
 const SILENCE_RATE = 48_000;
 const SILENCE_CONFIG = Buffer.from([0x11, 0x90]);

@@ -1,3 +1,4 @@
+import { VIDEO_TIMESCALE } from '../packaging/track';
 import type { EncodedVideo, LadderPlan } from './ladder';
 
 export interface TranscodeJob {
@@ -35,8 +36,9 @@ export interface EncodingRun {
   args: FfmpegArgs;
   /** The renditions ffmpeg writes, in the order of its output tracks. */
   renditions: string[];
-  /** Whether ffmpeg reads the publisher's audio (otherwise its input carries video only). */
+  /** Whether ffmpeg reads the publisher's audio and its video: its input carries only what it encodes. */
   readsAudio: boolean;
+  readsVideo: boolean;
 }
 
 /** With keyframes following the source, this GOP is only an upper bound (10 segments). */
@@ -47,7 +49,7 @@ const SOURCE_KEYFRAMES_GOP_SEGMENTS = 10;
  * the audio renditions silence when the publisher sends no audio). A publisher that stopped
  * sending video gets no video renditions until it sends video again.
  */
-export function encodedRenditions(plan: LadderPlan, input: TranscodeJob['input']): { video: EncodedVideo[]; audio: string[] } {
+function encodedRenditions(plan: LadderPlan, input: TranscodeJob['input']): { video: EncodedVideo[]; audio: string[] } {
   const video = input.hasVideo ? plan.video.filter((v): v is EncodedVideo => v.mode === 'encode') : [];
   const audio = input.hasAudio ? plan.audio.filter((a) => a.mode === 'encode').map((a) => a.name) : [];
   return { video, audio };
@@ -114,12 +116,13 @@ export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
     '-flush_packets', '1',
     // The input's timestamps as they are (not shifted to zero), in 90 kHz ticks like the copied renditions'.
     '-avoid_negative_ts', 'disabled',
-    '-video_track_timescale', '90000',
+    '-video_track_timescale', String(VIDEO_TIMESCALE),
   );
   return {
     args: { inputs, outputs: [{ options: out, target: FFMPEG_OUTPUT }] },
     renditions: [...encoded.video.map((v) => v.name), ...encoded.audio],
     readsAudio,
+    readsVideo: encoded.video.length > 0,
   };
 }
 

@@ -12,11 +12,10 @@ export interface FfmpegRunOptions {
   ffmpegPath: string;
   logger: Logger;
   stopGraceMs: number;
-  /** See Transcoder: input is written in batches of about this long, except near keyframes. */
-  inputBatchMs?: number;
+  /** See Transcoder: video input is written in batches of about this long, except near keyframes. */
+  inputBatchMs: number;
   onProgress: (progress: TranscoderProgress) => void;
   encoding: EncodingRun;
-  hasVideo: boolean;
 }
 
 /** After ffmpeg exits, how long its last output may take to be read. */
@@ -56,9 +55,10 @@ export class FfmpegRun implements RunOutput {
       stopGraceMs: options.stopGraceMs,
       onProgress: options.onProgress,
       stdout,
-      ...(options.inputBatchMs !== undefined && { inputBatchMs: options.inputBatchMs }),
+      // Audio alone needs no batching: there are no keyframes to cut at.
+      ...(encoding.readsVideo && { inputBatchMs: options.inputBatchMs }),
     });
-    this.transcoder.write(flvHeader(encoding.readsAudio, options.hasVideo));
+    this.transcoder.write(flvHeader(encoding.readsAudio, encoding.readsVideo));
     this.exited = this.transcoder.exited.then(async (exit) => {
       await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_MS))]);
       return this.failure === undefined ? exit : { ...exit, expected: false, stderrTail: [...exit.stderrTail, this.failure] };
@@ -69,18 +69,13 @@ export class FfmpegRun implements RunOutput {
     return this.transcoder.backlogBytes;
   }
 
-  /** The ffmpeg command line, for logs and tests. */
-  get argv(): string[] | undefined {
-    return this.transcoder.argv;
-  }
-
   start(sink: MediaSink): void {
     this.sink = sink;
     this.transcoder.start(this.options.encoding.args);
   }
 
   write(tag: MediaTag, flush: boolean): void {
-    if (tag.kind === 'audio' && !this.options.encoding.readsAudio) return;
+    if ((tag.kind === 'audio' && !this.options.encoding.readsAudio) || (tag.kind === 'video' && !this.options.encoding.readsVideo)) return;
     this.transcoder.write(tag.bytes, flush);
   }
 

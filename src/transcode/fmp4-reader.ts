@@ -2,6 +2,7 @@
 // back into tracks and samples for the packager. The moov's sample descriptions are parsed by the
 // Common Media Library's ISO-BMFF parser; fragments by the few lines below (readFragment says why).
 import { avc1, hdlr, mdhd, mp4a, parseBoxes, stsd, tkhd } from '@svta/common-media-library';
+import { aacCodecString, avcCodecString } from '../ingest/media';
 import type { Sample, Track } from '../packaging/track';
 
 const PARSERS = { avc1, hdlr, mdhd, mp4a, stsd, tkhd };
@@ -114,8 +115,14 @@ export class Fmp4Reader {
     }
   }
 
+  /** The first `bytes` (which have arrived) in one buffer: only the chunks they span are joined. */
   private peek(bytes: number): Buffer {
-    if (this.pending[0]!.length < bytes) this.pending = [Buffer.concat(this.pending)];
+    let have = this.pending[0]!.length;
+    if (have < bytes) {
+      let count = 1;
+      while (have < bytes) have += this.pending[count++]!.length;
+      this.pending.splice(0, count, Buffer.concat(this.pending.slice(0, count), have));
+    }
     return this.pending[0]!;
   }
 
@@ -237,12 +244,11 @@ function childBoxes(bytes: Uint8Array): Map<string, Buffer> {
 function videoTrack(entry: ParsedBox, timescale: number): Track {
   const config = childBoxes(entry.config as Uint8Array).get('avcC');
   if (entry.type !== 'avc1' || !config || config.length < 4) throw new Fmp4FormatError(`video in ${entry.type}, not H.264 with an avcC`);
-  const hex = (n: number) => n.toString(16).padStart(2, '0');
   return {
     kind: 'video',
     codec: 'h264',
     config: Buffer.from(config),
-    codecString: `avc1.${hex(config[1]!)}${hex(config[2]!)}${hex(config[3]!)}`,
+    codecString: avcCodecString(config),
     width: Number(entry.width),
     height: Number(entry.height),
     timescale,
@@ -257,7 +263,7 @@ function audioTrack(entry: ParsedBox, timescale: number): Track {
     kind: 'audio',
     codec: 'aac',
     config,
-    codecString: `mp4a.40.${config[0]! >> 3}`,
+    codecString: aacCodecString(config),
     sampleRate: timescale,
     channels: Number(entry.channelcount),
     timescale,

@@ -20,7 +20,7 @@ export interface RunOptions {
   label: string;
   ffmpegPath: string;
   stopGraceMs: number;
-  /** ffmpeg's input batching (Transcoder); none for audio alone, which ffmpeg cuts by time. */
+  /** ffmpeg's input batching (Transcoder), for the video it reads. */
   inputBatchMs: number;
   logger: Logger;
   onProgress: (progress: TranscoderProgress) => void;
@@ -41,9 +41,8 @@ export class Run {
     const { plan, source } = options;
     const input = { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined };
     const encoding = buildFfmpegArgs({ plan, preset: options.preset, segmentSeconds: options.segmentSeconds, input, label: options.label });
-    const encodedByFfmpeg = new Set(encoding?.renditions);
     const copiedVideo = plan.video.find((v) => v.mode === 'copy' && source.video?.codec === 'h264');
-    const copiedAudio = plan.audio.find((a) => !encodedByFfmpeg.has(a.name) && source.audio?.codec === 'aac');
+    const copiedAudio = plan.audio.find((a) => a.mode === 'copy' && source.audio?.codec === 'aac');
     const silence = input.hasAudio ? [] : plan.audio.map((a) => a.name);
     this.renditions = [...(copiedVideo ? [copiedVideo.name] : []), ...(encoding?.renditions ?? []), ...(copiedAudio ? [copiedAudio.name] : []), ...silence];
     this.parts = [];
@@ -64,8 +63,7 @@ export class Run {
         stopGraceMs: options.stopGraceMs,
         onProgress: options.onProgress,
         encoding,
-        hasVideo: input.hasVideo,
-        ...(input.hasVideo && { inputBatchMs: options.inputBatchMs }),
+        inputBatchMs: options.inputBatchMs,
       });
       this.parts.push(this.encoder);
     }
@@ -87,10 +85,6 @@ export class Run {
   /** ffmpeg's input that it has not read yet. */
   get backlogBytes(): number {
     return this.encoder?.backlogBytes ?? 0;
-  }
-
-  get encoderArgv(): string[] | undefined {
-    return this.encoder?.argv;
   }
 
   /** Input written before this waits; the packager's run begins here. */

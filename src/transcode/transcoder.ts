@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { MediaTag } from '../ingest/media';
 import type { Logger } from '../observability/logger';
-import { FFMPEG_OUTPUT, toArgv, type FfmpegArgs } from './ffmpeg-args';
+import { FFMPEG_OUTPUT, type FfmpegArgs } from './ffmpeg-args';
 
 export interface TranscoderExit {
   code: number | null;
@@ -73,19 +73,6 @@ export class Transcoder {
 
   constructor(private readonly options: TranscoderOptions) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
-  }
-
-  /** The argument vector ffmpeg was started with. */
-  get argv(): string[] | undefined {
-    return this.args && toArgv(this.args);
-  }
-
-  get started(): boolean {
-    return this.args !== undefined;
-  }
-
-  get pid(): number | undefined {
-    return this.process?.pid;
   }
 
   /** Bytes accepted by write() that ffmpeg has not read yet. */
@@ -168,7 +155,7 @@ export class Transcoder {
     if (this.process?.stdin?.writableCorked) this.process.stdin.uncork();
   }
 
-  /** End of input: ffmpeg finishes the current segments and exits by itself. */
+  /** End of input: ffmpeg writes out what it has encoded and exits by itself. */
   endInput(): void {
     if (this.inputEnded) return;
     this.inputEnded = true;

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isKeyframe, isSequenceHeader, metadataTag, readFlvTags, relayFlv, type FlvTag } from '../support/flv-relay';
+import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
 import { startGstPublisher } from '../support/gstreamer';
+import { cmafInput } from '../support/hls';
 import { metricValue, scrape } from '../support/metrics';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { waitFor } from '../support/wait';
@@ -106,6 +108,12 @@ describe('the tracks a publisher sends, decided by its media', () => {
     const audioThen = (await newestSegment(env.origin, stream.playbackId, 'audio'))!;
     await waitFor(async () => ((await newestSegment(env.origin, stream.playbackId, 'audio')) ?? 0) >= audioThen + 2, { what: 'audio segments of silence', timeoutMs: 15_000 });
     expect((await liveSession(env.origin, stream.id))?.state).toBe('live');
+    // The newest audio segment decodes, to silence.
+    const master = await (await fetch(`${env.origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`)).text();
+    const audioUrl = new URL(/URI="([^"]+\/audio\/index\.m3u8)"/.exec(master)![1]!, `${env.origin.urls.publicUrl}/hls/${stream.playbackId}/`).toString();
+    const newest = parseMediaPlaylist(await (await fetch(audioUrl)).text()).segments.at(-1)!;
+    const { stderr } = await promisify(execFile)('ffmpeg', ['-hide_banner', '-i', cmafInput(env.origin.config.mediaDir, audioUrl, newest), '-af', 'volumedetect', '-f', 'null', '-']);
+    expect(stderr).toMatch(/max_volume: (-inf|-9\d(\.\d)?) dB/);
     await relay.done;
   });
 });
