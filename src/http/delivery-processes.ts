@@ -98,8 +98,8 @@ export class DeliveryProcesses {
   readonly clientAddressOf = (req: http.IncomingMessage): string | undefined => this.forwarded.get(req);
 
   async start(): Promise<void> {
-    // Each message wakes every delivery process (a few tens of microseconds of the sender's time
-    // on a virtual machine): the parts of several renditions closed by one read go together.
+    // Each message wakes every delivery process: the parts of several renditions closed by one
+    // read of the publisher or of ffmpeg go together.
     this.deps.catalog.relay((message) => {
       if (this.pending.push(message) === 1) setImmediate(() => this.flush());
     });

@@ -77,11 +77,12 @@ export class HeldRequests {
   private wake(key: string, entry: LiveEntry): void {
     const waiters = this.waiting.get(key);
     if (!waiters) return;
-    for (const waiter of [...waiters]) if (waiter.ready(entry)) waiter.settle('ready');
+    // settle() deletes the waiter from the set being iterated, which a Set allows.
+    for (const waiter of waiters) if (waiter.ready(entry)) waiter.settle('ready');
   }
 
   private settleAll(key: string, outcome: HoldOutcome): void {
     const waiters = this.waiting.get(key);
-    if (waiters) for (const waiter of [...waiters]) waiter.settle(outcome);
+    if (waiters) for (const waiter of waiters) waiter.settle(outcome);
   }
 }

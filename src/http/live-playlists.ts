@@ -1,9 +1,9 @@
 // The rules of Low-Latency HLS delivery directives (RFC 8216bis, 6.2.5): what a playlist request
 // with _HLS_msn, _HLS_part and _HLS_skip asks for, when it may be answered, and when it is refused.
-import crypto from 'node:crypto';
 import type { LiveEntry } from '../packaging/catalog';
 import { renderLivePlaylist } from '../packaging/media-playlist';
 import type { Timeline } from '../packaging/timeline';
+import { digestEtag } from './static-file';
 
 export interface Directives {
   msn?: number;
@@ -116,7 +116,7 @@ export function livePlaylist(entry: LiveEntry, rendition: string, skip: boolean)
   if (!playlist) {
     const reports = [...entry.timelines].filter(([name]) => name !== rendition).map(([name, other]) => ({ rendition: name, last: other.last }));
     const body = Buffer.from(renderLivePlaylist(timeline, { mode: entry.info.mode, partTarget: entry.info.partTarget, skip, reports }));
-    playlist = { body, etag: `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    playlist = { body, etag: digestEtag(body) };
     cache[key] = playlist;
   }
   return playlist;

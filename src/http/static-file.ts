@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -58,6 +59,11 @@ export interface Representation {
  * `headers` ([name, value, …], as writeHead takes them) are sent with every answer: CORS, request id.
  * Returns the status and body bytes sent.
  */
+/** A strong validator from a body's bytes. */
+export function digestEtag(body: Buffer): string {
+  return `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
 export function sendRepresentation(
   req: IncomingMessage,
   res: ServerResponse,

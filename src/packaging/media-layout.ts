@@ -106,9 +106,14 @@ const SEGMENT = /^seg_(\d{1,9})\.m4s$/;
 const PART = /^seg_(\d{1,9})\.(\d{1,4})\.m4s$/;
 const INIT = /^init_\d{1,6}\.mp4$/;
 
+/** Whether every component of a path below a stream's folder could be one we wrote. */
+export function safePathParts(parts: readonly string[]): boolean {
+  return parts.every((part) => SAFE_PART.test(part) && !part.includes('..'));
+}
+
 /** What a path below a stream's folder names (`parts`: its components), if it is one of ours. */
 export function classifyHlsPath(parts: readonly string[]): HlsFile | undefined {
-  if (!parts.every((part) => SAFE_PART.test(part) && !part.includes('..'))) return undefined;
+  if (!safePathParts(parts)) return undefined;
   const [first, sessionId, rendition, name] = parts;
   if (parts.length === 1) {
     if (first === MASTER_PLAYLIST) return { kind: 'stream-master' };

@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Catalog, LiveEntry } from '../../packaging/catalog';
-import { classifyHlsPath, segmentName, type HlsFile, type MediaLayout } from '../../packaging/media-layout';
+import { classifyHlsPath, safePathParts, segmentName, type HlsFile, type MediaLayout } from '../../packaging/media-layout';
 import { hasEndList } from '../../packaging/media-playlist';
 import { playlistUris } from '../../packaging/playlist-uris';
 import type { Posters } from '../../packaging/posters';
@@ -19,7 +18,7 @@ import { fileKey, type CachedFile, type FileCache } from '../file-cache';
 import type { HeldRequests } from '../held-requests';
 import { blocking, livePlaylist, parseDirectives, partState, satisfied, type RenderedPlaylist } from '../live-playlists';
 import { BASELINE_HEADERS } from '../security-headers';
-import { headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
+import { digestEtag, headerPairs, headerValue, sendRepresentation, type OpenedFile } from '../static-file';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.m4s': 'video/iso.segment',
@@ -221,7 +220,8 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefin
       if (file.kind === 'media-playlist' && !file.recording) return serveLivePlaylist(deps, request, route, entry, file.rendition);
       if (file.kind === 'part') return servePart(deps, request, route, entry, file);
       // A segment is served once it is complete; it is listed only then.
-      if (file.kind === 'segment' && timeline.segment(file.msn)?.duration === undefined && timeline.segment(file.msn)) return sendError(request, 404, 'not_found', 'Not found');
+      const listed = file.kind === 'segment' ? timeline.segment(file.msn) : undefined;
+      if (listed && listed.duration === undefined) return sendError(request, 404, 'not_found', 'Not found');
     } else if (file.kind === 'part') {
       return sendError(request, 404, 'not_found', 'Not found');
     }
@@ -250,16 +250,32 @@ function serveLivePlaylist(deps: HlsHandlerDeps, request: HlsRequest, route: Rou
   if (decision.kind === 'refuse') return sendError(request, 400, 'bad_request', decision.message);
   if (decision.kind === 'now') return answer(entry);
   const { msn, part } = directives;
-  return deps.held
-    .hold(entry, rendition, (current) => satisfied(current.timelines.get(rendition)!, msn!, part), HOLD_TARGET_DURATIONS * timeline.targetDuration * 1000, (listener) => request.res.once('close', listener))
-    .then((outcome): Sent | Promise<Sent> => {
-      if (outcome === 'closed') return { status: 499, bytes: 0 };
-      if (outcome === 'full') return sendError(request, 503, 'service_unavailable', 'Too many requests are waiting; try again.');
-      if (outcome === 'timeout') return sendError(request, 503, 'service_unavailable', `Segment ${msn}${part !== undefined ? ` part ${part}` : ''} did not appear in time.`);
-      const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
-      // The session ended meanwhile: its final playlist is on disk.
-      return current ? answer(current) : serveFromDisk(deps, request, route);
-    });
+  return holdFor(deps, request, entry, rendition, (current) => satisfied(current.timelines.get(rendition)!, msn!, part), (outcome): Sent | Promise<Sent> => {
+    if (outcome === 'timeout') return sendError(request, 503, 'service_unavailable', `Segment ${msn}${part !== undefined ? ` part ${part}` : ''} did not appear in time.`);
+    const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
+    // The session ended meanwhile: its final playlist is on disk.
+    return current ? answer(current) : serveFromDisk(deps, request, route);
+  });
+}
+
+/**
+ * Holds a request until `ready` holds for its rendition, for three target durations at most. A
+ * client that left, or a full house (503 at once), is answered here; `then` answers the rest.
+ */
+function holdFor(
+  deps: HlsHandlerDeps,
+  request: HlsRequest,
+  entry: LiveEntry,
+  rendition: string,
+  ready: (current: LiveEntry) => boolean,
+  then: (outcome: 'ready' | 'gone' | 'timeout') => Sent | Promise<Sent>,
+): Promise<Sent> {
+  const timeoutMs = HOLD_TARGET_DURATIONS * entry.timelines.get(rendition)!.targetDuration * 1000;
+  return deps.held.hold(entry, rendition, ready, timeoutMs, (listener) => request.res.once('close', listener)).then((outcome) => {
+    if (outcome === 'closed') return { status: 499, bytes: 0 };
+    if (outcome === 'full') return sendError(request, 503, 'service_unavailable', 'Too many requests are waiting; try again.');
+    return then(outcome);
+  });
 }
 
 function sendLivePlaylist(request: HlsRequest, playlist: RenderedPlaylist, blocked: boolean): Sent {
@@ -278,18 +294,14 @@ function servePart(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entr
   const state = partState(timeline, file.msn, file.part, entry.info.partTarget);
   if (state === 'present') return sendPart(deps, request, route, entry, timeline, file);
   if (state === 'absent') return sendError(request, 404, 'not_found', 'Not found');
-  return deps.held
-    .hold(entry, file.rendition, (current) => partState(current.timelines.get(file.rendition)!, file.msn, file.part, entry.info.partTarget) !== 'coming', HOLD_TARGET_DURATIONS * timeline.targetDuration * 1000, (listener) => request.res.once('close', listener))
-    .then((outcome) => {
-      if (outcome === 'closed') return { status: 499, bytes: 0 };
-      if (outcome === 'full') return sendError(request, 503, 'service_unavailable', 'Too many requests are waiting; try again.');
-      const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
-      const currentTimeline = current?.timelines.get(file.rendition);
-      if (outcome !== 'ready' || !current || !currentTimeline || partState(currentTimeline, file.msn, file.part, current.info.partTarget) !== 'present') {
-        return sendError(request, 404, 'not_found', 'Not found');
-      }
-      return sendPart(deps, request, route, current, currentTimeline, file);
-    });
+  return holdFor(deps, request, entry, file.rendition, (current) => partState(current.timelines.get(file.rendition)!, file.msn, file.part, entry.info.partTarget) !== 'coming', (outcome) => {
+    const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
+    const currentTimeline = current?.timelines.get(file.rendition);
+    if (outcome !== 'ready' || !current || !currentTimeline || partState(currentTimeline, file.msn, file.part, current.info.partTarget) !== 'present') {
+      return sendError(request, 404, 'not_found', 'Not found');
+    }
+    return sendPart(deps, request, route, current, currentTimeline, file);
+  });
 }
 
 function sendPart(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entry: LiveEntry, timeline: Timeline, file: Extract<HlsFile, { kind: 'part' }>): Sent {
@@ -310,10 +322,11 @@ const partReads = new Map<string, Buffer>();
 const MAX_PART_READS = 512;
 
 function readPart(deps: HlsHandlerDeps, route: Route, sessionId: string, rendition: string, msn: number, offset: number, length: number): Buffer | undefined {
-  const file = path.join(deps.layout.renditionDir(route.playbackId, sessionId, rendition), segmentName(msn));
-  const key = `${file}#${offset}`;
+  // The part's own path names it: one read per part and process.
+  const key = route.key;
   const known = partReads.get(key);
   if (known) return known;
+  const file = path.join(deps.layout.renditionDir(route.playbackId, sessionId, rendition), segmentName(msn));
   // A complete segment may already be in the file cache whole.
   const whole = deps.files.cached(fileKey(route.root, [...route.parts.slice(0, -1), segmentName(msn)]));
   let bytes: Buffer | undefined = whole && whole.bytes.length >= offset + length ? whole.bytes.subarray(offset, offset + length) : undefined;
@@ -352,7 +365,7 @@ async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, route: R
   if (sessionId) {
     body = Buffer.from(withViewerSession(playlist.text, sessionId));
     // Each viewer's rewritten master has its own tag.
-    etag = digestOf(body);
+    etag = digestEtag(body);
   }
   return sendPlaylist(request, body, etag, ended ? CACHE.ended : CACHE.master, found.mtime);
 }
@@ -414,14 +427,10 @@ function playlistOf(bytes: Buffer): Playlist {
   let playlist = playlists.get(bytes);
   if (!playlist) {
     const text = bytes.toString('utf8');
-    playlist = { bytes, text, ended: hasEndList(text), etag: digestOf(bytes) };
+    playlist = { bytes, text, ended: hasEndList(text), etag: digestEtag(bytes) };
     playlists.set(bytes, playlist);
   }
   return playlist;
-}
-
-function digestOf(body: Buffer): string {
-  return `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
 async function bytesOf(found: CachedFile | OpenedFile): Promise<Buffer> {
@@ -449,7 +458,7 @@ async function variantsEnded(files: FileCache, sessionDir: string, master: strin
   const uris = playlistUris(master).map((uri) => uri.split('/'));
   if (uris.length === 0) return false;
   for (const parts of uris) {
-    const found = parts.every((part) => /^[A-Za-z0-9_.-]+$/.test(part) && !part.includes('..')) ? await files.read(sessionDir, parts) : undefined;
+    const found = safePathParts(parts) ? await files.read(sessionDir, parts) : undefined;
     if (!found || !playlistOf(await bytesOf(found)).ended) return false;
   }
   return true;
