@@ -303,7 +303,6 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   let bootstrapToken: string | undefined;
   let urls: PublicUrls | undefined;
   const ports = { http: 0, rtmp: 0 };
-  let rtmpClosed: Promise<void> = Promise.resolve();
   const parts: Part[] = [
     { name: 'metrics', stop: () => eventLoopStalls.stop() },
     {
@@ -311,10 +310,10 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       start: async () => {
         await prepareDatabase(db, config.databaseUrl);
         logger.info({ database: describeDatabase(config.databaseUrl) }, 'database ready');
-        bootstrapToken = await tokens.bootstrapAdminToken();
       },
       stop: () => db.destroy(),
     },
+    { name: 'admin token', start: async () => void (bootstrapToken = await tokens.bootstrapAdminToken()) },
     {
       name: 'crash recovery',
       start: async () => {
@@ -346,7 +345,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       name: 'publisher connections',
       stop: async () => {
         rtmp.closeAll();
-        await rtmpClosed;
+        await rtmp.stopAccepting();
       },
     },
     {
@@ -357,9 +356,12 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       },
     },
     // Stopped first: no new publisher while the sessions end.
-    { name: 'ingest', stop: () => void (rtmpClosed = rtmp.stopAccepting()) },
+    { name: 'ingest', stop: () => void rtmp.stopAccepting() },
   ];
-  const stop = await startParts(parts, logger);
+  const stopParts = await startParts(parts, logger);
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= stopParts().then(() => logger.info('origin stopped')));
   logger.info({ rtmp: urls!.rtmpPublicUrl, http: urls!.publicUrl }, 'origin listening');
 
   /** The Koa application (API, pages, health), once the URLs it hands out are known. */
@@ -423,10 +425,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     metrics,
     viewers,
     bootstrapToken,
-    stop: async () => {
-      await stop();
-      logger.info('origin stopped');
-    },
+    stop,
   };
 }
 
