@@ -4,12 +4,16 @@ import path from 'node:path';
 import http from 'node:http';
 import type net from 'node:net';
 import { AuditLog } from '../audit/audit-log';
+import { ClusterHeartbeat } from '../cluster/heartbeat';
+import { NodeRegistry } from '../cluster/node-registry';
+import { StreamLeases } from '../cluster/stream-leases';
 import { publicUrls, type PublicUrls } from '../config/load';
 import type { Config } from '../config/schema';
 import { StreamControl } from '../control/stream-control';
 import { describeDatabase } from '../db/database-url';
 import { createDatabase, prepareDatabase, type Database } from '../db/knex';
 import { auditRoutes } from '../http/api/audit';
+import { nodeRoutes } from '../http/api/nodes';
 import { buildOpenApi } from '../http/api/openapi';
 import { mountRoutes } from '../http/api/route';
 import { streamRoutes } from '../http/api/streams';
@@ -178,8 +182,10 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     logger,
     metrics,
   });
+  const leases = new StreamLeases(db, { node: config.nodeId, holder: `${config.nodeId}/${generateId()}`, leaseMs: settings.cluster.leaseMs, now });
   const live = new LiveRegistry(
     streams,
+    leases,
     (stream, onEnded) =>
       new LiveSession({
         id: generateId(),
@@ -218,6 +224,9 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     metrics,
   );
   registry = live;
+  const nodes = new NodeRegistry(db, { goneAfterMs: settings.cluster.leaseMs, now });
+  const self = { id: config.nodeId, url: () => config.nodeUrl ?? urls!.publicUrl, version: packageVersion(), startedAt: now() };
+  const heartbeat = new ClusterHeartbeat({ self, nodes, leases, live, intervalMs: settings.cluster.heartbeatMs, logger });
   const watch = new StreamWatch(live, streams, settings.live.watchIntervalMs, logger);
   const retention = new RetentionSweeper(files, {
     keepEndedMs: settings.hls.keepEndedMs,
@@ -320,6 +329,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
         await fs.mkdir(layout.liveRoot, { recursive: true });
         killOrphanTranscoders(layout.liveRoot, logger);
         await recoverCrashedSessions({ sessions, streams: streamRepository, files, node: config.nodeId, now: now(), logger });
+        await leases.dropPrevious();
       },
     },
     { name: 'webhook dispatcher', start: () => dispatcher.start(), stop: () => dispatcher.stop() },
@@ -338,6 +348,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
           httpServer.closeAllConnections();
         }),
     },
+    { name: 'cluster heartbeat', start: () => heartbeat.start(), stop: () => heartbeat.stop() },
     { name: 'delivery processes', start: () => delivery?.start(), stop: () => delivery?.stop() },
     { name: 'retention', start: () => (retention.start(), void retention.sweep()), stop: () => retention.stop() },
     { name: 'stream watch', start: () => watch.start(), stop: () => watch.stop() },
@@ -382,6 +393,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       ...tokenRoutes(tokens),
       ...webhookRoutes(webhooks),
       ...auditRoutes(audit),
+      ...nodeRoutes(nodes),
     ];
     const authFailures = new FailureGuard({ ...settings.http.authFailures, slowAfter: Number.POSITIVE_INFINITY, delayPerFailureMs: 0, maxDelayMs: 0, maxAddresses: 100_000, now });
     const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: settings.disk.minFreeBytes, ffmpegPath: config.ffmpegPath, now });

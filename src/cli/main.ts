@@ -3,12 +3,14 @@
 //   npm run cli -- streams create --name "My show" [--profile P] [--record] [--reconnect-window N] [--latency-mode M]
 //   npm run cli -- streams list | show ID | enable ID | disable ID | reset-key ID [--disconnect] | delete ID
 //   npm run cli -- tokens create --name N --scope admin|read | list | revoke ID
+//   npm run cli -- nodes list
 // Add --json for machine-readable output. Changes are audited as the CLI user; a running server
 // picks up disable, delete and disconnect within live.watchIntervalSeconds.
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditLog } from '../audit/audit-log';
+import { NodeRegistry } from '../cluster/node-registry';
 import { ConfigError, loadConfig, publicUrls } from '../config/load';
 import { StreamControl } from '../control/stream-control';
 import { DatabaseProblem } from '../db/database-problem';
@@ -17,7 +19,7 @@ import { MediaLayout } from '../packaging/media-layout';
 import { StreamFiles } from '../packaging/stream-files';
 import type { z } from 'zod';
 import { streamCreate, streamUpdate, TokenCreate } from '../http/api/schemas';
-import { tokenView } from '../http/api/views';
+import { nodeView, tokenView } from '../http/api/views';
 import { StreamView } from '../http/stream-view';
 import { SessionRepository } from '../live/session-repository';
 import { createLogger, type Logger } from '../observability/logger';
@@ -49,6 +51,7 @@ const USAGE = `usage: npm run cli -- <command> [options] [--json]
   tokens create --name NAME --scope admin|read
   tokens list
   tokens revoke ID
+  nodes list
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -187,6 +190,14 @@ async function main(argv: string[]): Promise<number> {
         out(`Revoked token ${id}.`, { id, revoked: true });
         return 0;
       }
+      case 'nodes list': {
+        const nodes = (await app.nodes.list()).map(nodeView);
+        out(
+          table(['ID', 'STATUS', 'URL', 'VERSION', 'LIVE', 'LOAD', 'LAST SEEN'], nodes.map((n) => [n.id, n.status, n.url, n.version, String(n.liveSessions), String(n.load), n.lastSeenAt])),
+          nodes,
+        );
+        return 0;
+      }
       default:
         throw new UsageError(`unknown command: ${group} ${command}`);
     }
@@ -205,7 +216,8 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const files = new StreamFiles(new MediaLayout(config.mediaDir));
   const view = new StreamView(urls, { status: () => 'idle', session: () => undefined }, NO_VIEWERS, files);
   const control = new StreamControl({ streams, sessions, files, webhooks, describe: (s) => view.webhook(s), logger });
-  return { streams, sessions, webhooks, urls, control, files, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
+  const nodes = new NodeRegistry(db, { goneAfterMs: config.cluster.leaseSeconds * 1000, now });
+  return { streams, sessions, webhooks, urls, control, files, nodes, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
 }
 
 /** The API's own schemas validate the CLI's input too; option names stand in for field names. */

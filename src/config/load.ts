@@ -35,6 +35,7 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
   LOG_LEVEL: { key: 'logLevel', type: 'string' },
   LOG_FORMAT: { key: 'logFormat', type: 'string' },
   NODE_ID: { key: 'nodeId', type: 'string' },
+  NODE_URL: { key: 'nodeUrl', type: 'string' },
 };
 
 /** Settings below the top level that operators commonly set from the environment. */

@@ -65,6 +65,8 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
     nodeId: z.string().min(1).max(64).optional(),
+    /** This node's base URL as the other nodes reach it; by default its public URL. */
+    nodeUrl: z.url().optional(),
     ingest: z
       .object({
         app: z.string().regex(/^[a-zA-Z0-9_-]+$/),
@@ -113,6 +115,14 @@ export const configSchema = z
         watchIntervalSeconds: z.number().positive(),
       })
       .strict(),
+    cluster: z
+      .object({
+        heartbeatSeconds: z.number().min(0.1).max(10),
+        /** Unrenewed for this long, a node's streams may be taken over by another node. */
+        leaseSeconds: z.number().min(1).max(60),
+      })
+      .strict()
+      .refine((cluster) => cluster.leaseSeconds >= 3 * cluster.heartbeatSeconds, 'leaseSeconds must be at least three heartbeats, so that one late heartbeat loses no stream'),
     webhooks: z
       .object({
         pollMilliseconds: z.number().int().min(50),

@@ -80,6 +80,7 @@ export class StreamView {
   session(stream: StreamRecord, session: SessionRecord) {
     return {
       id: session.id,
+      node: session.node,
       state: session.state,
       startedAt: new Date(session.startedAt).toISOString(),
       endedAt: session.endedAt === null ? null : new Date(session.endedAt).toISOString(),

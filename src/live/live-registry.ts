@@ -1,4 +1,5 @@
 import type { AdmitResult, GateDecision, PublishAttempt, PublishGate, Publisher, Refusal } from '../ingest/publisher';
+import type { StreamLeases } from '../cluster/stream-leases';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { KeyRefusal, StreamService } from '../streams/stream-service';
@@ -20,6 +21,13 @@ const KEY_REFUSALS: Record<KeyRefusal, Refusal> = {
   stream_disabled: { ok: false, reason: 'stream_disabled', code: 'NetStream.Publish.Denied', message: 'This stream is disabled.' },
 };
 
+const LIVE_ELSEWHERE: Refusal = {
+  ok: false,
+  reason: 'live_elsewhere',
+  code: 'NetStream.Publish.BadName',
+  message: 'This stream is already live on another server.',
+};
+
 const DISK_FULL: Refusal = {
   ok: false,
   reason: 'disk_full',
@@ -30,12 +38,16 @@ const DISK_FULL: Refusal = {
 /** How long a new publish waits for the previous session of the same stream to finish ending. */
 const PREVIOUS_SESSION_WAIT_MS = 10_000;
 
-/** The live sessions of this node, by stream; and the gate that lets publishers in. */
+/**
+ * The live sessions of this node, by stream; and the gate that lets publishers in. A stream is let
+ * in only under its lease, so that no two nodes sharing the database ingest it at once.
+ */
 export class LiveRegistry implements PublishGate {
   private readonly sessions = new Map<string, LiveSession>();
 
   constructor(
     private readonly streams: StreamService,
+    private readonly leases: StreamLeases,
     private readonly createSession: SessionFactory,
     private readonly options: RegistryOptions,
     private readonly logger: Logger,
@@ -49,6 +61,11 @@ export class LiveRegistry implements PublishGate {
     // Live sessions keep going when the disk runs low; only new ones are refused.
     if (!current && (await this.options.freeBytes()) < this.options.minFreeBytes) return DISK_FULL;
     if (current?.state === 'ending') await Promise.race([current.whenEnded(), delay(PREVIOUS_SESSION_WAIT_MS)]);
+    const claim = await this.leases.claim(result.stream.id);
+    if (!claim.ok) {
+      this.logger.info({ playbackId: result.stream.playbackId, owner: claim.owner }, 'publish refused: the stream is live on another node');
+      return LIVE_ELSEWHERE;
+    }
     return { ok: true, admit: (publisher) => this.admit(result.stream, publisher) };
   }
 
@@ -90,6 +107,10 @@ export class LiveRegistry implements PublishGate {
     const session = this.createSession(stream, (ended) => {
       if (this.sessions.get(stream.id) === ended) this.sessions.delete(stream.id);
       this.metrics.liveStreams.set(this.sessions.size);
+      this.leases.release(stream.id, () => this.sessions.has(stream.id)).catch((error: unknown) => {
+        // The lease lapses by itself; until then only this node could take the stream.
+        this.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot release a stream lease');
+      });
     });
     this.sessions.set(stream.id, session);
     this.metrics.liveStreams.set(this.sessions.size);

@@ -28,6 +28,7 @@ export type EndReason =
   | 'transcoder_failed'
   | 'transcoder_overloaded'
   | 'internal_error'
+  | 'lease_lost'
   | 'shutdown';
 
 export interface SessionSettings extends OutputSettings, WatchdogSettings {
@@ -218,6 +219,7 @@ export class LiveSession {
   info(): LiveSessionInfo {
     return sessionView({
       id: this.id,
+      node: this.deps.node,
       state: this.currentState,
       startedAt: this.startedAt,
       clientAddress: this.feed?.publisher.clientAddress,

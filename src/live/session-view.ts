@@ -6,6 +6,8 @@ import type { SessionState } from './live-session';
 /** A live session as the operator API shows it (`liveSession` of a stream). */
 export interface LiveSessionInfo {
   id: string;
+  /** The origin node ingesting it. */
+  node: string;
   state: SessionState;
   startedAt: number;
   clientAddress?: string;
@@ -28,6 +30,7 @@ export interface LiveSessionInfo {
 
 export interface SessionFacts {
   id: string;
+  node: string;
   state: SessionState;
   startedAt: number;
   clientAddress: string | undefined;
@@ -49,6 +52,7 @@ export function sessionView(facts: SessionFacts): LiveSessionInfo {
   const { source, plan } = facts;
   return {
     id: facts.id,
+    node: facts.node,
     state: facts.state,
     startedAt: facts.startedAt,
     ...(facts.clientAddress !== undefined && { clientAddress: facts.clientAddress }),

@@ -1,33 +1,18 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createDatabase, migrateToLatest, type Database } from '../../src/db/knex';
-import { createLogger } from '../../src/observability/logger';
+import { migrateToLatest, type Database } from '../../src/db/knex';
 import { hashSecret } from '../../src/streams/keys';
 import { StreamRepository } from '../../src/streams/stream-repository';
 import { StreamService } from '../../src/streams/stream-service';
 import { TokenRepository } from '../../src/streams/token-repository';
 import { TokenService } from '../../src/streams/token-service';
-import { createTestDatabase, describeDatabases, type TestDatabase } from '../support/database';
+import { describeDatabases, useMigratedDatabase } from '../support/database';
 
 describeDatabases('data layer', (kind) => {
-  let dir: string;
-  let testDb: TestDatabase;
+  const database = useMigratedDatabase(kind);
   let db: Database;
   let clock = 1_700_000_000_000;
   const now = () => clock;
-
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-db-'));
-    testDb = await createTestDatabase(kind, dir);
-    db = createDatabase(testDb.url, createLogger({ level: 'silent', format: 'json' }));
-    await migrateToLatest(db);
-  });
-
-  afterAll(async () => {
-    await db.destroy();
-    await testDb.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    db = database.db;
   });
 
   test('migrations are idempotent', async () => {

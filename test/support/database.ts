@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import knex from 'knex';
+import { createDatabase, migrateToLatest, type Database } from '../../src/db/knex';
+import { createLogger } from '../../src/observability/logger';
 import { randomBase62 } from '../../src/streams/keys';
 import { parseDatabaseUrl } from '../../src/db/database-url';
 
@@ -37,4 +42,27 @@ export async function createTestDatabase(kind: DatabaseKind, dir: string): Promi
       await dropper.destroy();
     },
   };
+}
+
+/**
+ * For a describe block: a fresh database, migrated, with a connection (`db`) open for its tests;
+ * closed and dropped after them.
+ */
+export function useMigratedDatabase(kind: DatabaseKind): { db: Database; url: string } {
+  const context = {} as { db: Database; url: string };
+  let dir: string;
+  let testDb: TestDatabase;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-db-'));
+    testDb = await createTestDatabase(kind, dir);
+    context.url = testDb.url;
+    context.db = createDatabase(testDb.url, createLogger({ level: 'silent', format: 'json' }));
+    await migrateToLatest(context.db);
+  });
+  afterAll(async () => {
+    await context.db?.destroy();
+    await testDb?.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return context;
 }

@@ -38,12 +38,16 @@ export interface TestOriginOptions {
   overrides?: DeepPartial<RawConfig>;
   /** Reuse a folder (and its SQLite database) from an earlier origin. */
   dir?: string;
+  /** Another node of a cluster: this database, made and dropped by the caller. */
+  sharedDatabaseUrl?: string;
 }
 
 /** An origin on random loopback ports, with its own folder and database; close() removes both. */
 export async function startTestOrigin(options: TestOriginOptions = {}): Promise<TestOrigin> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'origin-test-'));
-  const database = await createTestDatabase(options.database ?? 'sqlite', dir);
+  const database = options.sharedDatabaseUrl
+    ? { url: options.sharedDatabaseUrl, drop: async () => undefined }
+    : await createTestDatabase(options.database ?? 'sqlite', dir);
   const adminToken = generateApiToken();
   const config = loadConfig({
     env: { NODE_ENV: 'test' },

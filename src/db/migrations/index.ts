@@ -5,6 +5,7 @@ import * as m003 from './003_stream_options';
 import * as m004 from './004_sessions';
 import * as m005 from './005_operator';
 import * as m006 from './006_latency_mode';
+import * as m007 from './007_cluster';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const migrations: ReadonlyArray<[string, Migration]> = [
   ['004_sessions', m004],
   ['005_operator', m005],
   ['006_latency_mode', m006],
+  ['007_cluster', m007],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -91,6 +91,7 @@ const renditionInfo = z.object({
 export const LiveSessionBody = z
   .object({
     id: z.string(),
+    node: z.string().meta({ description: 'The origin node ingesting the session (NODE_ID).' }),
     state: z.enum(['authorizing', 'starting', 'live', 'reconnecting', 'ending', 'ended']),
     startedAt: isoTime,
     clientAddress: z.string().optional(),
@@ -140,6 +141,7 @@ export const StreamWithKey = StreamBody.extend({
 export const SessionBody = z
   .object({
     id: z.string(),
+    node: z.string().meta({ description: 'The origin node that ingested the session (NODE_ID).' }),
     state: z.string(),
     startedAt: isoTime,
     endedAt: isoTime.nullable(),
@@ -271,3 +273,18 @@ export const PublicStreamBody = z
       .meta({ description: 'While the stream has a poster: its newest picture while it has a session, then the last picture of its last session, at an address of its own per session.' }),
   })
   .meta({ id: 'PublicStream' });
+
+export const NodeBody = z
+  .object({
+    id: z.string().meta({ description: 'NODE_ID' }),
+    url: z.string().meta({ description: 'NODE_URL: where the other nodes reach it.' }),
+    version: z.string(),
+    status: z.enum(['up', 'gone']),
+    startedAt: isoTime,
+    lastSeenAt: isoTime,
+    liveSessions: z.number().int(),
+    load: z.number().meta({ description: 'One-minute load average per core.' }),
+  })
+  .meta({ id: 'Node' });
+
+export const NodeList = z.object({ data: z.array(NodeBody) }).meta({ id: 'NodeList' });

@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../../audit/audit-log';
+import type { NodeRecord } from '../../cluster/node-registry';
 import type { ApiTokenRecord } from '../../streams/token-repository';
 import type { Delivery, Webhook } from '../../webhooks/webhook-repository';
 
@@ -47,4 +48,8 @@ export function auditView(entry: AuditEntry) {
     outcome: entry.outcome,
     status: entry.status,
   };
+}
+
+export function nodeView(node: NodeRecord) {
+  return { ...node, startedAt: iso(node.startedAt), lastSeenAt: iso(node.lastSeenAt) };
 }

@@ -1,0 +1,140 @@
+import type { Database } from '../db/knex';
+
+interface LeaseRow {
+  stream_id: string;
+  node: string;
+  holder: string;
+  expires_at: number | string;
+}
+
+export type ClaimResult = { ok: true } | { ok: false; owner: string };
+
+export interface StreamLeasesOptions {
+  /** This node's id, shown to operators as a stream's owner. */
+  node: string;
+  /** This process: a node that restarts is a new holder, so nothing it held before counts as its own. */
+  holder: string;
+  /** How long a lease lasts without renewal: how soon another node may take over a dead node's stream. */
+  leaseMs: number;
+  now: () => number;
+}
+
+/**
+ * Which node ingests each live stream, kept in the shared database so that one stream never has two
+ * owners. A publish claims the stream's lease (one statement, so two nodes racing for it cannot both
+ * win); the owner renews its leases while the sessions run; a lease not renewed lapses, and the next
+ * publish anywhere takes the stream over. Every operation on one stream runs in order, so a release
+ * cannot overtake the claim of the publish that follows it.
+ */
+export class StreamLeases {
+  /** Streams this process holds, and until when it knows the lease to be its own. */
+  private readonly held = new Map<string, number>();
+  /** When each held stream was last claimed: a claim whose publish is still being admitted is kept. */
+  private readonly claimedAt = new Map<string, number>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: StreamLeasesOptions,
+  ) {}
+
+  claim(streamId: string): Promise<ClaimResult> {
+    return this.inOrder(streamId, async () => {
+      const { node, holder, leaseMs, now } = this.options;
+      const at = now();
+      const taken = await this.db('stream_leases')
+        .where({ stream_id: streamId })
+        .andWhere((q) => q.where({ holder }).orWhere('expires_at', '<', at))
+        .update({ node, holder, expires_at: at + leaseMs });
+      if (taken === 0) await this.db('stream_leases').insert({ stream_id: streamId, node, holder, expires_at: at + leaseMs }).onConflict('stream_id').ignore();
+      const row = await this.db<LeaseRow>('stream_leases').where({ stream_id: streamId }).first();
+      if (row?.holder !== holder) return { ok: false, owner: row?.node ?? 'unknown' };
+      this.held.set(streamId, at + leaseMs);
+      this.claimedAt.set(streamId, at);
+      return { ok: true };
+    });
+  }
+
+  /**
+   * Gives the stream up unless `stillNeeded()` says otherwise when the release's turn comes (a new
+   * session of the same stream may have claimed it meanwhile), or a publish claimed it moments ago.
+   */
+  release(streamId: string, stillNeeded: () => boolean): Promise<void> {
+    return this.inOrder(streamId, async () => {
+      if (!this.held.has(streamId) || stillNeeded() || this.admitting(streamId)) return;
+      this.held.delete(streamId);
+      this.claimedAt.delete(streamId);
+      await this.db('stream_leases').where({ stream_id: streamId, holder: this.options.holder }).delete();
+    });
+  }
+
+  /**
+   * Extends the leases of the streams still `needed`, and releases the others. Returns the streams
+   * this process can no longer count as its own: taken by another node, or not renewed in time
+   * because the database could not be reached (their sessions must end, or there could be two owners).
+   */
+  async renew(needed: readonly string[]): Promise<{ lost: string[]; error?: unknown }> {
+    const { holder, leaseMs, now } = this.options;
+    const wanted = new Set(needed);
+    for (const streamId of [...this.held.keys()]) if (!wanted.has(streamId)) void this.release(streamId, () => false).catch(() => undefined);
+    const mine = needed.filter((streamId) => this.held.has(streamId));
+    if (mine.length === 0) return { lost: needed.filter((streamId) => !this.held.has(streamId)) };
+    const at = now();
+    try {
+      await this.db('stream_leases').whereIn('stream_id', mine).andWhere({ holder }).update({ expires_at: at + leaseMs });
+      const still = new Set((await this.db<LeaseRow>('stream_leases').whereIn('stream_id', mine).andWhere({ holder }).select('stream_id')).map((row) => row.stream_id));
+      const lost = needed.filter((streamId) => !still.has(streamId));
+      for (const streamId of still) this.held.set(streamId, at + leaseMs);
+      for (const streamId of lost) this.forget(streamId);
+      return { lost };
+    } catch (error) {
+      // Ending a session a little before its lease lapses leaves no moment with two owners.
+      const lost = needed.filter((streamId) => (this.held.get(streamId) ?? 0) - leaseMs / 4 <= at);
+      for (const streamId of lost) this.forget(streamId);
+      return { lost, error };
+    }
+  }
+
+  /** Every lease released: for a node stopping after its sessions ended, so that others may take its streams at once. */
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((streamId) => this.release(streamId, () => false)));
+  }
+
+  /** Leases left by an earlier run of this node (it crashed): that process holds nothing any more. */
+  async dropPrevious(): Promise<number> {
+    return this.db('stream_leases').where({ node: this.options.node }).whereNot({ holder: this.options.holder }).delete();
+  }
+
+  /** The node holding each of these streams' leases, lapsed or not. */
+  async owners(streamIds: readonly string[]): Promise<Map<string, { node: string; expiresAt: number }>> {
+    if (streamIds.length === 0) return new Map();
+    const rows = await this.db<LeaseRow>('stream_leases').whereIn('stream_id', streamIds);
+    return new Map(rows.map((row) => [row.stream_id, { node: row.node, expiresAt: Number(row.expires_at) }]));
+  }
+
+  private admitting(streamId: string): boolean {
+    return this.options.now() - (this.claimedAt.get(streamId) ?? -Infinity) < ADMIT_GRACE_MS;
+  }
+
+  private forget(streamId: string): void {
+    this.held.delete(streamId);
+    this.claimedAt.delete(streamId);
+  }
+
+  private inOrder<T>(streamId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(streamId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(streamId, settled);
+    void settled.then(() => {
+      if (this.queues.get(streamId) === settled) this.queues.delete(streamId);
+    });
+    return next;
+  }
+}
+
+/** Longer than a publish takes from its key check to its admission, short beside a lease. */
+const ADMIT_GRACE_MS = 2000;

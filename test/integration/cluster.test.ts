@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { publishAnswer } from '../../scripts/lib/rtmp-client';
+import { createTestDatabase, mysqlUrl, type TestDatabase } from '../support/database';
+import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
+import { startPublisher, stopAllProcesses } from '../support/processes';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', description: 'This stream is already live on another server.' };
+
+/** Origins sharing one MySQL database form a cluster (architecture notes: "Past one machine"). */
+(mysqlUrl ? describe : describe.skip)('origins sharing one database [mysql]', () => {
+  let database: TestDatabase;
+  let dir: string;
+  let a: TestOrigin;
+  let b: TestOrigin;
+  const servers: ServerProcess[] = [];
+  const node = (id: string) => ({ nodeId: id, cluster: { heartbeatSeconds: 0.5, leaseSeconds: 3 } });
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-cluster-'));
+    database = await createTestDatabase('mysql', dir);
+    a = await startTestOrigin({ sharedDatabaseUrl: database.url, overrides: node('node-a') });
+    b = await startTestOrigin({ sharedDatabaseUrl: database.url, overrides: node('node-b') });
+  });
+  afterEach(async () => {
+    for (const server of servers.splice(0)) server.kill();
+    await stopAllProcesses();
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await database.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every node lists every node, with the URL the others reach it at', async () => {
+    for (const origin of [a, b]) {
+      const listed = await origin.api('GET', '/api/v1/nodes');
+      expect(listed.status).toBe(200);
+      const nodes = (listed.body.data as Array<Record<string, unknown>>).filter((n) => n.status === 'up');
+      expect(nodes.map((n) => [n.id, n.url])).toEqual([
+        ['node-a', a.urls.publicUrl],
+        ['node-b', b.urls.publicUrl],
+      ]);
+      expect(nodes[0]).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), liveSessions: 0 });
+    }
+  });
+
+  test('two publishers with one key on two nodes at once: exactly one is accepted', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const stream = await createStream(a, `Race ${round}`, { profile: 'passthrough', reconnectWindowSeconds: 0 });
+      const answers = await Promise.all([publishAnswer(a.rtmpPort, stream.streamKey), publishAnswer(b.rtmpPort, stream.streamKey)]);
+      expect(answers.filter((answer) => answer?.code === 'NetStream.Publish.Start')).toHaveLength(1);
+      expect(answers.filter((answer) => answer?.code !== 'NetStream.Publish.Start')).toEqual([LIVE_ELSEWHERE]);
+    }
+  });
+
+  test('a stream live on one node is refused on the other, with the reason logged; once it ends there, the other node takes it', async () => {
+    const stream = await createStream(a, 'Handover', { profile: 'passthrough', reconnectWindowSeconds: 0 });
+    const first = startPublisher({ url: b.rtmpUrl(stream.streamKey), width: 320, height: 180 });
+    const session = await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live' && (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession, { what: 'live on node-b' });
+    expect(session.node).toBe('node-b');
+    expect(await publishAnswer(a.rtmpPort, stream.streamKey)).toEqual(LIVE_ELSEWHERE);
+    expect(a.logs.some((line) => line.msg === 'publish refused: the stream is live on another node' && line.owner === 'node-b' && line.playbackId === stream.playbackId)).toBe(true);
+
+    await first.stop();
+    await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.status === 'idle', { what: 'the session on node-b to end' });
+    // node-b gives the lease back just after its session ends: a publisher may be refused once, and retries as OBS does.
+    let publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180 });
+    const taken = await waitFor(
+      async () => {
+        if (publisher.child.exitCode !== null) publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180 });
+        return (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
+      },
+      { what: 'live on node-a' },
+    );
+    expect(taken.node).toBe('node-a');
+    // The sessions history names the node of each.
+    const history = await a.api('GET', `/api/v1/streams/${stream.id}/sessions`);
+    expect((history.body.data as Array<{ node: string }>).map((s) => s.node).sort()).toEqual(['node-a', 'node-b']);
+  });
+
+  test('a node killed with SIGKILL: shown gone, and its stream taken by the next publish elsewhere once its lease lapses', async () => {
+    const token = 'cluster-test-admin-token-0123456789';
+    const server = startServerProcess(
+      { DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-c-media'), NODE_ID: 'node-c', ADMIN_TOKEN: token, HTTP_DELIVERY_PROCESSES: '0' },
+      undefined,
+      { processGroup: true },
+    );
+    servers.push(server);
+    const url = await server.httpUrl();
+    // The lease of node-c is the default: 5 s without renewal.
+    const stream = await createStream(a, 'Failover', { profile: 'passthrough', reconnectWindowSeconds: 0 });
+    const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)/.exec(server.stdout())![1]);
+    startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.streamKey}`, width: 320, height: 180 });
+    await waitFor(async () => (await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json()).liveSession?.state === 'live', { what: 'live on node-c' });
+    expect(await publishAnswer(a.rtmpPort, stream.streamKey)).toEqual(LIVE_ELSEWHERE);
+
+    server.kill();
+    const killedAt = Date.now();
+    await stopAllProcesses();
+    const answer = await waitFor(
+      async () => {
+        const status = await publishAnswer(a.rtmpPort, stream.streamKey);
+        return status?.code === 'NetStream.Publish.Start' && status;
+      },
+      { what: 'node-a to take the stream over', timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(answer.code).toBe('NetStream.Publish.Start');
+    // Not before the lease could have lapsed: never two owners.
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(4000);
+    const nodes = (await a.api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string }>;
+    expect(nodes.find((n) => n.id === 'node-c')?.status).toBe('gone');
+  });
+
+  test('a node stopped cleanly is shown gone at once, and frees its streams at once', async () => {
+    const c = await startTestOrigin({ sharedDatabaseUrl: database.url, overrides: node('node-c2') });
+    const stream = await createStream(a, 'Clean stop', { profile: 'passthrough', reconnectWindowSeconds: 0 });
+    startPublisher({ url: c.rtmpUrl(stream.streamKey), width: 320, height: 180 });
+    await waitFor(async () => (await c.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live', { what: 'live on node-c2' });
+    await c.close();
+    expect(((await a.api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string }>).find((n) => n.id === 'node-c2')?.status).toBe('gone');
+    expect(await publishAnswer(a.rtmpPort, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
+  });
+});
