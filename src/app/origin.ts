@@ -5,7 +5,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import { AuditLog } from '../audit/audit-log';
 import { ClusterHeartbeat } from '../cluster/heartbeat';
+import { LiveElsewhere } from '../cluster/live-elsewhere';
 import { NodeRegistry } from '../cluster/node-registry';
+import { OwnerHop } from '../cluster/owner-hop';
 import { StreamLeases } from '../cluster/stream-leases';
 import { publicUrls, type PublicUrls } from '../config/load';
 import type { Config } from '../config/schema';
@@ -226,7 +228,18 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   registry = live;
   const nodes = new NodeRegistry(db, { goneAfterMs: settings.cluster.leaseMs, now });
   const self = { id: config.nodeId, url: () => config.nodeUrl ?? urls!.publicUrl, version: packageVersion(), startedAt: now() };
-  const heartbeat = new ClusterHeartbeat({ self, nodes, leases, live, intervalMs: settings.cluster.heartbeatMs, logger });
+  const elsewhere = new LiveElsewhere(config.nodeId);
+  const heartbeat = new ClusterHeartbeat({
+    self,
+    nodes,
+    leases,
+    live,
+    viewers: (playbackId) => viewers.count(playbackId),
+    elsewhere,
+    hops: config.clusterSecret !== undefined,
+    intervalMs: settings.cluster.heartbeatMs,
+    logger,
+  });
   const watch = new StreamWatch(live, streams, settings.live.watchIntervalMs, logger);
   const retention = new RetentionSweeper(files, {
     keepEndedMs: settings.hls.keepEndedMs,
@@ -280,7 +293,18 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const httpServer = http.createServer();
   // Set once the listeners are bound and the URLs known; until then nothing is listening.
   let koa: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => res.writeHead(503).end();
+  const hop =
+    config.clusterSecret === undefined
+      ? undefined
+      : new OwnerHop({
+          secret: config.clusterSecret,
+          elsewhere,
+          liveHere: (playbackId, sessionId) => catalog.get(playbackId, sessionId) !== undefined,
+          layout,
+          logger,
+        });
   const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (hop?.take(req, res)) return;
     if (!serveHls(req, res)) koa(req, res);
   };
   httpServer.on('request', answer);
@@ -296,6 +320,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
             maxHeldRequests: settings.hls.maxHeldRequests,
             logLevel: config.logLevel,
             logFormat: config.logFormat,
+            onlyLiveHere: hop !== undefined,
           },
           server: httpServer,
           catalog,
@@ -346,6 +371,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
         new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
           httpServer.closeAllConnections();
+          hop?.close();
         }),
     },
     { name: 'cluster heartbeat', start: () => heartbeat.start(), stop: () => heartbeat.stop() },
@@ -380,16 +406,19 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     const view = new StreamView(
       publicUrls,
       {
-        status: (streamId) => statusOf(live.getByStreamId(streamId)),
+        status: (streamId) => (elsewhere.stream(streamId) ? 'live' : statusOf(live.getByStreamId(streamId))),
         session: (streamId) => live.getByStreamId(streamId)?.info(),
+        liveStreamIds: () => [...live.list().filter((session) => statusOf(session) === 'live').map((session) => session.stream.id), ...elsewhere.streamIds()],
       },
-      viewers,
-      { hasPoster: async (playbackId) => posters.canMake(playbackId) || (await files.hasPoster(playbackId)) },
+      // Every viewer's requests reach the node with the stream, whichever node they came in at.
+      { count: (playbackId) => viewers.count(playbackId) + (elsewhere.playback(playbackId)?.viewers ?? 0) },
+      // The node with the stream makes its poster when the request reaches it.
+      { hasPoster: async (playbackId) => elsewhere.playback(playbackId) !== undefined || posters.canMake(playbackId) || (await files.hasPoster(playbackId)) },
     );
     describe = (stream) => view.webhook(stream);
     const control = new StreamControl({ streams, sessions, files, webhooks, live, describe, logger });
     const apiRoutes = [
-      ...streamRoutes({ streams, control, sessions, registry: live, view, profiles: profileNames(config) }),
+      ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config) }),
       ...tokenRoutes(tokens),
       ...webhookRoutes(webhooks),
       ...auditRoutes(audit),
@@ -405,7 +434,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
         publicApi({ streams, view, cors: crossOrigin }),
         docsRoutes(buildOpenApi(apiRoutes, publicUrls.publicUrl, packageVersion()), swaggerUiDir()),
         playerRoutes({ streams, view, assetsDir }),
-        landingRoutes({ registry: live, view, assetsDir }),
+        landingRoutes({ streams, view, assetsDir }),
       ],
       {
         trustProxy: config.http.trustProxy,

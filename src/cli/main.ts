@@ -101,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
     };
     const view = async () => {
       const live = await app.sessions.liveStreamIds();
-      return new StreamView(app.urls, { status: (streamId) => (live.has(streamId) ? 'live' : 'idle'), session: () => undefined }, NO_VIEWERS, app.files);
+      return new StreamView(app.urls, { status: (streamId) => (live.has(streamId) ? 'live' : 'idle'), session: () => undefined, liveStreamIds: () => [...live] }, NO_VIEWERS, app.files);
     };
 
     switch (`${group} ${command}`) {
@@ -214,7 +214,7 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const webhooks = new WebhookService(new WebhookRepository(db), now);
   const urls = publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort });
   const files = new StreamFiles(new MediaLayout(config.mediaDir));
-  const view = new StreamView(urls, { status: () => 'idle', session: () => undefined }, NO_VIEWERS, files);
+  const view = new StreamView(urls, { status: () => 'idle', session: () => undefined, liveStreamIds: () => [] }, NO_VIEWERS, files);
   const control = new StreamControl({ streams, sessions, files, webhooks, describe: (s) => view.webhook(s), logger });
   const nodes = new NodeRegistry(db, { goneAfterMs: config.cluster.leaseSeconds * 1000, now });
   return { streams, sessions, webhooks, urls, control, files, nodes, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };

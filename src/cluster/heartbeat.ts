@@ -2,19 +2,34 @@ import os from 'node:os';
 import type { LiveRegistry } from '../live/live-registry';
 import type { Logger } from '../observability/logger';
 import { PeriodicTask } from '../periodic-task';
+import type { LiveElsewhere } from './live-elsewhere';
 import type { NodeIdentity, NodeRegistry } from './node-registry';
 import type { StreamLeases } from './stream-leases';
 
+export interface HeartbeatDeps {
+  self: NodeIdentity;
+  nodes: NodeRegistry;
+  leases: StreamLeases;
+  live: LiveRegistry;
+  /** This node's viewers of a stream. */
+  viewers: (playbackId: string) => number;
+  elsewhere: LiveElsewhere;
+  /** Whether this node passes viewers of other nodes' streams on to them (CLUSTER_SECRET is set). */
+  hops: boolean;
+  intervalMs: number;
+  logger: Logger;
+}
+
 /**
  * Keeps this node's place in the cluster: renews the leases of its live streams, ending any session
- * whose lease it can no longer vouch for, and tells the other nodes it is alive and how loaded.
+ * whose lease it can no longer vouch for, publishes their viewer counts, learns what is live on the
+ * other nodes, and tells them it is alive and how loaded.
  */
 export class ClusterHeartbeat {
   private readonly task: PeriodicTask;
+  private warnedNoHop = false;
 
-  constructor(
-    private readonly deps: { self: NodeIdentity; nodes: NodeRegistry; leases: StreamLeases; live: LiveRegistry; intervalMs: number; logger: Logger },
-  ) {
+  constructor(private readonly deps: HeartbeatDeps) {
     this.task = new PeriodicTask(deps.intervalMs, () => this.beat(), (error) => deps.logger.warn({ err: error }, 'cannot reach the database for the cluster heartbeat'));
   }
 
@@ -31,7 +46,7 @@ export class ClusterHeartbeat {
   }
 
   private async beat(): Promise<void> {
-    const { nodes, leases, live, logger } = this.deps;
+    const { nodes, leases, live, viewers, elsewhere, logger } = this.deps;
     const sessions = live.list();
     const { lost, error } = await leases.renew(sessions.map((session) => session.stream.id));
     for (const streamId of lost) {
@@ -39,6 +54,13 @@ export class ClusterHeartbeat {
       void live.stopStream(streamId, 'lease_lost');
     }
     if (error) throw error;
+    await leases.reportViewers(new Map(sessions.map((session) => [session.stream.id, viewers(session.stream.playbackId)])));
+    const everywhere = await leases.live();
+    elsewhere.update(everywhere);
+    if (!this.deps.hops && !this.warnedNoHop && everywhere.some((lease) => lease.node !== this.deps.self.id)) {
+      this.warnedNoHop = true;
+      logger.warn('other nodes share this database and have streams live, but CLUSTER_SECRET is not set: their viewers cannot be served here');
+    }
     await nodes.beat(this.deps.self, { liveSessions: sessions.length, load: os.loadavg()[0]! / os.availableParallelism() });
   }
 }

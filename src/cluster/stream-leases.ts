@@ -5,6 +5,17 @@ interface LeaseRow {
   node: string;
   holder: string;
   expires_at: number | string;
+  viewers: number;
+}
+
+/** A stream live on some node of the cluster. */
+export interface LiveLease {
+  streamId: string;
+  playbackId: string;
+  node: string;
+  /** Where the node's HTTP is reached; absent when it has not said. */
+  url: string | undefined;
+  viewers: number;
 }
 
 export type ClaimResult = { ok: true } | { ok: false; owner: string };
@@ -32,6 +43,8 @@ export class StreamLeases {
   /** When each held stream was last claimed: a claim whose publish is still being admitted is kept. */
   private readonly claimedAt = new Map<string, number>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** The viewer counts last written, by stream. */
+  private readonly reported = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -105,11 +118,24 @@ export class StreamLeases {
     return this.db('stream_leases').where({ node: this.options.node }).whereNot({ holder: this.options.holder }).delete();
   }
 
-  /** The node holding each of these streams' leases, lapsed or not. */
-  async owners(streamIds: readonly string[]): Promise<Map<string, { node: string; expiresAt: number }>> {
-    if (streamIds.length === 0) return new Map();
-    const rows = await this.db<LeaseRow>('stream_leases').whereIn('stream_id', streamIds);
-    return new Map(rows.map((row) => [row.stream_id, { node: row.node, expiresAt: Number(row.expires_at) }]));
+  /** The owner's viewer counts, written where they changed since the last time. */
+  async reportViewers(counts: ReadonlyMap<string, number>): Promise<void> {
+    for (const [streamId, viewers] of counts) {
+      if (!this.held.has(streamId) || this.reported.get(streamId) === viewers) continue;
+      await this.db('stream_leases').where({ stream_id: streamId, holder: this.options.holder }).update({ viewers });
+      this.reported.set(streamId, viewers);
+    }
+    for (const streamId of this.reported.keys()) if (!this.held.has(streamId)) this.reported.delete(streamId);
+  }
+
+  /** Every stream whose lease is alive, on any node. */
+  async live(): Promise<LiveLease[]> {
+    const rows = await this.db('stream_leases as l')
+      .join('streams as s', 's.id', 'l.stream_id')
+      .leftJoin('nodes as n', 'n.id', 'l.node')
+      .where('l.expires_at', '>=', this.options.now())
+      .select<Array<{ stream_id: string; playback_id: string; node: string; url: string | null; viewers: number }>>('l.stream_id', 's.playback_id', 'l.node', 'n.url', 'l.viewers');
+    return rows.map((row) => ({ streamId: row.stream_id, playbackId: row.playback_id, node: row.node, url: row.url ?? undefined, viewers: Number(row.viewers) }));
   }
 
   private admitting(streamId: string): boolean {

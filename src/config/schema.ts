@@ -67,6 +67,8 @@ export const configSchema = z
     nodeId: z.string().min(1).max(64).optional(),
     /** This node's base URL as the other nodes reach it; by default its public URL. */
     nodeUrl: z.url().optional(),
+    /** Authenticates the requests nodes send each other; without it, each node serves only its own streams. */
+    clusterSecret: z.string().min(16, 'CLUSTER_SECRET must be at least 16 characters').optional(),
     ingest: z
       .object({
         app: z.string().regex(/^[a-zA-Z0-9_-]+$/),

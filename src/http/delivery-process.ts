@@ -3,7 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { createLogger } from '../observability/logger';
 import { Catalog } from '../packaging/catalog';
-import { MediaLayout } from '../packaging/media-layout';
+import { hlsUrlIds, MediaLayout } from '../packaging/media-layout';
 import { requestIds } from './app';
 import { cors } from './cors';
 import { READY, STOP, type CatalogUpdate, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
@@ -66,8 +66,12 @@ const serveHls = hlsHandler({
   trustProxy: options.trustProxy,
 });
 const forward = forwarder(options.forwardTo, options.trustProxy, logger);
+const liveHere = (url: string) => {
+  const ids = hlsUrlIds(url);
+  return ids !== undefined && catalog.get(ids.playbackId, ids.sessionId) !== undefined;
+};
 const server = http.createServer((req, res) => {
-  if (!serveHls(req, res)) forward(req, res);
+  if ((options.onlyLiveHere && !liveHere(req.url ?? '')) || !serveHls(req, res)) forward(req, res);
 });
 
 let listening = false;

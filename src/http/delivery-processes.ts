@@ -20,6 +20,11 @@ export interface DeliveryOptions {
   logFormat: 'auto' | 'json' | 'pretty';
   /** The origin's private listener (a Unix socket), for every request the process does not answer itself. */
   forwardTo: string;
+  /**
+   * In a cluster, a stream not live on this node may be live on another, which the origin knows:
+   * its requests go to the origin rather than to this node's disk.
+   */
+  onlyLiveHere: boolean;
 }
 
 /** Sent by a delivery process twice a second: what it answered since, for the origin's viewer counts and metrics. */

@@ -15,10 +15,17 @@ export function statusOf(session: { viewable: boolean } | undefined): StreamStat
   return session?.viewable ? 'live' : 'idle';
 }
 
-/** Where the view learns what is live: the server's registry, or the sessions table for the CLI. */
+/**
+ * Where the view learns what is live: the server's registry and what the other nodes of its
+ * cluster have live, or the sessions table for the CLI.
+ */
 export interface LiveState {
+  /** On any node. */
   status(streamId: string): StreamStatus;
+  /** The live session on this node. */
   session(streamId: string): LiveSessionInfo | undefined;
+  /** The streams live on any node. */
+  liveStreamIds(): string[];
 }
 
 /** Builds the JSON shapes of a stream (architecture.md names them; they are a contract). */
@@ -32,6 +39,10 @@ export class StreamView {
 
   status(stream: StreamRecord): StreamStatus {
     return this.live.status(stream.id);
+  }
+
+  liveStreamIds(): string[] {
+    return this.live.liveStreamIds();
   }
 
   playbackUrls(stream: StreamRecord) {
@@ -127,7 +138,7 @@ export class StreamView {
    */
   private async posterUrl(stream: StreamRecord, history: SessionHistory | undefined): Promise<string> {
     const url = `${this.urls.publicUrl}/hls/${stream.playbackId}/poster.jpg`;
-    if (this.live.session(stream.id)) return url;
+    if (this.live.session(stream.id) || this.status(stream) === 'live') return url;
     const sessionId = await history?.lastEndedSessionId(stream.id);
     return sessionId ? `${url}?v=${sessionId}` : url;
   }

@@ -131,3 +131,14 @@ export function classifyHlsPath(parts: readonly string[]): HlsFile | undefined {
   if (part) return { kind: 'part', sessionId, rendition, msn: Number(part[1]), part: Number(part[2]) };
   return undefined;
 }
+
+/**
+ * The stream, and the session if one is named, that a request URL under /hls/ is about: what
+ * decides which node answers it. Undefined for anything else.
+ */
+export function hlsUrlIds(url: string): { playbackId: string; sessionId: string | undefined } | undefined {
+  if (!url.startsWith('/hls/')) return undefined;
+  const [playbackId = '', first, sessionId] = url.slice('/hls/'.length).split(/[/?]/, 3);
+  if (!PLAYBACK_ID_PATTERN.test(playbackId)) return undefined;
+  return { playbackId, sessionId: first === SESSIONS && sessionId !== undefined && ID_PATTERN.test(sessionId) ? sessionId : undefined };
+}

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseMediaPlaylist, type MediaPlaylist } from '../../scripts/lib/media-playlist';
 import { publishAnswer } from '../../scripts/lib/rtmp-client';
+import { parseMaster } from '../support/hls';
 import { createTestDatabase, mysqlUrl, type TestDatabase } from '../support/database';
 import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher, stopAllProcesses } from '../support/processes';
@@ -19,7 +21,8 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
   let a: TestOrigin;
   let b: TestOrigin;
   const servers: ServerProcess[] = [];
-  const node = (id: string) => ({ nodeId: id, cluster: { heartbeatSeconds: 0.5, leaseSeconds: 3 } });
+  const SECRET = 'cluster-test-secret-0123456789';
+  const node = (id: string) => ({ nodeId: id, clusterSecret: SECRET, cluster: { heartbeatSeconds: 0.5, leaseSeconds: 3 } });
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-cluster-'));
@@ -83,6 +86,66 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     // The sessions history names the node of each.
     const history = await a.api('GET', `/api/v1/streams/${stream.id}/sessions`);
     expect((history.body.data as Array<{ node: string }>).map((s) => s.node).sort()).toEqual(['node-a', 'node-b']);
+  });
+
+  test('any node serves any viewer: status, landing page, master, held playlist requests, parts and segments come from the node with the stream, and its viewers are counted there', async () => {
+    // node-d is a server process answering viewers with a delivery process, which passes other
+    // nodes' streams to its origin; node-a answers them in its main process.
+    const d = startServerProcess({ DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-d-media'), NODE_ID: 'node-d', CLUSTER_SECRET: SECRET, HTTP_DELIVERY_PROCESSES: '1' });
+    servers.push(d);
+    const dUrl = await d.httpUrl();
+    const stream = await createStream(a, 'Seen anywhere', { profile: 'passthrough', reconnectWindowSeconds: 0 });
+    startPublisher({ url: b.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+    await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live', { what: 'live on node-b' });
+
+    for (const via of [a.urls.publicUrl, dUrl]) {
+      const status = await waitFor(async () => {
+        const body = (await (await fetch(`${via}/api/v1/public/streams/${stream.playbackId}`)).json()) as Record<string, unknown>;
+        return body.status === 'live' && body;
+      }, { what: `${via} to see the stream live` });
+      expect(status.posterUrl).toMatch(new RegExp(`/hls/${stream.playbackId}/poster\\.jpg$`));
+      expect(await (await fetch(`${via}/`)).text()).toContain('Seen anywhere');
+
+      // The master is node-b's, byte for byte.
+      const masterPath = `/hls/${stream.playbackId}/master.m3u8`;
+      const viaNode = await fetch(`${via}${masterPath}`);
+      const fromB = await fetch(`${b.urls.publicUrl}${masterPath}`);
+      expect(viaNode.status).toBe(200);
+      const masterText = await viaNode.text();
+      expect(masterText).toBe(await fromB.text());
+      expect(viaNode.headers.get('cache-control')).toBe(fromB.headers.get('cache-control'));
+      const variant = parseMaster(masterText).variants[0]!;
+      const mediaUrl = new URL(variant.uri, `${via}${masterPath}`).toString();
+      const playlist = async (url: string): Promise<MediaPlaylist> => parseMediaPlaylist(await (await fetch(url)).text());
+      await waitFor(async () => (await playlist(mediaUrl)).segments.length >= 2, { what: `two segments through ${via}` });
+
+      // A blocking request for the next part, held on node-b, answered through this node.
+      const hint = /seg_(\d+)\.(\d+)\.m4s$/.exec((await playlist(mediaUrl)).hint ?? '')!;
+      const held = await fetch(`${mediaUrl}?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}&vsid=viewer-${via.length}`);
+      expect(held.status).toBe(200);
+      const heldText = await held.text();
+      expect(heldText).toContain(`seg_${hint[1]}.${hint[2]}.m4s"`);
+
+      // Parts, segments and init segments: the same bytes as from node-b.
+      const current = parseMediaPlaylist(heldText);
+      const segment = current.segments.at(-1)!;
+      const part = current.partial?.parts[0] ?? segment.parts[0]!;
+      for (const uri of [segment.uri, segment.map!, part.uri]) {
+        const [one, other] = await Promise.all([via, b.urls.publicUrl].map(async (base) => Buffer.from(await (await fetch(new URL(uri, mediaUrl.replace(via, base)))).arrayBuffer())));
+        expect(one!.length).toBeGreaterThan(0);
+        expect(one!.equals(other!)).toBe(true);
+      }
+    }
+    const listed = await a.api('GET', '/api/v1/streams?status=live');
+    expect((listed.body.data as Array<{ id: string }>).map((s) => s.id)).toContain(stream.id);
+
+    // The viewers who came in at node-a and node-d are counted on node-b, and every node shows the count.
+    await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.viewers >= 2, { what: 'node-b to count both viewers' });
+    await waitFor(async () => ((await (await fetch(`${a.urls.publicUrl}/api/v1/public/streams/${stream.playbackId}`)).json()) as { viewers: number }).viewers >= 2, { what: 'node-a to show the count' });
+
+    // A request that already made its hop is answered where it lands: never a second hop.
+    const secondHop = await fetch(`${a.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`, { headers: { 'x-origin-peer': SECRET } });
+    expect(secondHop.status).toBe(404);
   });
 
   test('a node killed with SIGKILL: shown gone, and its stream taken by the next publish elsewhere once its lease lapses', async () => {

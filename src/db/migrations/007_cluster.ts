@@ -19,7 +19,10 @@ export async function up(db: Knex): Promise<void> {
     // The process holding it (node id and a per-start token): a restarted node is a new holder.
     t.string('holder', 96).notNullable();
     t.bigInteger('expires_at').notNullable();
+    // The owner's count, so that every node can show it.
+    t.integer('viewers').notNullable().defaultTo(0);
     t.index(['holder']);
+    t.index(['expires_at']);
   });
 }
 

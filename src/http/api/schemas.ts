@@ -110,7 +110,7 @@ export const LiveSessionBody = z
     renditions: z.array(renditionInfo),
     transcoder: z.object({ speed: z.number().optional(), fps: z.number().optional() }).optional(),
     warnings: z.array(z.string()).meta({ description: 'e.g. keyframe_interval_too_long' }),
-    viewers: z.number().int().meta({ description: 'Concurrent viewers on this node.' }),
+    viewers: z.number().int().meta({ description: 'Concurrent viewers, whichever node of the cluster they came in at.' }),
   })
   .meta({ id: 'LiveSession' });
 

@@ -1,10 +1,9 @@
 import type { StreamControl } from '../../control/stream-control';
-import type { LiveRegistry } from '../../live/live-registry';
 import type { SessionRepository } from '../../live/session-repository';
 import type { StreamService } from '../../streams/stream-service';
 import { decodeCursor, pageBody, parseLimit } from '../cursor';
 import { ApiError, notFound } from '../errors';
-import { statusOf, type StreamView } from '../stream-view';
+import type { StreamView } from '../stream-view';
 import { createdTarget, defineRoute, type ApiRoute } from './route';
 import {
   DisconnectBody,
@@ -24,7 +23,6 @@ export interface StreamRoutesDeps {
   streams: StreamService;
   control: StreamControl;
   sessions: SessionRepository;
-  registry: LiveRegistry;
   view: StreamView;
   profiles: readonly string[];
 }
@@ -65,13 +63,13 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       path: '/api/v1/streams',
       tag: TAG,
       summary: 'List streams',
-      description: 'Newest first, in pages: pass the nextCursor of one page as cursor to get the next. `status` is as seen by this origin node.',
+      description: 'Newest first, in pages: pass the nextCursor of one page as cursor to get the next. `status` is the status on any node of the cluster.',
       scope: 'read',
       query: StreamListQuery,
       success: { status: 200, description: 'A page of streams', schema: pageOf(StreamBody, 'StreamPage') },
       errors: [400],
       handle: async ({ query }) => {
-        const live = deps.registry.list().filter((s) => statusOf(s) === 'live').map((s) => s.stream.id);
+        const live = view.liveStreamIds();
         const page = await streams.page(parseLimit(query.limit), decodeCursor(query.cursor), {
           ...(query.enabled !== undefined && { enabled: query.enabled === 'true' }),
           ...(query.status === 'live' && { ids: { in: live } }),

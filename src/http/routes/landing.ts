@@ -1,20 +1,18 @@
 import Router from '@koa/router';
-import type { LiveRegistry } from '../../live/live-registry';
+import type { StreamService } from '../../streams/stream-service';
 import type { AppState } from '../context';
 import { escapeHtml, renderPage } from '../page';
 import type { StreamView } from '../stream-view';
 
 /**
- * `/`: the streams that are live on this node now, most watched first, each linking to its
- * player. Only what the public status already shows is listed: name, picture, viewers.
+ * `/`: the streams that are live now (on any node of a cluster), most watched first, each linking
+ * to its player. Only what the public status already shows is listed: name, picture, viewers.
  */
-export function landingRoutes(deps: { registry: LiveRegistry; view: StreamView; assetsDir: string }): Router<AppState> {
+export function landingRoutes(deps: { streams: StreamService; view: StreamView; assetsDir: string }): Router<AppState> {
   const router = new Router<AppState>();
   router.get('/', async (ctx) => {
-    const live = deps.registry
-      .list()
-      .map((session) => session.stream)
-      .filter((stream) => deps.view.status(stream) === 'live');
+    const ids = deps.view.liveStreamIds();
+    const live = ids.length === 0 ? [] : await deps.streams.findByIds(ids);
     const cards = await Promise.all(live.map(async (stream) => ({ stream, status: await deps.view.public(stream) })));
     cards.sort((a, b) => b.status.viewers - a.status.viewers || a.stream.name.localeCompare(b.stream.name));
     const items = cards.map(({ stream, status }) => {
