@@ -38,7 +38,7 @@ import { routeNmsLogging } from '../ingest/nms-rtmp-protocol';
 import { RtmpServer } from '../ingest/rtmp-server';
 import { LiveRegistry } from '../live/live-registry';
 import { LiveSession } from '../live/live-session';
-import { SessionOutput } from '../live/session-output';
+import { continuationOf, SessionOutput } from '../live/session-output';
 import { killOrphanTranscoders, recoverCrashedSessions } from '../live/recovery';
 import { SessionRepository } from '../live/session-repository';
 import { StreamWatch } from '../live/stream-watch';
@@ -136,6 +136,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   let delivery: DeliveryProcesses | undefined;
   const eventLoopStalls = new EventLoopStalls(EVENT_LOOP_SAMPLE_MS);
   const metrics = createMetrics({
+    node: config.nodeId,
     eventLoopStalls,
     heldRequests: () => (held?.size ?? 0) + (delivery?.held ?? 0),
     viewerCounts: () => viewers.counts(),
@@ -188,10 +189,13 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const live = new LiveRegistry(
     streams,
     leases,
-    (stream, onEnded) =>
+    sessions,
+    config.nodeId,
+    (stream, onEnded, takeover) =>
       new LiveSession({
         id: generateId(),
         stream,
+        ...(takeover && { takeover }),
         node: config.nodeId,
         settings: settings.session,
         createOutput: (events) =>
@@ -207,6 +211,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
             ffmpegPath: config.ffmpegPath,
             metrics,
             now,
+            ...(takeover && { continues: continuationOf(takeover) }),
           }),
         store: sessions,
         logger,
@@ -299,7 +304,11 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       : new OwnerHop({
           secret: config.clusterSecret,
           elsewhere,
-          liveHere: (playbackId, sessionId) => catalog.get(playbackId, sessionId) !== undefined,
+          // A session starting here is not in the catalog yet, and no other node has it any more.
+          liveHere: (playbackId, sessionId) => {
+            const session = live.getByPlaybackId(playbackId);
+            return session !== undefined && (sessionId === undefined || session.id === sessionId);
+          },
           layout,
           logger,
         });

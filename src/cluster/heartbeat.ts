@@ -28,6 +28,8 @@ export interface HeartbeatDeps {
 export class ClusterHeartbeat {
   private readonly task: PeriodicTask;
   private warnedNoHop = false;
+  /** Whether another node was up at the last heartbeat that reached the database. */
+  private othersUp = false;
 
   constructor(private readonly deps: HeartbeatDeps) {
     this.task = new PeriodicTask(deps.intervalMs, () => this.beat(), (error) => deps.logger.warn({ err: error }, 'cannot reach the database for the cluster heartbeat'));
@@ -48,10 +50,19 @@ export class ClusterHeartbeat {
   private async beat(): Promise<void> {
     const { nodes, leases, live, viewers, elsewhere, logger } = this.deps;
     const sessions = live.list();
-    const { lost, error } = await leases.renew(sessions.map((session) => session.stream.id));
+    const { lost, lapsing, error } = await leases.renew(sessions.map((session) => session.stream.id));
     for (const streamId of lost) {
-      logger.error({ playbackId: live.getByStreamId(streamId)?.stream.playbackId }, 'lost the lease of a live stream: ending its session so that it has one owner');
+      logger.error({ playbackId: live.getByStreamId(streamId)?.stream.playbackId }, 'another node took a stream live here: ending its session here');
       void live.stopStream(streamId, 'lease_lost');
+    }
+    // Cut off from the database, a node gives its streams up before others may take them, so that
+    // their publishers reconnect to a node that can go on. Alone, it keeps them: nobody else could
+    // take them, and a database outage must not end every stream.
+    if (this.othersUp) {
+      for (const streamId of lapsing) {
+        logger.error({ playbackId: live.getByStreamId(streamId)?.stream.playbackId }, 'cannot renew a stream lease: ending the session so that another node can take the stream');
+        void live.stopStream(streamId, 'lease_lost');
+      }
     }
     if (error) throw error;
     await leases.reportViewers(new Map(sessions.map((session) => [session.stream.id, viewers(session.stream.playbackId)])));
@@ -62,5 +73,6 @@ export class ClusterHeartbeat {
       logger.warn('other nodes share this database and have streams live, but CLUSTER_SECRET is not set: their viewers cannot be served here');
     }
     await nodes.beat(this.deps.self, { liveSessions: sessions.length, load: os.loadavg()[0]! / os.availableParallelism() });
+    this.othersUp = (await nodes.list()).some((node) => node.id !== this.deps.self.id && node.status === 'up');
   }
 }

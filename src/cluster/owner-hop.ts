@@ -17,7 +17,7 @@ const MAX_REMEMBERED = 10_000;
 export interface OwnerHopDeps {
   secret: string;
   elsewhere: LiveElsewhere;
-  /** Whether the session (or, without one, the stream) is live on this node. */
+  /** Whether this node has a session of the stream (that one, if named), in whatever state. */
   liveHere: (playbackId: string, sessionId: string | undefined) => boolean;
   layout: MediaLayout;
   logger: Logger;
@@ -52,7 +52,9 @@ export class OwnerHop {
     const { playbackId, sessionId } = ids;
     const lease = this.deps.elsewhere.playback(playbackId);
     if (!lease?.url || this.fromPeer(req)) return false;
-    if (this.deps.liveHere(playbackId, sessionId) || (sessionId !== undefined && this.endedHere(playbackId, sessionId))) return false;
+    if (this.deps.liveHere(playbackId, sessionId)) return false;
+    // A session the owner now runs may have begun here (it was taken over): the owner has its present.
+    if (sessionId !== undefined && sessionId !== lease.sessionId && this.endedHere(playbackId, sessionId)) return false;
     const base = new URL(lease.url);
     const agent = base.protocol === 'https:' ? this.agents.https : this.agents.http;
     const target = { protocol: base.protocol, hostname: base.hostname, port: base.port, path: `${base.pathname.replace(/\/$/, '')}${url}`, agent };

@@ -13,6 +13,8 @@ export interface LiveLease {
   streamId: string;
   playbackId: string;
   node: string;
+  /** The session the owner runs, once it has named it. */
+  sessionId: string | undefined;
   /** Where the node's HTTP is reached; absent when it has not said. */
   url: string | undefined;
   viewers: number;
@@ -68,6 +70,13 @@ export class StreamLeases {
     });
   }
 
+  /** Names the session this node runs under the lease: other nodes send requests for it here. */
+  attach(streamId: string, sessionId: string): Promise<void> {
+    return this.inOrder(streamId, async () => {
+      await this.db('stream_leases').where({ stream_id: streamId, holder: this.options.holder }).update({ session_id: sessionId });
+    });
+  }
+
   /**
    * Gives the stream up unless `stillNeeded()` says otherwise when the release's turn comes (a new
    * session of the same stream may have claimed it meanwhile), or a publish claimed it moments ago.
@@ -83,15 +92,15 @@ export class StreamLeases {
 
   /**
    * Extends the leases of the streams still `needed`, and releases the others. Returns the streams
-   * this process can no longer count as its own: taken by another node, or not renewed in time
-   * because the database could not be reached (their sessions must end, or there could be two owners).
+   * taken by another node (`lost`: their sessions must end), and, when the database cannot be
+   * reached, those whose leases are about to lapse (`lapsing`: another node may take them soon).
    */
-  async renew(needed: readonly string[]): Promise<{ lost: string[]; error?: unknown }> {
+  async renew(needed: readonly string[]): Promise<{ lost: string[]; lapsing: string[]; error?: unknown }> {
     const { holder, leaseMs, now } = this.options;
     const wanted = new Set(needed);
     for (const streamId of [...this.held.keys()]) if (!wanted.has(streamId)) void this.release(streamId, () => false).catch(() => undefined);
     const mine = needed.filter((streamId) => this.held.has(streamId));
-    if (mine.length === 0) return { lost: needed.filter((streamId) => !this.held.has(streamId)) };
+    if (mine.length === 0) return { lost: needed.filter((streamId) => !this.held.has(streamId)), lapsing: [] };
     const at = now();
     try {
       await this.db('stream_leases').whereIn('stream_id', mine).andWhere({ holder }).update({ expires_at: at + leaseMs });
@@ -99,12 +108,10 @@ export class StreamLeases {
       const lost = needed.filter((streamId) => !still.has(streamId));
       for (const streamId of still) this.held.set(streamId, at + leaseMs);
       for (const streamId of lost) this.forget(streamId);
-      return { lost };
+      return { lost, lapsing: [] };
     } catch (error) {
-      // Ending a session a little before its lease lapses leaves no moment with two owners.
-      const lost = needed.filter((streamId) => (this.held.get(streamId) ?? 0) - leaseMs / 4 <= at);
-      for (const streamId of lost) this.forget(streamId);
-      return { lost, error };
+      // A quarter of a lease before it lapses: a session ended then leaves no moment with two owners.
+      return { lost: [], lapsing: mine.filter((streamId) => (this.held.get(streamId) ?? 0) - leaseMs / 4 <= at), error };
     }
   }
 
@@ -134,8 +141,8 @@ export class StreamLeases {
       .join('streams as s', 's.id', 'l.stream_id')
       .leftJoin('nodes as n', 'n.id', 'l.node')
       .where('l.expires_at', '>=', this.options.now())
-      .select<Array<{ stream_id: string; playback_id: string; node: string; url: string | null; viewers: number }>>('l.stream_id', 's.playback_id', 'l.node', 'n.url', 'l.viewers');
-    return rows.map((row) => ({ streamId: row.stream_id, playbackId: row.playback_id, node: row.node, url: row.url ?? undefined, viewers: Number(row.viewers) }));
+      .select<Array<{ stream_id: string; playback_id: string; node: string; session_id: string | null; url: string | null; viewers: number }>>('l.stream_id', 's.playback_id', 'l.node', 'l.session_id', 'n.url', 'l.viewers');
+    return rows.map((row) => ({ streamId: row.stream_id, playbackId: row.playback_id, node: row.node, sessionId: row.session_id ?? undefined, url: row.url ?? undefined, viewers: Number(row.viewers) }));
   }
 
   private admitting(streamId: string): boolean {

@@ -33,7 +33,7 @@ export function relay(
     pipeline(answer, res, () => undefined);
   });
   upstream.on('error', (error) => {
-    if (res.headersSent || req.destroyed) return void res.destroy();
+    if (res.headersSent || res.destroyed) return void res.destroy();
     const body = JSON.stringify(errorBody('service_unavailable', onFailure(error)));
     res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
     res.end(body);

@@ -5,8 +5,10 @@ import type { Metrics } from '../observability/metrics';
 import type { KeyRefusal, StreamService } from '../streams/stream-service';
 import type { StreamRecord } from '../streams/stream-repository';
 import type { EndReason, LiveSession } from './live-session';
+import type { SessionRecord, SessionRepository } from './session-repository';
 
-export type SessionFactory = (stream: StreamRecord, onEnded: (session: LiveSession) => void) => LiveSession;
+/** `takeover`: another node's session of the stream, left open, which the new session continues. */
+export type SessionFactory = (stream: StreamRecord, onEnded: (session: LiveSession) => void, takeover: SessionRecord | undefined) => LiveSession;
 
 export interface RegistryOptions {
   /** Free space left on the media folder's disk, in bytes. */
@@ -48,6 +50,8 @@ export class LiveRegistry implements PublishGate {
   constructor(
     private readonly streams: StreamService,
     private readonly leases: StreamLeases,
+    private readonly history: Pick<SessionRepository, 'openElsewhere'>,
+    private readonly node: string,
     private readonly createSession: SessionFactory,
     private readonly options: RegistryOptions,
     private readonly logger: Logger,
@@ -66,7 +70,9 @@ export class LiveRegistry implements PublishGate {
       this.logger.info({ playbackId: result.stream.playbackId, owner: claim.owner }, 'publish refused: the stream is live on another node');
       return LIVE_ELSEWHERE;
     }
-    return { ok: true, admit: (publisher) => this.admit(result.stream, publisher) };
+    // Holding the lease, this node may continue what another node left open.
+    const takeover = current ? undefined : await this.history.openElsewhere(result.stream.id, this.node);
+    return { ok: true, admit: (publisher) => this.admit(result.stream, publisher, takeover) };
   }
 
   getByStreamId(streamId: string): LiveSession | undefined {
@@ -95,7 +101,7 @@ export class LiveRegistry implements PublishGate {
     await Promise.all(this.list().map((session) => session.stop(reason)));
   }
 
-  private admit(stream: StreamRecord, publisher: Publisher): AdmitResult {
+  private admit(stream: StreamRecord, publisher: Publisher, takeover: SessionRecord | undefined): AdmitResult {
     const existing = this.sessions.get(stream.id);
     if (existing) {
       if (existing.canResume(this.options.now())) {
@@ -111,6 +117,9 @@ export class LiveRegistry implements PublishGate {
         // The lease lapses by itself; until then only this node could take the stream.
         this.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot release a stream lease');
       });
+    }, takeover);
+    this.leases.attach(stream.id, session.id).catch((error: unknown) => {
+      this.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot name the session in the stream lease');
     });
     this.sessions.set(stream.id, session);
     this.metrics.liveStreams.set(this.sessions.size);

@@ -8,7 +8,7 @@ import { unplayableProfile, type SourceInfo } from '../transcode/ladder';
 import { PublisherFeed, type TrackChange } from './publisher-feed';
 import { SessionJournal } from './session-journal';
 import type { OutputEvents, OutputSettings, SessionMedia } from './session-output';
-import type { SessionRepository } from './session-repository';
+import type { SessionRecord, SessionRepository } from './session-repository';
 import { sessionView, type LiveSessionInfo } from './session-view';
 import { SessionWatchdog, type WatchdogSettings } from './session-watchdog';
 
@@ -40,11 +40,16 @@ export interface SessionSettings extends OutputSettings, WatchdogSettings {
 export interface LiveSessionDeps {
   id: string;
   stream: StreamRecord;
+  /**
+   * Another node's session of this stream, left open when that node died or gave the stream up:
+   * this one continues it (same id, same row, its playlists' sequence numbers going on).
+   */
+  takeover?: SessionRecord;
   node: string;
   settings: SessionSettings;
   /** What becomes of the media (SessionOutput), told where to report. */
   createOutput: (events: OutputEvents) => SessionMedia;
-  store: Pick<SessionRepository, 'insert' | 'update'>;
+  store: Pick<SessionRepository, 'insert' | 'update' | 'adopt'>;
   logger: Logger;
   metrics: Metrics;
   now: () => number;
@@ -96,17 +101,21 @@ export class LiveSession {
   private readonly log: Logger;
 
   constructor(private readonly deps: LiveSessionDeps) {
-    this.id = deps.id;
+    const { takeover } = deps;
+    this.id = takeover?.id ?? deps.id;
     this.stream = deps.stream;
-    this.startedAt = deps.now();
-    const log = (this.log = deps.logger.child({ session: deps.id, playbackId: deps.stream.playbackId }));
+    this.startedAt = takeover?.startedAt ?? deps.now();
+    this.reconnects = takeover ? takeover.reconnects + 1 : 0;
+    const log = (this.log = deps.logger.child({ session: this.id, playbackId: deps.stream.playbackId }));
+    if (takeover) log.info({ from: takeover.node, lastMsn: takeover.lastMsn }, 'continuing a session another node began');
     const guard = (work: () => void) => this.guarded(work);
     this.output = deps.createOutput({
-      sessionId: deps.id,
+      sessionId: this.id,
       log,
       onLive: () => this.wentLive(),
       onFailed: () => void this.stop('transcoder_failed'),
       onRestart: (restarts) => this.journal.update({ transcoderRestarts: restarts }),
+      onPosition: (lastMsn, discontinuities) => this.journal.update({ lastMsn, discontinuities }),
       guard,
     });
     this.watchdog = new SessionWatchdog(
@@ -133,7 +142,7 @@ export class LiveSession {
     this.journal = new SessionJournal(
       deps.store,
       {
-        id: deps.id,
+        id: this.id,
         streamId: deps.stream.id,
         node: deps.node,
         state: this.currentState,
@@ -149,10 +158,13 @@ export class LiveSession {
         frameRate: null,
         profile: deps.stream.profile,
         recorded: deps.stream.record,
-        reconnects: 0,
-        transcoderRestarts: 0,
+        reconnects: this.reconnects,
+        transcoderRestarts: takeover?.transcoderRestarts ?? 0,
+        lastMsn: takeover?.lastMsn ?? null,
+        discontinuities: takeover?.discontinuities ?? 0,
       },
       log,
+      takeover !== undefined,
     );
     this.watchdog.start();
   }

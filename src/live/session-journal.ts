@@ -2,23 +2,27 @@ import type { Logger } from '../observability/logger';
 import type { SessionRecord, SessionRepository } from './session-repository';
 
 /**
- * A session's row in the database, written off the media path: the insert and every update are
- * queued in order, and a failure is logged, never thrown at the session.
+ * A session's row in the database, written off the media path: the insert (or, for a session taken
+ * over from another node, the row's adoption) and every update are queued in order, and a failure
+ * is logged, never thrown at the session. Updates apply only while the row names this node.
  */
 export class SessionJournal {
   private written: Promise<void>;
 
   constructor(
-    private readonly store: Pick<SessionRepository, 'insert' | 'update'>,
+    private readonly store: Pick<SessionRepository, 'insert' | 'update' | 'adopt'>,
     private readonly record: SessionRecord,
     private readonly log: Logger,
+    adopted: boolean,
   ) {
-    this.written = store.insert(record).catch((error: unknown) => log.error({ err: error }, 'cannot record the session'));
+    const { id, node, state, reconnects } = record;
+    const first = adopted ? store.adopt(id, node, { state, reconnects, endedAt: null, endReason: null }) : store.insert(record);
+    this.written = first.catch((error: unknown) => log.error({ err: error }, 'cannot record the session'));
   }
 
   update(patch: Partial<SessionRecord>): void {
     this.written = this.written
-      .then(() => this.store.update(this.record.id, patch))
+      .then(() => this.store.update(this.record.id, this.record.node, patch))
       .catch((error: unknown) => this.log.error({ err: error }, 'cannot update the session record'));
   }
 

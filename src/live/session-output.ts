@@ -5,6 +5,7 @@
 import type { MediaTag } from '../ingest/media';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import type { SessionRecord } from './session-repository';
 import type { Catalog } from '../packaging/catalog';
 import { LIVE_PLAYLIST, RECORDING_PLAYLIST, sessionUriPrefix } from '../packaging/media-layout';
 import { buildMasterPlaylist } from '../packaging/master-playlist';
@@ -60,6 +61,8 @@ export interface OutputEvents {
   onFailed: () => void;
   /** A run was restarted; `restarts` so far. */
   onRestart: (restarts: number) => void;
+  /** The first rendition completed segment `lastMsn`, with `discontinuities` so far: where a node taking the session over goes on from. */
+  onPosition: (lastMsn: number, discontinuities: number) => void;
   /** Runs callbacks that come from outside (timers, process exits) inside the session's error guard. */
   guard: (work: () => void) => void;
 }
@@ -75,6 +78,8 @@ export interface SessionOutputDeps extends OutputEvents {
   ffmpegPath: string;
   metrics: Metrics;
   now: () => number;
+  /** The session was begun by another node: its playlists go on where that node's stood. */
+  continues?: { nextMsn: number; discontinuities: number };
 }
 
 /**
@@ -121,11 +126,13 @@ export class SessionOutput implements SessionMedia {
   prepare(source: SourceInfo): void {
     const { settings, stream, files, catalog } = this.deps;
     const plan = this.planFor(source);
+    const renditions = packagedRenditions(plan);
+    const first = renditions[0]?.name;
     this.packager = new Packager({
       playbackId: stream.playbackId,
       sessionId: this.deps.sessionId,
       layout: files.layout,
-      renditions: packagedRenditions(plan),
+      renditions,
       mode: this.deps.latencyMode,
       partSeconds: settings.partSeconds,
       segmentSeconds: settings.segmentSeconds,
@@ -133,7 +140,12 @@ export class SessionOutput implements SessionMedia {
       record: stream.record,
       catalog,
       now: this.deps.now,
-      onSegment: () => this.deps.guard(() => this.onSegment()),
+      ...(this.deps.continues && { continues: this.deps.continues }),
+      onSegment: (rendition, msn, discontinuities) =>
+        this.deps.guard(() => {
+          if (rendition === first) this.deps.onPosition(msn, discontinuities);
+          this.onSegment();
+        }),
       onRunFailed: (error) =>
         this.deps.guard(() => {
           this.deps.log.error({ err: error }, 'cannot write the stream\'s files; restarting the run');
@@ -349,6 +361,15 @@ export class SessionOutput implements SessionMedia {
     if (stream.record) await files.writeSessionMaster(stream.playbackId, sessionId, buildMasterPlaylist(description, { uriPrefix: '', playlist: RECORDING_PLAYLIST }));
     if (!this.ending) this.deps.onLive();
   }
+}
+
+/**
+ * Where a session taken over from another node goes on. That node's newest segment in the record
+ * may lag its playlists by a segment still being written (its parts already listed), so the next
+ * sequence number skips one: numbers are never used twice, and a gap is allowed.
+ */
+export function continuationOf(record: Pick<SessionRecord, 'lastMsn' | 'discontinuities'>): { nextMsn: number; discontinuities: number } {
+  return { nextMsn: (record.lastMsn ?? 0) + 2, discontinuities: record.discontinuities };
 }
 
 /** The packager's view of a plan: video renditions first (the first one cuts the audio). */

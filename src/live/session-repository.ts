@@ -20,6 +20,10 @@ export interface SessionRecord {
   recorded: boolean;
   reconnects: number;
   transcoderRestarts: number;
+  /** The newest complete segment of its first rendition. */
+  lastMsn: number | null;
+  /** EXT-X-DISCONTINUITY tags so far: one per run after the first. */
+  discontinuities: number;
 }
 
 interface SessionRow {
@@ -41,6 +45,8 @@ interface SessionRow {
   recorded: number | boolean;
   reconnects: number;
   transcoder_restarts: number;
+  last_msn: number | null;
+  discontinuities: number;
 }
 
 const COLUMNS: Record<keyof SessionRecord, keyof SessionRow> = {
@@ -62,6 +68,8 @@ const COLUMNS: Record<keyof SessionRecord, keyof SessionRow> = {
   recorded: 'recorded',
   reconnects: 'reconnects',
   transcoderRestarts: 'transcoder_restarts',
+  lastMsn: 'last_msn',
+  discontinuities: 'discontinuities',
 };
 
 function toRecord(row: SessionRow): SessionRecord {
@@ -84,6 +92,8 @@ function toRecord(row: SessionRow): SessionRecord {
     recorded: Boolean(row.recorded),
     reconnects: row.reconnects,
     transcoderRestarts: row.transcoder_restarts,
+    lastMsn: row.last_msn === null ? null : Number(row.last_msn),
+    discontinuities: Number(row.discontinuities),
   };
 }
 
@@ -103,8 +113,20 @@ export class SessionRepository {
     await this.db<SessionRow>('sessions').insert(toRow(record));
   }
 
-  async update(id: string, patch: Partial<SessionRecord>): Promise<void> {
-    await this.db<SessionRow>('sessions').where({ id }).update(toRow(patch));
+  /** Only while `node` has the session: once another node has taken it over, this one's writes are void. */
+  async update(id: string, node: string, patch: Partial<SessionRecord>): Promise<void> {
+    await this.db<SessionRow>('sessions').where({ id, node }).update(toRow(patch));
+  }
+
+  /** Another node's session of this stream that never ended (the node died, or lost the stream): the one to continue. */
+  async openElsewhere(streamId: string, node: string): Promise<SessionRecord | undefined> {
+    const row = await this.db<SessionRow>('sessions').where({ stream_id: streamId }).whereNot({ node }).whereNull('ended_at').orderBy('started_at', 'desc').first();
+    return row && toRecord(row);
+  }
+
+  /** Takes a session over for `node`: it is this node's from now on. */
+  async adopt(id: string, node: string, patch: Partial<SessionRecord>): Promise<void> {
+    await this.db<SessionRow>('sessions').where({ id }).update({ ...toRow(patch), node });
   }
 
   async findById(id: string): Promise<SessionRecord | undefined> {

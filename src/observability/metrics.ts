@@ -2,6 +2,8 @@ import client from 'prom-client';
 import type { StallFigures } from './event-loop-stalls';
 
 export interface MetricSources {
+  /** Every metric is labelled with it, so that a cluster's nodes can be told apart once scraped together. */
+  node?: string;
   /** Streams with viewers now, by playback id. */
   viewerCounts: () => Map<string, number>;
   /** The live sessions of this node now. */
@@ -19,6 +21,7 @@ const STALL_FIGURES = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as c
 /** One registry per origin instance (tests run several in one process). Labels never carry keys. */
 export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
+  if (sources.node !== undefined) registry.setDefaultLabels({ node: sources.node });
   client.collectDefaultMetrics({ register: registry, prefix: 'origin_', eventLoopMonitoringPrecision: PARKED_PRECISION_MS });
   const noStalls: StallFigures = { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
   const stalls = sources.eventLoopStalls ?? { intervalMs: 0, read: () => noStalls };

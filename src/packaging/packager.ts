@@ -6,7 +6,7 @@ import { writeAtomicSync } from './atomic-write';
 import type { Catalog, LiveSessionInfo } from './catalog';
 import { fragment, initSegment } from './fmp4';
 import { initName, LIVE_PLAYLIST, RECORDING_PLAYLIST, segmentName, type MediaLayout } from './media-layout';
-import { recordingEntry, recordingHeader, renderLivePlaylist, renderRecording, type LatencyMode, type RecordedSegment } from './media-playlist';
+import { hasEndList, recordingEntry, recordingHeader, renderLivePlaylist, renderRecording, type LatencyMode, type RecordedSegment } from './media-playlist';
 import { Segmenter, type ClosedPart } from './segmenter';
 import { keptSegments, type TimelineEvent } from './timeline';
 import { AAC_FRAME_SAMPLES, sameTrack, ticks, type Sample, type Track } from './track';
@@ -37,8 +37,13 @@ export interface PackagerOptions {
   record: boolean;
   catalog: Catalog;
   now: () => number;
-  /** A rendition completed a segment. */
-  onSegment: (rendition: string) => void;
+  /**
+   * A session another node began (and died or gave up): its sequence numbers go on from
+   * `nextMsn`, after a discontinuity, `discontinuities` being the tags its playlists had so far.
+   */
+  continues?: { nextMsn: number; discontinuities: number };
+  /** A rendition completed a segment: `msn`, with `discontinuities` tags in its playlist so far. */
+  onSegment: (rendition: string, msn: number, discontinuities: number) => void;
   /**
    * A file of the current run could not be written (its folder removed, the disk full): the run
    * packages nothing more, and should be replaced by a new one.
@@ -72,6 +77,8 @@ interface RenditionState {
   segmenter?: Segmenter;
   /** The next segment starts a new timeline (a new run, or new codec parameters). */
   discontinuity: boolean;
+  /** Tags so far, the next segment's excluded. */
+  discontinuities: number;
   nextMsn: number;
   msn: number;
   partIndex: number;
@@ -86,6 +93,8 @@ interface RenditionState {
   /** Bytes and seconds of the segments of the live window, for the measured bitrate. */
   recent: Array<{ bytes: number; seconds: number }>;
   recorded: RecordedSegment[];
+  /** The recording file was begun by the node this session was taken over from. */
+  recordingContinued?: boolean;
   lastPartAt?: number;
 }
 
@@ -99,14 +108,15 @@ export class Packager {
   private finished = false;
 
   constructor(private readonly options: PackagerOptions) {
-    this.add(options.renditions, 1);
+    const { continues } = options;
+    this.add(options.renditions, continues?.nextMsn ?? 1, continues?.discontinuities ?? 0);
     const info: LiveSessionInfo = {
       playbackId: options.playbackId,
       sessionId: options.sessionId,
       mode: options.mode,
       partTarget: options.partSeconds,
       renditions: options.renditions.map((r) => r.name),
-      timeline: { listSize: options.listSize, segmentSeconds: options.segmentSeconds },
+      timeline: { listSize: options.listSize, segmentSeconds: options.segmentSeconds, discontinuitySequence: continues?.discontinuities ?? 0 },
     };
     options.catalog.apply({ type: 'open', session: info });
   }
@@ -118,15 +128,16 @@ export class Packager {
   addRenditions(renditions: PackagerOptions['renditions']): void {
     const fresh = renditions.filter((r) => !this.renditions.has(r.name));
     if (fresh.length === 0 || this.finished) return;
-    this.add(fresh, Math.max(1, ...[...this.renditions.values()].map((r) => r.nextMsn)));
+    const others = [...this.renditions.values()];
+    this.add(fresh, Math.max(1, ...others.map((r) => r.nextMsn)), Math.max(0, ...others.map((r) => r.discontinuities)));
     const { catalog, playbackId, sessionId } = this.options;
     catalog.apply({ type: 'renditions', playbackId, sessionId, added: fresh.map((r) => r.name) });
   }
 
-  private add(renditions: PackagerOptions['renditions'], nextMsn: number): void {
+  private add(renditions: PackagerOptions['renditions'], nextMsn: number, discontinuities: number): void {
     const { layout, playbackId, sessionId } = this.options;
     for (const { name, kind } of renditions) {
-      this.renditions.set(name, { name, kind, dir: layout.renditionDir(playbackId, sessionId, name), discontinuity: false, nextMsn, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
+      this.renditions.set(name, { name, kind, dir: layout.renditionDir(playbackId, sessionId, name), discontinuity: false, discontinuities, nextMsn, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
     }
     this.reference ??= renditions.find((r) => r.kind === 'video')?.name;
   }
@@ -144,7 +155,7 @@ export class Packager {
     for (const state of this.renditions.values()) {
       state.segmenter = undefined;
       state.track = undefined;
-      state.discontinuity = run.number > 1;
+      state.discontinuity = run.number > 1 || this.options.continues !== undefined;
       // Again for every run: a folder removed under the previous one is there for this one.
       this.write(run, () => fs.mkdirSync(state.dir, { recursive: true }));
     }
@@ -200,7 +211,10 @@ export class Packager {
         writeAtomicSync(path.join(state.dir, LIVE_PLAYLIST), renderLivePlaylist(timeline, { mode: 'standard', partTarget: this.options.partSeconds, skip: false, reports: [] }));
       }
       if (this.options.record && state.recorded.length > 0) {
-        writeAtomicSync(path.join(state.dir, RECORDING_PLAYLIST), renderRecording(state.recorded, { segmentSeconds: this.options.segmentSeconds, ended: true }));
+        const file = path.join(state.dir, RECORDING_PLAYLIST);
+        // A recording begun by another node holds entries this one never had: it is ended, not rewritten.
+        if (state.recordingContinued) fs.appendFileSync(file, '#EXT-X-ENDLIST\n');
+        else writeAtomicSync(file, renderRecording(state.recorded, { segmentSeconds: this.options.segmentSeconds, ended: true }));
       }
     }
     catalog.apply({ type: 'close', playbackId, sessionId });
@@ -333,6 +347,7 @@ export class Packager {
       programDateTime: new Date(Math.round(run.startedAt + sessionMs - run.offsetMs)).toISOString(),
       init: state.init!,
     };
+    if (state.discontinuity) state.discontinuities += 1;
     state.discontinuity = false;
     if (state.name !== run.reference) return;
     for (const audio of this.renditions.values()) {
@@ -375,14 +390,28 @@ export class Packager {
       const recorded: RecordedSegment = { msn: state.msn, duration: seconds, ...start };
       const file = path.join(state.dir, RECORDING_PLAYLIST);
       const previous = state.recorded.at(-1);
-      if (!previous) fs.writeFileSync(file, recordingHeader(state.msn, { segmentSeconds: this.options.segmentSeconds, ended: false }).join('\n') + '\n');
+      if (!previous) state.recordingContinued = this.continuesRecording(file);
+      if (!previous && !state.recordingContinued) fs.writeFileSync(file, recordingHeader(state.msn, { segmentSeconds: this.options.segmentSeconds, ended: false }).join('\n') + '\n');
       fs.appendFileSync(file, recordingEntry(recorded, previous?.init).join('\n') + '\n');
       state.recorded.push(recorded);
     } else {
       const expired = state.msn - keptSegments(this.options.listSize);
       if (expired >= 1) fs.rmSync(path.join(state.dir, segmentName(expired)), { force: true });
     }
-    this.options.onSegment(state.name);
+    this.options.onSegment(state.name, state.msn, state.discontinuities);
+  }
+
+  /**
+   * A session continued from another node finds that node's recording here only when the nodes
+   * share their media folder; unended, it goes on (behind a discontinuity).
+   */
+  private continuesRecording(file: string): boolean {
+    if (!this.options.continues) return false;
+    try {
+      return !hasEndList(fs.readFileSync(file, 'utf8'));
+    } catch {
+      return false;
+    }
   }
 
   private publish(rendition: string, event: TimelineEvent): void {

@@ -36,6 +36,8 @@ export interface TimelineOptions {
   listSize: number;
   /** The configured segment duration, in seconds: the least the target duration can be. */
   segmentSeconds: number;
+  /** Discontinuities before the first segment (a session continued from another node); 0 if absent. */
+  discontinuitySequence?: number;
 }
 
 /**
@@ -55,7 +57,9 @@ export class Timeline {
   private longest = 0;
   private countedUpTo = 0;
 
-  constructor(private readonly options: TimelineOptions) {}
+  constructor(private readonly options: TimelineOptions) {
+    this.discontinuitySequence = options.discontinuitySequence ?? 0;
+  }
 
   apply(event: TimelineEvent): void {
     if (event.type === 'ended') {

@@ -8,6 +8,7 @@ import { createTestDatabase, mysqlUrl, type TestDatabase } from '../support/data
 import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher, stopAllProcesses } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -148,37 +149,124 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     expect(secondHop.status).toBe(404);
   });
 
-  test('a node killed with SIGKILL: shown gone, and its stream taken by the next publish elsewhere once its lease lapses', async () => {
+  test('a node killed with SIGKILL: shown gone; the next publish elsewhere continues its session (same URLs, sequence numbers going on after a discontinuity, the recording kept whole)', async () => {
     const token = 'cluster-test-admin-token-0123456789';
+    // node-c shares node-a's media folder, as nodes sharing a network volume do: the recording can go on.
     const server = startServerProcess(
-      { DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-c-media'), NODE_ID: 'node-c', ADMIN_TOKEN: token, HTTP_DELIVERY_PROCESSES: '0' },
+      { DATABASE_URL: database.url, MEDIA_DIR: a.config.mediaDir, NODE_ID: 'node-c', ADMIN_TOKEN: token, CLUSTER_SECRET: SECRET, HTTP_DELIVERY_PROCESSES: '0' },
       undefined,
       { processGroup: true },
     );
     servers.push(server);
     const url = await server.httpUrl();
     // The lease of node-c is the default: 5 s without renewal.
-    const stream = await createStream(a, 'Failover', { profile: 'passthrough', reconnectWindowSeconds: 0 });
+    const stream = await createStream(a, 'Failover', { profile: 'passthrough', reconnectWindowSeconds: 0, record: true });
     const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)/.exec(server.stdout())![1]);
-    startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.streamKey}`, width: 320, height: 180 });
-    await waitFor(async () => (await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json()).liveSession?.state === 'live', { what: 'live on node-c' });
+    startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
+    const onC = await waitFor(async () => {
+      const body = await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      return body.liveSession?.state === 'live' && body.liveSession;
+    }, { what: 'live on node-c' });
     expect(await publishAnswer(a.rtmpPort, stream.streamKey)).toEqual(LIVE_ELSEWHERE);
+
+    // A viewer at node-a, served by node-c.
+    const masterUrl = `${a.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`;
+    const master = await waitFor(async () => {
+      const response = await fetch(masterUrl);
+      return response.status === 200 && response.text();
+    }, { what: 'the master through node-a' });
+    const mediaUrl = new URL(parseMaster(master).variants[0]!.uri, masterUrl).toString();
+    expect(mediaUrl).toContain(`/sessions/${onC.id}/`);
+    const seenBefore = await waitFor(async () => {
+      const playlist = parseMediaPlaylist(await (await fetch(mediaUrl)).text());
+      return playlist.segments.length >= 3 && playlist;
+    }, { what: 'three segments from node-c' });
+    const highestBefore = Math.max(seenBefore.segments.at(-1)!.sequence, seenBefore.partial?.sequence ?? 0);
 
     server.kill();
     const killedAt = Date.now();
     await stopAllProcesses();
-    const answer = await waitFor(
+    // The publisher reconnects, as OBS does, and the balancer sends it to node-a.
+    let publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+    const onA = await waitFor(
       async () => {
-        const status = await publishAnswer(a.rtmpPort, stream.streamKey);
-        return status?.code === 'NetStream.Publish.Start' && status;
+        if (publisher.child.exitCode !== null) publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+        return (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
       },
-      { what: 'node-a to take the stream over', timeoutMs: 30_000, intervalMs: 250 },
+      { what: 'node-a to take the stream over', timeoutMs: 40_000, intervalMs: 250 },
     );
-    expect(answer.code).toBe('NetStream.Publish.Start');
     // Not before the lease could have lapsed: never two owners.
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(4000);
+    expect(onA).toMatchObject({ id: onC.id, node: 'node-a' });
+    expect(onA.reconnects).toBeGreaterThanOrEqual(1);
     const nodes = (await a.api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string }>;
     expect(nodes.find((n) => n.id === 'node-c')?.status).toBe('gone');
+
+    // The same URLs go on: sequence numbers after every one listed before, behind a discontinuity.
+    expect(await (await fetch(masterUrl)).text()).toBe(master);
+    const after = await waitFor(async () => {
+      const response = await fetch(mediaUrl);
+      if (response.status !== 200) return false;
+      const playlist = parseMediaPlaylist(await response.text());
+      return playlist.segments.length >= 2 && playlist;
+    }, { what: 'segments from node-a at the same URL' });
+    expect(after.segments[0]!.sequence).toBeGreaterThan(highestBefore);
+    expect(after.segments[0]!.discontinuity).toBe(true);
+    expect(after.discontinuitySequence).toBe(seenBefore.discontinuitySequence);
+    for (let i = 1; i < after.segments.length; i += 1) expect(after.segments[i]!.sequence).toBe(after.segments[i - 1]!.sequence + 1);
+    const history = (await a.api('GET', `/api/v1/streams/${stream.id}/sessions`)).body.data as Array<{ id: string; node: string }>;
+    expect(history.map((s) => [s.id, s.node])).toEqual([[onC.id, 'node-a']]);
+
+    // Ended, the recording has node-c's segments and node-a's, in order, each file there.
+    await stopAllProcesses();
+    await waitFor(async () => (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.status === 'idle', { what: 'the session to end' });
+    const recordingFile = path.join(a.config.mediaDir, 'live', stream.playbackId, 'sessions', onC.id, 'source', 'recording.m3u8');
+    const recording = parseMediaPlaylist(fs.readFileSync(recordingFile, 'utf8'));
+    expect(recording.endList).toBe(true);
+    const sequences = recording.segments.map((s) => s.sequence);
+    expect(sequences[0]).toBe(1);
+    expect(sequences.filter((n) => n <= highestBefore).length).toBeGreaterThanOrEqual(seenBefore.segments.at(-1)!.sequence - 1);
+    expect(sequences.some((n) => n > highestBefore)).toBe(true);
+    for (let i = 1; i < sequences.length; i += 1) expect(sequences[i]!).toBeGreaterThan(sequences[i - 1]!);
+    for (const segment of recording.segments) expect(fs.existsSync(path.join(path.dirname(recordingFile), segment.uri))).toBe(true);
+  });
+
+  test('one node cut off from the database: it refuses publishes and gives its stream up before its lease lapses; another node continues it; the others are unaffected', async () => {
+    const target = new URL(database.url);
+    const proxy = await new TcpProxy(target.hostname, Number(target.port || 3306)).start();
+    const viaProxy = new URL(database.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const cut = await startTestOrigin({ sharedDatabaseUrl: viaProxy.toString(), overrides: { ...node('node-cut'), ingest: { authorizeTimeoutSeconds: 2 } } });
+    try {
+      const [stream, other] = [await createStream(a, 'Cut off', { profile: 'passthrough' }), await createStream(a, 'Elsewhere', { profile: 'passthrough' })];
+      startPublisher({ url: cut.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+      startPublisher({ url: b.rtmpUrl(other.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+      const onCut = await waitFor(async () => (await cut.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live' && (await cut.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession, { what: 'live on node-cut' });
+      await waitFor(async () => (await b.api('GET', `/api/v1/streams/${other.id}`)).body.liveSession?.state === 'live', { what: 'live on node-b' });
+
+      proxy.cut();
+      expect(await publishAnswer(cut.rtmpPort, (await createStream(a, 'Refused', { profile: 'passthrough' })).streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied' });
+      await waitFor(() => cut.registry.getByStreamId(stream.id) === undefined, { what: 'node-cut to end its session', timeoutMs: 15_000 });
+      expect(cut.logs.some((line) => line.msg === 'cannot renew a stream lease: ending the session so that another node can take the stream')).toBe(true);
+
+      // The publisher comes back through the balancer to node-a, which continues the session.
+      let publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+      const onA = await waitFor(
+        async () => {
+          if (publisher.child.exitCode !== null) publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+          return (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
+        },
+        { what: 'node-a to take the stream over', timeoutMs: 30_000, intervalMs: 250 },
+      );
+      expect(onA).toMatchObject({ id: onCut.id, node: 'node-a' });
+      // node-b's stream never noticed.
+      expect((await b.api('GET', `/api/v1/streams/${other.id}`)).body.liveSession).toMatchObject({ state: 'live', reconnects: 0 });
+    } finally {
+      await stopAllProcesses();
+      proxy.restore();
+      await cut.close();
+      await proxy.stop();
+    }
   });
 
   test('a node stopped cleanly is shown gone at once, and frees its streams at once', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
-import { metricValue, scrape } from '../support/metrics';
+import { metricValue, scrape, withoutNodeLabel } from '../support/metrics';
 import { processesWhose, startPublisher } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
@@ -140,7 +140,7 @@ describe('delivery processes (http.deliveryProcesses)', () => {
 
     // Twice a second the delivery process reports what it served.
     const metrics = await until('the delivery process report', async () => {
-      const text = (await request(`${url}/metrics`)).body;
+      const text = withoutNodeLabel((await request(`${url}/metrics`)).body);
       return /origin_viewers\{playback_id="AbCdEfGhIjKlMnOpQrSt"\} 3/.test(text) ? text : undefined;
     });
     expect(Number(/origin_hls_requests_total\{kind="playlist",status="200"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);

@@ -1,3 +1,4 @@
+import { withoutNodeLabel } from '../support/metrics';
 import { useTestOrigin } from '../support/origin';
 import { sleep } from '../support/wait';
 
@@ -5,7 +6,7 @@ jest.setTimeout(30_000);
 
 /** The event-loop figures of one scrape, in seconds; each scrape starts a new window. */
 async function lagFigures(scrape: () => Promise<string>): Promise<Record<'max' | 'mean' | 'p50', number>> {
-  const text = await scrape();
+  const text = withoutNodeLabel(await scrape());
   const figure = (name: string) => {
     const match = new RegExp(`^origin_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text);
     if (!match) throw new Error(`no origin_nodejs_eventloop_lag_${name}_seconds in the metrics`);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { chunkMessage, commandMessage, publishAnswer, RtmpTestClient } from '../../scripts/lib/rtmp-client';
 import { HlsClient } from '../support/hls';
+import { withoutNodeLabel } from '../support/metrics';
 import { createStream, startTestOrigin, useTestOrigin } from '../support/origin';
 import { startPublisher } from '../support/processes';
 import { sleep, waitFor } from '../support/wait';
@@ -42,7 +43,7 @@ describe('key guessing over RTMP', () => {
     expect(await publishAnswer(origin.rtmpPort, stream.streamKey, { localAddress: '127.0.0.2' })).toMatchObject({ code: 'NetStream.Publish.Start' });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(origin.logs.some((l) => l.msg === 'too many wrong stream keys from this address: it is refused for a while' && l.client === '127.0.0.1')).toBe(true);
-    expect(await origin.metrics.registry.getSingleMetricAsString('origin_publishes_total')).toMatch(/reason="too_many_failures"} 1/);
+    expect(withoutNodeLabel(await origin.metrics.registry.getSingleMetricAsString('origin_publishes_total'))).toMatch(/reason="too_many_failures"} 1/);
   });
 });
 
@@ -78,7 +79,7 @@ describe('RTMP limits', () => {
     await elsewhere.handshake();
     expect(elsewhere.closed).toBe(false);
     for (const client of [...open, elsewhere]) client.close();
-    expect(await origin.metrics.registry.getSingleMetricAsString('origin_rtmp_connections_rejected_total')).toContain('limit="per_address"} 1');
+    expect(withoutNodeLabel(await origin.metrics.registry.getSingleMetricAsString('origin_rtmp_connections_rejected_total'))).toContain('limit="per_address"} 1');
   });
 
   test.each([
@@ -173,10 +174,13 @@ describe('headers, readiness and metrics', () => {
       await fetch(hls.resolve(media, playlist.segments[0]!.uri));
       await sleep(1000);
     }
-    const text = await waitFor(async () => {
+    const raw = await waitFor(async () => {
       const body = (await origin.api('GET', '/metrics', { token: null })).text;
-      return body.includes(`origin_transcoder_speed{playback_id="${stream.playbackId}"}`) && body;
+      return body.includes(`origin_transcoder_speed{playback_id="${stream.playbackId}",node="${origin.config.nodeId}"}`) && body;
     }, { what: 'per-stream metrics', timeoutMs: 15_000 });
+    // Every series names its node.
+    expect(raw).toMatch(new RegExp(`origin_live_streams\\{node="${origin.config.nodeId}"\\} 1`));
+    const text = withoutNodeLabel(raw);
     expect(text).toMatch(/origin_rtmp_connections 1/);
     expect(text).toMatch(/origin_publishes_total\{result="accepted",reason="ok"\} 1/);
     expect(text).toMatch(/origin_live_streams 1/);

@@ -142,7 +142,7 @@ describe('live session lifecycle', () => {
     expect(env.origin.logs.some((l) => l.msg === 'no new output from the transcoder: it is stalled' && l.session === sessionId)).toBe(true);
     // the stopped process was killed, not left behind
     await waitFor(() => !ffmpegProcessesMentioning(`sessions/${sessionId}`).includes(pid!), { what: 'the stalled ffmpeg to be gone', timeoutMs: 5000 });
-    expect(await env.origin.metrics.registry.getSingleMetricAsString('origin_transcoder_stalls_total')).toMatch(/origin_transcoder_stalls_total \d/);
+    expect(await env.origin.metrics.registry.getSingleMetricAsString('origin_transcoder_stalls_total')).toMatch(/origin_transcoder_stalls_total\{node="[^"]+"\} \d/);
     await env.origin.registry.stopStream(stream.id, 'kicked');
   });
 

@@ -1,6 +1,14 @@
-/** One sample of a Prometheus text exposition: `name{labels} value`, labels written as the origin writes them. */
+/**
+ * The exposition without the `node` label every series carries (NODE_ID), for tests that look at
+ * one node: `origin_live_streams{node="a"} 1` reads `origin_live_streams 1`.
+ */
+export function withoutNodeLabel(text: string): string {
+  return text.replace(/\{node="[^"]*"\}/g, '').replace(/,node="[^"]*"\}/g, '}');
+}
+
+/** One sample of a Prometheus text exposition: `name{labels} value`, labels written as the origin writes them (without `node`). */
 export function metricValue(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  const line = withoutNodeLabel(text).split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 

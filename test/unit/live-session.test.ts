@@ -119,7 +119,7 @@ function setup(stream: Partial<StreamRecord> = {}) {
     node: 'node',
     settings: SETTINGS,
     createOutput: (events) => (output = new FakeOutput(events)),
-    store: { insert: async (record) => void rows.push(record), update: async (_id, patch) => void rows.push(patch) },
+    store: { insert: async (record) => void rows.push(record), update: async (_id, _node, patch) => void rows.push(patch), adopt: async (_id, _node, patch) => void rows.push(patch) },
     logger: createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, done) => done() }) }),
     metrics: createMetrics({ viewerCounts: () => new Map(), liveStreams: () => [] }),
     now: () => Date.now(),

@@ -19,14 +19,25 @@ export async function up(db: Knex): Promise<void> {
     // The process holding it (node id and a per-start token): a restarted node is a new holder.
     t.string('holder', 96).notNullable();
     t.bigInteger('expires_at').notNullable();
+    // The owner's session: requests for it go to the owner, even where an earlier part of it is on disk.
+    t.string('session_id', 32).nullable();
     // The owner's count, so that every node can show it.
     t.integer('viewers').notNullable().defaultTo(0);
     t.index(['holder']);
     t.index(['expires_at']);
   });
+  // Where a session's playlists stand, so that a node taking it over continues them.
+  await db.schema.alterTable('sessions', (t) => {
+    t.integer('last_msn').nullable();
+    t.integer('discontinuities').notNullable().defaultTo(0);
+  });
 }
 
 export async function down(db: Knex): Promise<void> {
+  await db.schema.alterTable('sessions', (t) => {
+    t.dropColumn('last_msn');
+    t.dropColumn('discontinuities');
+  });
   await db.schema.dropTable('stream_leases');
   await db.schema.dropTable('nodes');
 }
