@@ -75,14 +75,7 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     await first.stop();
     await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.status === 'idle', { what: 'the session on node-b to end' });
     // node-b gives the lease back just after its session ends: a publisher may be refused once, and retries as OBS does.
-    let publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180 });
-    const taken = await waitFor(
-      async () => {
-        if (publisher.child.exitCode !== null) publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180 });
-        return (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
-      },
-      { what: 'live on node-a' },
-    );
+    const taken = await publishUntilLive(a, stream, 'live on node-a');
     expect(taken.node).toBe('node-a');
     // The sessions history names the node of each.
     const history = await a.api('GET', `/api/v1/streams/${stream.id}/sessions`);
@@ -187,14 +180,7 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     const killedAt = Date.now();
     await stopAllProcesses();
     // The publisher reconnects, as OBS does, and the balancer sends it to node-a.
-    let publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
-    const onA = await waitFor(
-      async () => {
-        if (publisher.child.exitCode !== null) publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
-        return (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
-      },
-      { what: 'node-a to take the stream over', timeoutMs: 40_000, intervalMs: 250 },
-    );
+    const onA = await publishUntilLive(a, stream, 'node-a to take the stream over');
     // Not before the lease could have lapsed: never two owners.
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(4000);
     expect(onA).toMatchObject({ id: onC.id, node: 'node-a' });
@@ -250,14 +236,7 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
       expect(cut.logs.some((line) => line.msg === 'cannot renew a stream lease: ending the session so that another node can take the stream')).toBe(true);
 
       // The publisher comes back through the balancer to node-a, which continues the session.
-      let publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
-      const onA = await waitFor(
-        async () => {
-          if (publisher.child.exitCode !== null) publisher = startPublisher({ url: a.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
-          return (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
-        },
-        { what: 'node-a to take the stream over', timeoutMs: 30_000, intervalMs: 250 },
-      );
+      const onA = await publishUntilLive(a, stream, 'node-a to take the stream over');
       expect(onA).toMatchObject({ id: onCut.id, node: 'node-a' });
       // node-b's stream never noticed.
       expect((await b.api('GET', `/api/v1/streams/${other.id}`)).body.liveSession).toMatchObject({ state: 'live', reconnects: 0 });
@@ -279,3 +258,19 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     expect(await publishAnswer(a.rtmpPort, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
   });
 });
+
+/**
+ * Publishes to `origin` as OBS reconnecting through a balancer does: refused (the stream still held
+ * elsewhere), it tries again, until the stream is live there. Its live session.
+ */
+async function publishUntilLive(origin: TestOrigin, stream: { id: string; streamKey: string }, what: string): Promise<Record<string, any>> {
+  const publish = () => startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
+  let publisher = publish();
+  return waitFor(
+    async () => {
+      if (publisher.child.exitCode !== null) publisher = publish();
+      return (await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
+    },
+    { what, timeoutMs: 40_000, intervalMs: 250 },
+  );
+}
