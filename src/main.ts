@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './config/load';
 import { DatabaseProblem } from './db/database-problem';
 import { tuneGarbageCollection } from './gc-tuning';
 import { createLogger } from './observability/logger';
-import { startOrigin } from './app/origin';
+import { startOrigin, type Origin } from './app/origin';
 import { packageRoot } from './package-root';
 import { FfmpegMissingError } from './transcode/ffmpeg-check';
 
@@ -24,9 +24,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
-  let origin;
+  let signals = 0;
+  let origin: Origin | undefined;
   try {
-    origin = await startOrigin({ config, logger, assetsDir: path.join(root, 'dist', 'player') });
+    // A drained node exits as a signalled one does: everything stopped in order, then exit 0.
+    origin = await startOrigin({ config, logger, assetsDir: path.join(root, 'dist', 'player'), onDrained: () => onSignal('SIGTERM') });
   } catch (error) {
     // What an operator has to fix: said in one line, without a stack trace.
     if (error instanceof FfmpegMissingError || error instanceof DatabaseProblem) {
@@ -66,8 +68,14 @@ async function main(): Promise<void> {
     logger.error({ err: reason }, 'unhandled promise rejection');
   });
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGUSR2', () => {
+    logger.info({ signal: 'SIGUSR2' }, 'draining');
+    origin.drain();
+  });
+
+  function onSignal(signal: NodeJS.Signals): void {
     signals += 1;
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
@@ -78,16 +86,14 @@ async function main(): Promise<void> {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, SHUTDOWN_LIMIT_MS).unref();
-    origin.stop().then(
+    origin!.stop().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'error during shutdown');
         process.exit(1);
       },
     );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  }
 }
 
 void main();

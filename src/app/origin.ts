@@ -4,6 +4,7 @@ import path from 'node:path';
 import http from 'node:http';
 import type net from 'node:net';
 import { AuditLog } from '../audit/audit-log';
+import { NodeDrain } from '../cluster/drain';
 import { ClusterHeartbeat } from '../cluster/heartbeat';
 import { LiveElsewhere } from '../cluster/live-elsewhere';
 import { NodeRegistry } from '../cluster/node-registry';
@@ -85,6 +86,8 @@ export interface OriginOptions {
   logger: Logger;
   /** Folder with the built player (dist/player). */
   assetsDir: string;
+  /** A drain finished (no session left here): the process exits. Without it, the origin stops. */
+  onDrained?: () => void;
 }
 
 export interface Origin {
@@ -108,6 +111,8 @@ export interface Origin {
   /** Set on the first start without ADMIN_TOKEN and without tokens: shown once, never stored. */
   readonly bootstrapToken: string | undefined;
   stop(): Promise<void>;
+  /** Drains this node within cluster.drainSeconds, as the API's drain does (SIGUSR2). */
+  drain(): void;
 }
 
 /**
@@ -115,7 +120,7 @@ export interface Origin {
  * listeners, background tasks, live sessions) start in the order below and stop in reverse.
  * A start that fails halfway stops what it had started.
  */
-export async function startOrigin({ config, logger, assetsDir }: OriginOptions): Promise<Origin> {
+export async function startOrigin({ config, logger, assetsDir, onDrained }: OriginOptions): Promise<Origin> {
   const ffmpeg = await checkFfmpeg(config.ffmpegPath);
   logger.info({ ffmpeg: ffmpeg.version }, 'ffmpeg found');
   const settings = settingsOf(config);
@@ -218,10 +223,11 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
         metrics,
         now,
         onStateChange: (session, state) => {
-          if (state === 'live') emit('stream.live', session);
+          // A session continued from another node, or handed over to one, is one stream going on.
+          if (state === 'live' && !session.continued) emit('stream.live', session);
           if (state === 'ended') {
             onEnded(session);
-            emit('stream.idle', session, { endReason: session.reason });
+            if (!session.handedOver) emit('stream.idle', session, { endReason: session.reason });
           }
         },
         onPublisherGone: (session, why) => emit('stream.disconnected', session, { why }),
@@ -234,6 +240,15 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   const nodes = new NodeRegistry(db, { goneAfterMs: settings.cluster.leaseMs, now });
   const self = { id: config.nodeId, url: () => config.nodeUrl ?? urls!.publicUrl, version: packageVersion(), startedAt: now() };
   const elsewhere = new LiveElsewhere(config.nodeId);
+  const drain = new NodeDrain({ live, logger, now });
+  // Set once every part has started.
+  let stop: () => Promise<void> = async () => undefined;
+  // Asked again at every heartbeat: the drain goes on, and the process stops once.
+  let drained: Promise<void> | undefined;
+  const drainBy = (deadlineAt: number) => {
+    const done = drain.begin(deadlineAt);
+    drained ??= done.then(() => (onDrained ? onDrained() : void stop().catch((error: unknown) => logger.error({ err: error }, 'cannot stop after draining'))));
+  };
   const heartbeat = new ClusterHeartbeat({
     self,
     nodes,
@@ -242,6 +257,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     viewers: (playbackId) => viewers.count(playbackId),
     elsewhere,
     hops: config.clusterSecret !== undefined,
+    onDrainRequested: drainBy,
     intervalMs: settings.cluster.heartbeatMs,
     logger,
   });
@@ -406,8 +422,7 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
   ];
   const stopParts = await startParts(parts, logger);
   let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= stopParts().then(() => logger.info('origin stopped')));
+  stop = () => (stopping ??= stopParts().then(() => logger.info('origin stopped')));
   logger.info({ rtmp: urls!.rtmpPublicUrl, http: urls!.publicUrl }, 'origin listening');
 
   /** The Koa application (API, pages, health), once the URLs it hands out are known. */
@@ -431,10 +446,10 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
       ...tokenRoutes(tokens),
       ...webhookRoutes(webhooks),
       ...auditRoutes(audit),
-      ...nodeRoutes(nodes),
+      ...nodeRoutes(nodes, { drainSeconds: settings.cluster.drainSeconds, now }),
     ];
     const authFailures = new FailureGuard({ ...settings.http.authFailures, slowAfter: Number.POSITIVE_INFINITY, delayPerFailureMs: 0, maxDelayMs: 0, maxAddresses: 100_000, now });
-    const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: settings.disk.minFreeBytes, ffmpegPath: config.ffmpegPath, now });
+    const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: settings.disk.minFreeBytes, ffmpegPath: config.ffmpegPath, now, draining: () => drain.draining });
     const app = createHttpApp(
       logger,
       [
@@ -476,6 +491,12 @@ export async function startOrigin({ config, logger, assetsDir }: OriginOptions):
     viewers,
     bootstrapToken,
     stop,
+    drain: () => {
+      const deadlineAt = now() + settings.cluster.drainSeconds * 1000;
+      drainBy(deadlineAt);
+      // So that the nodes list shows it; the drain does not wait for the database.
+      nodes.requestDrain(config.nodeId, deadlineAt).catch((error: unknown) => logger.warn({ err: error }, 'cannot record the drain in the database'));
+    },
   };
 }
 

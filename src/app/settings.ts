@@ -19,7 +19,7 @@ export interface Settings {
   hls: { keepEndedMs: number; sweepIntervalMs: number; posterIntervalMs: number; cacheMegabytes: number; maxHeldRequests: number };
   viewers: { windowMs: number };
   live: { watchIntervalMs: number };
-  cluster: { heartbeatMs: number; leaseMs: number };
+  cluster: { heartbeatMs: number; leaseMs: number; drainSeconds: number };
   webhooks: { pollMs: number; timeoutMs: number; retrySeconds: number[] };
   disk: { minFreeBytes: number };
 }
@@ -69,7 +69,7 @@ export function settingsOf(config: Config): Settings {
     },
     viewers: { windowMs: config.viewers.windowSeconds * 1000 },
     live: { watchIntervalMs: live.watchIntervalSeconds * 1000 },
-    cluster: { heartbeatMs: config.cluster.heartbeatSeconds * 1000, leaseMs: config.cluster.leaseSeconds * 1000 },
+    cluster: { heartbeatMs: config.cluster.heartbeatSeconds * 1000, leaseMs: config.cluster.leaseSeconds * 1000, drainSeconds: config.cluster.drainSeconds },
     webhooks: { pollMs: config.webhooks.pollMilliseconds, timeoutMs: config.webhooks.timeoutSeconds * 1000, retrySeconds: config.webhooks.retrySeconds },
     disk: { minFreeBytes: config.disk.minFreeMegabytes * MB },
   };

@@ -16,6 +16,8 @@ export interface HeartbeatDeps {
   elsewhere: LiveElsewhere;
   /** Whether this node passes viewers of other nodes' streams on to them (CLUSTER_SECRET is set). */
   hops: boolean;
+  /** An operator asked this node to drain (through the API of any node). */
+  onDrainRequested: (deadlineAt: number) => void;
   intervalMs: number;
   logger: Logger;
 }
@@ -30,6 +32,7 @@ export class ClusterHeartbeat {
   private warnedNoHop = false;
   /** Whether another node was up at the last heartbeat that reached the database. */
   private othersUp = false;
+  private beats = 0;
 
   constructor(private readonly deps: HeartbeatDeps) {
     this.task = new PeriodicTask(deps.intervalMs, () => this.beat(), (error) => deps.logger.warn({ err: error }, 'cannot reach the database for the cluster heartbeat'));
@@ -72,7 +75,10 @@ export class ClusterHeartbeat {
       this.warnedNoHop = true;
       logger.warn('other nodes share this database and have streams live, but CLUSTER_SECRET is not set: their viewers cannot be served here');
     }
-    await nodes.beat(this.deps.self, { liveSessions: sessions.length, load: os.loadavg()[0]! / os.availableParallelism() });
-    this.othersUp = (await nodes.list()).some((node) => node.id !== this.deps.self.id && node.status === 'up');
+    await nodes.beat(this.deps.self, { liveSessions: sessions.length, load: os.loadavg()[0]! / os.availableParallelism(), first: this.beats++ === 0 });
+    const listed = await nodes.list();
+    this.othersUp = listed.some((node) => node.id !== this.deps.self.id && node.status === 'up');
+    const drainAt = listed.find((node) => node.id === this.deps.self.id)?.drainDeadlineAt;
+    if (drainAt !== undefined && drainAt !== null) this.deps.onDrainRequested(drainAt);
   }
 }

@@ -9,6 +9,7 @@ interface NodeRow {
   left_at: number | string | null;
   live_sessions: number;
   load: number;
+  drain_deadline_at: number | string | null;
 }
 
 export interface NodeRecord {
@@ -22,6 +23,8 @@ export interface NodeRecord {
   liveSessions: number;
   /** The one-minute load average divided by the node's cores. */
   load: number;
+  /** Told to drain: by when its streams are handed over. */
+  drainDeadlineAt: number | null;
 }
 
 /** A node as it describes itself in its heartbeats. */
@@ -49,17 +52,29 @@ export class NodeRegistry {
     private readonly options: NodeRegistryOptions,
   ) {}
 
-  async beat(self: NodeIdentity, state: { liveSessions: number; load: number }): Promise<void> {
+  /** `first`: the first beat of this run. */
+  async beat(self: NodeIdentity, state: { liveSessions: number; load: number; first?: boolean }): Promise<void> {
     const { id, url, version, startedAt } = self;
     const at = this.options.now();
     const row = { id, url: url(), version, started_at: startedAt, heartbeat_at: at, left_at: null, live_sessions: state.liveSessions, load: state.load };
-    await this.db('nodes').insert(row).onConflict('id').merge();
+    // A drain asked of this node's previous run does not hold for this one.
+    const merged = state.first ? [...Object.keys(row), 'drain_deadline_at'] : Object.keys(row);
+    await this.db('nodes').insert({ ...row, drain_deadline_at: null }).onConflict('id').merge(merged);
     await this.db('nodes').where('heartbeat_at', '<', at - FORGET_AFTER_MS).delete();
   }
 
   /** A node that stops cleanly says so, and is shown as gone at once. */
   async leave(id: string): Promise<void> {
     await this.db('nodes').where({ id }).update({ left_at: this.options.now(), live_sessions: 0 });
+  }
+
+  /** Tells a node that is up to drain by `deadlineAt`; undefined when there is no such node. */
+  async requestDrain(id: string, deadlineAt: number): Promise<NodeRecord | undefined> {
+    const node = (await this.list()).find((candidate) => candidate.id === id && candidate.status === 'up');
+    if (!node) return undefined;
+    const deadline = Math.min(deadlineAt, node.drainDeadlineAt ?? Infinity);
+    await this.db('nodes').where({ id }).update({ drain_deadline_at: deadline });
+    return { ...node, drainDeadlineAt: deadline };
   }
 
   async list(): Promise<NodeRecord[]> {
@@ -79,6 +94,7 @@ export class NodeRegistry {
       lastSeenAt,
       liveSessions: gone ? 0 : row.live_sessions,
       load: gone ? 0 : Math.round(row.load * 100) / 100,
+      drainDeadlineAt: gone || row.drain_deadline_at === null ? null : Number(row.drain_deadline_at),
     };
   }
 }

@@ -122,6 +122,8 @@ export const configSchema = z
         heartbeatSeconds: z.number().min(0.1).max(10),
         /** Unrenewed for this long, a node's streams may be taken over by another node. */
         leaseSeconds: z.number().min(1).max(60),
+        /** How long a drained node's live streams may stay before they are handed over. */
+        drainSeconds: z.number().int().min(0).max(3600),
       })
       .strict()
       .refine((cluster) => cluster.leaseSeconds >= 3 * cluster.heartbeatSeconds, 'leaseSeconds must be at least three heartbeats, so that one late heartbeat loses no stream'),

@@ -30,6 +30,13 @@ const LIVE_ELSEWHERE: Refusal = {
   message: 'This stream is already live on another server.',
 };
 
+const DRAINING: Refusal = {
+  ok: false,
+  reason: 'draining',
+  code: 'NetStream.Publish.Denied',
+  message: 'This server is being taken out of service; connect again to reach another.',
+};
+
 const DISK_FULL: Refusal = {
   ok: false,
   reason: 'disk_full',
@@ -46,6 +53,8 @@ const PREVIOUS_SESSION_WAIT_MS = 10_000;
  */
 export class LiveRegistry implements PublishGate {
   private readonly sessions = new Map<string, LiveSession>();
+  /** Draining: no publish is let in any more, not even a returning publisher. */
+  private closed = false;
 
   constructor(
     private readonly streams: StreamService,
@@ -59,6 +68,7 @@ export class LiveRegistry implements PublishGate {
   ) {}
 
   async check(attempt: PublishAttempt): Promise<GateDecision> {
+    if (this.closed) return DRAINING;
     const result = await this.streams.checkKey(attempt.streamKey);
     if (!result.ok) return KEY_REFUSALS[result.reason];
     const current = this.sessions.get(result.stream.id);
@@ -97,6 +107,11 @@ export class LiveRegistry implements PublishGate {
     return true;
   }
 
+  /** For a node being drained: from now on every publish is refused. */
+  refusePublishes(): void {
+    this.closed = true;
+  }
+
   async stopAll(reason: EndReason): Promise<void> {
     await Promise.all(this.list().map((session) => session.stop(reason)));
   }
@@ -108,6 +123,7 @@ export class LiveRegistry implements PublishGate {
         existing.resume(publisher);
         return { ok: true, sessionId: existing.id };
       }
+      if (this.closed) return DRAINING;
       return { ok: false, reason: 'already_live', code: 'NetStream.Publish.BadName', message: 'This stream already has a publisher.' };
     }
     const session = this.createSession(stream, (ended) => {

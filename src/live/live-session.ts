@@ -29,7 +29,14 @@ export type EndReason =
   | 'transcoder_overloaded'
   | 'internal_error'
   | 'lease_lost'
+  | 'node_draining'
   | 'shutdown';
+
+/**
+ * Ways out after which the session goes on elsewhere: its playlists are not ended and its row stays
+ * open, for the node its publisher reconnects to.
+ */
+const HANDOVERS: ReadonlySet<EndReason> = new Set(['node_draining']);
 
 export interface SessionSettings extends OutputSettings, WatchdogSettings {
   firstMediaTimeoutMs: number;
@@ -175,6 +182,16 @@ export class LiveSession {
 
   get reason(): EndReason | undefined {
     return this.endReason;
+  }
+
+  /** It continues a session another node began. */
+  get continued(): boolean {
+    return this.deps.takeover !== undefined;
+  }
+
+  /** It ended to go on elsewhere. */
+  get handedOver(): boolean {
+    return this.endReason !== undefined && HANDOVERS.has(this.endReason);
   }
 
   /** Viewers can play it: it went live, and its publisher is there or may come back. */
@@ -466,11 +483,11 @@ export class LiveSession {
         this.detach(feed, reason);
         feed.publisher.disconnect();
       }
-      await this.output.finish(reason === 'publisher_left', reason !== 'shutdown');
+      await this.output.finish({ drain: reason === 'publisher_left', keepPoster: reason !== 'shutdown', handover: HANDOVERS.has(reason) });
     } catch (error) {
       this.log.error({ err: error }, 'error while ending the session');
     }
-    this.journal.update({ state: 'ended', endedAt: this.deps.now(), endReason: reason, bytesIn: this.bytesIn() });
+    this.journal.update(HANDOVERS.has(reason) ? { state: 'handover', bytesIn: this.bytesIn() } : { state: 'ended', endedAt: this.deps.now(), endReason: reason, bytesIn: this.bytesIn() });
     await this.journal.settled(JOURNAL_WAIT_MS);
     this.log.info({ reason }, 'session ended');
     this.setState('ended');

@@ -48,7 +48,16 @@ export interface SessionMedia {
   endInput(feed: PublisherFeed): void;
   restart(why: 'crashed' | 'stalled'): void;
   posterSource(): PosterSource | undefined;
-  finish(drain: boolean, keepPoster: boolean): Promise<void>;
+  finish(how: FinishOptions): Promise<void>;
+}
+
+export interface FinishOptions {
+  /** Let the runs finish what they have (the publisher stopped), within the grace period. */
+  drain: boolean;
+  /** Keep the last picture as the stream's poster. */
+  keepPoster: boolean;
+  /** The session goes on on another node: its playlists are left unended. */
+  handover: boolean;
 }
 
 /** What the state machine tells its output: whose it is, where to report, how to run callbacks from outside. */
@@ -301,14 +310,14 @@ export class SessionOutput implements SessionMedia {
    * The end: a publisher that left gets its runs drained (the last segment finished); anything
    * else stops them now. Then the playlists are ended and the last picture kept as the poster.
    */
-  async finish(drain: boolean, keepPoster: boolean): Promise<void> {
+  async finish({ drain, keepPoster, handover }: FinishOptions): Promise<void> {
     this.ending = true;
     await Promise.all(
       [...this.runs].map(async (run) => {
         if (!(drain && (await settledWithin(run.exited, this.deps.settings.stopGraceMs)))) await run.stop();
       }),
     );
-    this.packager?.finish();
+    this.packager?.finish({ handover });
     const poster = this.posterSource();
     if (poster && keepPoster) await this.deps.posters.keepLast(this.deps.stream.playbackId, poster);
   }

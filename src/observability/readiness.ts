@@ -10,11 +10,13 @@ export interface ReadinessDeps {
   minFreeBytes: number;
   ffmpegPath: string;
   now: () => number;
+  /** Told to drain: balancers must send publishers elsewhere. */
+  draining: () => boolean;
 }
 
 export interface Readiness {
   ready: boolean;
-  checks: Record<'database' | 'ffmpeg' | 'media', { ok: boolean; detail?: string }>;
+  checks: Record<'database' | 'ffmpeg' | 'media' | 'service', { ok: boolean; detail?: string }>;
 }
 
 const TIMEOUT_MS = 2000;
@@ -32,7 +34,8 @@ export class ReadinessCheck {
 
   async check(): Promise<Readiness> {
     const [database, ffmpeg, media] = await Promise.all([this.database(), this.ffmpegCheck(), this.media()]);
-    return { ready: database.ok && ffmpeg.ok && media.ok, checks: { database, ffmpeg, media } };
+    const service = this.deps.draining() ? { ok: false, detail: 'draining: taking no new streams' } : { ok: true };
+    return { ready: database.ok && ffmpeg.ok && media.ok && service.ok, checks: { database, ffmpeg, media, service } };
   }
 
   private async database() {

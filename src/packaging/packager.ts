@@ -197,14 +197,17 @@ export class Packager {
   /**
    * The session ended: the last run's media is packaged, each rendition's playlist is written with
    * EXT-X-ENDLIST (the live ones are rendered from memory), the recording becomes a VOD, and the
-   * session leaves the catalog.
+   * session leaves the catalog. Handed over, it only leaves the catalog.
    */
-  finish(): void {
+  finish({ handover }: { handover: boolean }): void {
     if (this.finished) return;
     this.endRun();
     this.finished = true;
     const { catalog, playbackId, sessionId } = this.options;
     for (const state of this.renditions.values()) {
+      // Another node goes on with the session: nothing here may say it ended (the recording, written
+      // as segments complete, stays as it stands).
+      if (handover) continue;
       this.publish(state.name, { type: 'ended' });
       const timeline = catalog.get(playbackId, sessionId)?.timelines.get(state.name);
       if (timeline && timeline.window.length > 0) {

@@ -298,6 +298,7 @@ describeDatabases('HTTP API', (kind) => {
       expect(operations.map((op) => op.operationId).sort()).toEqual(
         [
           'audit.list',
+          'nodes.drain',
           'nodes.list',
           'public.stream',
           'streams.create',

@@ -248,6 +248,49 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     }
   });
 
+  test('a drained node refuses publishes and turns unready, hands its stream over at the deadline to the node its publisher reconnects to, then exits; SIGUSR2 drains too', async () => {
+    const token = 'cluster-test-admin-token-0123456789';
+    const server = startServerProcess({ DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-e-media'), NODE_ID: 'node-e', ADMIN_TOKEN: token, CLUSTER_SECRET: SECRET, HTTP_DELIVERY_PROCESSES: '0' });
+    servers.push(server);
+    const url = await server.httpUrl();
+    const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)/.exec(server.stdout())![1]);
+    const stream = await createStream(a, 'Drained', { profile: 'passthrough' });
+    const publisher = startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
+    const onE = await waitFor(async () => {
+      const body = await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      return body.liveSession?.state === 'live' && body.liveSession;
+    }, { what: 'live on node-e' });
+
+    // Asked through another node.
+    const asked = await a.api('POST', '/api/v1/nodes/node-e/drain', { body: { deadlineSeconds: 3 } });
+    expect(asked.status).toBe(202);
+    expect(asked.body).toMatchObject({ id: 'node-e', draining: true });
+    expect((await a.api('POST', '/api/v1/nodes/no-such-node/drain', { body: {} })).status).toBe(404);
+    expect((await a.api('POST', '/api/v1/nodes/node-e/drain', { body: { deadlineSeconds: -1 } })).status).toBe(400);
+    const ready = await waitFor(async () => {
+      const response = await fetch(`${url}/readyz`);
+      return response.status === 503 && ((await response.json()) as { checks: Record<string, { ok: boolean }> });
+    }, { what: 'node-e to turn unready' });
+    expect(ready.checks.service).toMatchObject({ ok: false });
+    const other = await createStream(a, 'Not here', { profile: 'passthrough' });
+    expect(await publishAnswer(rtmpPort, other.streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied', description: expect.stringContaining('taken out of service') });
+
+    // At the deadline the publisher is let go; it reconnects to node-a, which continues the session.
+    await publisher.exited;
+    const onA = await publishUntilLive(a, stream, 'node-a to continue the drained session');
+    expect(onA).toMatchObject({ id: onE.id, node: 'node-a' });
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.stdout()).toContain('"msg":"drained: no session left"');
+    expect(((await a.api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string }>).find((n) => n.id === 'node-e')?.status).toBe('gone');
+
+    // SIGUSR2 drains the node it is sent to: with nothing live, it exits at once.
+    const signalled = startServerProcess({ DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-f-media'), NODE_ID: 'node-f', CLUSTER_SECRET: SECRET, HTTP_DELIVERY_PROCESSES: '0' });
+    servers.push(signalled);
+    await signalled.httpUrl();
+    signalled.child.kill('SIGUSR2');
+    expect(await signalled.exited).toEqual({ code: 0, signal: null });
+  });
+
   test('a node stopped cleanly is shown gone at once, and frees its streams at once', async () => {
     const c = await startTestOrigin({ sharedDatabaseUrl: database.url, overrides: node('node-c2') });
     const stream = await createStream(a, 'Clean stop', { profile: 'passthrough', reconnectWindowSeconds: 0 });

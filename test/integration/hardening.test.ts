@@ -144,7 +144,7 @@ describe('headers, readiness and metrics', () => {
   test('/readyz: 200 with its checks when all is well', async () => {
     const response = await env.origin.api('GET', '/readyz', { token: null });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ status: 'ready', checks: { database: { ok: true }, ffmpeg: { ok: true }, media: { ok: true } } });
+    expect(response.body).toEqual({ status: 'ready', checks: { database: { ok: true }, ffmpeg: { ok: true }, media: { ok: true }, service: { ok: true } } });
   });
 
   test('/readyz: 503 naming the failing check when the media disk is (configured as) too full', async () => {

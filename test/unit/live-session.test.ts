@@ -97,7 +97,7 @@ class FakeOutput implements SessionMedia {
   posterSource() {
     return undefined;
   }
-  async finish(drain: boolean, keepPoster: boolean): Promise<void> {
+  async finish({ drain, keepPoster }: { drain: boolean; keepPoster: boolean }): Promise<void> {
     this.finished = { drain, keepPoster };
   }
 }

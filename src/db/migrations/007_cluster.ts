@@ -11,6 +11,8 @@ export async function up(db: Knex): Promise<void> {
     t.bigInteger('left_at').nullable();
     t.integer('live_sessions').notNullable().defaultTo(0);
     t.float('load').notNullable().defaultTo(0);
+    // Set by an operator (on any node): the node takes no new publishes and hands its streams over by then.
+    t.bigInteger('drain_deadline_at').nullable();
   });
   // Who ingests a stream: one row per live stream, held by one origin process until it lapses.
   await db.schema.createTable('stream_leases', (t) => {

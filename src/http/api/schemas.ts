@@ -284,7 +284,16 @@ export const NodeBody = z
     lastSeenAt: isoTime,
     liveSessions: z.number().int(),
     load: z.number().meta({ description: 'One-minute load average per core.' }),
+    draining: z.boolean().meta({ description: 'Told to drain: it takes no new publishes and hands its streams over by drainDeadline.' }),
+    drainDeadline: isoTime.nullable(),
   })
   .meta({ id: 'Node' });
+
+export const DrainBody = z
+  .object({
+    deadlineSeconds: z.number().int().min(0).max(3600).optional().meta({ description: 'How long live streams may stay before they are handed over; cluster.drainSeconds by default.' }),
+  })
+  .strict()
+  .meta({ id: 'Drain' });
 
 export const NodeList = z.object({ data: z.array(NodeBody) }).meta({ id: 'NodeList' });

@@ -51,5 +51,6 @@ export function auditView(entry: AuditEntry) {
 }
 
 export function nodeView(node: NodeRecord) {
-  return { ...node, startedAt: iso(node.startedAt), lastSeenAt: iso(node.lastSeenAt) };
+  const { drainDeadlineAt, ...rest } = node;
+  return { ...rest, startedAt: iso(node.startedAt), lastSeenAt: iso(node.lastSeenAt), draining: drainDeadlineAt !== null, drainDeadline: isoOrNull(drainDeadlineAt) };
 }
