@@ -3,7 +3,7 @@ import type { PlayerDom } from './dom';
 import type { Engine, EngineEvents } from './engine';
 import { bufferAhead, droppedFrames, renderStats } from './stats-overlay';
 import { fetchStatus, type PublicStatus, type StatusResult } from './status';
-import { withViewerSession } from './viewer-session';
+import { reportPresence, withViewerSession } from './viewer-session';
 
 export type PlayerState = 'connecting' | 'offline' | 'loading' | 'blocked' | 'playing' | 'paused' | 'buffering' | 'recovering' | 'ended' | 'missing' | 'unsupported';
 
@@ -26,6 +26,8 @@ const NOTICES: Record<PlayerState, { title?: string; text?: string; busy?: boole
 
 const POLL_MS = 5000;
 const TICK_MS = 1000;
+/** Well within the origin's viewers.windowSeconds (10 s): one lost report does not drop the viewer. */
+const PRESENCE_MS = 4000;
 /** A playing video that has not moved for this long while the stream says it is idle has ended. */
 const ENDED_STALL_MS = 8000;
 const MAX_RESTART_DELAY_MS = 15_000;
@@ -83,6 +85,10 @@ export class Player implements EngineEvents {
     });
     video.addEventListener('ended', () => this.streamEnded());
     window.setInterval(() => this.tick(), TICK_MS);
+    // Counted while an engine plays the live stream, as when viewers were counted by their playlist requests.
+    window.setInterval(() => {
+      if (this.engine && this.status?.status === 'live') reportPresence(this.status.hlsUrl, this.viewerSession);
+    }, PRESENCE_MS);
     this.render();
   }
 
@@ -158,6 +164,7 @@ export class Player implements EngineEvents {
       return;
     }
     this.engine = engine;
+    reportPresence(hlsUrl, this.viewerSession);
     this.settling = { until: undefined };
     this.controls.setActive(true);
     this.dom.video.play().catch(() => {

@@ -86,6 +86,19 @@ export function createDatabase(url: string, logger: Logger): Database {
   });
 }
 
+/** Nodes of a cluster starting together: one migrates, the others wait for its lock this long. */
+const MIGRATION_LOCK_WAIT_MS = 60_000;
+
 export async function migrateToLatest(db: Database): Promise<void> {
-  await db.migrate.latest({ migrationSource });
+  const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await db.migrate.latest({ migrationSource });
+      return;
+    } catch (error) {
+      // A lock left by a process that died while migrating stays: past the wait, its error says how to lift it.
+      if ((error as Error).name !== 'MigrationLocked' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }

@@ -61,6 +61,8 @@ const MASTER_PLAYLIST = 'master.m3u8';
 export const LIVE_PLAYLIST = 'index.m3u8';
 export const RECORDING_PLAYLIST = 'recording.m3u8';
 const POSTER = 'poster.jpg';
+/** Not a file: where players say they are watching. */
+const PRESENCE = 'viewers';
 const SESSIONS = 'sessions';
 
 export function segmentName(msn: number): string {
@@ -94,6 +96,7 @@ export function sessionOfMaster(text: string): string | undefined {
 export type HlsFile =
   | { kind: 'stream-master' }
   | { kind: 'poster' }
+  | { kind: 'presence' }
   | { kind: 'session-master'; sessionId: string }
   | { kind: 'media-playlist'; sessionId: string; rendition: string; recording: boolean }
   | { kind: 'init'; sessionId: string; rendition: string }
@@ -118,6 +121,7 @@ export function classifyHlsPath(parts: readonly string[]): HlsFile | undefined {
   if (parts.length === 1) {
     if (first === MASTER_PLAYLIST) return { kind: 'stream-master' };
     if (first === POSTER) return { kind: 'poster' };
+    if (first === PRESENCE) return { kind: 'presence' };
     return undefined;
   }
   if (first !== SESSIONS || sessionId === undefined || !ID_PATTERN.test(sessionId)) return undefined;

@@ -86,6 +86,33 @@ describe('viewer counts', () => {
     await Promise.all(stops.map((stop) => stop()));
   });
 
+  test('presence reports: each player session counted once while it reports, dropped a window after its last; only POST, only while live', async () => {
+    const { origin, hls } = env;
+    const created = await origin.api('POST', '/api/v1/streams', { body: { name: 'Reported', profile: 'passthrough', reconnectWindowSeconds: 0 } });
+    const stream = created.body;
+    const presence = (id: string, method = 'POST') => fetch(`${origin.urls.publicUrl}/hls/${stream.playbackId}/viewers?vsid=${id}`, { method });
+    expect((await presence('before-live')).status).toBe(404);
+    const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
+    await waitFor(() => hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
+
+    const answers = await Promise.all(['page-one', 'page-two', 'page-two'].map((id) => presence(id)));
+    expect(answers.map((a) => [a.status, a.headers.get('cache-control')])).toEqual([
+      [204, 'no-store'],
+      [204, 'no-store'],
+      [204, 'no-store'],
+    ]);
+    expect((await presence('page-three', 'GET')).status).toBe(405);
+    expect(await counts(origin, stream)).toEqual({ status: 2, operator: 2, metric: 2 });
+    // One keeps reporting, the other stops: after a window only the first is left.
+    const started = Date.now();
+    while (Date.now() - started < (WINDOW_SECONDS + 1) * 1000) {
+      await presence('page-one');
+      await sleep(1000);
+    }
+    expect((await counts(origin, stream)).status).toBe(1);
+    await publisher.stop();
+  });
+
   test('segments, masters and ended playlists are not viewers; an idle stream has none', async () => {
     const { origin, hls } = env;
     const created = await origin.api('POST', '/api/v1/streams', { body: { name: 'Ending', reconnectWindowSeconds: 0 } });

@@ -14,10 +14,10 @@ export interface CacheTier {
 
 /**
  * nginx with the repository's caching-tier configuration (deploy/nginx/live-origin.conf) in front of
- * an origin: its own prefix, configuration and cache in a temporary folder, a loopback port, never
+ * origins: its own prefix, configuration and cache in a temporary folder, a loopback port, never
  * the system's nginx. Only the three values the file marks are replaced.
  */
-export async function startCacheTier(originHttpPort: number): Promise<CacheTier> {
+export async function startCacheTier(originHttpPorts: number | number[]): Promise<CacheTier> {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-tier-'));
   const port = await freePort();
   const shipped = fs.readFileSync(path.join(repoRoot, 'deploy', 'nginx', 'live-origin.conf'), 'utf8');
@@ -26,7 +26,8 @@ export async function startCacheTier(originHttpPort: number): Promise<CacheTier>
     return text.replace(marker, value);
   };
   let site = replace(shipped, /proxy_cache_path \S+/, `proxy_cache_path ${path.join(prefix, 'cache')}`);
-  site = replace(site, /server 127\.0\.0\.1:8000;/, `server 127.0.0.1:${originHttpPort};`);
+  const upstream = [originHttpPorts].flat().map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`);
+  site = replace(site, /server origin1:8000[^\n]*\n(\s*server origin\d:8000[^\n]*\n)*/, `${upstream.join('\n    ')}\n`);
   site = replace(site, /listen 80;/, `listen 127.0.0.1:${port};`);
   fs.writeFileSync(path.join(prefix, 'live-origin.conf'), site);
   fs.mkdirSync(path.join(prefix, 'logs'));

@@ -207,6 +207,7 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefin
     return { status: 204, bytes: 0 };
   }
   request.headers.push(...headerPairs(deps.cors.answerHeaders(origin)));
+  if (route?.file.kind === 'presence') return presence(deps, request, route);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     request.headers.push('Allow', 'GET, HEAD, OPTIONS');
     return sendError(request, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
@@ -231,6 +232,25 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefin
     if (cached) return file.kind === 'media-playlist' ? sendStoredPlaylist(deps, request, route, playlistOf(cached.bytes), cached.mtime) : sendMedia(request, route, cached);
   }
   return serveFromDisk(deps, request, route);
+}
+
+/**
+ * A player watching the stream says so every few seconds: it is counted as a viewer (by its session
+ * id) while the stream is live here. Playlists, parts and segments can then be the same for every
+ * viewer, and a cache in front can answer them all without hiding anyone.
+ */
+function presence(deps: HlsHandlerDeps, request: HlsRequest, route: Route): Sent {
+  const { req, res } = request;
+  if (req.method !== 'POST') {
+    request.headers.push('Allow', 'POST, OPTIONS');
+    return sendError(request, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
+  }
+  if (!deps.catalog.get(route.playbackId)) return sendError(request, 404, 'not_found', 'This stream is not live.');
+  deps.viewers.seen(route.playbackId, viewerId(req, viewerSessionOf(request), deps.trustProxy));
+  req.resume();
+  res.writeHead(204, [...request.headers, 'Cache-Control', 'no-store']);
+  res.end();
+  return { status: 204, bytes: 0 };
 }
 
 /**

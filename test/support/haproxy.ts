@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './origin';
+import { freePort } from './ports';
+
+export interface RtmpBalancer {
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * HAProxy with the repository's RTMP configuration (deploy/haproxy/rtmp.cfg) in front of origins on
+ * loopback: its own folder and configuration, never the system's. Only the values the file marks
+ * are replaced: the listener, and one server line per origin.
+ */
+export async function startRtmpBalancer(origins: Array<{ rtmpPort: number; httpPort: number }>): Promise<RtmpBalancer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtmp-balancer-'));
+  const port = await freePort();
+  let config = fs.readFileSync(path.join(repoRoot, 'deploy', 'haproxy', 'rtmp.cfg'), 'utf8');
+  const replace = (marker: RegExp, value: string) => {
+    if (!marker.test(config)) throw new Error(`deploy/haproxy/rtmp.cfg no longer has ${marker}`);
+    config = config.replace(marker, value);
+  };
+  replace(/bind :1935/, `bind 127.0.0.1:${port}`);
+  const servers = origins.map((origin, i) => `server origin${i + 1} 127.0.0.1:${origin.rtmpPort} check port ${origin.httpPort}`);
+  replace(/server origin1 origin1:1935[^\n]*\n(\s*server origin\d origin\d:1935[^\n]*\n)*/, `${servers.join('\n    ')}\n`);
+  const file = path.join(dir, 'haproxy.cfg');
+  fs.writeFileSync(file, config);
+  const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null) throw new Error(`haproxy did not start: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`haproxy did not listen: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    port,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
