@@ -281,6 +281,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       maxConnections: config.ingest.maxConnections,
       maxConnectionsPerAddress: config.ingest.maxConnectionsPerAddress,
       readIntervalMs: settings.ingest.readIntervalMs,
+      proxyProtocol: config.ingest.proxyProtocol,
       limits: {
         maxPendingBytes: 1024 * 1024,
         maxMessageBytes: settings.ingest.maxMessageBytes,

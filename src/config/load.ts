@@ -40,8 +40,9 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
 };
 
 /** Settings below the top level that operators commonly set from the environment. */
-const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' | 'count' | 'countOrAuto' }> = {
+const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' | 'count' | 'countOrAuto' | 'boolean' }> = {
   METRICS_TOKEN: { path: ['metrics', 'token'], type: 'string' },
+  RTMP_PROXY_PROTOCOL: { path: ['ingest', 'proxyProtocol'], type: 'boolean' },
   HTTP_DELIVERY_PROCESSES: { path: ['http', 'deliveryProcesses'], type: 'countOrAuto' },
 };
 
@@ -115,7 +116,11 @@ function envLayer(env: NodeJS.ProcessEnv): Json {
 
 const NUMBER_KINDS = { port: 'a port number', count: 'a whole number', countOrAuto: 'a whole number or auto' } as const;
 
-function envValue(name: string, value: string, type: 'string' | keyof typeof NUMBER_KINDS): string | number {
+function envValue(name: string, value: string, type: 'string' | 'boolean' | keyof typeof NUMBER_KINDS): string | number | boolean {
+  if (type === 'boolean') {
+    if (value !== 'true' && value !== 'false') throw new ConfigError(`${name} must be true or false, got "${value}"`);
+    return value === 'true';
+  }
   if (type === 'string' || (type === 'countOrAuto' && value === 'auto')) return value;
   if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be ${NUMBER_KINDS[type]}, got "${value}"`);
   return Number(value);

@@ -81,6 +81,8 @@ export const configSchema = z
         maxConnectionsPerAddress: z.number().int().positive(),
         maxMessageMegabytes: z.number().positive().max(16),
         readIntervalMilliseconds: z.number().int().min(0).max(200),
+        /** Every RTMP connection starts with a PROXY protocol v1 line (behind HAProxy's send-proxy). */
+        proxyProtocol: z.boolean(),
         keyGuessing: failureLimits.extend({ slowAfter: z.number().int().min(0) }).strict(),
       })
       .strict(),

@@ -36,7 +36,6 @@ const LINGER_MS = 1000;
 /** One RTMP client socket: protocol, timeouts, and the publish decision. */
 export class RtmpConnection implements Publisher {
   readonly connectedAt = Date.now();
-  readonly clientAddress: string;
   bytesIn = 0;
   lastDataAt = Date.now();
   private readonly protocol: RtmpProtocol;
@@ -50,6 +49,8 @@ export class RtmpConnection implements Publisher {
   constructor(
     readonly id: string,
     private readonly socket: net.Socket,
+    /** The socket's peer, or the client a balancer connected for (PROXY protocol). */
+    readonly clientAddress: string,
     private readonly options: RtmpConnectionOptions,
     private readonly gate: PublishGate,
     private readonly guard: FailureGuard,
@@ -57,7 +58,6 @@ export class RtmpConnection implements Publisher {
     logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.clientAddress = socket.remoteAddress ?? 'unknown';
     this.log = logger.child({ connection: id, client: this.clientAddress });
     this.protocol = new RtmpProtocol(
       {

@@ -5,6 +5,7 @@ import type { Metrics } from '../observability/metrics';
 import { RtmpConnection, type RtmpConnectionOptions } from './rtmp-connection';
 import type { FailureGuard } from '../security/failure-guard';
 import type { PublishGate } from './publisher';
+import { parseProxyHeader } from './proxy-header';
 import { ReadRounds } from './read-rounds';
 
 export interface RtmpServerOptions extends RtmpConnectionOptions {
@@ -14,6 +15,11 @@ export interface RtmpServerOptions extends RtmpConnectionOptions {
   maxConnectionsPerAddress: number;
   /** Publishing sockets are read in rounds this far apart; 0 reads every message as it comes. */
   readIntervalMs: number;
+  /**
+   * Behind a balancer that sends the PROXY protocol (v1): every connection starts with it, and the
+   * client's address is taken from it. A connection without it is closed.
+   */
+  proxyProtocol: boolean;
 }
 
 /** Our own listener: NMS's server classes exit the process on a listen error (nms-notes.md). */
@@ -32,7 +38,7 @@ export class RtmpServer {
     private readonly metrics: Metrics,
   ) {
     this.readRounds = new ReadRounds(options.readIntervalMs);
-    this.server = net.createServer((socket) => this.onSocket(socket));
+    this.server = net.createServer((socket) => (options.proxyProtocol ? this.readProxyHeader(socket) : this.onSocket(socket, socket.remoteAddress ?? 'unknown')));
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -64,9 +70,35 @@ export class RtmpServer {
     for (const connection of this.connections) connection.end('server_closing');
   }
 
+  /** The balancer's line first, within the handshake time; then the connection, with the client's address. */
+  private readProxyHeader(socket: net.Socket): void {
+    let received = Buffer.alloc(0);
+    const refuse = (reason: string) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      this.metrics.rtmpRejected.inc({ limit: 'proxy_header' });
+      this.logger.warn({ client: socket.remoteAddress, reason }, 'closed an RTMP connection without a valid PROXY protocol line');
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const header = parseProxyHeader(received);
+      if (header.ok === 'more') return;
+      if (!header.ok) return refuse(header.reason);
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      if (received.length > header.length) socket.unshift(received.subarray(header.length));
+      this.onSocket(socket, header.clientAddress ?? socket.remoteAddress ?? 'unknown');
+      socket.resume();
+    };
+    const timer = setTimeout(() => refuse('no PROXY line in time'), this.options.setupTimeoutMs);
+    socket.on('error', () => undefined);
+    socket.on('data', onData);
+  }
+
   /** Over a limit, a socket is closed before a byte is read: nothing to parse, nothing held. */
-  private onSocket(socket: net.Socket): void {
-    const address = socket.remoteAddress ?? 'unknown';
+  private onSocket(socket: net.Socket, address: string): void {
     const fromAddress = this.perAddress.get(address) ?? 0;
     const limit =
       this.connections.size >= this.options.maxConnections ? 'total' : fromAddress >= this.options.maxConnectionsPerAddress ? 'per_address' : undefined;
@@ -76,7 +108,7 @@ export class RtmpServer {
       socket.destroy();
       return;
     }
-    const connection = new RtmpConnection(randomBase62(10), socket, this.options, this.gate, this.guard, this.readRounds, this.logger, this.metrics);
+    const connection = new RtmpConnection(randomBase62(10), socket, address, this.options, this.gate, this.guard, this.readRounds, this.logger, this.metrics);
     this.connections.add(connection);
     this.perAddress.set(address, fromAddress + 1);
     this.metrics.rtmpConnections.inc();

@@ -107,6 +107,7 @@ class Viewer {
         HTTP_PORT: String(httpPort),
         RTMP_PORT: String(rtmpPort),
         HTTP_DELIVERY_PROCESSES: '0',
+        RTMP_PROXY_PROTOCOL: 'true',
       });
       nodes.push({ id, httpPort, rtmpPort, process });
     }

@@ -26,7 +26,7 @@ export async function startRtmpBalancer(origins: Array<{ rtmpPort: number; httpP
     config = config.replace(marker, value);
   };
   replace(/bind :1935/, `bind 127.0.0.1:${port}`);
-  const servers = origins.map((origin, i) => `server origin${i + 1} 127.0.0.1:${origin.rtmpPort} check port ${origin.httpPort}`);
+  const servers = origins.map((origin, i) => `server origin${i + 1} 127.0.0.1:${origin.rtmpPort} send-proxy check port ${origin.httpPort}`);
   replace(/server origin1 origin1:1935[^\n]*\n(\s*server origin\d origin\d:1935[^\n]*\n)*/, `${servers.join('\n    ')}\n`);
   const file = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(file, config);

@@ -61,6 +61,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { DATABASE_URL: 'postgres://x' }, configDir, cwd })).toThrow(/sqlite: or mysql/);
   });
 
+  test('cluster settings from the environment: NODE_URL, CLUSTER_SECRET, RTMP_PROXY_PROTOCOL; a lease shorter than three heartbeats is refused', () => {
+    const config = loadConfig({ env: { NODE_URL: 'http://10.0.0.11:8000', CLUSTER_SECRET: 'a-cluster-secret-of-24ch', RTMP_PROXY_PROTOCOL: 'true' }, configDir, cwd });
+    expect(config).toMatchObject({ nodeUrl: 'http://10.0.0.11:8000', clusterSecret: 'a-cluster-secret-of-24ch', ingest: { proxyProtocol: true } });
+    expect(loadConfig({ env: {}, configDir, cwd }).ingest.proxyProtocol).toBe(false);
+    expect(() => loadConfig({ env: { RTMP_PROXY_PROTOCOL: 'yes' }, configDir, cwd })).toThrow(/RTMP_PROXY_PROTOCOL must be true or false/);
+    expect(() => loadConfig({ env: { CLUSTER_SECRET: 'short' }, configDir, cwd })).toThrow(/CLUSTER_SECRET must be at least 16 characters/);
+    expect(() => loadConfig({ env: { NODE_URL: 'not a url' }, configDir, cwd })).toThrow(/nodeUrl/);
+    expect(() => loadConfig({ env: {}, configDir, cwd, overrides: { cluster: { heartbeatSeconds: 2, leaseSeconds: 5 } } })).toThrow(/at least three heartbeats/);
+  });
+
   test('delivery processes: one per core beyond the first by default, at most three; a number or auto from HTTP_DELIVERY_PROCESSES', () => {
     expect([1, 2, 3, 4, 8, 64].map(autoDeliveryProcesses)).toEqual([0, 1, 2, 3, 3, 3]);
     expect(loadConfig({ env: {}, configDir, cwd }).http.deliveryProcesses).toBe(autoDeliveryProcesses(os.availableParallelism()));
