@@ -9,6 +9,7 @@ import { ClusterHeartbeat } from '../cluster/heartbeat';
 import { LiveElsewhere } from '../cluster/live-elsewhere';
 import { NodeRegistry } from '../cluster/node-registry';
 import { OwnerHop } from '../cluster/owner-hop';
+import { StreamCommands } from '../cluster/stream-commands';
 import { StreamLeases } from '../cluster/stream-leases';
 import { publicUrls, type PublicUrls } from '../config/load';
 import type { Config } from '../config/schema';
@@ -361,6 +362,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       : undefined;
 
   let bootstrapToken: string | undefined;
+  let commands: StreamCommands | undefined;
   let urls: PublicUrls | undefined;
   const ports = { http: 0, rtmp: 0 };
   const parts: Part[] = [
@@ -405,6 +407,13 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     { name: 'retention', start: () => (retention.start(), void retention.sweep()), stop: () => retention.stop() },
     { name: 'stream watch', start: () => watch.start(), stop: () => watch.stop() },
     {
+      name: 'stream commands',
+      start: async () => {
+        if (config.redisUrl) commands = await StreamCommands.connect(config.redisUrl, () => watch.wake(), logger);
+      },
+      stop: () => commands?.close(),
+    },
+    {
       name: 'publisher connections',
       stop: async () => {
         rtmp.closeAll();
@@ -441,7 +450,10 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       { hasPoster: async (playbackId) => elsewhere.playback(playbackId) !== undefined || posters.canMake(playbackId) || (await files.hasPoster(playbackId)) },
     );
     describe = (stream) => view.webhook(stream);
-    const control = new StreamControl({ streams, sessions, files, webhooks, live, describe, logger });
+    const control = new StreamControl({ streams, sessions, files, webhooks, live, describe, logger,
+      announce: (streamId) => commands?.announce(streamId),
+      liveElsewhere: (streamId) => elsewhere.stream(streamId) !== undefined,
+    });
     const apiRoutes = [
       ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config) }),
       ...tokenRoutes(tokens),

@@ -37,6 +37,7 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
   NODE_ID: { key: 'nodeId', type: 'string' },
   NODE_URL: { key: 'nodeUrl', type: 'string' },
   CLUSTER_SECRET: { key: 'clusterSecret', type: 'string' },
+  REDIS_URL: { key: 'redisUrl', type: 'string' },
 };
 
 /** Settings below the top level that operators commonly set from the environment. */

@@ -69,6 +69,8 @@ export const configSchema = z
     nodeUrl: z.url().optional(),
     /** Authenticates the requests nodes send each other; without it, each node serves only its own streams. */
     clusterSecret: z.string().min(16, 'CLUSTER_SECRET must be at least 16 characters').optional(),
+    /** Optional: operators' changes reach every node at once over its pub/sub. */
+    redisUrl: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL').optional(),
     ingest: z
       .object({
         app: z.string().regex(/^[a-zA-Z0-9_-]+$/),

@@ -13,6 +13,10 @@ export interface StreamControlDeps {
   webhooks: WebhookService;
   /** The live sessions of this process; the CLI has none and relies on the server noticing. */
   live?: LiveRegistry;
+  /** Tells every node to look at the stream now (Redis, when there is one). */
+  announce?: (streamId: string) => void;
+  /** Whether another node of the cluster has the stream live: it cuts it off when it sees the request. */
+  liveElsewhere?: (streamId: string) => boolean;
   /** The stream as webhook receivers see it (never with its key). */
   describe: (stream: StreamRecord) => Record<string, unknown>;
   logger: Logger;
@@ -33,7 +37,10 @@ export class StreamControl {
   /** Disabling a live stream ends its session at once. */
   async update(stream: StreamRecord, changes: StreamChanges): Promise<StreamRecord> {
     const updated = (await this.deps.streams.update(stream.id, changes)) ?? stream;
-    if (changes.enabled === false) await this.deps.live?.stopStream(stream.id, 'stream_disabled');
+    if (changes.enabled === false) {
+      this.deps.announce?.(stream.id);
+      await this.deps.live?.stopStream(stream.id, 'stream_disabled');
+    }
     return updated;
   }
 
@@ -45,7 +52,7 @@ export class StreamControl {
     return key;
   }
 
-  /** Ends the live session; false when the stream was not live on this node. */
+  /** Ends the live session, here or on the node that has it; false when it is not live anywhere. */
   disconnect(stream: StreamRecord): Promise<boolean> {
     return this.cut(stream, 'kicked');
   }
@@ -54,6 +61,7 @@ export class StreamControl {
   async delete(stream: StreamRecord): Promise<void> {
     await this.deps.live?.stopStream(stream.id, 'stream_deleted');
     await this.deps.streams.delete(stream.id);
+    this.deps.announce?.(stream.id);
     await this.deps.sessions.deleteByStream(stream.id);
     await this.deps.files.removeStream(stream.playbackId);
     await this.emit('stream.deleted', stream, {});
@@ -61,7 +69,9 @@ export class StreamControl {
 
   private async cut(stream: StreamRecord, reason: 'kicked' | 'key_reset'): Promise<boolean> {
     await this.deps.streams.requestKick(stream.id);
-    return (await this.deps.live?.stopStream(stream.id, reason)) ?? false;
+    this.deps.announce?.(stream.id);
+    const here = (await this.deps.live?.stopStream(stream.id, reason)) ?? false;
+    return here || (this.deps.liveElsewhere?.(stream.id) ?? false);
   }
 
   private async emit(type: 'stream.key_reset' | 'stream.deleted', stream: StreamRecord, extra: Record<string, unknown>): Promise<void> {

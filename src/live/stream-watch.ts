@@ -31,6 +31,11 @@ export class StreamWatch {
     return this.task.run();
   }
 
+  /** A change was announced: looked at now, or once more after the look in progress. */
+  wake(): void {
+    this.task.wake();
+  }
+
   private async checkOnce(): Promise<void> {
     const sessions = this.registry.list().filter((session) => session.state !== 'ending' && session.state !== 'ended');
     if (sessions.length === 0) return;

@@ -23,7 +23,8 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
   let b: TestOrigin;
   const servers: ServerProcess[] = [];
   const SECRET = 'cluster-test-secret-0123456789';
-  const node = (id: string) => ({ nodeId: id, clusterSecret: SECRET, cluster: { heartbeatSeconds: 0.5, leaseSeconds: 3 } });
+  // Commands reach other nodes over Redis only: the database is looked at once a minute here.
+  const node = (id: string) => ({ nodeId: id, clusterSecret: SECRET, redisUrl: 'redis://127.0.0.1:6379', live: { watchIntervalSeconds: 60 }, cluster: { heartbeatSeconds: 0.5, leaseSeconds: 3 } });
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-cluster-'));
@@ -140,6 +141,31 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     // A request that already made its hop is answered where it lands: never a second hop.
     const secondHop = await fetch(`${a.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`, { headers: { 'x-origin-peer': SECRET } });
     expect(secondHop.status).toBe(404);
+  });
+
+  test('commands issued on a node that does not own the stream reach the owner at once: disconnect, disable, delete', async () => {
+    const goLive = async (name: string) => {
+      const stream = await createStream(a, name, { profile: 'passthrough', reconnectWindowSeconds: 0 });
+      startPublisher({ url: b.rtmpUrl(stream.streamKey), width: 320, height: 180 });
+      await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live', { what: `${name} live on node-b` });
+      await waitFor(async () => (await a.api('GET', `/api/v1/streams/${stream.id}`)).body.status === 'live', { what: `node-a to see ${name} live` });
+      return stream;
+    };
+    const endsOnB = (streamId: string, reason: string) =>
+      waitFor(async () => (await b.sessions.listByStream(streamId, 1))[0]?.endReason === reason, { what: `the session on node-b to end (${reason})`, timeoutMs: 10_000, intervalMs: 100 });
+
+    const kicked = await goLive('Kicked elsewhere');
+    const disconnect = await a.api('POST', `/api/v1/streams/${kicked.id}/disconnect`);
+    expect(disconnect).toMatchObject({ status: 200, body: { disconnected: true } });
+    await endsOnB(kicked.id, 'kicked');
+
+    const disabled = await goLive('Disabled elsewhere');
+    expect((await a.api('PATCH', `/api/v1/streams/${disabled.id}`, { body: { enabled: false } })).status).toBe(200);
+    await endsOnB(disabled.id, 'stream_disabled');
+
+    const deleted = await goLive('Deleted elsewhere');
+    expect((await a.api('DELETE', `/api/v1/streams/${deleted.id}`)).status).toBe(204);
+    await waitFor(() => b.registry.getByStreamId(deleted.id) === undefined, { what: 'the deleted stream to end on node-b', timeoutMs: 10_000, intervalMs: 100 });
   });
 
   test('a node killed with SIGKILL: shown gone; the next publish elsewhere continues its session (same URLs, sequence numbers going on after a discontinuity, the recording kept whole)', async () => {
