@@ -1,6 +1,6 @@
 import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
 import { withoutNodeLabel } from '../support/metrics';
-import { startCacheTier, type CacheTier } from '../support/nginx';
+import { startCacheTier, type CacheTier } from '../../scripts/lib/cache-tier';
 import { createStream, useTestOrigin } from '../support/origin';
 import { startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';

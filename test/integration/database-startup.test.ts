@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mysqlUrl } from '../support/database';
-import { freePort } from '../support/ports';
+import { freePort } from '../../scripts/lib/ports';
 import { startServerProcess } from '../support/server-process';
 
 jest.setTimeout(60_000);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../support/origin';
-import { freePort } from '../support/ports';
+import { freePort } from '../../scripts/lib/ports';
 import { startServerProcess, TSX_LOADER, type ServerProcess } from '../support/server-process';
 
 jest.setTimeout(60_000);

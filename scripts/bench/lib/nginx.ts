@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../lib/ports';
 import { manage, type ManagedProcess } from '../../lib/processes';
 
 const MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -25,16 +26,6 @@ export interface Nginx {
   /** Its master process; workers are its children. */
   pid: number;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

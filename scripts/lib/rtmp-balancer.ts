@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './origin';
 import { freePort } from './ports';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
 
 export interface RtmpBalancer {
   port: number;

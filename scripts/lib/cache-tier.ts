@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './origin';
 import { freePort } from './ports';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
 
 export interface CacheTier {
   url: string;
