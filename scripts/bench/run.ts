@@ -1,6 +1,7 @@
 // npm run bench: every measurement of docs/benchmarks.md, the origin next to nginx-rtmp in the
-// same run. Options: --only first-playlist,latency,transcode,capacity,serving,authorization,held
+// same run. Options: --only first-playlist,latency,transcode,capacity,serving,authorization,held,cluster
 //                    --runs N (3)  --levels 1,10,20,40,60  --mysql mysql://root@127.0.0.1:3306/origin_test
+//                    --redis redis://127.0.0.1:6379  --viewers 1000  --kills 10 (cluster)
 // Results: printed as tables, and written whole to bench-results/<time>.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureAuthorization } from './authorization';
 import { measureCapacity, type CapacityPoint } from './capacity';
+import { measureCluster } from './cluster';
 import { measureFirstPlaylist } from './first-playlist';
 import { measureHeldRequests } from './held-requests';
 import { measureLatency } from './latency';
@@ -18,7 +20,7 @@ import { show, summarize, type Summary } from './lib/stats';
 import { measureServing, wrkAvailable } from './serving';
 import { measureTranscodeCost } from './transcode-cost';
 
-const ALL = ['first-playlist', 'latency', 'transcode', 'capacity', 'serving', 'authorization', 'held'];
+const ALL = ['first-playlist', 'latency', 'transcode', 'capacity', 'serving', 'authorization', 'held', 'cluster'];
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +28,9 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     levels: { type: 'string', default: '1,10,20,40,60' },
     mysql: { type: 'string', default: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL },
+    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    viewers: { type: 'string', default: '1000' },
+    kills: { type: 'string', default: '10' },
   },
 });
 const selected = new Set(values.only!.split(','));
@@ -110,6 +115,18 @@ async function main(): Promise<void> {
     results.held = r;
     print(`\n## Held requests (${r.clients} blocking reloads of one stream waiting for the same part, ${r.rounds} rounds, ${r.skippedRounds} skipped; ms from the part's first answer to each answer's first byte)\n| p50 | p99 | max | not 200 |\n|---|---|---|---|`);
     print(`| ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.failures} |`);
+  }
+  if (selected.has('cluster')) {
+    if (!values.mysql) throw new Error('the cluster measurement needs MySQL: --mysql mysql://root@127.0.0.1:3306/origin_test');
+    const r = await measureCluster({ mysqlUrl: values.mysql, redisUrl: values.redis!, viewers: Number(values.viewers), kills: Number(values.kills) });
+    results.cluster = r;
+    print(`\n## Cluster: three origins, HAProxy, the nginx cache (${r.viewers} low-latency viewers through the cache)\n| reaching the origins | per part or segment |\n|---|---|`);
+    print(`| playlist requests, per part | ${r.playlistRequestsPerPart.toFixed(2)} (viewers sent ${r.viewerRequestsPerPart.toFixed(0)} playlist and part requests per part) |`);
+    print(`| part requests, per part | ${r.partRequestsPerPart.toFixed(2)} |`);
+    print(`| segment requests, per segment | ${r.segmentRequestsPerSegment.toFixed(2)} |`);
+    print(`\n| | p50 | p95 | min–max |\n|---|---|---|---|`);
+    print(`| failover gap, kill to a new part through the cache (s, ${r.failoverGapSeconds.samples.length} kills) | ${r.failoverGapSeconds.median.toFixed(1)} | ${r.failoverGapSeconds.p95.toFixed(1)} | ${r.failoverGapSeconds.min.toFixed(1)}–${r.failoverGapSeconds.max.toFixed(1)} |`);
+    print(`| refusal of a key live on another node (ms) | ${r.refusalMs.median.toFixed(0)} | ${r.refusalMs.p95.toFixed(0)} | ${r.refusalMs.min.toFixed(0)}–${r.refusalMs.max.toFixed(0)} |`);
   }
 
   const out = path.join(ROOT, 'bench-results');

@@ -36,7 +36,7 @@ export async function startCacheTier(originHttpPorts: number | number[]): Promis
   const user = process.getuid?.() === 0 ? 'user root;' : '';
   fs.writeFileSync(
     path.join(prefix, 'nginx.conf'),
-    `${user}\nworker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  include ${prefix}/live-origin.conf;\n}\n`,
+    `${user}\nworker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log warn;\nworker_rlimit_nofile 16384;\nevents { worker_connections 8192; }\nhttp {\n  access_log off;\n  include ${prefix}/live-origin.conf;\n}\n`,
   );
   const child = spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
