@@ -86,19 +86,32 @@ export function createDatabase(url: string, logger: Logger): Database {
   });
 }
 
-/** Nodes of a cluster starting together: one migrates, the others wait for its lock this long. */
-const MIGRATION_LOCK_WAIT_MS = 60_000;
+/** Nodes of a cluster starting together: one migrates, the others wait for it this long (seconds). */
+const MIGRATION_LOCK_WAIT_SECONDS = 60;
+const MIGRATION_LOCK = 'live-origin:migrations';
 
+/**
+ * On MySQL, nodes of a cluster starting together on a new database would race to create knex's
+ * own lock table: a named lock (GET_LOCK, released with its connection if the node dies) lets one
+ * migrate at a time.
+ */
 export async function migrateToLatest(db: Database): Promise<void> {
-  const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
-  for (;;) {
+  if (db.client.config.client !== 'mysql2') {
+    await db.migrate.latest({ migrationSource });
+    return;
+  }
+  const connection = (await db.client.acquireConnection()) as { query(sql: string, values: unknown[], done: (error: Error | null, rows: unknown) => void): void };
+  const query = (sql: string, values: unknown[]) =>
+    new Promise<Array<Record<string, unknown>>>((resolve, reject) => connection.query(sql, values, (error, rows) => (error ? reject(error) : resolve(rows as Array<Record<string, unknown>>))));
+  try {
+    const [row] = await query('SELECT GET_LOCK(?, ?) AS got', [MIGRATION_LOCK, MIGRATION_LOCK_WAIT_SECONDS]);
+    if (Number(row?.got) !== 1) throw new Error(`another node has been migrating the database for ${MIGRATION_LOCK_WAIT_SECONDS} s`);
     try {
       await db.migrate.latest({ migrationSource });
-      return;
-    } catch (error) {
-      // A lock left by a process that died while migrating stays: past the wait, its error says how to lift it.
-      if ((error as Error).name !== 'MigrationLocked' || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      await query('SELECT RELEASE_LOCK(?)', [MIGRATION_LOCK]);
     }
+  } finally {
+    await db.client.releaseConnection(connection);
   }
 }

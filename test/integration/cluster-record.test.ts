@@ -122,8 +122,8 @@ describeDatabases('the cluster record: stream leases and nodes', (kind) => {
     await nodes.beat(self('n1'), { liveSessions: 2, load: 0.456 });
     await nodes.beat(self('n2'), { liveSessions: 0, load: 0 });
     expect((await nodes.list()).filter((n) => n.id.startsWith('n'))).toEqual([
-      { id: 'n1', url: 'http://10.0.0.1:8000', version: '1.2.3', status: 'up', startedAt: clock, lastSeenAt: clock, liveSessions: 2, load: 0.46 },
-      { id: 'n2', url: 'http://10.0.0.2:8000', version: '1.2.3', status: 'up', startedAt: clock, lastSeenAt: clock, liveSessions: 0, load: 0 },
+      { id: 'n1', url: 'http://10.0.0.1:8000', version: '1.2.3', status: 'up', startedAt: clock, lastSeenAt: clock, liveSessions: 2, load: 0.46, drainDeadlineAt: null },
+      { id: 'n2', url: 'http://10.0.0.2:8000', version: '1.2.3', status: 'up', startedAt: clock, lastSeenAt: clock, liveSessions: 0, load: 0, drainDeadlineAt: null },
     ]);
     clock += LEASE_MS + 1;
     await nodes.beat(self('n2'), { liveSessions: 1, load: 0.1 });
@@ -131,6 +131,13 @@ describeDatabases('the cluster record: stream leases and nodes', (kind) => {
       ['n1', 'gone', 0],
       ['n2', 'up', 1],
     ]);
+    // A drain asked of a node that is up is recorded (the earliest deadline holds); of a gone one, refused.
+    expect(await nodes.requestDrain('n2', clock + 30_000)).toMatchObject({ id: 'n2', drainDeadlineAt: clock + 30_000 });
+    expect(await nodes.requestDrain('n2', clock + 60_000)).toMatchObject({ drainDeadlineAt: clock + 30_000 });
+    expect(await nodes.requestDrain('n1', clock + 30_000)).toBeUndefined();
+    // The next run of the node starts without it.
+    await nodes.beat(self('n2'), { liveSessions: 0, load: 0, first: true });
+    expect((await nodes.list()).find((n) => n.id === 'n2')?.drainDeadlineAt).toBeNull();
     await nodes.leave('n2');
     expect((await nodes.list()).find((n) => n.id === 'n2')?.status).toBe('gone');
     await nodes.beat(self('n2'), { liveSessions: 0, load: 0 });

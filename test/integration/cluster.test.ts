@@ -9,6 +9,7 @@ import { createStream, startTestOrigin, type TestOrigin } from '../support/origi
 import { startPublisher, stopAllProcesses } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { TcpProxy } from '../support/tcp-proxy';
+import { WebhookReceiver } from '../support/webhook-receiver';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -24,7 +25,14 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
   const servers: ServerProcess[] = [];
   const SECRET = 'cluster-test-secret-0123456789';
   // Commands reach other nodes over Redis only: the database is looked at once a minute here.
-  const node = (id: string) => ({ nodeId: id, clusterSecret: SECRET, redisUrl: 'redis://127.0.0.1:6379', live: { watchIntervalSeconds: 60 }, cluster: { heartbeatSeconds: 0.5, leaseSeconds: 3 } });
+  const node = (id: string) => ({
+    nodeId: id,
+    clusterSecret: SECRET,
+    redisUrl: 'redis://127.0.0.1:6379',
+    live: { watchIntervalSeconds: 60 },
+    cluster: { heartbeatSeconds: 0.5, leaseSeconds: 3 },
+    webhooks: { pollMilliseconds: 100 },
+  });
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-cluster-'));
@@ -166,6 +174,24 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     const deleted = await goLive('Deleted elsewhere');
     expect((await a.api('DELETE', `/api/v1/streams/${deleted.id}`)).status).toBe(204);
     await waitFor(() => b.registry.getByStreamId(deleted.id) === undefined, { what: 'the deleted stream to end on node-b', timeoutMs: 10_000, intervalMs: 100 });
+  });
+
+  test('webhooks fire once per event, though every node delivers', async () => {
+    const receiver = await new WebhookReceiver().start();
+    try {
+      expect((await a.api('POST', '/api/v1/webhooks', { body: { url: receiver.url, events: ['stream.live', 'stream.idle'] } })).status).toBe(201);
+      const stream = await createStream(a, 'Hooked once', { profile: 'passthrough', reconnectWindowSeconds: 0 });
+      const publisher = startPublisher({ url: b.rtmpUrl(stream.streamKey), width: 320, height: 180 });
+      const ofStream = (type: string) => receiver.received.filter((hook) => hook.json?.type === type && hook.json.data.stream.id === stream.id);
+      await waitFor(() => ofStream('stream.live').length > 0, { what: 'stream.live', timeoutMs: 20_000 });
+      await publisher.stop();
+      await waitFor(() => ofStream('stream.idle').length > 0, { what: 'stream.idle', timeoutMs: 20_000 });
+      // Both nodes poll the outbox ten times a second: a second delivery would have come by now.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect([ofStream('stream.live').length, ofStream('stream.idle').length]).toEqual([1, 1]);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   test('a node killed with SIGKILL: shown gone; the next publish elsewhere continues its session (same URLs, sequence numbers going on after a discontinuity, the recording kept whole)', async () => {
