@@ -5,13 +5,14 @@
 // - the failover gap: the owner is killed with SIGKILL, the publisher reconnects at once through
 //   HAProxy; from the kill to the first new part listed through the cache (the killed node is
 //   started again between kills, so that there are always three);
-// - how long a publish with a key live on another node takes to be refused.
+// - how long a publish with a key live on another node takes to be refused, from the connection
+//   to the answer (as from HAProxy: the PROXY line, the RTMP handshake, connect, publish).
 import { randomBytes } from 'node:crypto';
 import knex from 'knex';
 import { startCacheTier } from '../lib/cache-tier';
 import { freePort } from '../lib/ports';
 import { startOriginProcess, startTestPattern, type ManagedProcess, type OriginProcess } from '../lib/processes';
-import { publishAnswer } from '../lib/rtmp-client';
+import { RtmpTestClient } from '../lib/rtmp-client';
 import { startRtmpBalancer } from '../lib/rtmp-balancer';
 import { ROOT, workspace } from './lib/bench-env';
 import { percentile, sleep, summarize, type Summary } from './lib/stats';
@@ -44,6 +45,8 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
   const ports = await Promise.all([1, 2, 3].map(async () => ({ httpPort: await freePort(), rtmpPort: await freePort() })));
   const cache = await startCacheTier(ports.map((p) => p.httpPort));
   const secret = randomBytes(24).toString('hex');
+  // One admin token for every node; requests go to a node's own port (its public URL is the cache's).
+  const adminToken = `bench-${randomBytes(16).toString('hex')}`;
   const startNode = (i: number) =>
     startOriginProcess(ROOT, {
       DATABASE_URL: database.url,
@@ -56,7 +59,17 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
       HTTP_PORT: String(ports[i]!.httpPort),
       RTMP_PORT: String(ports[i]!.rtmpPort),
       RTMP_PROXY_PROTOCOL: 'true',
+      ADMIN_TOKEN: adminToken,
     });
+  const api = async (node: Node, method: string, urlPath: string, body?: unknown) => {
+    const response = await fetch(`http://127.0.0.1:${node.httpPort}${urlPath}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw new Error(`${method} ${urlPath}: ${response.status}`);
+    return (await response.json()) as any;
+  };
   const nodes: Node[] = [];
   for (let i = 0; i < 3; i++) nodes.push({ id: `origin${i + 1}`, ...ports[i]!, origin: await startNode(i) });
   const balancer = await startRtmpBalancer(ports);
@@ -66,7 +79,7 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
   let watching = true;
   try {
     await waitUntil(async () => (await fetch(`${cache.url}/healthz`)).status === 200, 20_000);
-    const stream = (await nodes[0]!.origin.api('POST', '/api/v1/streams', { name: 'Cluster bench', profile: 'passthrough' })) as { id: string; streamKey: string; hlsUrl: string };
+    const stream = (await api(nodes[0]!, 'POST', '/api/v1/streams', { name: 'Cluster bench', profile: 'passthrough' })) as { id: string; streamKey: string; hlsUrl: string };
     const publish = () => startTestPattern({ url: `rtmp://127.0.0.1:${balancer.port}/live/${stream.streamKey}`, width: 640, height: 360 });
     publishing = true;
     publisher = publish();
@@ -98,7 +111,7 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
     const gaps: number[] = [];
     for (let kill = 0; kill < options.kills; kill++) {
       const owner = await waitUntil(async () => {
-        const listed = (await nodes[0]!.origin.api('GET', '/api/v1/nodes').catch(() => undefined)) ?? (await nodes[1]!.origin.api('GET', '/api/v1/nodes'));
+        const listed = (await api(nodes[0]!, 'GET', '/api/v1/nodes').catch(() => undefined)) ?? (await api(nodes[1]!, 'GET', '/api/v1/nodes'));
         return (listed.data as Array<{ id: string; liveSessions: number; status: string }>).find((n) => n.liveSessions === 1 && n.status === 'up')?.id;
       }, 20_000);
       const node = nodes.find((n) => n.id === owner)!;
@@ -119,12 +132,18 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
     }
 
     // Refusals of a key live elsewhere, asked of the nodes that do not have it.
-    const owner = await waitUntil(async () => ((await nodes[0]!.origin.api('GET', '/api/v1/nodes')).data as Array<{ id: string; liveSessions: number }>).find((n) => n.liveSessions === 1)?.id, 20_000);
+    const owner = await waitUntil(async () => ((await api(nodes[0]!, 'GET', '/api/v1/nodes')).data as Array<{ id: string; liveSessions: number }>).find((n) => n.liveSessions === 1)?.id, 20_000);
     const others = nodes.filter((n) => n.id !== owner);
     const refusals: number[] = [];
     for (let i = 0; i < REFUSALS; i++) {
       const started = performance.now();
-      const answer = await publishAnswer(others[i % others.length]!.rtmpPort, stream.streamKey);
+      // As HAProxy would hand it over: the PROXY line first (the nodes expect it).
+      const client = await RtmpTestClient.connect(others[i % others.length]!.rtmpPort);
+      client.send(Buffer.from('PROXY TCP4 127.0.0.1 127.0.0.1 40000 1935\r\n'));
+      await client.handshake();
+      client.sendPublishSequence('live', stream.streamKey, balancer.port);
+      const answer = await client.nextStatus();
+      client.close();
       if (answer?.code !== 'NetStream.Publish.BadName') throw new Error(`expected a refusal, got ${answer?.code}`);
       refusals.push(performance.now() - started);
     }
@@ -191,7 +210,7 @@ function partsPerSegment(playlist: string): number {
 async function originCounts(nodes: Node[]): Promise<Record<'playlist' | 'part' | 'segment', number>> {
   const counts = { playlist: 0, part: 0, segment: 0 };
   for (const node of nodes) {
-    const text = await (await fetch(`${node.origin.httpUrl}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${node.httpPort}/metrics`)).text();
     for (const match of text.matchAll(/^origin_hls_requests_total\{kind="(playlist|part|segment)",status="\d+"[^}]*\} (\d+)/gm)) counts[match[1] as keyof typeof counts] += Number(match[2]);
   }
   return counts;

@@ -9,6 +9,7 @@ import { ClusterHeartbeat } from '../cluster/heartbeat';
 import { LiveElsewhere } from '../cluster/live-elsewhere';
 import { NodeRegistry } from '../cluster/node-registry';
 import { OwnerHop } from '../cluster/owner-hop';
+import { refusesConnections } from '../cluster/peer-probe';
 import { StreamCommands } from '../cluster/stream-commands';
 import { StreamLeases } from '../cluster/stream-leases';
 import { publicUrls, type PublicUrls } from '../config/load';
@@ -197,6 +198,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     leases,
     sessions,
     config.nodeId,
+    refusesConnections,
     (stream, onEnded, takeover) =>
       new LiveSession({
         id: generateId(),

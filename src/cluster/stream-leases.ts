@@ -20,7 +20,8 @@ export interface LiveLease {
   viewers: number;
 }
 
-export type ClaimResult = { ok: true } | { ok: false; owner: string };
+/** Refused: the node holding the lease, its process (`holder`) and, if it said, its URL. */
+export type ClaimResult = { ok: true } | { ok: false; owner: string; holder: string; ownerUrl: string | undefined };
 
 export interface StreamLeasesOptions {
   /** This node's id, shown to operators as a stream's owner. */
@@ -63,10 +64,29 @@ export class StreamLeases {
         .update({ node, holder, expires_at: at + leaseMs });
       if (taken === 0) await this.db('stream_leases').insert({ stream_id: streamId, node, holder, expires_at: at + leaseMs }).onConflict('stream_id').ignore();
       const row = await this.db<LeaseRow>('stream_leases').where({ stream_id: streamId }).first();
-      if (row?.holder !== holder) return { ok: false, owner: row?.node ?? 'unknown' };
+      if (row && row.holder !== holder) {
+        const node = (await this.db('nodes').where('id', row.node).first('url')) as { url: string } | undefined;
+        return { ok: false, owner: row.node, holder: row.holder, ownerUrl: node?.url };
+      }
       this.held.set(streamId, at + leaseMs);
       this.claimedAt.set(streamId, at);
       return { ok: true };
+    });
+  }
+
+  /**
+   * Takes a lease that has not lapsed from a holder known to be gone (its node's port refuses
+   * connections): only if that holder still has it, so two nodes cannot both take it.
+   */
+  takeOver(streamId: string, from: string): Promise<boolean> {
+    return this.inOrder(streamId, async () => {
+      const { node, holder, leaseMs, now } = this.options;
+      const at = now();
+      const taken = await this.db('stream_leases').where({ stream_id: streamId, holder: from }).update({ node, holder, session_id: null, expires_at: at + leaseMs });
+      if (taken === 0) return false;
+      this.held.set(streamId, at + leaseMs);
+      this.claimedAt.set(streamId, at);
+      return true;
     });
   }
 

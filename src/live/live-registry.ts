@@ -61,6 +61,8 @@ export class LiveRegistry implements PublishGate {
     private readonly leases: StreamLeases,
     private readonly history: Pick<SessionRepository, 'openElsewhere'>,
     private readonly node: string,
+    /** Whether the node at this URL is certainly gone (src/cluster/peer-probe.ts). */
+    private readonly ownerGone: (url: string) => Promise<boolean>,
     private readonly createSession: SessionFactory,
     private readonly options: RegistryOptions,
     private readonly logger: Logger,
@@ -77,8 +79,15 @@ export class LiveRegistry implements PublishGate {
     if (current?.state === 'ending') await Promise.race([current.whenEnded(), delay(PREVIOUS_SESSION_WAIT_MS)]);
     const claim = await this.leases.claim(result.stream.id);
     if (!claim.ok) {
-      this.logger.info({ playbackId: result.stream.playbackId, owner: claim.owner }, 'publish refused: the stream is live on another node');
-      return LIVE_ELSEWHERE;
+      const { playbackId } = result.stream;
+      // A node killed outright holds its leases until they lapse; if its port refuses connections
+      // its process is gone, and the publisher, back already, need not wait.
+      const gone = claim.ownerUrl !== undefined && (await this.ownerGone(claim.ownerUrl));
+      if (!(gone && (await this.leases.takeOver(result.stream.id, claim.holder)))) {
+        this.logger.info({ playbackId, owner: claim.owner }, 'publish refused: the stream is live on another node');
+        return LIVE_ELSEWHERE;
+      }
+      this.logger.warn({ playbackId, owner: claim.owner }, 'the node that had the stream is gone (its port refuses connections): taking the stream over');
     }
     // Holding the lease, this node may continue what another node left open.
     const takeover = current ? undefined : await this.history.openElsewhere(result.stream.id, this.node);
