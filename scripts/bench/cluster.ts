@@ -115,14 +115,18 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
         return (listed.data as Array<{ id: string; liveSessions: number; status: string }>).find((n) => n.liveSessions === 1 && n.status === 'up')?.id;
       }, 20_000);
       const node = nodes.find((n) => n.id === owner)!;
-      const seen = position(await (await fetch(playlistUrl)).text());
+      // The owner's own newest part, not the cache's copy (up to a second old): a part it listed
+      // before the kill must not count as the stream going on.
+      const direct = new URL(playlistUrl);
+      direct.host = `127.0.0.1:${node.httpPort}`;
+      const seen = position(await (await fetch(direct)).text());
       node.origin.process.child.kill('SIGKILL');
       const killedAt = performance.now();
+      // The node that continues starts a new segment: a part of a later segment than the owner's last.
       await waitUntil(async () => {
         const response = await fetch(playlistUrl).catch(() => undefined);
         if (response?.status !== 200) return undefined;
-        const now = position(await response.text());
-        return now.msn > seen.msn || (now.msn === seen.msn && now.part > seen.part) || undefined;
+        return position(await response.text()).msn > seen.msn || undefined;
       }, 60_000, 50);
       gaps.push((performance.now() - killedAt) / 1000);
       await node.origin.process.stop();
