@@ -261,6 +261,9 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     elsewhere,
     hops: config.clusterSecret !== undefined,
     onDrainRequested: drainBy,
+    closeOrphans: (goneBefore) => sessions.closeOfGoneNodes(goneBefore, now(), 'node_lost'),
+    orphanAfterMs: settings.session.reconnectWindowMs + settings.cluster.leaseMs,
+    now,
     intervalMs: settings.cluster.heartbeatMs,
     logger,
   });

@@ -7,6 +7,11 @@ import type { NodeIdentity, NodeRegistry } from './node-registry';
 import type { StreamLeases } from './stream-leases';
 
 export interface HeartbeatDeps {
+  /** Closes sessions left open by nodes gone since before the given time; how many. */
+  closeOrphans: (goneBefore: number) => Promise<number>;
+  /** How long a gone node's open sessions wait for their publishers to come back elsewhere. */
+  orphanAfterMs: number;
+  now: () => number;
   self: NodeIdentity;
   nodes: NodeRegistry;
   leases: StreamLeases;
@@ -80,5 +85,7 @@ export class ClusterHeartbeat {
     this.othersUp = listed.some((node) => node.id !== this.deps.self.id && node.status === 'up');
     const drainAt = listed.find((node) => node.id === this.deps.self.id)?.drainDeadlineAt;
     if (drainAt !== undefined && drainAt !== null) this.deps.onDrainRequested(drainAt);
+    const closed = await this.deps.closeOrphans(this.deps.now() - this.deps.orphanAfterMs);
+    if (closed > 0) logger.warn({ sessions: closed }, 'closed sessions left open by a node that is gone, which no publisher came back to continue');
   }
 }

@@ -144,6 +144,18 @@ export class SessionRepository {
     return open.map((row) => ({ ...toRecord(row), endedAt, endReason, state: 'ended' }));
   }
 
+  /**
+   * Sessions left open by nodes gone since before `goneBefore` (killed and not back, or drained
+   * with nobody taking their streams): closed with `endReason`, once no publisher came back to
+   * continue them. Returns how many.
+   */
+  async closeOfGoneNodes(goneBefore: number, endedAt: number, endReason: string): Promise<number> {
+    const gone = this.db('nodes')
+      .select('id')
+      .where((q) => q.where('heartbeat_at', '<', goneBefore).orWhere('left_at', '<', goneBefore));
+    return this.db<SessionRow>('sessions').whereNull('ended_at').whereIn('node', gone).update({ ended_at: endedAt, end_reason: endReason, state: 'ended' });
+  }
+
   /** Streams with a session open in a state viewers can play, on any node. */
   async liveStreamIds(): Promise<Set<string>> {
     const rows = await this.db<SessionRow>('sessions').whereNull('ended_at').whereIn('state', ['live', 'reconnecting']).select('stream_id');

@@ -1,5 +1,6 @@
 import { NodeRegistry } from '../../src/cluster/node-registry';
 import { StreamLeases } from '../../src/cluster/stream-leases';
+import { SessionRepository, type SessionRecord } from '../../src/live/session-repository';
 import { createDatabase, type Database } from '../../src/db/knex';
 import { createLogger } from '../../src/observability/logger';
 import { describeDatabases, useMigratedDatabase } from '../support/database';
@@ -153,6 +154,28 @@ describeDatabases('the cluster record: stream leases and nodes', (kind) => {
     expect((await nodes.list()).find((n) => n.id === 'n2')?.status).toBe('gone');
     await nodes.beat(self('n2'), { liveSessions: 0, load: 0 });
     expect((await nodes.list()).find((n) => n.id === 'n2')?.status).toBe('up');
+  });
+
+  test('sessions left open by a node gone for long enough are closed (node_lost); a live node\'s, and ended ones, are left alone', async () => {
+    const nodes = new NodeRegistry(db, { goneAfterMs: LEASE_MS, now });
+    const sessions = new SessionRepository(db);
+    const self = (id: string) => ({ id, url: () => 'http://127.0.0.1:1', version: '1', startedAt: clock });
+    const record = (id: string, node: string, endedAt: number | null): SessionRecord => ({
+      id, streamId: `st${id}`, node, state: endedAt === null ? 'live' : 'ended', clientAddress: null, startedAt: clock, endedAt, endReason: endedAt === null ? null : 'publisher_left',
+      bytesIn: 0, videoCodec: null, audioCodec: null, width: null, height: null, frameRate: null, profile: 'ladder', recorded: false, reconnects: 0, transcoderRestarts: 0, lastMsn: null, discontinuities: 0,
+    });
+    await nodes.beat(self('dead-node'), { liveSessions: 1, load: 0 });
+    clock += 60_000;
+    await nodes.beat(self('live-node'), { liveSessions: 1, load: 0 });
+    for (const r of [record('orphan0000000001', 'dead-node', null), record('ended00000000001', 'dead-node', clock - 1), record('running000000001', 'live-node', null)]) await sessions.insert(r);
+    expect(await sessions.closeOfGoneNodes(clock - 30_000, clock, 'node_lost')).toBe(1);
+    expect(await sessions.findById('orphan0000000001')).toMatchObject({ state: 'ended', endReason: 'node_lost', endedAt: clock });
+    expect(await sessions.findById('ended00000000001')).toMatchObject({ endReason: 'publisher_left' });
+    expect(await sessions.findById('running000000001')).toMatchObject({ state: 'live', endedAt: null });
+    // Gone for less than that: not yet.
+    await sessions.insert(record('recent0000000001', 'live-node', null));
+    clock += 10_000;
+    expect(await sessions.closeOfGoneNodes(clock - 30_000, clock, 'node_lost')).toBe(0);
   });
 });
 
