@@ -193,13 +193,13 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     metrics,
   });
   const leases = new StreamLeases(db, { node: config.nodeId, holder: `${config.nodeId}/${generateId()}`, leaseMs: settings.cluster.leaseMs, now });
-  const live = new LiveRegistry(
+  const live = new LiveRegistry({
     streams,
     leases,
-    sessions,
-    config.nodeId,
-    refusesConnections,
-    (stream, onEnded, takeover) =>
+    history: sessions,
+    node: config.nodeId,
+    ownerGone: refusesConnections,
+    createSession: (stream, onEnded, takeover) =>
       new LiveSession({
         id: generateId(),
         stream,
@@ -235,10 +235,12 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
         },
         onPublisherGone: (session, why) => emit('stream.disconnected', session, { why }),
       }),
-    { freeBytes: () => freeBytes(config.mediaDir), minFreeBytes: settings.disk.minFreeBytes, now },
+    freeBytes: () => freeBytes(config.mediaDir),
+    minFreeBytes: settings.disk.minFreeBytes,
+    now,
     logger,
     metrics,
-  );
+  });
   registry = live;
   const nodes = new NodeRegistry(db, { goneAfterMs: settings.cluster.leaseMs, now });
   const self = { id: config.nodeId, url: () => config.nodeUrl ?? urls!.publicUrl, version: packageVersion(), startedAt: now() };

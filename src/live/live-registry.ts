@@ -10,11 +10,23 @@ import type { SessionRecord, SessionRepository } from './session-repository';
 /** `takeover`: another node's session of the stream, left open, which the new session continues. */
 export type SessionFactory = (stream: StreamRecord, onEnded: (session: LiveSession) => void, takeover: SessionRecord | undefined) => LiveSession;
 
-export interface RegistryOptions {
+export interface RegistryDeps {
+  streams: StreamService;
+  /** Who ingests each stream in the cluster (one node, on a single origin). */
+  leases: StreamLeases;
+  /** Sessions other nodes left open, to continue. */
+  history: Pick<SessionRepository, 'openElsewhere'>;
+  /** This node's id. */
+  node: string;
+  /** Whether the node at this URL is certainly gone (src/cluster/peer-probe.ts). */
+  ownerGone: (url: string) => Promise<boolean>;
+  createSession: SessionFactory;
   /** Free space left on the media folder's disk, in bytes. */
   freeBytes: () => Promise<number>;
   minFreeBytes: number;
   now: () => number;
+  logger: Logger;
+  metrics: Metrics;
 }
 
 const KEY_REFUSALS: Record<KeyRefusal, Refusal> = {
@@ -56,41 +68,30 @@ export class LiveRegistry implements PublishGate {
   /** Draining: no publish is let in any more, not even a returning publisher. */
   private closed = false;
 
-  constructor(
-    private readonly streams: StreamService,
-    private readonly leases: StreamLeases,
-    private readonly history: Pick<SessionRepository, 'openElsewhere'>,
-    private readonly node: string,
-    /** Whether the node at this URL is certainly gone (src/cluster/peer-probe.ts). */
-    private readonly ownerGone: (url: string) => Promise<boolean>,
-    private readonly createSession: SessionFactory,
-    private readonly options: RegistryOptions,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-  ) {}
+  constructor(private readonly deps: RegistryDeps) {}
 
   async check(attempt: PublishAttempt): Promise<GateDecision> {
     if (this.closed) return DRAINING;
-    const result = await this.streams.checkKey(attempt.streamKey);
+    const result = await this.deps.streams.checkKey(attempt.streamKey);
     if (!result.ok) return KEY_REFUSALS[result.reason];
     const current = this.sessions.get(result.stream.id);
     // Live sessions keep going when the disk runs low; only new ones are refused.
-    if (!current && (await this.options.freeBytes()) < this.options.minFreeBytes) return DISK_FULL;
+    if (!current && (await this.deps.freeBytes()) < this.deps.minFreeBytes) return DISK_FULL;
     if (current?.state === 'ending') await Promise.race([current.whenEnded(), delay(PREVIOUS_SESSION_WAIT_MS)]);
-    const claim = await this.leases.claim(result.stream.id);
+    const claim = await this.deps.leases.claim(result.stream.id);
     if (!claim.ok) {
       const { playbackId } = result.stream;
       // A node killed outright holds its leases until they lapse; if its port refuses connections
       // its process is gone, and the publisher, back already, need not wait.
-      const gone = claim.ownerUrl !== undefined && (await this.ownerGone(claim.ownerUrl));
-      if (!(gone && (await this.leases.takeOver(result.stream.id, claim.holder)))) {
-        this.logger.info({ playbackId, owner: claim.owner }, 'publish refused: the stream is live on another node');
+      const gone = claim.ownerUrl !== undefined && (await this.deps.ownerGone(claim.ownerUrl));
+      if (!(gone && (await this.deps.leases.takeOver(result.stream.id, claim.holder)))) {
+        this.deps.logger.info({ playbackId, owner: claim.owner }, 'publish refused: the stream is live on another node');
         return LIVE_ELSEWHERE;
       }
-      this.logger.warn({ playbackId, owner: claim.owner }, 'the node that had the stream is gone (its port refuses connections): taking the stream over');
+      this.deps.logger.warn({ playbackId, owner: claim.owner }, 'the node that had the stream is gone (its port refuses connections): taking the stream over');
     }
     // Holding the lease, this node may continue what another node left open.
-    const takeover = current ? undefined : await this.history.openElsewhere(result.stream.id, this.node);
+    const takeover = current ? undefined : await this.deps.history.openElsewhere(result.stream.id, this.deps.node);
     return { ok: true, admit: (publisher) => this.admit(result.stream, publisher, takeover) };
   }
 
@@ -128,28 +129,28 @@ export class LiveRegistry implements PublishGate {
   private admit(stream: StreamRecord, publisher: Publisher, takeover: SessionRecord | undefined): AdmitResult {
     const existing = this.sessions.get(stream.id);
     if (existing) {
-      if (existing.canResume(this.options.now())) {
+      if (existing.canResume(this.deps.now())) {
         existing.resume(publisher);
         return { ok: true, sessionId: existing.id };
       }
       if (this.closed) return DRAINING;
       return { ok: false, reason: 'already_live', code: 'NetStream.Publish.BadName', message: 'This stream already has a publisher.' };
     }
-    const session = this.createSession(stream, (ended) => {
+    const session = this.deps.createSession(stream, (ended) => {
       if (this.sessions.get(stream.id) === ended) this.sessions.delete(stream.id);
-      this.metrics.liveStreams.set(this.sessions.size);
-      this.leases.release(stream.id, () => this.sessions.has(stream.id)).catch((error: unknown) => {
+      this.deps.metrics.liveStreams.set(this.sessions.size);
+      this.deps.leases.release(stream.id, () => this.sessions.has(stream.id)).catch((error: unknown) => {
         // The lease lapses by itself; until then only this node could take the stream.
-        this.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot release a stream lease');
+        this.deps.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot release a stream lease');
       });
     }, takeover);
-    this.leases.attach(stream.id, session.id).catch((error: unknown) => {
-      this.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot name the session in the stream lease');
+    this.deps.leases.attach(stream.id, session.id).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot name the session in the stream lease');
     });
     this.sessions.set(stream.id, session);
-    this.metrics.liveStreams.set(this.sessions.size);
+    this.deps.metrics.liveStreams.set(this.sessions.size);
     session.begin(publisher);
-    this.logger.debug({ session: session.id, playbackId: stream.playbackId }, 'session admitted');
+    this.deps.logger.debug({ session: session.id, playbackId: stream.playbackId }, 'session admitted');
     return { ok: true, sessionId: session.id };
   }
 }
