@@ -184,8 +184,12 @@ class Viewer {
     process.stdout.write(`failover: every one of ${VIEWERS} viewers advanced two segments past the kill ${(gapMs / 1000).toFixed(1)} s after it\n`);
     expect(viewers.filter((viewer) => viewer.reused)).toHaveLength(0);
 
-    const listed = (await api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string; liveSessions: number }>;
-    expect(listed.find((node) => node.id === owner)?.status).toBe('gone');
+    // The stream was taken over at once (the dead node's port refused connections); the node is
+    // shown gone once it has been silent for a lease.
+    const listed = await waitFor(async () => {
+      const data = (await api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string; liveSessions: number }>;
+      return data.find((node) => node.id === owner)?.status === 'gone' && data;
+    }, { what: 'the killed node to be shown gone' });
     expect(listed.filter((node) => node.liveSessions === 1).map((node) => node.id)).not.toContain(owner);
     const history = (await api('GET', `/api/v1/streams/${stream.id}/sessions`)).body.data as Array<{ node: string }>;
     expect(history).toHaveLength(1);
