@@ -15,7 +15,7 @@ import { StreamLeases } from '../cluster/stream-leases';
 import { publicUrls, type PublicUrls } from '../config/load';
 import type { Config } from '../config/schema';
 import { StreamControl } from '../control/stream-control';
-import { describeDatabase } from '../db/database-url';
+import { describeDatabase, parseDatabaseUrl } from '../db/database-url';
 import { createDatabase, prepareDatabase, type Database } from '../db/knex';
 import { auditRoutes } from '../http/api/audit';
 import { nodeRoutes } from '../http/api/nodes';
@@ -192,6 +192,8 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     logger,
     metrics,
   });
+  // Only nodes sharing a MySQL database form a cluster.
+  const sharedDatabase = parseDatabaseUrl(config.databaseUrl).client === 'mysql';
   const leases = new StreamLeases(db, { node: config.nodeId, holder: `${config.nodeId}/${generateId()}`, leaseMs: settings.cluster.leaseMs, now });
   const live = new LiveRegistry({
     streams,
@@ -204,6 +206,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
         id: generateId(),
         stream,
         ...(takeover && { takeover }),
+        recordsPosition: sharedDatabase,
         node: config.nodeId,
         settings: settings.session,
         createOutput: (events) =>

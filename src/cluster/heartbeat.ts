@@ -6,6 +6,9 @@ import type { LiveElsewhere } from './live-elsewhere';
 import type { NodeIdentity, NodeRegistry } from './node-registry';
 import type { StreamLeases } from './stream-leases';
 
+/** What is not urgent (forgetting old nodes, closing orphaned sessions) is done every this many beats. */
+const HOUSEKEEPING_BEATS = 10;
+
 export interface HeartbeatDeps {
   /** Closes sessions left open by nodes gone since before the given time; how many. */
   closeOrphans: (goneBefore: number) => Promise<number>;
@@ -85,6 +88,8 @@ export class ClusterHeartbeat {
     this.othersUp = listed.some((node) => node.id !== this.deps.self.id && node.status === 'up');
     const drainAt = listed.find((node) => node.id === this.deps.self.id)?.drainDeadlineAt;
     if (drainAt !== undefined && drainAt !== null) this.deps.onDrainRequested(drainAt);
+    if (this.beats % HOUSEKEEPING_BEATS !== 1) return;
+    await nodes.forgetGone();
     const closed = await this.deps.closeOrphans(this.deps.now() - this.deps.orphanAfterMs);
     if (closed > 0) logger.warn({ sessions: closed }, 'closed sessions left open by a node that is gone, which no publisher came back to continue');
   }

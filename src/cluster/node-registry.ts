@@ -60,7 +60,11 @@ export class NodeRegistry {
     // A drain asked of this node's previous run does not hold for this one.
     const merged = state.first ? [...Object.keys(row), 'drain_deadline_at'] : Object.keys(row);
     await this.db('nodes').insert({ ...row, drain_deadline_at: null }).onConflict('id').merge(merged);
-    await this.db('nodes').where('heartbeat_at', '<', at - FORGET_AFTER_MS).delete();
+  }
+
+  /** Nodes gone for a day are no longer listed. */
+  async forgetGone(): Promise<void> {
+    await this.db('nodes').where('heartbeat_at', '<', this.options.now() - FORGET_AFTER_MS).delete();
   }
 
   /** A node that stops cleanly says so, and is shown as gone at once. */

@@ -52,6 +52,12 @@ export interface LiveSessionDeps {
    * this one continues it (same id, same row, its playlists' sequence numbers going on).
    */
   takeover?: SessionRecord;
+  /**
+   * The database is shared with other nodes (MySQL), which may take the session over: where its
+   * playlists stand is recorded at every segment. On SQLite nobody else can, and each write would
+   * hold the event loop.
+   */
+  recordsPosition?: boolean;
   node: string;
   settings: SessionSettings;
   /** What becomes of the media (SessionOutput), told where to report. */
@@ -122,7 +128,9 @@ export class LiveSession {
       onLive: () => this.wentLive(),
       onFailed: () => void this.stop('transcoder_failed'),
       onRestart: (restarts) => this.journal.update({ transcoderRestarts: restarts }),
-      onPosition: (lastMsn, discontinuities) => this.journal.update({ lastMsn, discontinuities }),
+      onPosition: (lastMsn, discontinuities) => {
+        if (deps.recordsPosition) this.journal.update({ lastMsn, discontinuities });
+      },
       guard,
     });
     this.watchdog = new SessionWatchdog(
