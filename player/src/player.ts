@@ -5,7 +5,7 @@ import { bufferAhead, droppedFrames, renderStats } from './stats-overlay';
 import { fetchStatus, type PublicStatus, type StatusResult } from './status';
 import { reportPresence, withViewerSession } from './viewer-session';
 
-export type PlayerState = 'connecting' | 'offline' | 'loading' | 'blocked' | 'playing' | 'paused' | 'buffering' | 'recovering' | 'ended' | 'missing' | 'unsupported';
+export type PlayerState = 'connecting' | 'offline' | 'loading' | 'blocked' | 'playing' | 'paused' | 'buffering' | 'recovering' | 'ended' | 'missing' | 'expired' | 'private' | 'unsupported';
 
 export type EngineFactory = (video: HTMLVideoElement, url: string, events: EngineEvents) => Engine | undefined;
 
@@ -21,6 +21,8 @@ const NOTICES: Record<PlayerState, { title?: string; text?: string; busy?: boole
   recovering: { text: 'Reconnecting…', busy: true },
   ended: { title: 'Stream ended', text: 'Thanks for watching. If the stream comes back, it will play here.' },
   missing: { title: 'Not found', text: 'This stream does not exist.' },
+  expired: { title: 'Link expired', text: 'Your link to this private stream has expired. Ask whoever invited you for a new one.' },
+  private: { title: 'Private stream', text: 'This stream can only be watched with an invitation link, and this link does not open it.' },
   unsupported: { title: 'Cannot play here', text: 'This browser cannot play this stream. A current Chrome, Edge, Firefox or Safari can.' },
 };
 
@@ -131,12 +133,21 @@ export class Player implements EngineEvents {
   }
 
   private async poll(): Promise<void> {
-    this.apply(await fetchStatus(this.playbackId));
-    this.schedulePoll(POLL_MS);
+    const result = await fetchStatus(this.playbackId);
+    this.apply(result);
+    // A token that is refused stays refused, unless it is only not valid yet.
+    if (result.kind !== 'denied' || result.code === 'token_not_yet_valid') this.schedulePoll(POLL_MS);
   }
 
   private apply(result: StatusResult): void {
     if (result.kind === 'unreachable') return;
+    if (result.kind === 'denied') {
+      // A private stream's token expired (or was revoked) while playing: the media requests were
+      // refused, and the status says why.
+      this.stopEngine();
+      this.setState(result.code === 'token_expired' || result.code === 'token_revoked' ? 'expired' : 'private');
+      return;
+    }
     if (result.kind === 'missing') {
       if (!this.engine) this.setState('missing');
       return;

@@ -24,7 +24,11 @@ export function withViewerSession(url: string, sessionId: string): string {
  * the origin would not see most viewers.
  */
 export function reportPresence(hlsUrl: string, sessionId: string): void {
-  const url = new URL('viewers', new URL(hlsUrl, location.href));
+  const master = new URL(hlsUrl, location.href);
+  const url = new URL('viewers', master);
   url.searchParams.set(VIEWER_SESSION_PARAM, sessionId);
+  // A private stream's token (the status's URLs carry it) opens this too.
+  const token = master.searchParams.get('token');
+  if (token) url.searchParams.set('token', token);
   fetch(url, { method: 'POST', keepalive: true }).catch(() => undefined);
 }

@@ -16,7 +16,7 @@ export interface CacheTier {
 /**
  * nginx with the repository's caching-tier configuration (deploy/nginx/live-origin.conf) in front of
  * origins: its own prefix, configuration and cache in a temporary folder, a loopback port, never
- * the system's nginx. Only the three values the file marks are replaced.
+ * the system's nginx. Only the four values the file marks are replaced.
  */
 export async function startCacheTier(originHttpPorts: number | number[]): Promise<CacheTier> {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-tier-'));
@@ -30,6 +30,7 @@ export async function startCacheTier(originHttpPorts: number | number[]): Promis
   const upstream = [originHttpPorts].flat().map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`);
   site = replace(site, /server origin1:8000[^\n]*\n(\s*server origin\d:8000[^\n]*\n)*/, `${upstream.join('\n    ')}\n`);
   site = replace(site, /listen 80;/, `listen 127.0.0.1:${port};`);
+  site = replace(site, /access_log \S+/, `access_log ${path.join(prefix, 'logs', 'access.log')}`);
   fs.writeFileSync(path.join(prefix, 'live-origin.conf'), site);
   fs.mkdirSync(path.join(prefix, 'logs'));
   // As root, nginx's workers would switch to a user that cannot write into this private folder.

@@ -69,6 +69,11 @@ import { WebhookDispatcher } from '../webhooks/dispatcher';
 import type { WebhookEventType } from '../webhooks/events';
 import { WebhookRepository } from '../webhooks/webhook-repository';
 import { WebhookService } from '../webhooks/webhook-service';
+import { PlaybackAccess } from '../playback/playback-access';
+import { PlaybackKeyRepository } from '../playback/playback-key-repository';
+import { PlaybackService } from '../playback/playback-service';
+import { playbackRoutes } from '../http/api/playback';
+import { playbackCheck } from '../http/playback-check';
 import { startParts, type Part } from './parts';
 import { settingsOf } from './settings';
 
@@ -133,6 +138,8 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   const streams = new StreamService(streamRepository, now, config.hls.latencyMode);
   const sessions = new SessionRepository(db);
   const tokens = new TokenService(new TokenRepository(db), config.adminToken, now);
+  const access = new PlaybackAccess();
+  const playback = new PlaybackService({ keys: new PlaybackKeyRepository(db), streams: streamRepository, access, refreshMs: settings.live.watchIntervalMs, logger, now });
   const layout = new MediaLayout(config.mediaDir);
   const files = new StreamFiles(layout);
   const catalog = new Catalog();
@@ -317,6 +324,8 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     posters,
     files: hlsFileCache(settings.hls.cacheMegabytes),
     viewers,
+    access,
+    now,
     cors: crossOrigin,
     answered: (kind, status, bytes) => countHlsAnswers(metrics, kind, status, 1, bytes),
     logger,
@@ -370,6 +379,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
           logger,
         })
       : undefined;
+  if (delivery) playback.follow((snapshot) => delivery!.updateAccess(snapshot));
 
   let bootstrapToken: string | undefined;
   let commands: StreamCommands | undefined;
@@ -386,6 +396,8 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       stop: () => db.destroy(),
     },
     { name: 'admin token', start: async () => void (bootstrapToken = await tokens.bootstrapAdminToken()) },
+    // Before anything answers viewers: a signed stream is never served as a public one.
+    { name: 'playback access', start: () => playback.start(), stop: () => playback.stop() },
     {
       name: 'crash recovery',
       start: async () => {
@@ -465,12 +477,14 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       liveElsewhere: (streamId) => elsewhere.stream(streamId) !== undefined,
     });
     const apiRoutes = [
-      ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config) }),
+      ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config), playback }),
+      ...playbackRoutes({ streams, playback, view }),
       ...tokenRoutes(tokens),
       ...webhookRoutes(webhooks),
       ...auditRoutes(audit),
       ...nodeRoutes(nodes, { drainSeconds: settings.cluster.drainSeconds, now }),
     ];
+    const check = playbackCheck(access, now);
     const authFailures = new FailureGuard({ ...settings.http.authFailures, slowAfter: Number.POSITIVE_INFINITY, delayPerFailureMs: 0, maxDelayMs: 0, maxAddresses: 100_000, now });
     const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: settings.disk.minFreeBytes, ffmpegPath: config.ffmpegPath, now, draining: () => drain.draining });
     const app = createHttpApp(
@@ -478,9 +492,9 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       [
         opsRoutes({ metrics, readiness, metricsToken: config.metrics.token }),
         mountRoutes(apiRoutes, { tokens, audit, authFailures }),
-        publicApi({ streams, view, cors: crossOrigin }),
+        publicApi({ streams, view, cors: crossOrigin, check, access, now }),
         docsRoutes(buildOpenApi(apiRoutes, publicUrls.publicUrl, packageVersion()), swaggerUiDir()),
-        playerRoutes({ streams, view, assetsDir }),
+        playerRoutes({ streams, view, check, assetsDir }),
         landingRoutes({ streams, view, assetsDir }),
       ],
       {

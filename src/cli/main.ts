@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Operator CLI, working straight on the database (for an operator without HTTP access):
-//   npm run cli -- streams create --name "My show" [--profile P] [--record] [--reconnect-window N] [--latency-mode M]
+//   npm run cli -- streams create --name "My show" [--profile P] [--record] [--reconnect-window N] [--latency-mode M] [--playback P]
 //   npm run cli -- streams list | show ID | enable ID | disable ID | reset-key ID [--disconnect] | delete ID
+//   npm run cli -- streams playback-token ID --expires-in SECONDS [--origin URL]… [--viewer-id V]
+//   npm run cli -- playback-keys create [--name N] | list | revoke ID
 //   npm run cli -- tokens create --name N --scope admin|read | list | revoke ID
 //   npm run cli -- nodes list
 // Add --json for machine-readable output. Changes are audited as the CLI user; a running server
-// picks up disable, delete and disconnect within live.watchIntervalSeconds.
+// picks up disable, delete, disconnect, playback policies and revoked keys within live.watchIntervalSeconds.
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,12 +20,15 @@ import { openDatabase, type Database } from '../db/knex';
 import { MediaLayout } from '../packaging/media-layout';
 import { StreamFiles } from '../packaging/stream-files';
 import type { z } from 'zod';
-import { streamCreate, streamUpdate, TokenCreate } from '../http/api/schemas';
-import { nodeView, tokenView } from '../http/api/views';
+import { PlaybackKeyCreate, PlaybackTokenCreate, streamCreate, streamUpdate, TokenCreate } from '../http/api/schemas';
+import { nodeView, playbackKeyView, tokenView } from '../http/api/views';
 import { StreamView } from '../http/stream-view';
 import { SessionRepository } from '../live/session-repository';
 import { createLogger, type Logger } from '../observability/logger';
 import { packageRoot } from '../package-root';
+import { PlaybackAccess } from '../playback/playback-access';
+import { PlaybackKeyRepository } from '../playback/playback-key-repository';
+import { PlaybackService } from '../playback/playback-service';
 import { ID_PATTERN } from '../streams/keys';
 import { StreamRepository, type StreamRecord } from '../streams/stream-repository';
 import { StreamService } from '../streams/stream-service';
@@ -40,14 +45,18 @@ const NO_VIEWERS = { count: () => 0 };
 
 const USAGE = `usage: npm run cli -- <command> [options] [--json]
 
-  streams create --name NAME [--profile PROFILE] [--record] [--reconnect-window SECONDS] [--latency-mode low|standard]
-  streams update ID [--name NAME] [--profile PROFILE] [--reconnect-window SECONDS] [--latency-mode low|standard]
+  streams create --name NAME [--profile PROFILE] [--record] [--reconnect-window SECONDS] [--latency-mode low|standard] [--playback public|signed]
+  streams update ID [--name NAME] [--profile PROFILE] [--reconnect-window SECONDS] [--latency-mode low|standard] [--playback public|signed]
   streams list [--limit N]
   streams show ID
   streams enable ID
   streams disable ID
   streams reset-key ID [--disconnect]
   streams delete ID
+  streams playback-token ID --expires-in SECONDS [--origin URL]... [--viewer-id ID]
+  playback-keys create [--name NAME]
+  playback-keys list
+  playback-keys revoke ID
   tokens create --name NAME --scope admin|read
   tokens list
   tokens revoke ID
@@ -65,6 +74,10 @@ async function main(argv: string[]): Promise<number> {
       record: { type: 'boolean' },
       'reconnect-window': { type: 'string' },
       'latency-mode': { type: 'string' },
+      playback: { type: 'string' },
+      'expires-in': { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      'viewer-id': { type: 'string' },
       disconnect: { type: 'boolean', default: false },
       scope: { type: 'string' },
       limit: { type: 'string' },
@@ -113,6 +126,7 @@ async function main(argv: string[]): Promise<number> {
           ...(values.record !== undefined && { record: values.record }),
           ...(window !== undefined && { reconnectWindowSeconds: /^\d+$/.test(window) ? Number(window) : window }),
           ...(values['latency-mode'] !== undefined && { latencyMode: values['latency-mode'] }),
+          ...(values.playback !== undefined && { playback: values.playback }),
         });
         const { stream: created, streamKey } = await audited('streams.create', null, () => app.control.create(input));
         const json = (await view()).operator(created, streamKey);
@@ -147,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
           ...(values.profile !== undefined && { profile: values.profile }),
           ...(window !== undefined && { reconnectWindowSeconds: /^\d+$/.test(window) ? Number(window) : window }),
           ...(values['latency-mode'] !== undefined && { latencyMode: values['latency-mode'] }),
+          ...(values.playback !== undefined && { playback: values.playback }),
         });
         const updated = await audited('streams.update', `stream:${target.id}`, () => app.control.update(target, changes));
         out(`Stream ${target.id} updated (a live session keeps its settings until its next publish).`, (await view()).operator(updated));
@@ -170,6 +185,38 @@ async function main(argv: string[]): Promise<number> {
         const target = await stream();
         await audited('streams.delete', `stream:${target.id}`, () => app.control.delete(target));
         out(`Deleted stream ${target.id} and its media.`, { id: target.id, deleted: true });
+        return 0;
+      }
+      case 'streams playback-token': {
+        const target = await stream();
+        const expires = values['expires-in'];
+        const input = valid(PlaybackTokenCreate, {
+          expiresInSeconds: expires !== undefined && /^\d+$/.test(expires) ? Number(expires) : expires,
+          ...(values.origin !== undefined && { origins: values.origin }),
+          ...(values['viewer-id'] !== undefined && { viewerId: values['viewer-id'] }),
+        });
+        const { token, expiresAt } = await audited('streams.playbackTokens.create', `stream:${target.id}`, () => app.playback.mint(target, input));
+        const urls = app.view.playbackUrls(target, token);
+        const json = { token, expiresAt: new Date(expiresAt).toISOString(), ...urls };
+        out([`Playback token for ${target.id}, valid until ${json.expiresAt}:`, `  ${token}`, `  player:  ${urls.playerUrl}`, `  HLS:     ${urls.hlsUrl}`].join('\n'), json);
+        return 0;
+      }
+      case 'playback-keys create': {
+        const input = valid(PlaybackKeyCreate, values.name !== undefined ? { name: values.name } : {});
+        const { record, secret } = await audited('playbackKeys.create', null, () => app.playback.createKey(input.name ?? ''));
+        out(`Created playback key ${record.id}:\n  ${secret}   (shown only now; sign HS256 tokens with it, kid ${record.id})`, { ...playbackKeyView(record), secret });
+        return 0;
+      }
+      case 'playback-keys list': {
+        const keys = (await app.playback.listKeys()).map(playbackKeyView);
+        out(table(['ID', 'NAME', 'CREATED', 'REVOKED'], keys.map((k) => [k.id, k.name, k.createdAt, k.revokedAt ?? '-'])), keys);
+        return 0;
+      }
+      case 'playback-keys revoke': {
+        if (!id || !ID_PATTERN.test(id)) throw new UsageError('playback-keys revoke needs a key id');
+        const revoked = await audited('playbackKeys.revoke', `playback-key:${id}`, () => app.playback.revokeKey(id));
+        if (!revoked) throw new UsageError(`no active playback key with id ${id}`);
+        out(`Revoked playback key ${id}: the tokens it signed no longer work.`, { id, revoked: true });
         return 0;
       }
       case 'tokens create': {
@@ -217,7 +264,9 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const view = new StreamView(urls, { status: () => 'idle', session: () => undefined, liveStreamIds: () => [] }, NO_VIEWERS, files);
   const control = new StreamControl({ streams, sessions, files, webhooks, describe: (s) => view.webhook(s), logger });
   const nodes = new NodeRegistry(db, { goneAfterMs: config.cluster.leaseSeconds * 1000, now });
-  return { streams, sessions, webhooks, urls, control, files, nodes, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
+  // The CLI only mints and manages keys: its picture of who may watch is never asked.
+  const playback = new PlaybackService({ keys: new PlaybackKeyRepository(db), streams: new StreamRepository(db), access: new PlaybackAccess(), refreshMs: 60_000, logger, now });
+  return { streams, sessions, webhooks, urls, control, files, nodes, view, playback, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
 }
 
 /** The API's own schemas validate the CLI's input too; option names stand in for field names. */
@@ -226,7 +275,7 @@ function valid<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = String(issue.path[0] ?? '');
-  const option = { reconnectWindowSeconds: '--reconnect-window', latencyMode: '--latency-mode' }[field] ?? `--${field}`;
+  const option = { reconnectWindowSeconds: '--reconnect-window', latencyMode: '--latency-mode', expiresInSeconds: '--expires-in', origins: '--origin', viewerId: '--viewer-id' }[field] ?? `--${field}`;
   throw new UsageError(`${option}: ${issue.message}`);
 }
 

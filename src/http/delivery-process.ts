@@ -6,7 +6,8 @@ import { Catalog } from '../packaging/catalog';
 import { hlsUrlIds, MediaLayout } from '../packaging/media-layout';
 import { requestIds } from './app';
 import { cors } from './cors';
-import { READY, STOP, type CatalogUpdate, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
+import { PlaybackAccess } from '../playback/playback-access';
+import { READY, STOP, type AccessUpdate, type CatalogUpdate, type DeliveryOptions, type DeliveryReport } from './delivery-processes';
 import { hlsFileCache } from './file-cache';
 import { forwarder } from './forward';
 import { HeldRequests, type HoldOutcome } from './held-requests';
@@ -36,12 +37,16 @@ const reporting = setInterval(() => report(), REPORT_MS);
 
 // The origin's catalog of live sessions, kept up to date by its messages.
 const catalog = new Catalog();
+// Who may watch signed streams, as the origin sends it.
+const access = new PlaybackAccess();
 const held = new HeldRequests(catalog, options.maxHeldRequests, (outcome) => holds.set(outcome, (holds.get(outcome) ?? 0) + 1));
 const serveHls = hlsHandler({
   layout: new MediaLayout(options.mediaDir),
   catalog,
   held,
   files: hlsFileCache(options.cacheMegabytes),
+  access,
+  now: Date.now,
   // Within one report a viewer seen twice is sent once.
   viewers: {
     seen: (playbackId, viewerId) => {
@@ -81,6 +86,7 @@ process.on('message', (message, handle) => {
     for (const change of (message as CatalogUpdate).catalog) catalog.apply(change);
     return;
   }
+  if (typeof message === 'object' && message !== null && 'access' in message) return access.update((message as AccessUpdate).access);
   if (message === STOP) return stop();
   if (message !== 'listen' || listening) return;
   listening = true;

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../observability/logger';
 import type { Catalog, CatalogMessage } from '../packaging/catalog';
+import type { AccessSnapshot } from '../playback/playback-access';
 import type { HoldOutcome } from './held-requests';
 import { headerValue } from './static-file';
 
@@ -42,6 +43,11 @@ export const READY = 'ready';
 /** Sent to a delivery process: changes to the live sessions' catalog, in order, to apply to its own. */
 export interface CatalogUpdate {
   catalog: CatalogMessage[];
+}
+
+/** Sent to a delivery process: who may watch signed streams, whenever that changes. */
+export interface AccessUpdate {
+  access: AccessSnapshot;
 }
 
 /** Sent by the origin to stop a delivery process (it finishes what it is answering). */
@@ -90,6 +96,7 @@ export class DeliveryProcesses {
   private stopping = false;
   /** Changes not sent yet: those made in one turn of the event loop go in one message. */
   private pending: CatalogMessage[] = [];
+  private access: AccessSnapshot = { signed: [], keys: [] };
 
   constructor(private readonly deps: DeliveryProcessesDeps) {
     this.internal = http.createServer((req, res) => {
@@ -123,6 +130,12 @@ export class DeliveryProcesses {
     return held;
   }
 
+  /** Every delivery process decides on signed streams' requests as this node does. */
+  updateAccess(snapshot: AccessSnapshot): void {
+    this.access = snapshot;
+    for (const child of this.following) if (child.connected) child.send({ access: snapshot } satisfies AccessUpdate);
+  }
+
   private flush(): void {
     if (this.pending.length === 0) return;
     const update: CatalogUpdate = { catalog: this.pending };
@@ -147,6 +160,7 @@ export class DeliveryProcesses {
         // The snapshot has every change so far: those not sent yet go to the others first.
         this.flush();
         child.send({ catalog: this.deps.catalog.snapshot() } satisfies CatalogUpdate);
+        child.send({ access: this.access } satisfies AccessUpdate);
         this.following.add(child);
         child.send('listen', this.deps.server);
       } else {

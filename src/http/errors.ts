@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { isDatabaseUnavailable } from '../db/availability';
 import type { Logger } from '../observability/logger';
+import type { Denial } from '../playback/playback-access';
 
 export type ErrorCode =
   | 'bad_request'
@@ -14,7 +15,8 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'too_many_requests'
   | 'service_unavailable'
-  | 'internal_error';
+  | 'internal_error'
+  | Denial;
 
 /** An error that is meant for the client: its message is safe to show. */
 export class ApiError extends Error {
@@ -29,6 +31,9 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what = 'Not found') => new ApiError(404, 'not_found', what);
+
+/** A signed stream's resource asked for without a valid token (src/playback/playback-access.ts). */
+export const playbackDenied = (denial: { code: Denial; message: string }) => new ApiError(403, denial.code, denial.message);
 
 /** The JSON body of every error answer. */
 export function errorBody(code: ErrorCode, message: string, details?: unknown) {

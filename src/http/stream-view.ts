@@ -1,5 +1,6 @@
 import type { LiveSessionInfo } from '../live/session-view';
 import type { SessionRecord } from '../live/session-repository';
+import { withTokenParam } from '../playback/playback-uris';
 import type { StreamRecord } from '../streams/stream-repository';
 import type { ViewerCounter } from '../viewers/viewer-counter';
 
@@ -45,11 +46,13 @@ export class StreamView {
     return this.live.liveStreamIds();
   }
 
-  playbackUrls(stream: StreamRecord) {
-    return {
+  /** With a signed stream's token, the URLs carry it (`?token=`). */
+  playbackUrls(stream: StreamRecord, token?: string) {
+    const urls = {
       hlsUrl: `${this.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`,
       playerUrl: `${this.urls.publicUrl}/watch/${stream.playbackId}`,
     };
+    return token === undefined ? urls : { hlsUrl: withTokenParam(urls.hlsUrl, token), playerUrl: withTokenParam(urls.playerUrl, token) };
   }
 
   /**
@@ -71,6 +74,7 @@ export class StreamView {
       record: stream.record,
       reconnectWindowSeconds: stream.reconnectWindowSeconds,
       latencyMode: stream.latencyMode,
+      playback: stream.playback,
       createdAt: new Date(stream.createdAt).toISOString(),
       updatedAt: new Date(stream.updatedAt).toISOString(),
       ...(withLiveSession && { liveSession: live ? this.liveSession(stream, live) : null }),
@@ -114,19 +118,20 @@ export class StreamView {
   }
 
   /**
-   * What anyone with the playback id may see. The poster is the last picture while it is kept;
-   * `history` finds the session it is from once the stream has no session here (pages that list
-   * only live streams need none).
+   * What anyone with the playback id may see (with a signed stream's token, which its URLs carry).
+   * The poster is the last picture while it is kept; `history` finds the session it is from once
+   * the stream has no session here (pages that list only live streams need none).
    */
-  async public(stream: StreamRecord, history?: SessionHistory) {
+  async public(stream: StreamRecord, history?: SessionHistory, token?: string) {
     const hasPoster = await this.posters.hasPoster(stream.playbackId);
+    const posterUrl = hasPoster ? await this.posterUrl(stream, history) : undefined;
     return {
       playbackId: stream.playbackId,
       name: stream.name,
       status: this.status(stream),
       viewers: this.viewerCount(stream),
-      ...this.playbackUrls(stream),
-      ...(hasPoster && { posterUrl: await this.posterUrl(stream, history) }),
+      ...this.playbackUrls(stream, token),
+      ...(posterUrl !== undefined && { posterUrl: token === undefined ? posterUrl : withTokenParam(posterUrl, token) }),
     };
   }
 

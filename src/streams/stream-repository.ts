@@ -3,6 +3,8 @@ import { fetchPage, type Page, type PagePosition } from '../db/page';
 
 export const LATENCY_MODES = ['low', 'standard'] as const;
 export type LatencyMode = (typeof LATENCY_MODES)[number];
+export const PLAYBACK_POLICIES = ['public', 'signed'] as const;
+export type PlaybackPolicy = (typeof PLAYBACK_POLICIES)[number];
 
 export interface StreamOptions {
   /** `ladder`, `passthrough`, or a profile defined in the configuration. */
@@ -13,6 +15,8 @@ export interface StreamOptions {
   reconnectWindowSeconds: number | null;
   /** `low`: LL-HLS parts and blocking reloads; `standard`: whole segments only. */
   latencyMode: LatencyMode;
+  /** `public`: anyone with the playback id watches; `signed`: only with a playback token (src/playback/). */
+  playback: PlaybackPolicy;
 }
 
 export interface StreamRecord extends StreamOptions {
@@ -36,6 +40,7 @@ interface StreamRow {
   record: number | boolean;
   reconnect_window_seconds: number | null;
   latency_mode: string;
+  playback: string;
   created_at: number | string;
   updated_at: number | string;
   kick_requested_at: number | string | null;
@@ -51,6 +56,8 @@ function toRecord(row: StreamRow): StreamRecord {
     record: Boolean(row.record),
     reconnectWindowSeconds: row.reconnect_window_seconds,
     latencyMode: row.latency_mode === 'standard' ? 'standard' : 'low',
+    // Anything but public is signed: a value this version does not know never opens a stream.
+    playback: row.playback === 'public' ? 'public' : 'signed',
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     kickRequestedAt: row.kick_requested_at === null ? null : Number(row.kick_requested_at),
@@ -65,7 +72,7 @@ export interface NewStream extends StreamOptions {
   createdAt: number;
 }
 
-export type StreamChanges = Partial<Pick<StreamRecord, 'name' | 'enabled' | 'profile' | 'record' | 'reconnectWindowSeconds' | 'latencyMode'>>;
+export type StreamChanges = Partial<Pick<StreamRecord, 'name' | 'enabled' | 'profile' | 'record' | 'reconnectWindowSeconds' | 'latencyMode' | 'playback'>>;
 
 export interface StreamFilter {
   enabled?: boolean;
@@ -87,6 +94,7 @@ export class StreamRepository {
       record: stream.record,
       reconnect_window_seconds: stream.reconnectWindowSeconds,
       latency_mode: stream.latencyMode,
+      playback: stream.playback,
       created_at: stream.createdAt,
       updated_at: stream.createdAt,
       kick_requested_at: null,
@@ -133,8 +141,14 @@ export class StreamRepository {
     if (changes.record !== undefined) row.record = changes.record;
     if (changes.reconnectWindowSeconds !== undefined) row.reconnect_window_seconds = changes.reconnectWindowSeconds;
     if (changes.latencyMode !== undefined) row.latency_mode = changes.latencyMode;
+    if (changes.playback !== undefined) row.playback = changes.playback;
     await this.db<StreamRow>('streams').where({ id }).update(row);
     return this.findById(id);
+  }
+
+  /** The playback ids of the signed streams. */
+  async signedPlaybackIds(): Promise<string[]> {
+    return (await this.db<StreamRow>('streams').where({ playback: 'signed' }).select('playback_id')).map((row) => row.playback_id);
   }
 
   async replaceKeyHash(id: string, keyHash: string, at: number): Promise<void> {

@@ -26,6 +26,7 @@ export class StreamService {
       record: input.record ?? false,
       reconnectWindowSeconds: input.reconnectWindowSeconds ?? null,
       latencyMode: input.latencyMode ?? this.defaultLatencyMode,
+      playback: input.playback ?? 'public',
       playbackId: generatePlaybackId(),
       keyHash: hashSecret(streamKey),
       createdAt: this.now(),

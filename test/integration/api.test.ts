@@ -22,7 +22,7 @@ describeDatabases('HTTP API', (kind) => {
       expect(response.status).toBe(201);
       const stream = response.body;
       expect(Object.keys(stream).sort()).toEqual(
-        ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'latencyMode', 'createdAt', 'updatedAt'].sort(),
+        ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'latencyMode', 'playback', 'createdAt', 'updatedAt'].sort(),
       );
       expect(stream).toMatchObject({
         name: 'My show',
@@ -32,6 +32,7 @@ describeDatabases('HTTP API', (kind) => {
         record: false,
         reconnectWindowSeconds: null,
         latencyMode: 'low',
+        playback: 'public',
         ingestUrl: `rtmp://127.0.0.1:${origin.rtmpPort}/live`,
         hlsUrl: `${origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`,
         playerUrl: `${origin.urls.publicUrl}/watch/${stream.playbackId}`,
@@ -300,12 +301,17 @@ describeDatabases('HTTP API', (kind) => {
           'audit.list',
           'nodes.drain',
           'nodes.list',
+          'playbackKeys.create',
+          'playbackKeys.list',
+          'playbackKeys.revoke',
           'public.stream',
+          'public.streamAccess',
           'streams.create',
           'streams.delete',
           'streams.disconnect',
           'streams.get',
           'streams.list',
+          'streams.playbackTokens.create',
           'streams.resetKey',
           'streams.sessions',
           'streams.update',

@@ -36,6 +36,7 @@ const STREAM: StreamRecord = {
   record: false,
   reconnectWindowSeconds: null,
   latencyMode: 'low',
+  playback: 'public',
   createdAt: 0,
   updatedAt: 0,
   kickRequestedAt: null,

@@ -6,6 +6,7 @@ import * as m004 from './004_sessions';
 import * as m005 from './005_operator';
 import * as m006 from './006_latency_mode';
 import * as m007 from './007_cluster';
+import * as m008 from './008_playback';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const migrations: ReadonlyArray<[string, Migration]> = [
   ['005_operator', m005],
   ['006_latency_mode', m006],
   ['007_cluster', m007],
+  ['008_playback', m008],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

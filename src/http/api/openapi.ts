@@ -19,6 +19,13 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string, version: str
   const bearer = registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'An API token (tok_…) or ADMIN_TOKEN.' });
   const errorResponse = (status: number) => ({ description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': { schema: ErrorBody } } });
 
+  const playbackParams = z.object({ playbackId: z.string().regex(/^[A-Za-z0-9]{20}$/) });
+  const playbackQuery = z.object({ token: z.string().optional().meta({ description: "A signed stream's playback token." }) });
+  const playbackDenied = {
+    description: 'A signed stream, and no valid token: `token_required`, `token_invalid`, `token_expired`, `token_not_yet_valid`, `token_revoked`, `token_wrong_stream` or `origin_not_allowed`',
+    content: { 'application/json': { schema: ErrorBody } },
+  };
+
   for (const route of routes) {
     const errors = [401, ...(route.scope === 'admin' ? [403] : []), ...route.errors];
     registry.registerPath({
@@ -50,9 +57,24 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string, version: str
     operationId: 'public.stream',
     tags: ['Public'],
     summary: "A stream's public status",
-    description: 'No token needed: name, status and playback URLs, by playback id. For players and embeds.',
-    request: { params: z.object({ playbackId: z.string().regex(/^[A-Za-z0-9]{20}$/) }) },
-    responses: { 200: { description: 'The stream', content: { 'application/json': { schema: PublicStreamBody } } }, 404: errorResponse(404) },
+    description: "No API token needed: name, status and playback URLs, by playback id. For players and embeds. A signed stream's needs a playback token, which the URLs then carry.",
+    request: { params: playbackParams, query: playbackQuery },
+    responses: {
+      200: { description: 'The stream', content: { 'application/json': { schema: PublicStreamBody } } },
+      403: playbackDenied,
+      404: errorResponse(404),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/v1/public/streams/{playbackId}/access',
+    operationId: 'public.streamAccess',
+    tags: ['Public'],
+    summary: 'Would the origin serve this stream to this request?',
+    description:
+      "For a cache in front (nginx `auth_request`): 204 when the stream is public or the `token` opens it for the request's Origin, 403 with the reason (also in `X-Playback-Denied`) otherwise. `Cache-Control` says how long the answer holds: 10 s at most, never past the token's expiry.",
+    request: { params: playbackParams, query: playbackQuery },
+    responses: { 204: { description: 'Allowed' }, 403: playbackDenied },
   });
 
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({
@@ -60,7 +82,7 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string, version: str
     info: {
       title: 'live-origin API',
       version,
-      description: 'Operate a live-streaming origin: streams and their keys, API tokens, publish history, webhooks and the audit log. Errors are `{ "error": { "code", "message", "details"? } }`.',
+      description: 'Operate a live-streaming origin: streams and their keys, API tokens, signed playback, publish history, webhooks and the audit log. Errors are `{ "error": { "code", "message", "details"? } }`.',
     },
     servers: [{ url: serverUrl }],
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LATENCY_MODES } from '../../streams/stream-repository';
+import { LATENCY_MODES, PLAYBACK_POLICIES } from '../../streams/stream-repository';
 import { WEBHOOK_EVENTS } from '../../webhooks/events';
 
 // One set of schemas: requests are validated with them and the OpenAPI document is generated
@@ -35,6 +35,9 @@ function text(max: number) {
 const name = text(200).refine((value) => value.length > 0, 'must not be empty');
 const reconnectWindow = z.number().int().min(0).max(3600).meta({ description: 'Seconds a dropped publisher has to come back; 0 ends the stream at once.' });
 
+const PLAYBACK_DESCRIPTION =
+  '`public` (anyone with the playback id) or `signed` (only with a playback token: every HLS request, poster, status and page). Applies at once.';
+
 export function streamCreate(profiles: readonly string[]) {
   const profile = z.string().refine((p) => profiles.includes(p), `must be one of: ${profiles.join(', ')}`).meta({ description: `One of: ${profiles.join(', ')}.` });
   return z
@@ -44,6 +47,7 @@ export function streamCreate(profiles: readonly string[]) {
       record: z.boolean().optional().meta({ description: 'Keep every segment of each session and serve it as VOD afterwards.' }),
       reconnectWindowSeconds: reconnectWindow.optional(),
       latencyMode: z.enum(LATENCY_MODES).optional().meta({ description: '`low` (LL-HLS: parts and blocking playlist reloads, about a second behind) or `standard` (whole segments, for caches and players that cannot hold requests). Applies from the next publish.' }),
+      playback: z.enum(PLAYBACK_POLICIES).optional().meta({ description: PLAYBACK_DESCRIPTION }),
     })
     .strict()
     .meta({ id: 'StreamCreate' });
@@ -128,6 +132,7 @@ export const StreamBody = z
     record: z.boolean(),
     reconnectWindowSeconds: z.number().nullable(),
     latencyMode: z.enum(LATENCY_MODES),
+    playback: z.enum(PLAYBACK_POLICIES).meta({ description: PLAYBACK_DESCRIPTION }),
     createdAt: isoTime,
     updatedAt: isoTime,
     liveSession: LiveSessionBody.nullable().optional().meta({ description: 'Only on a single stream: its live session, or null.' }),
@@ -297,3 +302,46 @@ export const DrainBody = z
   .meta({ id: 'Drain' });
 
 export const NodeList = z.object({ data: z.array(NodeBody) }).meta({ id: 'NodeList' });
+
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+export const PlaybackTokenCreate = z
+  .object({
+    expiresInSeconds: z.number().int().min(1).max(366 * 86400).meta({ description: 'Required: the token stops working this many seconds from now (at most a year).' }),
+    origins: z
+      .array(z.string().regex(ORIGIN, 'must be an origin such as https://example.com'))
+      .min(1)
+      .max(20)
+      .optional()
+      .meta({ description: 'Pages allowed to embed the player (`frame-ancestors`) or fetch the stream from a browser; any when absent.' }),
+    viewerId: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters').optional().meta({ description: 'Every player using this token is counted as this one viewer.' }),
+  })
+  .strict()
+  .meta({ id: 'PlaybackTokenCreate' });
+
+export const PlaybackTokenBody = z
+  .object({
+    token: z.string().meta({ description: 'Pass it as the `token` query parameter of the master playlist, watch or embed URL.' }),
+    expiresAt: isoTime,
+    hlsUrl: z.string().meta({ description: 'The master playlist URL with the token.' }),
+    playerUrl: z.string().meta({ description: 'The watch page URL with the token.' }),
+  })
+  .meta({ id: 'PlaybackToken' });
+
+export const PlaybackKeyCreate = z
+  .object({ name: text(100).optional() })
+  .strict()
+  .meta({ id: 'PlaybackKeyCreate' });
+
+export const PlaybackKeyBody = z
+  .object({
+    id: z.string().meta({ description: 'The `kid` of the tokens it signs.' }),
+    name: z.string(),
+    createdAt: isoTime,
+    revokedAt: isoTime.nullable(),
+  })
+  .meta({ id: 'PlaybackKey' });
+
+export const PlaybackKeyWithSecret = PlaybackKeyBody.extend({
+  secret: z.string().meta({ description: 'The HMAC-SHA256 key, base64url. Shown only here.' }),
+}).meta({ id: 'PlaybackKeyWithSecret' });

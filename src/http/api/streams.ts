@@ -1,5 +1,6 @@
 import type { StreamControl } from '../../control/stream-control';
 import type { SessionRepository } from '../../live/session-repository';
+import type { PlaybackService } from '../../playback/playback-service';
 import type { StreamService } from '../../streams/stream-service';
 import { decodeCursor, pageBody, parseLimit } from '../cursor';
 import { ApiError, notFound } from '../errors';
@@ -25,6 +26,8 @@ export interface StreamRoutesDeps {
   sessions: SessionRepository;
   view: StreamView;
   profiles: readonly string[];
+  /** Told when a stream's playback policy is set, so that it holds on this node at once. */
+  playback: Pick<PlaybackService, 'refresh'>;
 }
 
 const TAG = 'Streams';
@@ -53,6 +56,7 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       audit: createdTarget('stream'),
       handle: async ({ body, ctx }) => {
         const { stream, streamKey } = await control.create(body);
+        if (stream.playback === 'signed') await deps.playback.refresh();
         ctx.state.log.info({ streamId: stream.id, playbackId: stream.playbackId }, 'stream created');
         return { body: view.operator(stream, streamKey), headers: { Location: `/api/v1/streams/${stream.id}` } };
       },
@@ -97,14 +101,18 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       path: '/api/v1/streams/{id}',
       tag: TAG,
       summary: 'Change a stream',
-      description: 'Disabling a live stream ends its session at once. Profile, recording and reconnect window apply from the next session.',
+      description: 'Disabling a live stream ends its session at once, and so does a playback policy for every viewer. Profile, recording and reconnect window apply from the next session.',
       scope: 'admin',
       params: IdParams,
       body: streamUpdate(deps.profiles),
       success: { status: 200, description: 'The changed stream', schema: StreamBody },
       errors: [400, 404, 413, 415],
       audit: streamTarget,
-      handle: async ({ params, body }) => ({ body: view.operator(await control.update(await find(params.id), body), undefined, true) }),
+      handle: async ({ params, body }) => {
+        const updated = await control.update(await find(params.id), body);
+        if (body.playback !== undefined) await deps.playback.refresh();
+        return { body: view.operator(updated, undefined, true) };
+      },
     }),
     defineRoute({
       operationId: 'streams.resetKey',

@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../../audit/audit-log';
 import type { NodeRecord } from '../../cluster/node-registry';
+import type { PlaybackKeyRecord } from '../../playback/playback-key-repository';
 import type { ApiTokenRecord } from '../../streams/token-repository';
 import type { Delivery, Webhook } from '../../webhooks/webhook-repository';
 
@@ -53,4 +54,8 @@ export function auditView(entry: AuditEntry) {
 export function nodeView(node: NodeRecord) {
   const { drainDeadlineAt, ...rest } = node;
   return { ...rest, startedAt: iso(node.startedAt), lastSeenAt: iso(node.lastSeenAt), draining: drainDeadlineAt !== null, drainDeadline: isoOrNull(drainDeadlineAt) };
+}
+
+export function playbackKeyView(key: PlaybackKeyRecord) {
+  return { id: key.id, name: key.name, createdAt: iso(key.createdAt), revokedAt: isoOrNull(key.revokedAt) };
 }

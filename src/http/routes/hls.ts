@@ -8,6 +8,8 @@ import { playlistUris } from '../../packaging/playlist-uris';
 import type { Posters } from '../../packaging/posters';
 import type { Timeline } from '../../packaging/timeline';
 import type { Logger } from '../../observability/logger';
+import { tokenOf, type Access, type PlaybackAccess } from '../../playback/playback-access';
+import { withPlaybackToken } from '../../playback/playback-uris';
 import { PLAYBACK_ID_PATTERN } from '../../streams/keys';
 import type { ViewerCounter } from '../../viewers/viewer-counter';
 import { VIEWER_SESSION_PARAM, viewerSessionId, withViewerSession } from '../../viewers/viewer-session';
@@ -59,6 +61,9 @@ export interface HlsHandlerDeps {
   posters?: Pick<Posters, 'refresh'>;
   files: FileCache;
   viewers: Pick<ViewerCounter, 'seen'>;
+  /** Who may have a signed stream's resources. */
+  access: Pick<PlaybackAccess, 'check'>;
+  now: () => number;
   cors: Cors;
   /** Every answer, by kind of file (playlist, segment, part, poster, other): the HLS metrics. */
   answered: (kind: string, status: number, bytes: number) => void;
@@ -77,6 +82,8 @@ interface HlsRequest {
   requestId: string;
   /** Headers of every answer, [name, value, …]: request id, baseline, CORS. */
   headers: string[];
+  /** A signed stream's token (written into every URI handed out) and the viewer it counts as. */
+  signed?: { token: string; viewer: string };
 }
 
 /** One of the stream's files, as a request path names it. */
@@ -150,6 +157,19 @@ export function hlsHandler(deps: HlsHandlerDeps): (req: IncomingMessage, res: Se
 
 const BASELINE_PAIRS = headerPairs(BASELINE_HEADERS);
 
+/**
+ * A cache in front that keeps one copy of each playlist for every viewer asks, with this header,
+ * for a placeholder in place of the token, and writes each viewer's own token over it as it answers
+ * (deploy/nginx/live-origin.conf). The request itself must still carry a valid token.
+ */
+const TOKEN_PLACEHOLDER_HEADER = 'x-playback-token-placeholder';
+const PLACEHOLDER = /^[A-Za-z0-9_-]{8,64}$/;
+
+function tokenInUris(req: IncomingMessage, access: Extract<Access, { token: string }>): string {
+  const placeholder = headerValue(req, TOKEN_PLACEHOLDER_HEADER);
+  return placeholder !== undefined && PLACEHOLDER.test(placeholder) ? placeholder : access.token;
+}
+
 /** For the HLS metrics: what a request asked for, by the resource it names, else by its extension. */
 function kindOf(requestPath: string, file?: HlsFile): string {
   switch (file?.kind) {
@@ -207,6 +227,11 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefin
     return { status: 204, bytes: 0 };
   }
   request.headers.push(...headerPairs(deps.cors.answerHeaders(origin)));
+  if (route) {
+    const access = deps.access.check(route.playbackId, tokenOf(request.query), origin, deps.now());
+    if (!access.allowed) return sendError(request, 403, access.code, access.message);
+    if (access.token !== undefined) request.signed = { token: tokenInUris(req, access), viewer: access.viewer };
+  }
   if (route?.file.kind === 'presence') return presence(deps, request, route);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     request.headers.push('Allow', 'GET, HEAD, OPTIONS');
@@ -246,7 +271,7 @@ function presence(deps: HlsHandlerDeps, request: HlsRequest, route: Route): Sent
     return sendError(request, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
   }
   if (!deps.catalog.get(route.playbackId)) return sendError(request, 404, 'not_found', 'This stream is not live.');
-  deps.viewers.seen(route.playbackId, viewerId(req, viewerSessionOf(request), deps.trustProxy));
+  deps.viewers.seen(route.playbackId, viewerOf(deps, request));
   req.resume();
   res.writeHead(204, [...request.headers, 'Cache-Control', 'no-store']);
   res.end();
@@ -259,7 +284,7 @@ function presence(deps: HlsHandlerDeps, request: HlsRequest, route: Route): Sent
  */
 function serveLivePlaylist(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entry: LiveEntry, rendition: string): Sent | Promise<Sent> {
   const { req } = request;
-  if (req.method === 'GET') deps.viewers.seen(route.playbackId, viewerId(req, viewerSessionOf(request), deps.trustProxy));
+  if (req.method === 'GET') deps.viewers.seen(route.playbackId, viewerOf(deps, request));
   const parsed = parseDirectives(request.query);
   if (!parsed.ok) return sendError(request, 400, 'bad_request', parsed.message);
   const low = entry.info.mode === 'low';
@@ -298,7 +323,8 @@ function holdFor(
   });
 }
 
-function sendLivePlaylist(request: HlsRequest, playlist: RenderedPlaylist, blocked: boolean): Sent {
+function sendLivePlaylist(request: HlsRequest, rendered: RenderedPlaylist, blocked: boolean): Sent {
+  const playlist = request.signed ? tokenised(rendered.body, request.signed.token) : rendered;
   return sendRepresentation(request.req, request.res, request.headers, {
     contentType: PLAYLIST_TYPE,
     cacheControl: blocked ? CACHE.blockingPlaylist : CACHE.livePlaylist,
@@ -382,8 +408,10 @@ async function serveFromDisk(deps: HlsHandlerDeps, request: HlsRequest, route: R
   let etag = playlist.etag;
   const ended = file.kind === 'session-master' && (await variantsEnded(deps.files, deps.layout.sessionDir(playbackId, file.sessionId), playlist.text));
   const sessionId = viewerSessionOf(request);
-  if (sessionId) {
-    body = Buffer.from(withViewerSession(playlist.text, sessionId));
+  if (sessionId || request.signed) {
+    let text = sessionId ? withViewerSession(playlist.text, sessionId) : playlist.text;
+    if (request.signed) text = withPlaybackToken(text, request.signed.token);
+    body = Buffer.from(text);
     // Each viewer's rewritten master has its own tag.
     etag = digestEtag(body);
   }
@@ -406,8 +434,9 @@ function sendMedia(request: HlsRequest, route: Route, found: CachedFile | Opened
 /** A media playlist from disk: an ended session's, or a recording (which counts no viewer once ended). */
 function sendStoredPlaylist(deps: HlsHandlerDeps, request: HlsRequest, route: Route, playlist: Playlist, mtime: Date): Sent {
   const { req } = request;
-  if (!playlist.ended && req.method === 'GET') deps.viewers.seen(route.playbackId, viewerId(req, viewerSessionOf(request), deps.trustProxy));
-  return sendPlaylist(request, playlist.bytes, playlist.etag, playlist.ended ? CACHE.ended : CACHE.livePlaylist, mtime);
+  if (!playlist.ended && req.method === 'GET') deps.viewers.seen(route.playbackId, viewerOf(deps, request));
+  const { body, etag } = request.signed ? tokenised(playlist.bytes, request.signed.token) : { body: playlist.bytes, etag: playlist.etag };
+  return sendPlaylist(request, body, etag, playlist.ended ? CACHE.ended : CACHE.livePlaylist, mtime);
 }
 
 function sendPlaylist(request: HlsRequest, body: Buffer, etag: string, cacheControl: string, mtime: Date): Sent {
@@ -419,6 +448,28 @@ function sendPlaylist(request: HlsRequest, body: Buffer, etag: string, cacheCont
     ...(cacheControl === CACHE.ended && { lastModified: mtime }),
     body,
   });
+}
+
+/** Per version of a playlist, its copies with each token written in: the viewers of one version share them. */
+const tokenisedCopies = new WeakMap<Buffer, Map<string, RenderedPlaylist>>();
+const MAX_TOKENISED_COPIES = 256;
+
+function tokenised(body: Buffer, token: string): RenderedPlaylist {
+  let copies = tokenisedCopies.get(body);
+  if (!copies) tokenisedCopies.set(body, (copies = new Map()));
+  let copy = copies.get(token);
+  if (!copy) {
+    const text = Buffer.from(withPlaybackToken(body.toString('utf8'), token));
+    copy = { body: text, etag: digestEtag(text) };
+    if (copies.size >= MAX_TOKENISED_COPIES) copies.clear();
+    copies.set(token, copy);
+  }
+  return copy;
+}
+
+/** A signed stream's viewers are its tokens (or the viewer ids they name); a public one's, its players. */
+function viewerOf(deps: HlsHandlerDeps, request: HlsRequest): string {
+  return request.signed?.viewer ?? viewerId(request.req, viewerSessionOf(request), deps.trustProxy);
 }
 
 function viewerSessionOf(request: HlsRequest): string | undefined {

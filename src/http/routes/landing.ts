@@ -7,12 +7,14 @@ import type { StreamView } from '../stream-view';
 /**
  * `/`: the streams that are live now (on any node of a cluster), most watched first, each linking
  * to its player. Only what the public status already shows is listed: name, picture, viewers.
+ * Signed streams are left out.
  */
 export function landingRoutes(deps: { streams: StreamService; view: StreamView; assetsDir: string }): Router<AppState> {
   const router = new Router<AppState>();
   router.get('/', async (ctx) => {
     const ids = deps.view.liveStreamIds();
-    const live = ids.length === 0 ? [] : await deps.streams.findByIds(ids);
+    // A signed stream is for its invited viewers only: it is not listed.
+    const live = ids.length === 0 ? [] : (await deps.streams.findByIds(ids)).filter((stream) => stream.playback === 'public');
     const cards = await Promise.all(live.map(async (stream) => ({ stream, status: await deps.view.public(stream) })));
     cards.sort((a, b) => b.status.viewers - a.status.viewers || a.stream.name.localeCompare(b.stream.name));
     const items = cards.map(({ stream, status }) => {

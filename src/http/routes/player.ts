@@ -6,6 +6,7 @@ import type { StreamService } from '../../streams/stream-service';
 import type { AppContext, AppState } from '../context';
 import { notFound } from '../errors';
 import { escapeHtml, fillTemplate, renderPage } from '../page';
+import type { PlaybackCheck } from '../playback-check';
 import type { StreamView } from '../stream-view';
 
 const ASSETS: Record<string, string> = {
@@ -21,7 +22,7 @@ type Mode = 'watch' | 'embed';
  * `/embed/…` is the same player with less around it, meant for iframes on other sites
  * (security-headers.ts lets any site frame it, and only this origin frame `/watch/…`).
  */
-export function playerRoutes(deps: { streams: StreamService; view: StreamView; assetsDir: string }): Router<AppState> {
+export function playerRoutes(deps: { streams: StreamService; view: StreamView; check: PlaybackCheck; assetsDir: string }): Router<AppState> {
   const router = new Router<AppState>();
   const template = () => fs.promises.readFile(path.join(deps.assetsDir, 'watch.html'), 'utf8');
 
@@ -39,8 +40,21 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; a
       });
       return;
     }
+    const access = deps.check(ctx, stream);
+    if (!access.allowed) {
+      // Nothing of a private stream is shown, not even its name.
+      ctx.status = 403;
+      ctx.body = await renderPage(deps.assetsDir, {
+        title: 'Private stream',
+        mode,
+        content: `<section class="notice" data-role="denied" data-code="${access.code}"><h1>${DENIED_TITLES[access.code] ?? 'This stream is private'}</h1><p>${escapeHtml(access.message)} Ask whoever invited you for a new link.</p></section>`,
+      });
+      return;
+    }
+    // A token that names the pages allowed to embed the player: only they may frame it.
+    if (mode === 'embed' && access.token !== undefined && access.origins) ctx.set('Content-Security-Policy', `${ctx.response.get('Content-Security-Policy')}; frame-ancestors ${access.origins.join(' ')}`);
     // The status rides along with the page, so the player starts loading at once.
-    const status = await deps.view.public(stream, deps.streams);
+    const status = await deps.view.public(stream, deps.streams, access.token);
     const content = fillTemplate(await template(), { name: escapeHtml(stream.name), playbackId: stream.playbackId, status: jsonForScript(status) });
     ctx.body = await renderPage(deps.assetsDir, { title: stream.name, mode, content });
   };
@@ -69,6 +83,11 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; a
 
   return router;
 }
+
+const DENIED_TITLES: Partial<Record<string, string>> = {
+  token_expired: 'This link has expired',
+  token_revoked: 'This link no longer works',
+};
 
 const COMPRESSED_SUFFIX: Record<string, string> = { br: '.br', gzip: '.gz' };
 

@@ -1,0 +1,120 @@
+import crypto from 'node:crypto';
+import { PeriodicTask } from '../periodic-task';
+import type { Logger } from '../observability/logger';
+import { generateId } from '../streams/keys';
+import type { StreamRecord, StreamRepository } from '../streams/stream-repository';
+import type { AccessSnapshot, PlaybackAccess } from './playback-access';
+import type { PlaybackKeyRecord, PlaybackKeyRepository } from './playback-key-repository';
+import { signPlaybackToken } from './playback-token';
+
+export interface MintOptions {
+  expiresInSeconds: number;
+  /** Page origins allowed to embed the player; any when absent. */
+  origins?: string[];
+  /** Counted as one viewer, however many players use the token. */
+  viewerId?: string;
+}
+
+/**
+ * Signing keys and tokens, and keeping this node's (and its delivery processes') picture of who
+ * may watch up to date with the database: at once after a change made here, and every
+ * `refreshMs` for changes made by the CLI or another node.
+ */
+export class PlaybackService {
+  private readonly task: PeriodicTask;
+  private readonly listeners: Array<(snapshot: AccessSnapshot) => void> = [];
+  private current: AccessSnapshot = { signed: [], keys: [] };
+  /** Loads run one after the other, so that an older one never lands after a newer one. */
+  private loading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: {
+      keys: PlaybackKeyRepository;
+      streams: Pick<StreamRepository, 'signedPlaybackIds'>;
+      access: PlaybackAccess;
+      refreshMs: number;
+      logger: Logger;
+      now?: () => number;
+    },
+  ) {
+    this.task = new PeriodicTask(deps.refreshMs, () => this.refresh(), (error) => deps.logger.warn({ err: error }, 'could not refresh the signed streams and playback keys'));
+  }
+
+  async start(): Promise<void> {
+    await this.task.run();
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
+  }
+
+  /** After a change to a stream's playback policy or to the keys: in effect on this node at once. */
+  refresh(): Promise<void> {
+    const load = this.loading.then(() => this.load());
+    this.loading = load.catch(() => undefined);
+    return load;
+  }
+
+  /** `listener` gets the snapshot now and after every refresh. */
+  follow(listener: (snapshot: AccessSnapshot) => void): void {
+    this.listeners.push(listener);
+    listener(this.current);
+  }
+
+  /** The secret is returned once, here: a customer's backend mints tokens with it. */
+  async createKey(name = ''): Promise<{ record: PlaybackKeyRecord; secret: string }> {
+    const record = { id: generateId(), name, createdAt: this.now(), revokedAt: null };
+    const secret = crypto.randomBytes(32).toString('base64url');
+    await this.deps.keys.insert({ ...record, secret });
+    await this.refresh();
+    return { record, secret };
+  }
+
+  listKeys(): Promise<PlaybackKeyRecord[]> {
+    return this.deps.keys.list();
+  }
+
+  /** Tokens signed with it stop working at once on this node, and within `refreshMs` on the others. */
+  async revokeKey(id: string): Promise<boolean> {
+    const revoked = await this.deps.keys.revoke(id, this.now());
+    if (revoked) await this.refresh();
+    return revoked;
+  }
+
+  /**
+   * A token for one stream, signed with the newest active key. Without any key yet, one is made
+   * (its secret is never shown; it can be revoked like any other).
+   */
+  async mint(stream: StreamRecord, options: MintOptions): Promise<{ token: string; expiresAt: number }> {
+    let key = await this.deps.keys.newestActive();
+    if (!key) {
+      const created = await this.createKey('minted by the API');
+      key = { id: created.record.id, secret: created.secret };
+    }
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const exp = nowSeconds + options.expiresInSeconds;
+    const token = signPlaybackToken(
+      {
+        exp,
+        iat: nowSeconds,
+        pid: stream.playbackId,
+        ...(options.origins && { origins: options.origins }),
+        ...(options.viewerId !== undefined && { vid: options.viewerId }),
+      },
+      { id: key.id, secret: Buffer.from(key.secret, 'base64url') },
+    );
+    return { token, expiresAt: exp * 1000 };
+  }
+
+  private async load(): Promise<void> {
+    const [signed, keys] = await Promise.all([this.deps.streams.signedPlaybackIds(), this.deps.keys.all()]);
+    this.current = { signed, keys };
+    this.deps.access.update(this.current);
+    for (const listener of this.listeners) listener(this.current);
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}
