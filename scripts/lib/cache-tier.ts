@@ -8,6 +8,8 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 
 export interface CacheTier {
   url: string;
+  /** nginx's access log, in the shipped format. */
+  accessLog: string;
   /** The running nginx's master process; its workers are its children. */
   pid: number;
   stop(): Promise<void>;
@@ -30,7 +32,8 @@ export async function startCacheTier(originHttpPorts: number | number[]): Promis
   const upstream = [originHttpPorts].flat().map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`);
   site = replace(site, /server origin1:8000[^\n]*\n(\s*server origin\d:8000[^\n]*\n)*/, `${upstream.join('\n    ')}\n`);
   site = replace(site, /listen 80;/, `listen 127.0.0.1:${port};`);
-  site = replace(site, /access_log \S+/, `access_log ${path.join(prefix, 'logs', 'access.log')}`);
+  const accessLog = path.join(prefix, 'logs', 'access.log');
+  site = replace(site, /access_log \S+/, `access_log ${accessLog}`);
   fs.writeFileSync(path.join(prefix, 'live-origin.conf'), site);
   fs.mkdirSync(path.join(prefix, 'logs'));
   // As root, nginx's workers would switch to a user that cannot write into this private folder.
@@ -57,6 +60,7 @@ export async function startCacheTier(originHttpPorts: number | number[]): Promis
   }
   return {
     url,
+    accessLog,
     pid: child.pid!,
     stop: async () => {
       if (child.exitCode === null) {

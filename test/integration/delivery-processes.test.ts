@@ -151,6 +151,37 @@ describe('delivery processes (http.deliveryProcesses)', () => {
     expect(server.stdout()).not.toMatch(/"msg":"cannot forward/);
   });
 
+  test("a signed stream's files are refused by the delivery process without a valid token, and served with the token written into the playlist", async () => {
+    const api = async (method: string, apiPath: string, body: unknown) => {
+      const answer = await request(`${url}${apiPath}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return JSON.parse(answer.body);
+    };
+    const stream = await api('POST', '/api/v1/streams', { name: 'Signed', playback: 'signed' });
+    const { token } = await api('POST', `/api/v1/streams/${stream.id}/playback-tokens`, { expiresInSeconds: 600 });
+    const { token: otherToken } = await api('POST', `/api/v1/streams/${stream.id}/playback-tokens`, { expiresInSeconds: 600 });
+    const rendition = path.join(dir, 'media', 'live', stream.playbackId, 'sessions', SESSION_ID, 'source');
+    fs.mkdirSync(rendition, { recursive: true });
+    fs.writeFileSync(path.join(rendition, 'index.m3u8'), PLAYLIST);
+    fs.writeFileSync(path.join(rendition, 'seg_0.m4s'), Buffer.alloc(188 * 10, 0x47));
+    const base = `${url}/hls/${stream.playbackId}/sessions/${SESSION_ID}/source`;
+    const originPid = server.child.pid!;
+    // Only the delivery process answers now.
+    process.kill(originPid, 'SIGSTOP');
+    try {
+      for (const file of ['index.m3u8', 'seg_0.m4s']) {
+        const refused = await request(`${base}/${file}`);
+        expect([file, refused.status, JSON.parse(refused.body).error.code]).toEqual([file, 403, 'token_required']);
+        expect((await request(`${base}/${file}?token=${token.slice(0, -3)}abc`)).status).toBe(403);
+        expect((await request(`${base}/${file}?token=${token}`)).status).toBe(200);
+      }
+      // Each viewer's playlist names its own token.
+      expect((await request(`${base}/index.m3u8?token=${token}`)).body).toContain(`seg_0.m4s?token=${token}`);
+      expect((await request(`${base}/index.m3u8?token=${otherToken}`)).body).toContain(`seg_0.m4s?token=${otherToken}`);
+    } finally {
+      process.kill(originPid, 'SIGCONT');
+    }
+  });
+
   test('a delivery process that dies is replaced; SIGTERM stops the new one with the origin', async () => {
     const [first] = deliveryPids();
     process.kill(first!, 'SIGKILL');

@@ -250,8 +250,9 @@ describe('signed playback on the origin', () => {
     expect(landing).not.toContain(closed.playbackId);
 
     const alice1 = await mint(origin, closed.id, { expiresInSeconds: 600, viewerId: 'alice' });
-    const alice2 = await mint(origin, closed.id, { expiresInSeconds: 600, viewerId: 'alice' });
+    const alice2 = await mint(origin, closed.id, { expiresInSeconds: 601, viewerId: 'alice' });
     const bob = await mint(origin, closed.id, { expiresInSeconds: 600 });
+    expect(new Set([alice1.token, alice2.token, bob.token]).size).toBe(3);
     const base = `${origin.urls.publicUrl}/hls/${closed.playbackId}`;
     // Players report presence with their own session ids; a signed stream counts the tokens instead.
     for (const [minted, vsid] of [[alice1, 'player-one-1'], [alice2, 'player-two-2'], [bob, 'player-three-3'], [bob, 'player-four-4']] as const) {
