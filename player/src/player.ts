@@ -145,6 +145,9 @@ export class Player implements EngineEvents {
       // A private stream's token expired (or was revoked) while playing: the media requests were
       // refused, and the status says why.
       this.stopEngine();
+      this.status = undefined;
+      this.dom.badge.hidden = true;
+      this.dom.viewers.hidden = true;
       this.setState(result.code === 'token_expired' || result.code === 'token_revoked' ? 'expired' : 'private');
       return;
     }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
+import type { Denial } from '../../playback/playback-access';
 import { PLAYBACK_ID_PATTERN } from '../../streams/keys';
 import type { StreamService } from '../../streams/stream-service';
 import type { AppContext, AppState } from '../context';
@@ -47,7 +48,7 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; c
       ctx.body = await renderPage(deps.assetsDir, {
         title: 'Private stream',
         mode,
-        content: `<section class="notice" data-role="denied" data-code="${access.code}"><h1>${DENIED_TITLES[access.code] ?? 'This stream is private'}</h1><p>${escapeHtml(access.message)} Ask whoever invited you for a new link.</p></section>`,
+        content: `<section class="notice" data-role="denied" data-code="${access.code}"><h1>${DENIED_PAGES[access.code].title}</h1><p>${DENIED_PAGES[access.code].text}</p></section>`,
       });
       return;
     }
@@ -84,9 +85,16 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; c
   return router;
 }
 
-const DENIED_TITLES: Partial<Record<string, string>> = {
-  token_expired: 'This link has expired',
-  token_revoked: 'This link no longer works',
+const NEW_LINK = 'Ask whoever invited you for a new link.';
+const WRONG_LINK = { title: 'This link does not open this stream', text: `It is not valid for this stream or this page. ${NEW_LINK}` };
+const DENIED_PAGES: Record<Denial, { title: string; text: string }> = {
+  token_required: { title: 'This stream is private', text: 'Watching it needs an invitation link.' },
+  token_expired: { title: 'This link has expired', text: NEW_LINK },
+  token_revoked: { title: 'This link no longer works', text: NEW_LINK },
+  token_not_yet_valid: { title: 'Not yet', text: 'This link opens the stream later. Come back then.' },
+  token_invalid: WRONG_LINK,
+  token_wrong_stream: WRONG_LINK,
+  origin_not_allowed: WRONG_LINK,
 };
 
 const COMPRESSED_SUFFIX: Record<string, string> = { br: '.br', gzip: '.gz' };
