@@ -122,6 +122,9 @@ export interface Origin {
   drain(): void;
 }
 
+/** Announced to the other nodes (in place of a stream id) when a playback policy or key changes. */
+const PLAYBACK_CHANGED = 'playback';
+
 /**
  * The origin, wired: every collaborator is built first, then the parts that run (database,
  * listeners, background tasks, live sessions) start in the order below and stop in reverse.
@@ -139,7 +142,15 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   const sessions = new SessionRepository(db);
   const tokens = new TokenService(new TokenRepository(db), config.adminToken, now);
   const access = new PlaybackAccess();
-  const playback = new PlaybackService({ keys: new PlaybackKeyRepository(db), streams: streamRepository, access, refreshMs: settings.live.watchIntervalMs, logger, now });
+  const playback = new PlaybackService({
+    keys: new PlaybackKeyRepository(db),
+    streams: streamRepository,
+    access,
+    refreshMs: settings.live.watchIntervalMs,
+    logger,
+    now,
+    announce: () => commands?.announce(PLAYBACK_CHANGED),
+  });
   const layout = new MediaLayout(config.mediaDir);
   const files = new StreamFiles(layout);
   const catalog = new Catalog();
@@ -431,7 +442,16 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     {
       name: 'stream commands',
       start: async () => {
-        if (config.redisUrl) commands = await StreamCommands.connect(config.redisUrl, () => watch.wake(), logger);
+        if (config.redisUrl) {
+          commands = await StreamCommands.connect(
+            config.redisUrl,
+            (announced) => {
+              if (announced !== PLAYBACK_CHANGED) return watch.wake();
+              playback.refresh().catch((error: unknown) => logger.warn({ err: error }, 'could not refresh the signed streams and playback keys'));
+            },
+            logger,
+          );
+        }
       },
       stop: () => commands?.close(),
     },

@@ -35,6 +35,8 @@ export class PlaybackService {
       refreshMs: number;
       logger: Logger;
       now?: () => number;
+      /** Tells the other nodes of a cluster to look now (Redis), after a change made here. */
+      announce?: () => void;
     },
   ) {
     this.task = new PeriodicTask(deps.refreshMs, () => this.refresh(), (error) => deps.logger.warn({ err: error }, 'could not refresh the signed streams and playback keys'));
@@ -49,7 +51,16 @@ export class PlaybackService {
     return this.task.stop();
   }
 
-  /** After a change to a stream's playback policy or to the keys: in effect on this node at once. */
+  /**
+   * After a change made here to a stream's playback policy or to the keys: in effect on this node
+   * at once, and on the others as soon as they hear of it.
+   */
+  async changed(): Promise<void> {
+    await this.refresh();
+    this.deps.announce?.();
+  }
+
+  /** Reads the signed streams and the keys again (another node announced a change). */
   refresh(): Promise<void> {
     const load = this.loading.then(() => this.load());
     this.loading = load.catch(() => undefined);
@@ -67,7 +78,7 @@ export class PlaybackService {
     const record = { id: generateId(), name, createdAt: this.now(), revokedAt: null };
     const secret = crypto.randomBytes(32).toString('base64url');
     await this.deps.keys.insert({ ...record, secret });
-    await this.refresh();
+    await this.changed();
     return { record, secret };
   }
 
@@ -75,10 +86,10 @@ export class PlaybackService {
     return this.deps.keys.list();
   }
 
-  /** Tokens signed with it stop working at once on this node, and within `refreshMs` on the others. */
+  /** Tokens signed with it stop working at once on this node, and on the others when they hear of it (within `refreshMs`). */
   async revokeKey(id: string): Promise<boolean> {
     const revoked = await this.deps.keys.revoke(id, this.now());
-    if (revoked) await this.refresh();
+    if (revoked) await this.changed();
     return revoked;
   }
 

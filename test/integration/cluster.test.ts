@@ -176,6 +176,30 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     await waitFor(() => b.registry.getByStreamId(deleted.id) === undefined, { what: 'the deleted stream to end on node-b', timeoutMs: 10_000, intervalMs: 100 });
   });
 
+  test('a stream made signed on one node is refused at once on the node that has it; tokens and keys made on one node hold on every node', async () => {
+    const stream = await createStream(a, 'Private elsewhere', { profile: 'passthrough', reconnectWindowSeconds: 0 });
+    startPublisher({ url: b.rtmpUrl(stream.streamKey), width: 320, height: 180 });
+    const master = (node: TestOrigin, token?: string) => fetch(`${node.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8${token ? `?token=${token}` : ''}`);
+    await waitFor(async () => (await master(b)).status === 200, { what: 'the master on node-b', timeoutMs: 30_000 });
+    // Made signed through node-a, with a key made there: node-b hears of both over Redis (it looks
+    // at the database only once a minute here).
+    expect((await a.api('PATCH', `/api/v1/streams/${stream.id}`, { body: { playback: 'signed' } })).status).toBe(200);
+    const key = (await a.api('POST', '/api/v1/playback-keys', { body: { name: 'cluster' } })).body;
+    const { token } = (await a.api('POST', `/api/v1/streams/${stream.id}/playback-tokens`, { body: { expiresInSeconds: 600 } })).body;
+    await waitFor(async () => (await master(b)).status === 403, { what: 'node-b to refuse the stream without a token', timeoutMs: 10_000, intervalMs: 100 });
+    for (const node of [a, b]) {
+      expect((await master(node)).status).toBe(403);
+      const allowed = await master(node, token);
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toContain(`token=${token}`);
+    }
+    // Revoking on node-a stops the key's tokens on node-b too.
+    expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid).toBe(key.id);
+    expect((await a.api('DELETE', `/api/v1/playback-keys/${key.id}`)).status).toBe(204);
+    await waitFor(async () => (await master(b, token)).status === 403, { what: 'node-b to refuse the revoked key', timeoutMs: 10_000, intervalMs: 100 });
+    await b.registry.stopStream(stream.id, 'kicked');
+  });
+
   test('webhooks fire once per event, though every node delivers', async () => {
     const receiver = await new WebhookReceiver().start();
     try {

@@ -27,7 +27,7 @@ export interface StreamRoutesDeps {
   view: StreamView;
   profiles: readonly string[];
   /** Told when a stream's playback policy is set, so that it holds on this node at once. */
-  playback: Pick<PlaybackService, 'refresh'>;
+  playback: Pick<PlaybackService, 'changed'>;
 }
 
 const TAG = 'Streams';
@@ -56,7 +56,7 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       audit: createdTarget('stream'),
       handle: async ({ body, ctx }) => {
         const { stream, streamKey } = await control.create(body);
-        if (stream.playback === 'signed') await deps.playback.refresh();
+        if (stream.playback === 'signed') await deps.playback.changed();
         ctx.state.log.info({ streamId: stream.id, playbackId: stream.playbackId }, 'stream created');
         return { body: view.operator(stream, streamKey), headers: { Location: `/api/v1/streams/${stream.id}` } };
       },
@@ -110,7 +110,7 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       audit: streamTarget,
       handle: async ({ params, body }) => {
         const updated = await control.update(await find(params.id), body);
-        if (body.playback !== undefined) await deps.playback.refresh();
+        if (body.playback !== undefined) await deps.playback.changed();
         return { body: view.operator(updated, undefined, true) };
       },
     }),
