@@ -9,11 +9,15 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** Stream keys and API tokens have fixed prefixes, so they can be caught anywhere in a message. */
+/**
+ * Stream keys and API tokens have fixed prefixes, and playback tokens the shape of a JWT (a JSON
+ * header, base64url: `eyJ…`), so they can be caught anywhere in a message.
+ */
 const SECRET_PATTERN = /\b(sk_|tok_)[A-Za-z0-9]{4,}/g;
+const JWT_PATTERN = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
 
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_PATTERN, '$1[redacted]');
+  return text.replace(SECRET_PATTERN, '$1[redacted]').replace(JWT_PATTERN, 'eyJ[redacted]');
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -24,7 +28,7 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: {
-        paths: ['streamKey', '*.streamKey', 'token', '*.token', 'authorization', '*.authorization', 'req.headers.authorization'],
+        paths: ['streamKey', '*.streamKey', 'token', '*.token', 'secret', '*.secret', 'authorization', '*.authorization', 'req.headers.authorization'],
         censor: '[redacted]',
       },
       hooks: {

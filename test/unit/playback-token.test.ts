@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { PlaybackAccess, tokenOf, type AccessSnapshot } from '../../src/playback/playback-access';
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH, parsePlaybackToken, signPlaybackToken } from '../../src/playback/playback-token';
 import { withPlaybackToken } from '../../src/playback/playback-uris';
+import { redactSecrets } from '../../src/observability/logger';
 
 const KEY = { id: 'KeyA000000000001', secret: crypto.randomBytes(32) };
 const OTHER_KEY = { id: 'KeyB000000000002', secret: crypto.randomBytes(32) };
@@ -151,4 +152,10 @@ describe('playback tokens', () => {
     expect(tokenOf('_HLS_msn=4&token=x.y.z&_HLS_part=1')).toBe('x.y.z');
     expect(tokenOf('_HLS_msn=4')).toBeUndefined();
   });
+});
+
+test('a playback token anywhere in a log message is redacted', () => {
+  const token = signPlaybackToken({ exp: nowSeconds + 60, pid: PID }, KEY);
+  expect(redactSecrets(`GET /hls/${PID}/master.m3u8?token=${token}&vsid=x failed`)).toBe(`GET /hls/${PID}/master.m3u8?token=eyJ[redacted]&vsid=x failed`);
+  expect(redactSecrets('key sk_abcdefgh and tok_abcdefgh')).toBe('key sk_[redacted] and tok_[redacted]');
 });
