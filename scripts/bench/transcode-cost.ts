@@ -51,7 +51,7 @@ async function coresOf<K extends string>(groups: Record<K, () => number[]>, wait
  * muxer writing fMP4 segments of the same length into `dir`, deleting those out of the window.
  */
 export function ffmpegAloneArgv(plan: LadderPlan, dir: string, preset: string, segmentSeconds: number, listSize: number): string[] {
-  const encoding = buildFfmpegArgs({ plan, preset, segmentSeconds, input: { hasVideo: true, hasAudio: true }, label: dir });
+  const encoding = buildFfmpegArgs({ plan, preset, segmentSeconds, input: { hasVideo: true, hasAudio: true, format: 'flv' }, label: dir });
   if (!encoding) throw new Error('this plan has nothing for ffmpeg to encode');
   const output = encoding.args.outputs[0]!.options;
   const options = output.slice(0, output.indexOf('-metadata'));
@@ -84,7 +84,7 @@ async function bareCores(plans: LadderPlan[]): Promise<number> {
   const space = workspace('bare');
   const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
   const argvs = plans.map((plan) => {
-    const encoding = buildFfmpegArgs({ plan, preset: config.transcode.preset, segmentSeconds: config.hls.segmentSeconds, input: { hasVideo: true, hasAudio: true }, label: space.dir });
+    const encoding = buildFfmpegArgs({ plan, preset: config.transcode.preset, segmentSeconds: config.hls.segmentSeconds, input: { hasVideo: true, hasAudio: true, format: 'flv' }, label: space.dir });
     if (!encoding) throw new Error('this plan has nothing for ffmpeg to encode');
     return toArgv(encoding.args);
   });

@@ -1,6 +1,6 @@
 // A minimal RTMP client for tests and benchmarks: handshake, AMF0 commands, and reading the
 // server's status messages. Enough to time a publish answer or to send malformed input on purpose;
-// media is pushed with ffmpeg instead.
+// media is pushed with ffmpeg, or, for what ffmpeg cannot send, by enhanced-rtmp-publisher.ts.
 import net from 'node:net';
 
 type Amf = string | number | boolean | null | { [key: string]: Amf };
@@ -32,8 +32,9 @@ export function encodeAmf0(value: Amf): Buffer {
   return Buffer.concat(parts);
 }
 
-/** One message in a single type-0 chunk stream, split at the default 128-byte chunk size. */
-export function chunkMessage(options: { csid: number; type: number; streamId: number; payload: Buffer; timestamp?: number }): Buffer {
+/** One message in a single type-0 chunk stream, split at the chunk size (RTMP's default 128 bytes unless set). */
+export function chunkMessage(options: { csid: number; type: number; streamId: number; payload: Buffer; timestamp?: number; chunkSize?: number }): Buffer {
+  const chunkSize = options.chunkSize ?? 128;
   const header = Buffer.alloc(12);
   header[0] = options.csid & 0x3f;
   header.writeUIntBE(options.timestamp ?? 0, 1, 3);
@@ -41,9 +42,9 @@ export function chunkMessage(options: { csid: number; type: number; streamId: nu
   header[7] = options.type;
   header.writeUInt32LE(options.streamId, 8);
   const parts: Buffer[] = [header];
-  for (let offset = 0; offset < options.payload.length; offset += 128) {
+  for (let offset = 0; offset < options.payload.length; offset += chunkSize) {
     if (offset > 0) parts.push(Buffer.from([0xc0 | (options.csid & 0x3f)]));
-    parts.push(options.payload.subarray(offset, offset + 128));
+    parts.push(options.payload.subarray(offset, offset + chunkSize));
   }
   return Buffer.concat(parts);
 }

@@ -14,6 +14,7 @@ import AVPacket = require('node-media-server/src/core/avpacket.js');
 import nmsLogger = require('node-media-server/src/core/logger.js');
 import { amf0Encode, decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import { parseH264Sps } from 'node-media-server/src/protocol/sps_info.js';
+import { av1CodecString, av1Size, hevcCodecString, hevcSize } from './codec-records';
 import { aacCodecString, avcCodecString, flvTag, type AudioCodec, type AudioConfig, type MediaTag, type SourceMetadata, type VideoCodec, type VideoConfig } from './media';
 
 export class RtmpProtocolError extends Error {
@@ -259,6 +260,13 @@ function normalizeApp(app: unknown): string {
 
 const VIDEO_FOURCC: Record<string, VideoCodec> = { hvc1: 'hevc', av01: 'av1', vp09: 'vp9' };
 
+/** Enhanced RTMP's video packet types (the low four bits of a tag's first byte, with IsExHeader set). */
+const SEQUENCE_START = 0;
+const CODED_FRAMES = 1;
+const CODED_FRAMES_X = 3;
+/** Enhanced RTMP: IsExHeader, frame type, packet type, then the FourCC. */
+const EX_VIDEO_HEADER = 5;
+
 /** FLV's headers inside a tag's payload, before the codec's bytes: video (codec, packet type, composition time), AAC (codec, packet type). */
 const VIDEO_HEADER = 5;
 const AAC_HEADER = 2;
@@ -268,8 +276,9 @@ function toMediaTag(packet: AVPacket): MediaTag | undefined {
   const timestamp = packet.dts;
   switch (packet.codec_type) {
     case 9: {
-      const codec = videoCodecOf(packet);
       const payload = packet.data.subarray(0, packet.size);
+      if (payload.length >= EX_VIDEO_HEADER && (payload[0]! & 0x80) !== 0) return enhancedVideoTag(timestamp, payload);
+      const codec: VideoCodec = packet.codec_id === 7 ? 'h264' : 'other';
       const config = packet.flags === 2 ? videoConfigOf(codec, payload) : undefined;
       const bytes = flvTag(9, timestamp, payload);
       const header = Math.min(VIDEO_HEADER, payload.length);
@@ -291,11 +300,39 @@ function toMediaTag(packet: AVPacket): MediaTag | undefined {
   }
 }
 
-function videoCodecOf(packet: AVPacket): VideoCodec {
-  if (packet.codec_id === 7) return 'h264';
-  const isExHeader = ((packet.data[0] ?? 0) & 0x80) !== 0;
-  if (isExHeader && packet.size >= 5) return VIDEO_FOURCC[packet.data.toString('latin1', 1, 5)] ?? 'other';
-  return 'other';
+/**
+ * A video tag in the Enhanced RTMP form (v1, the FourCC video header): HEVC, AV1 or VP9. HEVC's
+ * coded frames carry a composition time unless sent as CodedFramesX; AV1's never do. Sequence
+ * ends, HDR metadata and other packet types carry no picture and are left out.
+ */
+function enhancedVideoTag(timestamp: number, payload: Buffer): MediaTag | undefined {
+  const packetType = payload[0]! & 0x0f;
+  const frameType = (payload[0]! >> 4) & 0x07;
+  const codec = VIDEO_FOURCC[payload.toString('latin1', 1, 5)] ?? 'other';
+  if (packetType !== SEQUENCE_START && packetType !== CODED_FRAMES && packetType !== CODED_FRAMES_X) return undefined;
+  const withComposition = packetType === CODED_FRAMES && codec === 'hevc';
+  const header = EX_VIDEO_HEADER + (withComposition ? 3 : 0);
+  if (payload.length < header) return undefined;
+  const bytes = flvTag(9, timestamp, payload);
+  const data = bytes.subarray(FLV_TAG_HEADER + header, FLV_TAG_HEADER + payload.length);
+  const config = packetType === SEQUENCE_START ? enhancedVideoConfig(codec, data) : undefined;
+  return {
+    kind: 'video',
+    codec,
+    keyframe: packetType !== SEQUENCE_START && frameType === 1,
+    timestamp,
+    bytes,
+    data,
+    compositionTime: withComposition ? payload.readIntBE(EX_VIDEO_HEADER, 3) : 0,
+    ...(config && { config }),
+  };
+}
+
+/** From an HEVCDecoderConfigurationRecord or an AV1CodecConfigurationRecord. */
+function enhancedVideoConfig(codec: VideoCodec, record: Buffer): VideoConfig {
+  const codecString = codec === 'hevc' ? hevcCodecString(record) : codec === 'av1' ? av1CodecString(record) : undefined;
+  const size = codec === 'hevc' ? hevcSize(record) : codec === 'av1' ? av1Size(record) : undefined;
+  return { codec, ...(codecString !== undefined && { codecString }), ...(size && { width: size.width, height: size.height }) };
 }
 
 /** AVCDecoderConfigurationRecord after the 5-byte FLV video tag header (ISO 14496-15, 5.2.4.1). */

@@ -72,6 +72,7 @@ declare module 'node-media-server/src/protocol/amf.js' {
 
 declare module 'node-media-server/src/protocol/sps_info.js' {
   export function parseH264Sps(sps: Buffer): { width: number; height: number } | null;
+  export function parseH265Sps(sps: Buffer): { width: number; height: number } | null;
 }
 
 declare module 'node-media-server/src/core/logger.js' {

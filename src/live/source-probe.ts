@@ -13,6 +13,9 @@ export interface ProbeResult {
 
 export type ProbeOutcome = { ready: false } | { ready: true; result: ProbeResult } | { ready: true; error: string; message: string };
 
+/** H.264, and HEVC and AV1 over Enhanced RTMP; VP9 and anything else are refused. */
+const SUPPORTED_VIDEO = new Set<string>(['h264', 'hevc', 'av1']);
+
 /** After the first media, how long to wait for a track that has not shown up (and was not announced). */
 const TRACK_WAIT_MS = 1000;
 /** How long to wait for a track the metadata announced, or for a keyframe of video already seen, before going on without it. */
@@ -51,7 +54,7 @@ export function describeSource(from: { videoConfig?: VideoConfig | undefined; au
 
 /**
  * Watches the start of a publish until the origin knows enough to plan the ladder: the video size
- * (from the H.264 sequence header), whether there is audio, and a keyframe to start from.
+ * (from the sequence header), whether there is audio, and a keyframe to start from.
  *
  * The tracks are decided by the media that arrives. Metadata can make the probe wait longer for a
  * track it announces, never decide that a track is absent: some encoders send their first
@@ -115,8 +118,8 @@ export class SourceProbe {
   }
 
   outcome(now: number): ProbeOutcome {
-    if (this.videoConfig && this.videoConfig.codec !== 'h264') {
-      return { ready: true, error: 'unsupported_codec', message: `video codec ${this.videoConfig.codec} is not supported; send H.264` };
+    if (this.videoConfig && !SUPPORTED_VIDEO.has(this.videoConfig.codec)) {
+      return { ready: true, error: 'unsupported_codec', message: `video codec ${this.videoConfig.codec} is not supported; send H.264, HEVC or AV1` };
     }
     const elapsed = this.elapsedMs(now);
     const waited = elapsed >= TRACK_WAIT_MS;
@@ -128,7 +131,7 @@ export class SourceProbe {
     // Video that shows up is waited for until it can start (a keyframe), up to the give-up time if there is audio to go on with.
     const videoSettled = videoReady || (hasAudio && gaveUp) || (!this.videoSeen && waited && this.metadata.hasVideo !== true);
 
-    if (overflow && !videoReady) return { ready: true, error: 'no_keyframe', message: 'no H.264 keyframe with a sequence header arrived' };
+    if (overflow && !videoReady) return { ready: true, error: 'no_keyframe', message: 'no keyframe with a sequence header arrived' };
     if (!(videoSettled && audioSettled) && !overflow) return { ready: false };
     if (!videoReady && !hasAudio) return { ready: false };
     return this.result(videoReady, hasAudio);

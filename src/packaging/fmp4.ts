@@ -2,10 +2,17 @@
 // samples. Written here rather than with a library (docs/decisions.md): a handful of fixed boxes,
 // built straight into Buffers, with the samples' bytes handed on untouched for the kernel to
 // gather (writev) instead of being copied into a box tree.
-import type { AudioTrack, Track, VideoTrack } from './track';
+import type { AudioTrack, PackagedVideoCodec, Track, VideoTrack } from './track';
 
-/** One track per CMAF file: its track id is always 1. */
+/** One track per CMAF file: its track id is 1. (ffmpeg's input, with several, numbers them from 1.) */
 const TRACK_ID = 1;
+
+/** The sample entry and its configuration box, by codec. */
+const VIDEO_ENTRIES: Record<PackagedVideoCodec, [entry: string, config: string]> = {
+  h264: ['avc1', 'avcC'],
+  hevc: ['hvc1', 'hvcC'],
+  av1: ['av01', 'av1C'],
+};
 
 const SAMPLE_IS_SYNC = 0x02000000; // sample_depends_on = 2 (depends on no other)
 const SAMPLE_IS_NOT_SYNC = 0x01010000; // sample_depends_on = 1, sample_is_non_sync_sample
@@ -39,16 +46,25 @@ function u32(...values: number[]): Buffer {
 
 const UNITY_MATRIX = u32(0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000);
 
-/** ftyp + moov for one track, with an empty sample table and mvex: every sample comes in fragments. */
-export function initSegment(track: Track): Buffer {
+/**
+ * ftyp + moov with an empty sample table and mvex: every sample comes in fragments. One track for
+ * CMAF; several (numbered from 1 in order) for ffmpeg's input.
+ */
+export function initSegment(...tracks: Track[]): Buffer {
   const ftyp = box('ftyp', Buffer.from('iso6', 'latin1'), u32(0), Buffer.from('iso6cmfcmp41', 'latin1'));
-  const mvhd = fullBox('mvhd', 0, 0, u32(0, 0, 1000, 0, 0x00010000), Buffer.from([0x01, 0x00, 0, 0]), Buffer.alloc(8), UNITY_MATRIX, Buffer.alloc(24), u32(TRACK_ID + 1));
+  const mvhd = fullBox('mvhd', 0, 0, u32(0, 0, 1000, 0, 0x00010000), Buffer.from([0x01, 0x00, 0, 0]), Buffer.alloc(8), UNITY_MATRIX, Buffer.alloc(24), u32(tracks.length + 1));
+  const traks = tracks.map((track, i) => trak(track, TRACK_ID + i));
+  const mvex = box('mvex', ...tracks.map((_track, i) => fullBox('trex', 0, 0, u32(TRACK_ID + i, 1, 0, 0, 0))));
+  return Buffer.concat([ftyp, box('moov', mvhd, ...traks, mvex)]);
+}
+
+function trak(track: Track, trackId: number): Buffer {
   const video = track.kind === 'video';
   const tkhd = fullBox(
     'tkhd',
     0,
     0x000003, // enabled, in movie
-    u32(0, 0, TRACK_ID, 0, 0),
+    u32(0, 0, trackId, 0, 0),
     Buffer.alloc(8),
     Buffer.from([0, 0, 0, 0, video ? 0 : 0x01, 0, 0, 0]), // layer, alternate group, volume, reserved
     UNITY_MATRIX,
@@ -60,18 +76,16 @@ export function initSegment(track: Track): Buffer {
   const dinf = box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1)));
   const stbl = box(
     'stbl',
-    fullBox('stsd', 0, 0, u32(1), video ? avc1(track) : mp4a(track)),
+    fullBox('stsd', 0, 0, u32(1), video ? visualSampleEntry(track) : mp4a(track)),
     fullBox('stts', 0, 0, u32(0)),
     fullBox('stsc', 0, 0, u32(0)),
     fullBox('stsz', 0, 0, u32(0, 0)),
     fullBox('stco', 0, 0, u32(0)),
   );
-  const trak = box('trak', tkhd, box('mdia', mdhd, hdlr, box('minf', mediaHeader, dinf, stbl)));
-  const mvex = box('mvex', fullBox('trex', 0, 0, u32(TRACK_ID, 1, 0, 0, 0)));
-  return Buffer.concat([ftyp, box('moov', mvhd, trak, mvex)]);
+  return box('trak', tkhd, box('mdia', mdhd, hdlr, box('minf', mediaHeader, dinf, stbl)));
 }
 
-function avc1(track: VideoTrack): Buffer {
+function visualSampleEntry(track: VideoTrack): Buffer {
   const entry = Buffer.alloc(78);
   entry.writeUInt16BE(1, 6); // data_reference_index
   entry.writeUInt16BE(track.width, 24);
@@ -81,7 +95,8 @@ function avc1(track: VideoTrack): Buffer {
   entry.writeUInt16BE(1, 40); // frame_count
   entry.writeUInt16BE(0x0018, 74); // depth
   entry.writeInt16BE(-1, 76);
-  return box('avc1', entry, box('avcC', track.config));
+  const [type, config] = VIDEO_ENTRIES[track.codec];
+  return box(type, entry, box(config, track.config));
 }
 
 function mp4a(track: AudioTrack): Buffer {
@@ -122,7 +137,7 @@ export interface FragmentSample {
  * One CMAF chunk: a moof for `samples` starting at decode time `baseDts` (the track's timescale),
  * then the mdat. Returned as the boxes' headers and the samples' own buffers, in order.
  */
-export function fragment(sequence: number, baseDts: number, samples: readonly FragmentSample[], withComposition: boolean): Buffer[] {
+export function fragment(sequence: number, baseDts: number, samples: readonly FragmentSample[], withComposition: boolean, trackId = TRACK_ID): Buffer[] {
   const flags = TRUN_DATA_OFFSET | TRUN_DURATION | TRUN_SIZE | TRUN_FLAGS | (withComposition ? TRUN_COMPOSITION : 0);
   const entryBytes = withComposition ? 16 : 12;
   const trunBytes = 12 + 8 + samples.length * entryBytes;
@@ -154,7 +169,7 @@ export function fragment(sequence: number, baseDts: number, samples: readonly Fr
   write32(tfhdBytes);
   type('tfhd');
   write32(TFHD_DEFAULT_BASE_IS_MOOF);
-  write32(TRACK_ID);
+  write32(trackId);
   write32(tfdtBytes);
   type('tfdt');
   write32(0x01000000); // version 1: a 64-bit decode time

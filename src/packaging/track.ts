@@ -7,12 +7,26 @@ export const VIDEO_TIMESCALE = 90_000;
 export const AAC_FRAME_SAMPLES = 1024;
 
 
+export type PackagedVideoCodec = 'h264' | 'hevc' | 'av1';
+
+/** The codec string of a source whose sequence header gave none (a main profile, a common level). */
+export const FALLBACK_CODEC_STRINGS: Record<PackagedVideoCodec, string> = { h264: 'avc1.640028', hevc: 'hvc1.1.6.L120.90', av1: 'av01.0.08M.08' };
+
+/** The video codecs the packager writes (and so may copy). */
+export function isPackagedVideo(codec: string): codec is PackagedVideoCodec {
+  return codec in FALLBACK_CODEC_STRINGS;
+}
+
 export interface VideoTrack {
   kind: 'video';
-  codec: 'h264';
-  /** The AVCDecoderConfigurationRecord, as it goes into the `avcC` box. */
+  codec: PackagedVideoCodec;
+  /**
+   * The decoder configuration record, as it goes into the sample entry's box: the
+   * AVCDecoderConfigurationRecord (`avcC`), HEVCDecoderConfigurationRecord (`hvcC`) or
+   * AV1CodecConfigurationRecord (`av1C`).
+   */
   config: Buffer;
-  /** RFC 6381, e.g. avc1.64001f. */
+  /** RFC 6381, e.g. avc1.64001f, hvc1.1.6.L93.B0, av01.0.04M.08. */
   codecString: string;
   width: number;
   height: number;
@@ -39,7 +53,7 @@ export interface Sample {
   /** Presentation time minus decode time (B-frames); 0 for audio. */
   compositionOffset: number;
   keyframe: boolean;
-  /** Length-prefixed NAL units (H.264) or one raw AAC frame, exactly as they go into `mdat`. */
+  /** Length-prefixed NAL units (H.264, HEVC), a temporal unit's OBUs (AV1) or one raw AAC frame, exactly as they go into `mdat`. */
   data: Buffer;
 }
 

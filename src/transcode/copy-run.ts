@@ -1,8 +1,9 @@
-// Renditions that copy the publisher's H.264 and AAC: the samples ingest has already parsed go to
-// the packager as they are, in this process. No ffmpeg, no decode, no second parse.
+// Renditions that copy the publisher's video (H.264, HEVC, AV1) and AAC: the samples ingest has
+// already parsed go to the packager as they are, in this process. No ffmpeg, no decode, no second parse.
+import { av1Sample } from '../ingest/codec-records';
 import type { MediaTag } from '../ingest/media';
 import type { MediaSink } from '../packaging/packager';
-import { AAC_FRAME_SAMPLES, VIDEO_TIMESCALE, ticks, type AudioTrack, type VideoTrack } from '../packaging/track';
+import { AAC_FRAME_SAMPLES, FALLBACK_CODEC_STRINGS, isPackagedVideo, VIDEO_TIMESCALE, ticks, type AudioTrack, type VideoTrack } from '../packaging/track';
 import type { RunOutput, TranscoderExit } from './transcoder';
 
 
@@ -63,18 +64,20 @@ export class CopyRun implements RunOutput {
 
   private copy(sink: MediaSink, tag: MediaTag): void {
     const { video, audio } = this.options;
-    if (tag.kind === 'video' && video && tag.codec === 'h264') {
+    if (tag.kind === 'video' && video && isPackagedVideo(tag.codec)) {
       if (tag.config) {
         const width = tag.config.width ?? this.options.size?.width;
         const height = tag.config.height ?? this.options.size?.height;
-        if (!width || !height || tag.data.length < 7) return;
-        const track: VideoTrack = { kind: 'video', codec: 'h264', config: Buffer.from(tag.data), codecString: tag.config.codecString ?? 'avc1.640028', width, height, timescale: VIDEO_TIMESCALE };
+        if (!width || !height || tag.data.length < 4) return;
+        const codecString = tag.config.codecString ?? FALLBACK_CODEC_STRINGS[tag.codec];
+        const track: VideoTrack = { kind: 'video', codec: tag.codec, config: Buffer.from(tag.data), codecString, width, height, timescale: VIDEO_TIMESCALE };
         sink.track(video, track);
         return;
       }
-      if (tag.data.length === 0) return;
+      const data = tag.codec === 'av1' ? av1Sample(tag.data) : tag.data;
+      if (!data || data.length === 0) return;
       const dts = ticks(tag.timestamp, VIDEO_TIMESCALE);
-      sink.sample(video, { dts, compositionOffset: ticks(tag.compositionTime, VIDEO_TIMESCALE), keyframe: tag.keyframe, data: tag.data });
+      sink.sample(video, { dts, compositionOffset: ticks(tag.compositionTime, VIDEO_TIMESCALE), keyframe: tag.keyframe, data });
       this.silenceUpTo(sink, tag.timestamp);
       return;
     }

@@ -1,12 +1,16 @@
 import { VIDEO_TIMESCALE } from '../packaging/track';
+import type { InputFormat } from './ffmpeg-input';
 import type { EncodedVideo, LadderPlan } from './ladder';
 
 export interface TranscodeJob {
   plan: LadderPlan;
   preset: string;
   segmentSeconds: number;
-  /** What this run's input carries; a later publisher may differ from the one the plan was made for. */
-  input: { hasVideo: boolean; hasAudio: boolean };
+  /**
+   * What this run's input carries (a later publisher may differ from the one the plan was made
+   * for), and in what container it reaches ffmpeg (ffmpeg-input.ts).
+   */
+  input: { hasVideo: boolean; hasAudio: boolean; format: InputFormat };
   /**
    * The session's folder, put on the command line (as metadata of an output nobody keeps): an
    * operator's `ps` shows whose ffmpeg it is, and one left by a dead origin is found at start.
@@ -39,6 +43,7 @@ export interface EncodingRun {
   /** Whether ffmpeg reads the publisher's audio and its video: its input carries only what it encodes. */
   readsAudio: boolean;
   readsVideo: boolean;
+  inputFormat: InputFormat;
 }
 
 /** With keyframes following the source, this GOP is only an upper bound (10 segments). */
@@ -71,7 +76,7 @@ export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
   const readsAudio = encoded.audio.length > 0;
   // ffmpeg probes its input for 5 s by default before it starts, waiting on an input without audio
   // for audio that never comes; the sequence headers come first and say all it needs.
-  const inputs: FfmpegInput[] = [{ options: ['-hide_banner', '-analyzeduration', '100000', '-f', 'flv'], source: 'pipe:0' }];
+  const inputs: FfmpegInput[] = [{ options: ['-hide_banner', '-analyzeduration', '100000', '-f', job.input.format], source: 'pipe:0' }];
   const out: string[] = ['-copyts'];
 
   if (encoded.video.length > 0) out.push('-filter_complex', filterGraph(encoded.video));
@@ -123,6 +128,7 @@ export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
     renditions: [...encoded.video.map((v) => v.name), ...encoded.audio],
     readsAudio,
     readsVideo: encoded.video.length > 0,
+    inputFormat: job.input.format,
   };
 }
 

@@ -1,10 +1,11 @@
-// The encoded renditions of a run: one ffmpeg, fed the publisher's FLV on stdin, its fragmented
-// MP4 read back from stdout into samples for the packager.
+// The encoded renditions of a run: one ffmpeg, fed the publisher's media on stdin (ffmpeg-input.ts),
+// its fragmented MP4 read back from stdout into samples for the packager.
 import { Writable } from 'node:stream';
-import { flvHeader, type MediaTag } from '../ingest/media';
+import type { MediaTag } from '../ingest/media';
 import type { Logger } from '../observability/logger';
 import type { MediaSink } from '../packaging/packager';
 import type { EncodingRun } from './ffmpeg-args';
+import { ffmpegStdin, type FfmpegStdin } from './ffmpeg-input';
 import { Fmp4Reader } from './fmp4-reader';
 import { Transcoder, type RunOutput, type TranscoderExit, type TranscoderProgress } from './transcoder';
 
@@ -16,6 +17,8 @@ export interface FfmpegRunOptions {
   inputBatchMs: number;
   onProgress: (progress: TranscoderProgress) => void;
   encoding: EncodingRun;
+  /** The source's size, for a sequence header whose own could not be read (MP4 input needs it). */
+  size?: { width: number; height: number };
 }
 
 /** After ffmpeg exits, how long its last output may take to be read. */
@@ -27,6 +30,7 @@ export class FfmpegRun implements RunOutput {
   private sink: MediaSink | undefined;
   private failure: string | undefined;
   private readonly drained: Promise<void>;
+  private readonly stdin: FfmpegStdin;
 
   constructor(private readonly options: FfmpegRunOptions) {
     const { encoding } = options;
@@ -58,7 +62,8 @@ export class FfmpegRun implements RunOutput {
       // Audio alone needs no batching: there are no keyframes to cut at.
       ...(encoding.readsVideo && { inputBatchMs: options.inputBatchMs }),
     });
-    this.transcoder.write(flvHeader(encoding.readsAudio, encoding.readsVideo));
+    this.stdin = ffmpegStdin(encoding.inputFormat, { video: encoding.readsVideo, audio: encoding.readsAudio, ...(options.size && { size: options.size }) });
+    for (const chunk of this.stdin.header) this.transcoder.write(chunk);
     this.exited = this.transcoder.exited.then(async (exit) => {
       await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_MS))]);
       return this.failure === undefined ? exit : { ...exit, expected: false, stderrTail: [...exit.stderrTail, this.failure] };
@@ -76,7 +81,8 @@ export class FfmpegRun implements RunOutput {
 
   write(tag: MediaTag, flush: boolean): void {
     if ((tag.kind === 'audio' && !this.options.encoding.readsAudio) || (tag.kind === 'video' && !this.options.encoding.readsVideo)) return;
-    this.transcoder.write(tag.bytes, flush);
+    const chunks = this.stdin.tag(tag);
+    chunks.forEach((chunk, i) => this.transcoder.write(chunk, flush && i === chunks.length - 1));
   }
 
   endInput(): void {

@@ -1,11 +1,21 @@
 // Reads ffmpeg's fragmented MP4 output (one fragment per frame, every encoded rendition a track)
 // back into tracks and samples for the packager. The moov's sample descriptions are parsed by the
 // Common Media Library's ISO-BMFF parser; fragments by the few lines below (readFragment says why).
-import { avc1, hdlr, mdhd, mp4a, parseBoxes, stsd, tkhd } from '@svta/common-media-library';
+import { avc1, hdlr, hev1, hvc1, mdhd, mp4a, parseBoxes, stsd, tkhd } from '@svta/common-media-library';
+import { av1CodecString, hevcCodecString } from '../ingest/codec-records';
 import { aacCodecString, avcCodecString } from '../ingest/media';
-import type { Sample, Track } from '../packaging/track';
+import type { PackagedVideoCodec, Sample, Track } from '../packaging/track';
 
-const PARSERS = { avc1, hdlr, mdhd, mp4a, stsd, tkhd };
+// The library has no parser of its own for av01; its sample entry has the fields of every visual one.
+const PARSERS = { avc1, av01: avc1, hdlr, hev1, hvc1, mdhd, mp4a, stsd, tkhd };
+
+/** By sample entry: the codec, its configuration box, and the codec string that box gives. */
+const VIDEO_ENTRIES: Record<string, { codec: PackagedVideoCodec; box: string; codecString: (config: Buffer) => string | undefined }> = {
+  avc1: { codec: 'h264', box: 'avcC', codecString: avcCodecString },
+  hvc1: { codec: 'hevc', box: 'hvcC', codecString: hevcCodecString },
+  hev1: { codec: 'hevc', box: 'hvcC', codecString: hevcCodecString },
+  av01: { codec: 'av1', box: 'av1C', codecString: av1CodecString },
+};
 const SAMPLE_IS_NON_SYNC = 0x00010000;
 /** ffmpeg writes a fragment per frame: a box this large is not something it wrote. */
 const MAX_BOX_BYTES = 64 * 1024 * 1024;
@@ -242,13 +252,15 @@ function childBoxes(bytes: Uint8Array): Map<string, Buffer> {
 }
 
 function videoTrack(entry: ParsedBox, timescale: number): Track {
-  const config = childBoxes(entry.config as Uint8Array).get('avcC');
-  if (entry.type !== 'avc1' || !config || config.length < 4) throw new Fmp4FormatError(`video in ${entry.type}, not H.264 with an avcC`);
+  const kind = VIDEO_ENTRIES[entry.type];
+  const config = kind && childBoxes(entry.config as Uint8Array).get(kind.box);
+  const codecString = config && config.length >= 4 ? kind.codecString(config) : undefined;
+  if (!kind || !config || codecString === undefined) throw new Fmp4FormatError(`video in ${entry.type}, not H.264, HEVC or AV1 with its configuration box`);
   return {
     kind: 'video',
-    codec: 'h264',
+    codec: kind.codec,
     config: Buffer.from(config),
-    codecString: avcCodecString(config),
+    codecString,
     width: Number(entry.width),
     height: Number(entry.height),
     timescale,

@@ -1,6 +1,7 @@
 import type { RungConfig } from '../config/schema';
 import type { AudioCodec, VideoCodec } from '../ingest/media';
 import type { MasterDescription } from '../packaging/master-playlist';
+import { FALLBACK_CODEC_STRINGS, isPackagedVideo } from '../packaging/track';
 
 export interface SourceInfo {
   video?: { codec: VideoCodec; width: number; height: number; frameRate?: number; codecString?: string; bitrateKbps?: number };
@@ -121,7 +122,7 @@ export function planLadder(source: SourceInfo, options: LadderOptions): LadderPl
     name: 'source',
     width: video.width,
     height: video.height,
-    codecString: video.codecString ?? 'avc1.640028',
+    codecString: video.codecString ?? (isPackagedVideo(video.codec) ? FALLBACK_CODEC_STRINGS[video.codec] : FALLBACK_CODEC_STRINGS.h264),
     ...(defaultGroup !== undefined && { audioGroup: defaultGroup }),
   };
   if (profile.kind === 'passthrough') {
@@ -131,10 +132,14 @@ export function planLadder(source: SourceInfo, options: LadderOptions): LadderPl
   }
 
   const byHeight = [...profile.rungs].sort((a, b) => b.height - a.height);
-  // A source most players cannot decode is encoded at its own size instead of copied.
-  const encodeTop = profile.sourceRung && video.codec === 'h264' && unplayableProfile(video) !== undefined;
-  const withSource = profile.sourceRung && video.codec === 'h264' && !encodeTop;
-  let chosen = byHeight.filter((rung) => (profile.sourceRung && video.codec === 'h264' ? rung.height < video.height : rung.height <= video.height));
+  // A source many players cannot decode is also encoded in H.264 at its own size: an H.264 profile
+  // most players lack instead of being copied; HEVC and AV1 beside their copy, which the players
+  // that decode them pick.
+  const h264 = video.codec === 'h264';
+  const unplayable = h264 && unplayableProfile(video) !== undefined;
+  const encodeTop = profile.sourceRung && (!h264 || unplayable);
+  const withSource = profile.sourceRung && !unplayable;
+  let chosen = byHeight.filter((rung) => (profile.sourceRung ? rung.height < video.height : rung.height <= video.height));
   const smallest = byHeight[byHeight.length - 1];
   if (encodeTop && byHeight[0]) chosen = [topRung(byHeight[0], byHeight, video.height), ...chosen];
   if (!withSource && chosen.length === 0 && smallest) {

@@ -4,8 +4,10 @@
 import type { MediaTag } from '../ingest/media';
 import type { Logger } from '../observability/logger';
 import type { RunPackaging } from '../packaging/packager';
+import { isPackagedVideo } from '../packaging/track';
 import { CopyRun } from './copy-run';
 import { buildFfmpegArgs } from './ffmpeg-args';
+import { inputFormatFor } from './ffmpeg-input';
 import { FfmpegRun } from './ffmpeg-run';
 import type { LadderPlan, SourceInfo } from './ladder';
 import type { TranscoderExit, TranscoderProgress } from './transcoder';
@@ -39,9 +41,11 @@ export class Run {
 
   constructor(options: RunOptions) {
     const { plan, source } = options;
-    const input = { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined };
+    const format = inputFormatFor(source.video?.codec, source.video !== undefined);
+    // In MP4, ffmpeg gets AAC audio only (all that OBS and ffmpeg send with HEVC or AV1); other audio is left for silence.
+    const input = { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined && (format === 'flv' || source.audio.codec === 'aac'), format };
     const encoding = buildFfmpegArgs({ plan, preset: options.preset, segmentSeconds: options.segmentSeconds, input, label: options.label });
-    const copiedVideo = plan.video.find((v) => v.mode === 'copy' && source.video?.codec === 'h264');
+    const copiedVideo = plan.video.find((v) => v.mode === 'copy' && source.video !== undefined && isPackagedVideo(source.video.codec));
     const copiedAudio = plan.audio.find((a) => a.mode === 'copy' && source.audio?.codec === 'aac');
     const silence = input.hasAudio ? [] : plan.audio.map((a) => a.name);
     this.renditions = [...(copiedVideo ? [copiedVideo.name] : []), ...(encoding?.renditions ?? []), ...(copiedAudio ? [copiedAudio.name] : []), ...silence];
@@ -64,6 +68,7 @@ export class Run {
         onProgress: options.onProgress,
         encoding,
         inputBatchMs: options.inputBatchMs,
+        ...(source.video && { size: { width: source.video.width, height: source.video.height } }),
       });
       this.parts.push(this.encoder);
     }

@@ -15,7 +15,7 @@ function job(source: SourceInfo, profile: Profile, extra: Partial<TranscodeJob> 
     plan: planLadder(source, { profile, audioBitrateKbps: 128 }),
     preset: 'veryfast',
     segmentSeconds: 2,
-    input: { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined },
+    input: { hasVideo: source.video !== undefined, hasAudio: source.audio !== undefined, format: 'flv' },
     label: '/media/live/PB/sessions/S',
     ...extra,
   };
@@ -75,7 +75,7 @@ describe('ffmpeg arguments (golden)', () => {
 
   test('a publisher back without audio: the origin gives the audio silence, ffmpeg encodes only video', () => {
     const base = job({ video: h264720, audio: { codec: 'mp3' } }, { ...ladder, sourceRung: false });
-    const encoding = run({ ...base, input: { hasVideo: true, hasAudio: false } })!;
+    const encoding = run({ ...base, input: { hasVideo: true, hasAudio: false, format: 'flv' } })!;
     expect(encoding.renditions).toEqual(['720p', '480p', '360p']);
     expect(encoding.readsAudio).toBe(false);
     expect(toArgv(encoding.args)).not.toContain('0:a:0');
@@ -94,11 +94,11 @@ describe('ffmpeg arguments (golden)', () => {
 
   test('a publisher that stopped sending video: ffmpeg encodes only the audio, the video renditions wait', () => {
     const base = job({ video: h264720, audio: { codec: 'mp3' } }, { ...ladder, sourceRung: false });
-    const encoding = run({ ...base, input: { hasVideo: false, hasAudio: true } })!;
+    const encoding = run({ ...base, input: { hasVideo: false, hasAudio: true, format: 'flv' } })!;
     expect(encoding.renditions).toEqual(['audio']);
     expect(toArgv(encoding.args)).not.toContain('-filter_complex');
     // with nothing to encode (AAC is copied), no ffmpeg at all
-    expect(buildFfmpegArgs({ ...job({ video: h264720, audio: { codec: 'aac' } }, ladder), input: { hasVideo: false, hasAudio: true } })).toBeUndefined();
+    expect(buildFfmpegArgs({ ...job({ video: h264720, audio: { codec: 'aac' } }, ladder), input: { hasVideo: false, hasAudio: true, format: 'flv' } })).toBeUndefined();
   });
 
   test('poster: the first keyframe of a CMAF segment read after its init segment, one thread, written whole', () => {

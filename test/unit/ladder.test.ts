@@ -64,6 +64,24 @@ describe('ladder planning', () => {
     expect(plan.keyframes).toBe('source');
   });
 
+  test('HEVC and AV1 with a source rung: the source is copied in its codec and H.264 is encoded at every rung up to its own size', () => {
+    const hevc: SourceInfo['video'] = { codec: 'hevc', width: 1280, height: 720, codecString: 'hvc1.1.6.L93.90', frameRate: 30 };
+    const plan = planLadder({ video: hevc, audio: aac }, options(ladder(true)));
+    expect(plan.video.map((r) => [r.name, r.mode, r.height, r.codecString.slice(0, 4)])).toEqual([
+      ['source', 'copy', 720, 'hvc1'],
+      ['720p', 'encode', 720, 'avc1'],
+      ['480p', 'encode', 480, 'avc1'],
+      ['360p', 'encode', 360, 'avc1'],
+    ]);
+    expect(plan.keyframes).toBe('source');
+    const av1: SourceInfo['video'] = { codec: 'av1', width: 640, height: 360 };
+    expect(planLadder({ video: av1 }, options(ladder(true))).video.map((r) => [r.name, r.mode, r.codecString])).toEqual([
+      ['source', 'copy', 'av01.0.08M.08'],
+      ['360p', 'encode', expect.stringMatching(/^avc1\./)],
+    ]);
+    expect(planLadder({ video: av1 }, options({ kind: 'passthrough' })).video.map((r) => [r.name, r.mode])).toEqual([['source', 'copy']]);
+  });
+
   test('passthrough: the source video and its AAC audio are copied, nothing is encoded', () => {
     const plan = planLadder({ video: h264(1920, 1080, 30), audio: aac }, options({ kind: 'passthrough', rungs: [], sourceRung: true }));
     expect(plan.video).toEqual([{ mode: 'copy', name: 'source', width: 1920, height: 1080, codecString: 'avc1.64001f', audioGroup: 'audio' }]);

@@ -1,9 +1,9 @@
-import type { MediaTag } from '../../src/ingest/media';
+import type { MediaTag, VideoCodec } from '../../src/ingest/media';
 import { SourceProbe } from '../../src/live/source-probe';
 
 const bytes = (label: string) => Buffer.from(label);
 const meta = (metadata: Extract<MediaTag, { kind: 'metadata' }>['metadata']): MediaTag => ({ kind: 'metadata', timestamp: 0, metadata, bytes: bytes('meta') });
-const videoConfig = (codec: 'h264' | 'hevc' = 'h264'): MediaTag => ({
+const videoConfig = (codec: VideoCodec = 'h264'): MediaTag => ({
   kind: 'video', codec, keyframe: false, timestamp: 0, bytes: bytes('vcfg'), data: bytes('vcfg'), compositionTime: 0,
   config: { codec, codecString: 'avc1.64001f', width: 1280, height: 720 },
 });
@@ -91,10 +91,17 @@ describe('source probe', () => {
     expect(outcome.ready && 'result' in outcome && Object.keys(outcome.result.source)).toEqual(['audio']);
   });
 
-  test('a codec other than H.264 is refused with a reason', () => {
-    const probe = new SourceProbe();
-    probe.push(videoConfig('hevc'), 0);
-    expect(probe.outcome(0)).toMatchObject({ ready: true, error: 'unsupported_codec' });
+  test('VP9 (and any codec but H.264, HEVC and AV1) is refused with a reason', () => {
+    for (const codec of ['vp9', 'other'] as const) {
+      const probe = new SourceProbe();
+      probe.push(videoConfig(codec), 0);
+      expect(probe.outcome(0)).toEqual({ ready: true, error: 'unsupported_codec', message: `video codec ${codec} is not supported; send H.264, HEVC or AV1` });
+    }
+    for (const codec of ['hevc', 'av1'] as const) {
+      const probe = new SourceProbe();
+      probe.push(videoConfig(codec), 0);
+      expect(probe.outcome(0)).toEqual({ ready: false });
+    }
   });
 
   test('video without a keyframe does not grow memory forever', () => {
