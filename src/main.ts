@@ -74,6 +74,15 @@ async function main(): Promise<void> {
     logger.info({ signal: 'SIGUSR2' }, 'draining');
     origin.drain();
   });
+  // After renewing the RTMPS certificate: new connections get it, live streams go on.
+  process.on('SIGHUP', () => {
+    try {
+      origin.reloadTls();
+      logger.info({ signal: 'SIGHUP' }, 'RTMPS certificate and key read again');
+    } catch (error) {
+      logger.error({ signal: 'SIGHUP', err: (error as Error).message }, 'RTMPS certificate and key not reloaded; the previous ones stay in use');
+    }
+  });
 
   function onSignal(signal: NodeJS.Signals): void {
     signals += 1;

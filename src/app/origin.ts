@@ -74,6 +74,7 @@ import { PlaybackKeyRepository } from '../playback/playback-key-repository';
 import { PlaybackService } from '../playback/playback-service';
 import { playbackRoutes } from '../http/api/playback';
 import { playbackCheck } from '../http/playback-check';
+import { TlsCredentials, TlsCredentialsError } from '../ingest/tls-credentials';
 import { startParts, type Part } from './parts';
 import { settingsOf } from './settings';
 
@@ -101,6 +102,10 @@ export interface Origin {
   readonly urls: PublicUrls;
   readonly httpPort: number;
   readonly rtmpPort: number;
+  /** The RTMPS listener's port, when there is one. */
+  readonly rtmpsPort: number | undefined;
+  /** Reads the RTMPS certificate and key again (SIGHUP); throws TlsCredentialsError and keeps the old ones if they are not usable. */
+  reloadTls(): void;
   readonly db: Database;
   readonly registry: LiveRegistry;
   readonly catalog: Catalog;
@@ -299,6 +304,8 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     logger,
   });
   const { keyGuessing } = settings.ingest;
+  // Unusable certificate or key files stop the start here, with what is wrong with them.
+  const tlsCredentials = config.rtmpsPort === undefined ? undefined : new TlsCredentials({ certFile: config.ingest.tlsCertFile!, keyFile: config.ingest.tlsKeyFile! });
   const rtmp = new RtmpServer(
     {
       host: config.host,
@@ -311,6 +318,8 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       maxConnectionsPerAddress: config.ingest.maxConnectionsPerAddress,
       readIntervalMs: settings.ingest.readIntervalMs,
       proxyProtocol: config.ingest.proxyProtocol,
+      tlsRequired: config.ingest.tlsRequired,
+      ...(tlsCredentials && { tls: { port: config.rtmpsPort!, credentials: tlsCredentials } }),
       limits: {
         maxPendingBytes: 1024 * 1024,
         maxMessageBytes: settings.ingest.maxMessageBytes,
@@ -395,7 +404,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   let bootstrapToken: string | undefined;
   let commands: StreamCommands | undefined;
   let urls: PublicUrls | undefined;
-  const ports = { http: 0, rtmp: 0 };
+  const ports: { http: number; rtmp: number; rtmps?: number } = { http: 0, rtmp: 0 };
   const parts: Part[] = [
     { name: 'metrics', stop: () => eventLoopStalls.stop() },
     {
@@ -420,7 +429,15 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     },
     { name: 'webhook dispatcher', start: () => dispatcher.start(), stop: () => dispatcher.stop() },
     { name: 'webhook events', stop: async () => void (await Promise.all(recording)) },
-    { name: 'rtmp listener', start: async () => void (ports.rtmp = (await rtmp.listen()).port), stop: () => rtmp.stopAccepting() },
+    {
+      name: 'rtmp listener',
+      start: async () => {
+        const bound = await rtmp.listen();
+        ports.rtmp = bound.port;
+        if (bound.tlsPort !== undefined) ports.rtmps = bound.tlsPort;
+      },
+      stop: () => rtmp.stopAccepting(),
+    },
     {
       name: 'http listener',
       start: async () => {
@@ -475,12 +492,12 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   const stopParts = await startParts(parts, logger);
   let stopping: Promise<void> | undefined;
   stop = () => (stopping ??= stopParts().then(() => logger.info('origin stopped')));
-  logger.info({ rtmp: urls!.rtmpPublicUrl, http: urls!.publicUrl }, 'origin listening');
+  logger.info({ rtmp: urls!.rtmpPublicUrl, ...(urls!.rtmpsPublicUrl && { rtmps: urls!.rtmpsPublicUrl }), http: urls!.publicUrl }, 'origin listening');
 
   /** The Koa application (API, pages, health), once the URLs it hands out are known. */
   function httpApp(publicUrls: PublicUrls): (req: http.IncomingMessage, res: http.ServerResponse) => void {
     const view = new StreamView(
-      publicUrls,
+      { ...publicUrls, tlsRequired: config.ingest.tlsRequired },
       {
         status: (streamId) => (elsewhere.stream(streamId) ? 'live' : statusOf(live.getByStreamId(streamId))),
         session: (streamId) => live.getByStreamId(streamId)?.info(),
@@ -532,6 +549,11 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     urls: urls!,
     httpPort: ports.http,
     rtmpPort: ports.rtmp,
+    rtmpsPort: ports.rtmps,
+    reloadTls: () => {
+      if (!tlsCredentials) throw new TlsCredentialsError('there is no RTMPS listener (RTMPS_PORT)');
+      tlsCredentials.reload();
+    },
     db,
     registry: live,
     catalog,

@@ -131,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
         const { stream: created, streamKey } = await audited('streams.create', null, () => app.control.create(input));
         const json = (await view()).operator(created, streamKey);
         out(
-          [`Created stream ${created.id} "${created.name}"`, `  server (OBS):  ${json.ingestUrl}`, `  stream key:    ${streamKey}   (shown only now)`, `  player:        ${json.playerUrl}`, `  HLS:           ${json.hlsUrl}`].join('\n'),
+          [`Created stream ${created.id} "${created.name}"`, ...json.ingestUrls.map((url) => `  server (OBS):  ${url}`), `  stream key:    ${streamKey}   (shown only now)`, `  player:        ${json.playerUrl}`, `  HLS:           ${json.hlsUrl}`].join('\n'),
           json,
         );
         return 0;
@@ -259,7 +259,7 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const streams = new StreamService(new StreamRepository(db), now, config.hls.latencyMode);
   const sessions = new SessionRepository(db);
   const webhooks = new WebhookService(new WebhookRepository(db), now);
-  const urls = publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort });
+  const urls = { ...publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort, ...(config.rtmpsPort !== undefined && { rtmps: config.rtmpsPort }) }), tlsRequired: config.ingest.tlsRequired };
   const files = new StreamFiles(new MediaLayout(config.mediaDir));
   const view = new StreamView(urls, { status: () => 'idle', session: () => undefined, liveStreamIds: () => [] }, NO_VIEWERS, files);
   const control = new StreamControl({ streams, sessions, files, webhooks, describe: (s) => view.webhook(s), logger });

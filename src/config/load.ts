@@ -27,6 +27,7 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
   HOST: { key: 'host', type: 'string' },
   HTTP_PORT: { key: 'httpPort', type: 'port' },
   RTMP_PORT: { key: 'rtmpPort', type: 'port' },
+  RTMPS_PORT: { key: 'rtmpsPort', type: 'port' },
   PUBLIC_URL: { key: 'publicUrl', type: 'string' },
   DATABASE_URL: { key: 'databaseUrl', type: 'string' },
   MEDIA_DIR: { key: 'mediaDir', type: 'string' },
@@ -44,6 +45,9 @@ const ENV_VARS: Record<string, { key: keyof RawConfig; type: 'string' | 'port' }
 const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' | 'count' | 'countOrAuto' | 'boolean' }> = {
   METRICS_TOKEN: { path: ['metrics', 'token'], type: 'string' },
   RTMP_PROXY_PROTOCOL: { path: ['ingest', 'proxyProtocol'], type: 'boolean' },
+  TLS_CERT_FILE: { path: ['ingest', 'tlsCertFile'], type: 'string' },
+  TLS_KEY_FILE: { path: ['ingest', 'tlsKeyFile'], type: 'string' },
+  RTMPS_REQUIRED: { path: ['ingest', 'tlsRequired'], type: 'boolean' },
   HTTP_DELIVERY_PROCESSES: { path: ['http', 'deliveryProcesses'], type: 'countOrAuto' },
 };
 
@@ -76,8 +80,16 @@ export function loadConfig(options: LoadConfigOptions): Config {
 }
 
 function resolve(raw: RawConfig, cwd: string): Config {
+  const { tlsCertFile, tlsKeyFile, tlsRequired } = raw.ingest;
+  if (raw.rtmpsPort !== undefined && (!tlsCertFile || !tlsKeyFile)) throw new ConfigError('RTMPS_PORT needs TLS_CERT_FILE and TLS_KEY_FILE (ingest.tlsCertFile, ingest.tlsKeyFile)');
+  if (tlsRequired && raw.rtmpsPort === undefined) throw new ConfigError('RTMPS_REQUIRED (ingest.tlsRequired) needs RTMPS_PORT');
   return {
     ...raw,
+    ingest: {
+      ...raw.ingest,
+      ...(tlsCertFile && { tlsCertFile: path.resolve(cwd, tlsCertFile) }),
+      ...(tlsKeyFile && { tlsKeyFile: path.resolve(cwd, tlsKeyFile) }),
+    },
     ...(raw.publicUrl !== undefined && { publicUrl: raw.publicUrl.replace(/\/+$/, '') }),
     http: { ...raw.http, deliveryProcesses: raw.http.deliveryProcesses === 'auto' ? autoDeliveryProcesses(os.availableParallelism()) : raw.http.deliveryProcesses },
     mediaDir: path.resolve(cwd, raw.mediaDir),
@@ -91,14 +103,20 @@ export interface PublicUrls {
   publicUrl: string;
   /** What a streamer types into OBS as "Server". */
   rtmpPublicUrl: string;
+  /** The same over TLS, when there is an RTMPS listener. */
+  rtmpsPublicUrl?: string;
 }
 
 /** URLs as clients should use them; known once the listeners are bound (ports may be 0 in tests). */
-export function publicUrls(config: Config, ports: { http: number; rtmp: number }): PublicUrls {
+export function publicUrls(config: Config, ports: { http: number; rtmp: number; rtmps?: number }): PublicUrls {
   const bindHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const publicUrl = config.publicUrl ?? `http://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${ports.http}`;
   const hostname = new URL(publicUrl).hostname;
-  return { publicUrl, rtmpPublicUrl: `rtmp://${hostname}:${ports.rtmp}/${config.ingest.app}` };
+  return {
+    publicUrl,
+    rtmpPublicUrl: `rtmp://${hostname}:${ports.rtmp}/${config.ingest.app}`,
+    ...(ports.rtmps !== undefined && { rtmpsPublicUrl: `rtmps://${hostname}:${ports.rtmps}/${config.ingest.app}` }),
+  };
 }
 
 function envLayer(env: NodeJS.ProcessEnv): Json {

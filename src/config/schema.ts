@@ -57,6 +57,8 @@ export const configSchema = z
     host: z.string().min(1),
     httpPort: port,
     rtmpPort: port,
+    /** RTMP over TLS beside plain RTMP (ingest.tlsCertFile and tlsKeyFile are then required). */
+    rtmpsPort: port.optional(),
     publicUrl: z.url().optional(),
     databaseUrl: z.string().min(1),
     mediaDir: z.string().min(1),
@@ -85,6 +87,11 @@ export const configSchema = z
         readIntervalMilliseconds: z.number().int().min(0).max(200),
         /** Every RTMP connection starts with a PROXY protocol v1 line (behind HAProxy's send-proxy). */
         proxyProtocol: z.boolean(),
+        /** PEM files of the RTMPS listener's certificate (its chain) and key; read again on SIGHUP. */
+        tlsCertFile: z.string().min(1).optional(),
+        tlsKeyFile: z.string().min(1).optional(),
+        /** Publishing over plain RTMP is refused: keys never cross the network in the clear. */
+        tlsRequired: z.boolean(),
         keyGuessing: failureLimits.extend({ slowAfter: z.number().int().min(0) }).strict(),
       })
       .strict(),

@@ -7,6 +7,10 @@ import type { ViewerCounter } from '../viewers/viewer-counter';
 export interface UrlSettings {
   publicUrl: string;
   rtmpPublicUrl: string;
+  /** With an RTMPS listener. */
+  rtmpsPublicUrl?: string;
+  /** Plain RTMP is refused (ingest.tlsRequired): only the RTMPS URL is handed out. */
+  tlsRequired?: boolean;
 }
 
 export type StreamStatus = 'idle' | 'live';
@@ -66,7 +70,7 @@ export class StreamView {
       name: stream.name,
       playbackId: stream.playbackId,
       ...(streamKey !== undefined && { streamKey }),
-      ingestUrl: this.urls.rtmpPublicUrl,
+      ...this.ingestUrls(),
       ...this.playbackUrls(stream),
       status: this.status(stream),
       enabled: stream.enabled,
@@ -79,6 +83,13 @@ export class StreamView {
       updatedAt: new Date(stream.updatedAt).toISOString(),
       ...(withLiveSession && { liveSession: live ? this.liveSession(stream, live) : null }),
     };
+  }
+
+  /** What a streamer enters as "Server": RTMPS when there is a listener for it, plain RTMP unless refused. */
+  private ingestUrls(): { ingestUrl: string; ingestUrls: string[] } {
+    const { rtmpPublicUrl, rtmpsPublicUrl, tlsRequired } = this.urls;
+    const urls = [...(tlsRequired && rtmpsPublicUrl ? [] : [rtmpPublicUrl]), ...(rtmpsPublicUrl ? [rtmpsPublicUrl] : [])];
+    return { ingestUrl: urls[0]!, ingestUrls: urls };
   }
 
   liveSession(stream: StreamRecord, info: LiveSessionInfo) {

@@ -18,6 +18,8 @@ export interface RtmpConnectionOptions {
   /** No bytes from the client for this long ends the connection (RTMP v4 in NMS has no ping). */
   idleTimeoutMs: number;
   authorizeTimeoutMs: number;
+  /** Publishing is refused on connections that are not RTMPS. */
+  tlsRequired: boolean;
 }
 
 /** Refusals that say the key was wrong: these count as guesses. */
@@ -51,6 +53,8 @@ export class RtmpConnection implements Publisher {
     private readonly socket: net.Socket,
     /** The socket's peer, or the client a balancer connected for (PROXY protocol). */
     readonly clientAddress: string,
+    /** Over TLS (RTMPS). */
+    readonly secure: boolean,
     private readonly options: RtmpConnectionOptions,
     private readonly gate: PublishGate,
     private readonly guard: FailureGuard,
@@ -58,7 +62,7 @@ export class RtmpConnection implements Publisher {
     logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.log = logger.child({ connection: id, client: this.clientAddress });
+    this.log = logger.child({ connection: id, client: this.clientAddress, ...(secure && { tls: true }) });
     this.protocol = new RtmpProtocol(
       {
         output: (data) => this.write(data),
@@ -130,6 +134,14 @@ export class RtmpConnection implements Publisher {
         reason: 'unknown_app',
         code: 'NetStream.Publish.Denied',
         message: `Unknown application "${request.app.slice(0, 64)}": publish to rtmp://<host>:<port>/${this.options.app}`,
+      }, request.streamName);
+    }
+    if (this.options.tlsRequired && !this.secure) {
+      return this.refuse({
+        ok: false,
+        reason: 'tls_required',
+        code: 'NetStream.Publish.Denied',
+        message: `This server takes streams over RTMPS only: publish to rtmps://<host>:<rtmps port>/${this.options.app}`,
       }, request.streamName);
     }
     const verdict = this.guard.verdict(this.clientAddress);

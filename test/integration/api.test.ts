@@ -22,7 +22,7 @@ describeDatabases('HTTP API', (kind) => {
       expect(response.status).toBe(201);
       const stream = response.body;
       expect(Object.keys(stream).sort()).toEqual(
-        ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'latencyMode', 'playback', 'createdAt', 'updatedAt'].sort(),
+        ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'ingestUrls', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'latencyMode', 'playback', 'createdAt', 'updatedAt'].sort(),
       );
       expect(stream).toMatchObject({
         name: 'My show',
@@ -34,6 +34,7 @@ describeDatabases('HTTP API', (kind) => {
         latencyMode: 'low',
         playback: 'public',
         ingestUrl: `rtmp://127.0.0.1:${origin.rtmpPort}/live`,
+        ingestUrls: [`rtmp://127.0.0.1:${origin.rtmpPort}/live`],
         hlsUrl: `${origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`,
         playerUrl: `${origin.urls.publicUrl}/watch/${stream.playbackId}`,
       });
