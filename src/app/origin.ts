@@ -73,8 +73,11 @@ import { PlaybackAccess } from '../playback/playback-access';
 import { PlaybackKeyRepository } from '../playback/playback-key-repository';
 import { PlaybackService } from '../playback/playback-service';
 import { playbackRoutes } from '../http/api/playback';
+import { destinationRoutes } from '../http/api/destinations';
 import { playbackCheck } from '../http/playback-check';
 import { TlsCredentials, TlsCredentialsError } from '../ingest/tls-credentials';
+import { DestinationRepository } from '../restream/destination-repository';
+import { Restream } from '../restream/restream';
 import { startParts, type Part } from './parts';
 import { settingsOf } from './settings';
 
@@ -127,6 +130,13 @@ export interface Origin {
   drain(): void;
 }
 
+/**
+ * Restream pushes: an attempt with no output after 10 s, or 8 MiB of the stream the destination has
+ * not taken, is given up; attempts follow after 1, 2, 5, 10, then every 30 s, and ten failures in
+ * a row without going live mark the destination failed until the next session.
+ */
+const RESTREAM = { connectTimeoutMs: 10_000, maxBacklogBytes: 8 * 1024 * 1024, backoffMs: [1000, 2000, 5000, 10_000, 30_000], maxFailures: 10 };
+
 /** Announced to the other nodes (in place of a stream id) when a playback policy or key changes. */
 const PLAYBACK_CHANGED = 'playback';
 
@@ -145,6 +155,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   const streamRepository = new StreamRepository(db);
   const streams = new StreamService(streamRepository, now, config.hls.latencyMode);
   const sessions = new SessionRepository(db);
+  const destinations = new DestinationRepository(db);
   const tokens = new TokenService(new TokenRepository(db), config.adminToken, now);
   const access = new PlaybackAccess();
   const playback = new PlaybackService({
@@ -177,6 +188,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
           playbackId: session.stream.playbackId,
           ...(info.ingest.bitrateKbps !== undefined && { ingestKbps: info.ingest.bitrateKbps }),
           ...(info.transcoder?.speed !== undefined && { transcoderSpeed: info.transcoder.speed }),
+          restream: session.restreamStatuses(),
         };
       }),
   });
@@ -196,9 +208,9 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   let describe: (stream: StreamRecord) => Record<string, unknown> = (stream) => ({ id: stream.id, name: stream.name, playbackId: stream.playbackId });
   // Events are recorded off the media path; stopping waits for those still being written.
   const recording = new Set<Promise<void>>();
-  const emit = (type: WebhookEventType, session: LiveSession, extra: Record<string, unknown> = {}) => {
+  const emit = (type: WebhookEventType, session: LiveSession, extra: Record<string, unknown> = {}, data: Record<string, unknown> = {}) => {
     const written = webhooks
-      .emit(type, { stream: describe(session.stream), session: { id: session.id, startedAt: new Date(session.startedAt).toISOString(), ...extra } })
+      .emit(type, { stream: describe(session.stream), session: { id: session.id, startedAt: new Date(session.startedAt).toISOString(), ...extra }, ...data })
       .then(() => undefined, (error: unknown) => logger.error({ err: error, type }, 'cannot record a webhook event'));
     recording.add(written);
     void written.finally(() => recording.delete(written));
@@ -260,6 +272,19 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
           }
         },
         onPublisherGone: (session, why) => emit('stream.disconnected', session, { why }),
+        createRestream: (session) =>
+          new Restream({
+            streamId: stream.id,
+            destinations,
+            settings: { ...RESTREAM, ffmpegPath: config.ffmpegPath, stopGraceMs: settings.session.stopGraceMs },
+            refreshMs: settings.live.watchIntervalMs,
+            now,
+            logger: logger.child({ session: session.id, playbackId: stream.playbackId }),
+            onFailure: (destination, error) => {
+              metrics.restreamFailures.inc();
+              emit('stream.restream_failed', session, {}, { destination: { id: destination.id, url: destination.url, error } });
+            },
+          }),
       }),
     freeBytes: () => freeBytes(config.mediaDir),
     minFreeBytes: settings.disk.minFreeBytes,
@@ -509,13 +534,14 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       { hasPoster: async (playbackId) => elsewhere.playback(playbackId) !== undefined || posters.canMake(playbackId) || (await files.hasPoster(playbackId)) },
     );
     describe = (stream) => view.webhook(stream);
-    const control = new StreamControl({ streams, sessions, files, webhooks, live, describe, logger,
+    const control = new StreamControl({ streams, sessions, destinations, files, webhooks, live, describe, logger,
       announce: (streamId) => commands?.announce(streamId),
       liveElsewhere: (streamId) => elsewhere.stream(streamId) !== undefined,
     });
     const apiRoutes = [
       ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config), playback }),
       ...playbackRoutes({ streams, playback, view }),
+      ...destinationRoutes({ streams, destinations, view, now, changed: async (streamId) => void (await live.getByStreamId(streamId)?.reloadRestream()) }),
       ...tokenRoutes(tokens),
       ...webhookRoutes(webhooks),
       ...auditRoutes(audit),

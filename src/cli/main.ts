@@ -4,6 +4,7 @@
 //   npm run cli -- streams list | show ID | enable ID | disable ID | reset-key ID [--disconnect] | delete ID
 //   npm run cli -- streams playback-token ID --expires-in SECONDS [--origin URL]… [--viewer-id V]
 //   npm run cli -- playback-keys create [--name N] | list | revoke ID
+//   npm run cli -- destinations list STREAM_ID | add STREAM_ID --url rtmp(s)://host/app --key KEY | remove STREAM_ID DESTINATION_ID
 //   npm run cli -- tokens create --name N --scope admin|read | list | revoke ID
 //   npm run cli -- nodes list
 // Add --json for machine-readable output. Changes are audited as the CLI user; a running server
@@ -20,16 +21,17 @@ import { openDatabase, type Database } from '../db/knex';
 import { MediaLayout } from '../packaging/media-layout';
 import { StreamFiles } from '../packaging/stream-files';
 import type { z } from 'zod';
-import { PlaybackKeyCreate, PlaybackTokenCreate, streamCreate, streamUpdate, TokenCreate } from '../http/api/schemas';
-import { nodeView, playbackKeyView, tokenView } from '../http/api/views';
+import { DestinationCreate, PlaybackKeyCreate, PlaybackTokenCreate, streamCreate, streamUpdate, TokenCreate } from '../http/api/schemas';
+import { destinationView, nodeView, playbackKeyView, tokenView } from '../http/api/views';
 import { StreamView } from '../http/stream-view';
 import { SessionRepository } from '../live/session-repository';
 import { createLogger, type Logger } from '../observability/logger';
+import { DestinationRepository } from '../restream/destination-repository';
 import { packageRoot } from '../package-root';
 import { PlaybackAccess } from '../playback/playback-access';
 import { PlaybackKeyRepository } from '../playback/playback-key-repository';
 import { PlaybackService } from '../playback/playback-service';
-import { ID_PATTERN } from '../streams/keys';
+import { generateId, ID_PATTERN } from '../streams/keys';
 import { StreamRepository, type StreamRecord } from '../streams/stream-repository';
 import { StreamService } from '../streams/stream-service';
 import { TokenRepository } from '../streams/token-repository';
@@ -54,6 +56,9 @@ const USAGE = `usage: npm run cli -- <command> [options] [--json]
   streams reset-key ID [--disconnect]
   streams delete ID
   streams playback-token ID --expires-in SECONDS [--origin URL]... [--viewer-id ID]
+  destinations list STREAM_ID
+  destinations add STREAM_ID --url rtmp(s)://HOST/APP --key KEY
+  destinations remove STREAM_ID DESTINATION_ID
   playback-keys create [--name NAME]
   playback-keys list
   playback-keys revoke ID
@@ -78,13 +83,15 @@ async function main(argv: string[]): Promise<number> {
       'expires-in': { type: 'string' },
       origin: { type: 'string', multiple: true },
       'viewer-id': { type: 'string' },
+      url: { type: 'string' },
+      key: { type: 'string' },
       disconnect: { type: 'boolean', default: false },
       scope: { type: 'string' },
       limit: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [group, command, id] = positionals;
+  const [group, command, id, secondId] = positionals;
   if (values.help || !group || !command) {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
@@ -201,6 +208,27 @@ async function main(argv: string[]): Promise<number> {
         out([`Playback token for ${target.id}, valid until ${json.expiresAt}:`, `  ${token}`, `  player:  ${urls.playerUrl}`, `  HLS:     ${urls.hlsUrl}`].join('\n'), json);
         return 0;
       }
+      case 'destinations list': {
+        const target = await stream();
+        const list = (await app.destinations.listByStream(target.id)).map((d) => destinationView(d, false));
+        out(table(['ID', 'URL', 'KEY', 'CREATED'], list.map((d) => [d.id, d.url, d.streamKey, d.createdAt])), list);
+        return 0;
+      }
+      case 'destinations add': {
+        const target = await stream();
+        const input = valid(DestinationCreate, { url: values.url ?? '', streamKey: values.key ?? '' });
+        const created = await audited('destinations.create', `stream:${target.id}`, () => app.destinations.insert({ id: generateId(), streamId: target.id, url: input.url, streamKey: input.streamKey, createdAt: Date.now() }));
+        out(`Added destination ${created.id} (${created.url}); a live session picks it up within live.watchIntervalSeconds.`, destinationView(created, false));
+        return 0;
+      }
+      case 'destinations remove': {
+        const target = await stream();
+        if (!secondId || !ID_PATTERN.test(secondId)) throw new UsageError('destinations remove needs a stream id and a destination id');
+        const removed = await audited('destinations.delete', `destination:${secondId}`, () => app.destinations.delete(target.id, secondId));
+        if (!removed) throw new UsageError(`no destination ${secondId} for stream ${target.id}`);
+        out(`Removed destination ${secondId}.`, { id: secondId, removed: true });
+        return 0;
+      }
       case 'playback-keys create': {
         const input = valid(PlaybackKeyCreate, values.name !== undefined ? { name: values.name } : {});
         const { record, secret } = await audited('playbackKeys.create', null, () => app.playback.createKey(input.name ?? ''));
@@ -262,11 +290,11 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const urls = { ...publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort, ...(config.rtmpsPort !== undefined && { rtmps: config.rtmpsPort }) }), tlsRequired: config.ingest.tlsRequired };
   const files = new StreamFiles(new MediaLayout(config.mediaDir));
   const view = new StreamView(urls, { status: () => 'idle', session: () => undefined, liveStreamIds: () => [] }, NO_VIEWERS, files);
-  const control = new StreamControl({ streams, sessions, files, webhooks, describe: (s) => view.webhook(s), logger });
+  const control = new StreamControl({ streams, sessions, destinations: new DestinationRepository(db), files, webhooks, describe: (s) => view.webhook(s), logger });
   const nodes = new NodeRegistry(db, { goneAfterMs: config.cluster.leaseSeconds * 1000, now });
   // The CLI only mints and manages keys: its picture of who may watch is never asked.
   const playback = new PlaybackService({ keys: new PlaybackKeyRepository(db), streams: new StreamRepository(db), access: new PlaybackAccess(), refreshMs: 60_000, logger, now });
-  return { streams, sessions, webhooks, urls, control, files, nodes, view, playback, tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
+  return { streams, sessions, webhooks, urls, control, files, nodes, view, playback, destinations: new DestinationRepository(db), tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
 }
 
 /** The API's own schemas validate the CLI's input too; option names stand in for field names. */
@@ -275,7 +303,7 @@ function valid<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = String(issue.path[0] ?? '');
-  const option = { reconnectWindowSeconds: '--reconnect-window', latencyMode: '--latency-mode', expiresInSeconds: '--expires-in', origins: '--origin', viewerId: '--viewer-id' }[field] ?? `--${field}`;
+  const option = { reconnectWindowSeconds: '--reconnect-window', latencyMode: '--latency-mode', expiresInSeconds: '--expires-in', origins: '--origin', viewerId: '--viewer-id', streamKey: '--key' }[field] ?? `--${field}`;
   throw new UsageError(`${option}: ${issue.message}`);
 }
 

@@ -2,6 +2,7 @@ import type { StreamFiles } from '../packaging/stream-files';
 import type { LiveRegistry } from '../live/live-registry';
 import type { SessionRepository } from '../live/session-repository';
 import type { Logger } from '../observability/logger';
+import type { DestinationRepository } from '../restream/destination-repository';
 import type { StreamChanges, StreamOptions, StreamRecord } from '../streams/stream-repository';
 import type { StreamService } from '../streams/stream-service';
 import type { WebhookService } from '../webhooks/webhook-service';
@@ -9,6 +10,7 @@ import type { WebhookService } from '../webhooks/webhook-service';
 export interface StreamControlDeps {
   streams: StreamService;
   sessions: SessionRepository;
+  destinations: Pick<DestinationRepository, 'deleteByStream'>;
   files: StreamFiles;
   webhooks: WebhookService;
   /** The live sessions of this process; the CLI has none and relies on the server noticing. */
@@ -57,12 +59,13 @@ export class StreamControl {
     return this.cut(stream, 'kicked');
   }
 
-  /** The stream, its history and all its media, recordings included. */
+  /** The stream, its history, its restream destinations and all its media, recordings included. */
   async delete(stream: StreamRecord): Promise<void> {
     await this.deps.live?.stopStream(stream.id, 'stream_deleted');
     await this.deps.streams.delete(stream.id);
     this.deps.announce?.(stream.id);
     await this.deps.sessions.deleteByStream(stream.id);
+    await this.deps.destinations.deleteByStream(stream.id);
     await this.deps.files.removeStream(stream.playbackId);
     await this.emit('stream.deleted', stream, {});
   }

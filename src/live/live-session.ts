@@ -7,6 +7,7 @@ import type { StreamRecord } from '../streams/stream-repository';
 import { unplayableProfile, type SourceInfo } from '../transcode/ladder';
 import { PublisherFeed, type TrackChange } from './publisher-feed';
 import { SessionJournal } from './session-journal';
+import type { Restream } from '../restream/restream';
 import type { OutputEvents, OutputSettings, SessionMedia } from './session-output';
 import type { SessionRecord, SessionRepository } from './session-repository';
 import { sessionView, type LiveSessionInfo } from './session-view';
@@ -69,6 +70,8 @@ export interface LiveSessionDeps {
   onStateChange: (session: LiveSession, state: SessionState) => void;
   /** The publisher's connection ended (dropped, stopped, or cut off by the origin). */
   onPublisherGone: (session: LiveSession, why: string) => void;
+  /** Copies of the stream to other platforms (src/restream/), begun once the source is known. */
+  createRestream?: (session: LiveSession) => Restream;
 }
 
 /** Around a keyframe ffmpeg's input is written as it comes: it cuts there, once a later audio packet has arrived. */
@@ -108,6 +111,7 @@ export class LiveSession {
   private firstMediaTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private restream: Restream | undefined;
   private readonly output: SessionMedia;
   private readonly watchdog: SessionWatchdog;
   private readonly journal: SessionJournal;
@@ -253,6 +257,16 @@ export class LiveSession {
     return this.output.posterSource();
   }
 
+  /** Each restream destination's status, for the metrics. */
+  restreamStatuses(): string[] {
+    return this.restream?.statuses() ?? [];
+  }
+
+  /** The stream's destinations changed: pushes start or stop now. */
+  reloadRestream(): Promise<void> {
+    return this.restream?.reload() ?? Promise.resolve();
+  }
+
   info(): LiveSessionInfo {
     return sessionView({
       id: this.id,
@@ -317,6 +331,7 @@ export class LiveSession {
       return;
     }
     const isHeader = feed.observe(tag);
+    this.restream?.write(tag);
     const change = feed.trackChange(tag, TRACK_MISSING_MS);
     if (change) {
       this.onTrackChange(feed, change, tag);
@@ -346,6 +361,9 @@ export class LiveSession {
     }
     const { result } = outcome;
     feed.known(result);
+    this.restream ??= this.deps.createRestream?.(this);
+    this.restream?.begin({ headers: feed.headerTags(), hasAudio: result.source.audio !== undefined, hasVideo: result.source.video !== undefined }, result.source.video?.codec);
+    for (const tag of result.media) this.restream?.write(tag);
     this.lastSource = result.source;
     this.checkPlayable(result.source);
     const plan = this.output.plan;
@@ -491,7 +509,7 @@ export class LiveSession {
         this.detach(feed, reason);
         feed.publisher.disconnect();
       }
-      await this.output.finish({ drain: reason === 'publisher_left', keepPoster: reason !== 'shutdown', handover: HANDOVERS.has(reason) });
+      await Promise.all([this.output.finish({ drain: reason === 'publisher_left', keepPoster: reason !== 'shutdown', handover: HANDOVERS.has(reason) }), this.restream?.stop()]);
     } catch (error) {
       this.log.error({ err: error }, 'error while ending the session');
     }

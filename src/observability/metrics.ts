@@ -7,7 +7,7 @@ export interface MetricSources {
   /** Streams with viewers now, by playback id. */
   viewerCounts: () => Map<string, number>;
   /** The live sessions of this node now. */
-  liveStreams: () => Array<{ playbackId: string; ingestKbps?: number; transcoderSpeed?: number }>;
+  liveStreams: () => Array<{ playbackId: string; ingestKbps?: number; transcoderSpeed?: number; restream?: string[] }>;
   /** Playlist and part requests held now, in every process that answers viewers; absent, 0. */
   heldRequests?: () => number;
   /** Event-loop stalls since the last scrape (the origin's sampler); absent, the figures read 0. */
@@ -123,6 +123,23 @@ export function createMetrics(sources: MetricSources) {
         this.reset();
         for (const stream of sources.liveStreams()) if (stream.transcoderSpeed !== undefined) this.set({ playback_id: stream.playbackId }, stream.transcoderSpeed);
       },
+    }),
+    restreamDestinations: new client.Gauge({
+      name: 'origin_restream_destinations',
+      help: "Each live stream's restream destinations by status (connecting, live, retrying, failed)",
+      labelNames: ['playback_id', 'status'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const stream of sources.liveStreams()) {
+          for (const status of stream.restream ?? []) this.inc({ playback_id: stream.playbackId, status });
+        }
+      },
+    }),
+    restreamFailures: new client.Counter({
+      name: 'origin_restream_failures_total',
+      help: 'Attempts to restream that a destination refused, dropped or never answered',
+      registers: [registry],
     }),
     hlsRequests: new client.Counter({
       name: 'origin_hls_requests_total',

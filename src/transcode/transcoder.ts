@@ -36,6 +36,8 @@ export interface TranscoderOptions {
   onProgress?: (progress: TranscoderProgress) => void;
   /** Where ffmpeg's stdout goes, for an output to FFMPEG_OUTPUT. */
   stdout?: Writable;
+  /** Strings on its command line that must not reach the log (a destination's stream key). */
+  secrets?: string[];
 }
 
 const STDERR_TAIL_LINES = 30;
@@ -75,6 +77,12 @@ export class Transcoder {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
   }
 
+  private redacted(text: string): string {
+    let out = text;
+    for (const secret of this.options.secrets ?? []) out = out.split(secret).join('[redacted]').split(encodeURIComponent(secret)).join('[redacted]');
+    return out;
+  }
+
   /** Bytes accepted by write() that ffmpeg has not read yet. */
   get backlogBytes(): number {
     return this.queuedBytes + (this.process?.stdin?.writableLength ?? 0);
@@ -94,7 +102,7 @@ export class Transcoder {
       command.output(target).outputOptions(...output.options);
     }
     command.on('start', (commandLine: string) => {
-      this.options.logger.debug({ commandLine }, 'ffmpeg started');
+      this.options.logger.debug({ commandLine: this.redacted(commandLine) }, 'ffmpeg started');
       this.process = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
       this.process.stdin?.on('error', () => undefined); // EPIPE when ffmpeg dies; its exit is reported instead
       const queued = this.queued;
@@ -105,7 +113,7 @@ export class Transcoder {
       if (this.stopRequested) this.signal('SIGINT');
     });
     command.on('stderr', (line: string) => {
-      this.stderrTail.push(line);
+      this.stderrTail.push(this.redacted(line));
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       const progress = parseProgress(line);
       if (progress) this.options.onProgress?.(progress);

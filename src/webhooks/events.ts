@@ -1,4 +1,4 @@
-export const WEBHOOK_EVENTS = ['stream.live', 'stream.idle', 'stream.disconnected', 'stream.key_reset', 'stream.deleted'] as const;
+export const WEBHOOK_EVENTS = ['stream.live', 'stream.idle', 'stream.disconnected', 'stream.key_reset', 'stream.deleted', 'stream.restream_failed'] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 

@@ -246,7 +246,7 @@ describeDatabases('HTTP API', (kind) => {
 
     test('all events by default; URLs must be http(s) without credentials; events must be known', async () => {
       const all = await origin.api('POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:9/x' } });
-      expect(all.body.events).toEqual(['stream.live', 'stream.idle', 'stream.disconnected', 'stream.key_reset', 'stream.deleted']);
+      expect(all.body.events).toEqual(['stream.live', 'stream.idle', 'stream.disconnected', 'stream.key_reset', 'stream.deleted', 'stream.restream_failed']);
       for (const body of [{ url: 'ftp://example.com/' }, { url: 'https://user:pw@example.com/' }, { url: 'not a url' }, { url: 'https://example.com/', events: ['stream.exploded'] }, { url: 'https://example.com/', events: [] }]) {
         const response = await origin.api('POST', '/api/v1/webhooks', { body });
         expect(response.status).toBe(400);
@@ -300,6 +300,9 @@ describeDatabases('HTTP API', (kind) => {
       expect(operations.map((op) => op.operationId).sort()).toEqual(
         [
           'audit.list',
+          'destinations.create',
+          'destinations.delete',
+          'destinations.list',
           'nodes.drain',
           'nodes.list',
           'playbackKeys.create',

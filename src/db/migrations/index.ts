@@ -7,6 +7,7 @@ import * as m005 from './005_operator';
 import * as m006 from './006_latency_mode';
 import * as m007 from './007_cluster';
 import * as m008 from './008_playback';
+import * as m009 from './009_destinations';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -23,6 +24,7 @@ const migrations: ReadonlyArray<[string, Migration]> = [
   ['006_latency_mode', m006],
   ['007_cluster', m007],
   ['008_playback', m008],
+  ['009_destinations', m009],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,6 +4,7 @@ import type { StreamService } from '../../streams/stream-service';
 import { notFound } from '../errors';
 import type { StreamView } from '../stream-view';
 import { createdTarget, defineRoute, type ApiRoute } from './route';
+import { findStream } from './streams';
 import { IdParams, pageOf, PlaybackKeyBody, PlaybackKeyCreate, PlaybackKeyWithSecret, PlaybackTokenBody, PlaybackTokenCreate } from './schemas';
 import { playbackKeyView } from './views';
 
@@ -28,8 +29,7 @@ export function playbackRoutes(deps: { streams: StreamService; playback: Playbac
       errors: [400, 404, 413, 415],
       audit: ({ params }) => `stream:${params.id}`,
       handle: async ({ params, body }) => {
-        const stream = await deps.streams.get(params.id);
-        if (!stream) throw notFound('No stream with this id.');
+        const stream = await findStream(deps.streams, params.id);
         const { token, expiresAt } = await playback.mint(stream, body);
         const urls = deps.view.playbackUrls(stream);
         return { body: { token, expiresAt: new Date(expiresAt).toISOString(), hlsUrl: withTokenParam(urls.hlsUrl, token), playerUrl: withTokenParam(urls.playerUrl, token) } };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LATENCY_MODES, PLAYBACK_POLICIES } from '../../streams/stream-repository';
+import { DESTINATION_STATUSES } from '../../restream/destination-repository';
 import { WEBHOOK_EVENTS } from '../../webhooks/events';
 
 // One set of schemas: requests are validated with them and the OpenAPI document is generated
@@ -346,3 +347,28 @@ export const PlaybackKeyBody = z
 export const PlaybackKeyWithSecret = PlaybackKeyBody.extend({
   secret: z.string().meta({ description: 'The HMAC-SHA256 key, base64url. Shown only here.' }),
 }).meta({ id: 'PlaybackKeyWithSecret' });
+
+export const DestinationParams = IdParams.extend({ destinationId: z.string().regex(/^[A-Za-z0-9]{16}$/).meta({ description: "The destination's id." }) });
+
+export const DestinationCreate = z
+  .object({
+    url: z
+      .string()
+      .max(1024)
+      .regex(/^rtmps?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s?#]+)+$/, 'must be rtmp:// or rtmps:// with a host and an application, e.g. rtmps://live.example.com:443/app')
+      .meta({ description: 'The platform\'s server URL, without the key, e.g. rtmp://a.rtmp.youtube.com/live2.' }),
+    streamKey: z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be 1 to 512 printable characters without spaces').meta({ description: 'The key the platform gave. Never shown back in full.' }),
+  })
+  .strict()
+  .meta({ id: 'DestinationCreate' });
+
+export const DestinationBody = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    streamKey: z.string().meta({ description: 'Its last four characters only, e.g. ****k3Xy.' }),
+    status: z.enum(DESTINATION_STATUSES).meta({ description: '`idle` while the stream is not live; `connecting`, `live`, `retrying` (with `lastError`) or `failed` (given up until the next session) while it is.' }),
+    lastError: z.string().nullable(),
+    createdAt: isoTime,
+  })
+  .meta({ id: 'Destination' });

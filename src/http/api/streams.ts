@@ -1,6 +1,7 @@
 import type { StreamControl } from '../../control/stream-control';
 import type { SessionRepository } from '../../live/session-repository';
 import type { PlaybackService } from '../../playback/playback-service';
+import type { StreamRecord } from '../../streams/stream-repository';
 import type { StreamService } from '../../streams/stream-service';
 import { decodeCursor, pageBody, parseLimit } from '../cursor';
 import { ApiError, notFound } from '../errors';
@@ -33,13 +34,16 @@ export interface StreamRoutesDeps {
 const TAG = 'Streams';
 const streamTarget = ({ params }: { params: { id: string } }) => `stream:${params.id}`;
 
+/** The stream with this id, or a 404 for the API. */
+export async function findStream(streams: Pick<StreamService, 'get'>, id: string): Promise<StreamRecord> {
+  const stream = await streams.get(id);
+  if (!stream) throw notFound('No stream with this id.');
+  return stream;
+}
+
 export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
   const { streams, control, view } = deps;
-  const find = async (id: string) => {
-    const stream = await streams.get(id);
-    if (!stream) throw notFound('No stream with this id.');
-    return stream;
-  };
+  const find = (id: string) => findStream(streams, id);
 
   return [
     defineRoute({

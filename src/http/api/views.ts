@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../../audit/audit-log';
 import type { NodeRecord } from '../../cluster/node-registry';
 import type { PlaybackKeyRecord } from '../../playback/playback-key-repository';
+import type { DestinationRecord } from '../../restream/destination-repository';
 import type { ApiTokenRecord } from '../../streams/token-repository';
 import type { Delivery, Webhook } from '../../webhooks/webhook-repository';
 
@@ -58,4 +59,18 @@ export function nodeView(node: NodeRecord) {
 
 export function playbackKeyView(key: PlaybackKeyRecord) {
   return { id: key.id, name: key.name, createdAt: iso(key.createdAt), revokedAt: isoOrNull(key.revokedAt) };
+}
+
+/** The key is never shown back: its last four characters say which one it is. */
+export function destinationView(destination: DestinationRecord, live: boolean) {
+  const key = destination.streamKey;
+  return {
+    id: destination.id,
+    url: destination.url,
+    streamKey: `****${key.length > 8 ? key.slice(-4) : ''}`,
+    // A status left by a node that died mid-stream is not shown once the stream is not live.
+    status: live ? destination.status : 'idle',
+    lastError: live ? destination.lastError : null,
+    createdAt: iso(destination.createdAt),
+  };
 }
