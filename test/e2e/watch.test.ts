@@ -86,8 +86,9 @@ describe('the watch page in headless Chromium', () => {
       return /^[\d.]+ s \(target [\d.]+ s\)$/.test(text) ? text : undefined;
     }, undefined, { timeout: 10_000 });
     const [, seconds, target] = /^([\d.]+) s \(target ([\d.]+) s\)$/.exec((await latency.jsonValue()) as string)!;
-    // PART-HOLD-BACK: three parts of 0.334 s.
-    expect(Number(target)).toBe(1);
+    // PART-HOLD-BACK: three parts of 0.334 s; hls.js adds a second for each stall it had, which a
+    // loaded machine can cause.
+    expect([1, 2, 3]).toContain(Number(target));
     // Generous: a loaded machine starts players late; hls.js then catches up by playing faster.
     expect(Number(seconds)).toBeLessThan(4);
     await player.page.screenshot({ path: artifactPath('watch-low-latency-stats.png') });
