@@ -77,6 +77,7 @@ import { destinationRoutes } from '../http/api/destinations';
 import { playbackCheck } from '../http/playback-check';
 import { TlsCredentials, TlsCredentialsError } from '../ingest/tls-credentials';
 import { DestinationRepository } from '../restream/destination-repository';
+import { StreamHistory } from '../observability/stream-history';
 import { Restream } from '../restream/restream';
 import { startParts, type Part } from './parts';
 import { settingsOf } from './settings';
@@ -136,6 +137,10 @@ export interface Origin {
  * a row without going live mark the destination failed until the next session.
  */
 const RESTREAM = { connectTimeoutMs: 10_000, maxBacklogBytes: 8 * 1024 * 1024, backoffMs: [1000, 2000, 5000, 10_000, 30_000], maxFailures: 10 };
+
+/** The console's graphs: a sample every 10 s, an hour of them. */
+const HISTORY_INTERVAL_MS = 10_000;
+const HISTORY_KEEP_MS = 3_600_000;
 
 /** Announced to the other nodes (in place of a stream id) when a playback policy or key changes. */
 const PLAYBACK_CHANGED = 'playback';
@@ -321,6 +326,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     logger,
   });
   const watch = new StreamWatch(live, streams, settings.live.watchIntervalMs, logger);
+  const history = new StreamHistory({ intervalMs: HISTORY_INTERVAL_MS, keepMs: HISTORY_KEEP_MS, sessions: () => live.list(), viewers: (playbackId) => viewers.count(playbackId), now });
   const retention = new RetentionSweeper(files, {
     keepEndedMs: settings.hls.keepEndedMs,
     intervalMs: settings.hls.sweepIntervalMs,
@@ -481,6 +487,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     { name: 'delivery processes', start: () => delivery?.start(), stop: () => delivery?.stop() },
     { name: 'retention', start: () => (retention.start(), void retention.sweep()), stop: () => retention.stop() },
     { name: 'stream watch', start: () => watch.start(), stop: () => watch.stop() },
+    { name: 'stream history', start: () => history.start(), stop: () => history.stop() },
     {
       name: 'stream commands',
       start: async () => {
@@ -539,7 +546,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       liveElsewhere: (streamId) => elsewhere.stream(streamId) !== undefined,
     });
     const apiRoutes = [
-      ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config), playback }),
+      ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config), playback, history, historyIntervalSeconds: HISTORY_INTERVAL_MS / 1000 }),
       ...playbackRoutes({ streams, playback, view }),
       ...destinationRoutes({ streams, destinations, view, now, changed: async (streamId) => void (await live.getByStreamId(streamId)?.reloadRestream()) }),
       ...tokenRoutes(tokens),

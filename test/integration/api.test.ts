@@ -213,6 +213,10 @@ describeDatabases('HTTP API', (kind) => {
       expect(secret).toMatch(/^tok_/);
       expect((await origin.api('GET', '/api/v1/streams', { token: secret })).status).toBe(200);
       expect((await origin.api('POST', '/api/v1/streams', { token: secret, body: { name: 'x' } })).status).toBe(403);
+      // A token can say who it is (the console asks), whatever its scope.
+      expect((await origin.api('GET', '/api/v1/token', { token: secret })).body).toEqual({ id: created.body.id, name: 'dashboard', scope: 'read' });
+      expect((await origin.api('GET', '/api/v1/token')).body).toEqual({ id: 'env', name: 'ADMIN_TOKEN', scope: 'admin' });
+      expect((await origin.api('GET', '/api/v1/token', { token: 'tok_wrong' })).status).toBe(401);
       const list = await origin.api('GET', '/api/v1/tokens');
       expect(list.text).not.toContain(secret);
       const listed = list.body.data.find((t: { id: string }) => t.id === created.body.id);
@@ -318,8 +322,10 @@ describeDatabases('HTTP API', (kind) => {
           'streams.playbackTokens.create',
           'streams.resetKey',
           'streams.sessions',
+          'streams.stats',
           'streams.update',
           'tokens.create',
+          'tokens.current',
           'tokens.list',
           'tokens.revoke',
           'webhooks.create',

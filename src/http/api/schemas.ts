@@ -372,3 +372,25 @@ export const DestinationBody = z
     createdAt: isoTime,
   })
   .meta({ id: 'Destination' });
+
+export const CurrentTokenBody = z
+  .object({
+    id: z.string().meta({ description: '`env` for ADMIN_TOKEN.' }),
+    name: z.string(),
+    scope: z.enum(['admin', 'read']),
+  })
+  .meta({ id: 'CurrentToken' });
+
+export const StreamStatsBody = z
+  .object({
+    intervalSeconds: z.number(),
+    data: z.array(
+      z.object({
+        at: isoTime,
+        ingestKbps: z.number().nullable(),
+        viewers: z.number().int(),
+        transcoderSpeed: z.number().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'StreamStats' });

@@ -1,5 +1,6 @@
 import type { StreamControl } from '../../control/stream-control';
 import type { SessionRepository } from '../../live/session-repository';
+import type { StreamHistory } from '../../observability/stream-history';
 import type { PlaybackService } from '../../playback/playback-service';
 import type { StreamRecord } from '../../streams/stream-repository';
 import type { StreamService } from '../../streams/stream-service';
@@ -16,6 +17,7 @@ import {
   SessionBody,
   StreamBody,
   StreamListQuery,
+  StreamStatsBody,
   StreamWithKey,
   streamCreate,
   streamUpdate,
@@ -27,6 +29,9 @@ export interface StreamRoutesDeps {
   sessions: SessionRepository;
   view: StreamView;
   profiles: readonly string[];
+  /** The last hour of each stream live on this node (the console's graphs). */
+  history: Pick<StreamHistory, 'of'>;
+  historyIntervalSeconds: number;
   /** Told when a stream's playback policy is set, so that it holds on this node at once. */
   playback: Pick<PlaybackService, 'changed'>;
 }
@@ -170,6 +175,23 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       handle: async ({ params }) => {
         await control.delete(await find(params.id));
         return {};
+      },
+    }),
+    defineRoute({
+      operationId: 'streams.stats',
+      method: 'get',
+      path: '/api/v1/streams/{id}/stats',
+      tag: TAG,
+      summary: "A live stream's last hour",
+      description: 'Ingest bitrate, viewers and transcoder speed, sampled while the stream is live on the node answering (in a cluster, the node with the stream), oldest first. Kept in memory for an hour.',
+      scope: 'read',
+      params: IdParams,
+      success: { status: 200, description: 'The samples', schema: StreamStatsBody },
+      errors: [404],
+      handle: async ({ params }) => {
+        const stream = await find(params.id);
+        const data = deps.history.of(stream.id).map((sample) => ({ ...sample, at: new Date(sample.at).toISOString() }));
+        return { body: { intervalSeconds: deps.historyIntervalSeconds, data } };
       },
     }),
     defineRoute({

@@ -1,13 +1,25 @@
 import type { TokenService } from '../../streams/token-service';
 import { notFound } from '../errors';
 import { createdTarget, defineRoute, type ApiRoute } from './route';
-import { IdParams, pageOf, TokenBody, TokenCreate, TokenWithSecret } from './schemas';
+import { CurrentTokenBody, IdParams, pageOf, TokenBody, TokenCreate, TokenWithSecret } from './schemas';
 import { tokenView } from './views';
 
 const TAG = 'Tokens';
 
 export function tokenRoutes(tokens: TokenService): ApiRoute[] {
   return [
+    defineRoute({
+      operationId: 'tokens.current',
+      method: 'get',
+      path: '/api/v1/token',
+      tag: TAG,
+      summary: 'The token making this request',
+      description: 'Its name and scope: what a client (the console) may offer to do with it.',
+      scope: 'read',
+      success: { status: 200, description: 'The token', schema: CurrentTokenBody },
+      errors: [],
+      handle: async ({ principal }) => ({ body: { id: principal.tokenId, name: principal.name, scope: principal.scope } }),
+    }),
     defineRoute({
       operationId: 'tokens.create',
       method: 'post',

@@ -14,12 +14,16 @@ const ASSETS: Record<string, string> = {
   'player.js': 'application/javascript; charset=utf-8',
   'player.js.map': 'application/json; charset=utf-8',
   'player.css': 'text/css; charset=utf-8',
+  'console.js': 'application/javascript; charset=utf-8',
+  'console.js.map': 'application/json; charset=utf-8',
+  'console.css': 'text/css; charset=utf-8',
 };
 
 type Mode = 'watch' | 'embed';
 
 /**
- * The viewer pages and their bundle (built from player/ into dist/player by `npm run build`).
+ * The viewer pages, the operator console and their bundles (built from player/ and console/ into
+ * dist/player by `npm run build`).
  * `/embed/…` is the same player with less around it, meant for iframes on other sites
  * (security-headers.ts lets any site frame it, and only this origin frame `/watch/…`).
  */
@@ -61,6 +65,13 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; c
   };
   router.get('/watch/:playbackId', page('watch'));
   router.get('/embed/:playbackId', page('embed'));
+
+  // The operator console: a static page; everything it shows comes from the API with the operator's token.
+  router.get('/console', async (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = await fs.promises.readFile(path.join(deps.assetsDir, 'console.html'), 'utf8');
+  });
 
   router.get('/assets/:file', async (ctx) => {
     const file = ctx.params.file ?? '';
