@@ -25,6 +25,15 @@ describe('the operator console (/console) in headless Chromium', () => {
     return { page, errors, close: () => context.close() };
   }
 
+  /** The page as it is, at desktop and at phone width (test artifacts). */
+  async function shots(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: artifactPath(`console-${name}-desktop.png`), fullPage: true });
+    await page.setViewportSize(PHONE.viewport!);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.screenshot({ path: artifactPath(`console-${name}-phone.png`), fullPage: true });
+    await page.setViewportSize(DESKTOP.viewport!);
+  }
+
   async function signIn(page: Page, token: string): Promise<void> {
     await page.fill('#token', token);
     await page.press('#token', 'Enter');
@@ -41,12 +50,12 @@ describe('the operator console (/console) in headless Chromium', () => {
     await signIn(page, 'tok_not-a-real-token-0123456789');
     await page.waitForSelector('[data-role=sign-in-error]:has-text("This token is not valid.")');
     expect(await page.isHidden('[data-role=nav]')).toBe(true);
-    await page.screenshot({ path: artifactPath('console-wrong-token.png') });
+    await shots(page, 'wrong-token');
 
     await signIn(page, origin.adminToken);
     await page.waitForSelector('[data-role=streams]');
     expect(await page.textContent('[data-role=who]')).toContain('admin');
-    await page.screenshot({ path: artifactPath('console-streams-empty.png') });
+    await shots(page, 'streams-empty');
 
     // Create: by keyboard, as an operator would.
     await page.click('text=New stream');
@@ -59,7 +68,7 @@ describe('the operator console (/console) in headless Chromium', () => {
     const server = (await page.textContent('[data-copy="Server"]'))!;
     expect(server).toBe(`rtmp://127.0.0.1:${origin.rtmpPort}/live`);
     expect(await page.textContent('[data-role=obs]')).toContain('Keyframe Interval 2 s');
-    await page.screenshot({ path: artifactPath('console-created-desktop.png') });
+    await shots(page, 'created');
     // The key and the token stay out of every URL.
     expect(page.url()).not.toContain(key);
     expect(page.url()).not.toContain(origin.adminToken);
@@ -76,14 +85,14 @@ describe('the operator console (/console) in headless Chromium', () => {
     expect(text).toContain('H264 640×360 @ 30 fps + AAC');
     expect(text).toMatch(/Keyframesevery 2 s/);
     expect(text).toMatch(/Uptime\d/);
-    await page.screenshot({ path: artifactPath('console-streams-live-desktop.png') });
+    await shots(page, 'streams-live');
 
     // The stream's page: the player, its numbers, a graph once a sample is taken.
     await page.click('[data-stream] a.title');
     await page.waitForSelector('iframe.player-frame');
     await page.waitForFunction(() => document.querySelector('[data-graph="Ingest bitrate"] .value')?.textContent !== '–', undefined, { timeout: 40_000 });
     expect(await page.textContent('[data-role=live]')).toContain('H264 640×360');
-    await page.screenshot({ path: artifactPath('console-stream-live-desktop.png'), fullPage: true });
+    await shots(page, 'stream-live');
 
     // Reset the key: shown once, and the publisher is cut off.
     const streamId = page.url().split('/').at(-1)!;
@@ -101,7 +110,7 @@ describe('the operator console (/console) in headless Chromium', () => {
     expect((await origin.api('GET', `/api/v1/streams/${streamId}`)).body.enabled).toBe(false);
     publisher = startPublisher({ url: `${server}/${newKey}`, width: 320, height: 180 });
     expect((await publisher.exited).code).not.toBe(0);
-    await page.screenshot({ path: artifactPath('console-stream-disabled-desktop.png'), fullPage: true });
+    await shots(page, 'stream-disabled');
     expect(errors).toEqual([]);
     await close();
 
@@ -121,12 +130,12 @@ describe('the operator console (/console) in headless Chromium', () => {
     const { origin } = env;
     const read = (await origin.api('POST', '/api/v1/tokens', { body: { name: 'watcher', scope: 'read' } })).body.token as string;
     const stream = (await origin.api('POST', '/api/v1/streams', { body: { name: 'Looked at' } })).body as { id: string };
-    const { page, errors, close } = await open(PHONE);
+    const { page, errors, close } = await open();
     await signIn(page, read);
     await page.waitForSelector('[data-role=streams]');
     expect(await page.textContent('[data-role=who]')).toContain('read-only');
     expect(await page.isVisible('text=New stream')).toBe(false);
-    await page.screenshot({ path: artifactPath('console-read-only-phone.png'), fullPage: true });
+    await shots(page, 'read-only');
     await page.goto(`${origin.urls.publicUrl}/console#/streams/${stream.id}`);
     await page.waitForSelector('[data-role=settings]');
     expect(await page.locator('[data-role=actions] button').count()).toBe(0);
