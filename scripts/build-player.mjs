@@ -10,7 +10,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'player');
 fs.mkdirSync(outdir, { recursive: true });
 
-for (const [folder, bundle] of [['player', 'player.js'], ['console', 'console.js']]) {
+for (const [folder, bundle] of [
+  ['player', 'player.js'],
+  ['console', 'console.js'],
+]) {
   await build({
     entryPoints: [path.join(root, folder, 'src', 'main.ts')],
     bundle: true,

@@ -64,7 +64,9 @@ async function main(): Promise<void> {
     const lastSequences = new Map<string, number>();
     const started = Date.now();
     process.stdout.write(`soak: ${streamCount} streams for ${minutes} min, sampling every ${intervalSeconds} s\n`);
-    process.stdout.write('| minute | RSS MiB | open files | origin CPU (cores) | ffmpeg CPU (cores) | ffmpeg processes | playlists advancing | viewer errors |\n|---|---|---|---|---|---|---|---|\n');
+    process.stdout.write(
+      '| minute | RSS MiB | open files | origin CPU (cores) | ffmpeg CPU (cores) | ffmpeg processes | playlists advancing | viewer errors |\n|---|---|---|---|---|---|---|---|\n',
+    );
     while (Date.now() - started < minutes * 60_000) {
       await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000));
       const now = { origin: cpuSeconds(pid), ffmpeg: sumCpu(pid), at: Date.now() };
@@ -87,7 +89,9 @@ async function main(): Promise<void> {
       };
       samples.push(sample);
       last = now;
-      process.stdout.write(`| ${sample.minute} | ${sample.rssMiB} | ${sample.openFiles} | ${sample.originCpu} | ${sample.ffmpegCpu} | ${sample.ffmpegCount}/${streamCount} | ${advancing}/${streamCount} | ${sample.viewerErrors} |\n`);
+      process.stdout.write(
+        `| ${sample.minute} | ${sample.rssMiB} | ${sample.openFiles} | ${sample.originCpu} | ${sample.ffmpegCpu} | ${sample.ffmpegCount}/${streamCount} | ${advancing}/${streamCount} | ${sample.viewerErrors} |\n`,
+      );
     }
     for (const viewer of viewers) viewer.stop();
     if (values.out) fs.writeFileSync(values.out, JSON.stringify({ streams: streamCount, minutes, intervalSeconds, cpus: os.cpus().length, samples }, null, 2));

@@ -5,7 +5,12 @@ import type { Stream } from './streams-view';
 /** A new stream: its key shown once, with what to enter in OBS. */
 export function createView(session: Session, main: HTMLElement): void {
   const name = h('input', { id: 'new-name', required: true, maxlength: 200, autocomplete: 'off' });
-  const profile = h('select', { id: 'new-profile' }, h('option', { value: 'ladder' }, 'ladder (adaptive renditions)'), h('option', { value: 'passthrough' }, 'passthrough (the source only)'));
+  const profile = h(
+    'select',
+    { id: 'new-profile' },
+    h('option', { value: 'ladder' }, 'ladder (adaptive renditions)'),
+    h('option', { value: 'passthrough' }, 'passthrough (the source only)'),
+  );
   const latency = h('select', { id: 'new-latency' }, h('option', { value: 'low' }, 'low (about a second)'), h('option', { value: 'standard' }, 'standard (whole segments)'));
   const playback = h('select', { id: 'new-playback' }, h('option', { value: 'public' }, 'public'), h('option', { value: 'signed' }, 'signed (playback tokens)'));
   const record = h('input', { id: 'new-record', type: 'checkbox' });
@@ -29,7 +34,13 @@ export function createView(session: Session, main: HTMLElement): void {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     error.textContent = '';
-    void api<Stream & { streamKey: string }>(session.token, 'POST', '/streams', { name: name.value, profile: profile.value, latencyMode: latency.value, playback: playback.value, record: record.checked })
+    void api<Stream & { streamKey: string }>(session.token, 'POST', '/streams', {
+      name: name.value,
+      profile: profile.value,
+      latencyMode: latency.value,
+      playback: playback.value,
+      record: record.checked,
+    })
       .then((stream) => {
         form.hidden = true;
         result.replaceChildren(
@@ -41,9 +52,21 @@ export function createView(session: Session, main: HTMLElement): void {
             'div',
             { class: 'panel', 'data-role': 'obs' },
             h('h2', {}, 'In OBS'),
-            h('ol', {}, h('li', {}, 'Settings → Stream: Service “Custom…”, Server and Stream Key as above.'), h('li', {}, 'Settings → Output (Advanced): Keyframe Interval 2 s.'), h('li', {}, 'Start Streaming.')),
+            h(
+              'ol',
+              {},
+              h('li', {}, 'Settings → Stream: Service “Custom…”, Server and Stream Key as above.'),
+              h('li', {}, 'Settings → Output (Advanced): Keyframe Interval 2 s.'),
+              h('li', {}, 'Start Streaming.'),
+            ),
           ),
-          h('p', {}, h('a', { class: 'button', href: `#/streams/${stream.id}` }, 'Open the stream'), ' ', h('a', { class: 'button', href: stream.playerUrl, target: '_blank', rel: 'noopener' }, 'Watch page')),
+          h(
+            'p',
+            {},
+            h('a', { class: 'button', href: `#/streams/${stream.id}` }, 'Open the stream'),
+            ' ',
+            h('a', { class: 'button', href: stream.playerUrl, target: '_blank', rel: 'noopener' }, 'Watch page'),
+          ),
         );
       })
       .catch((failure: unknown) => (error.textContent = failure instanceof ApiError ? failure.message : String(failure)));

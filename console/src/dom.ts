@@ -29,12 +29,27 @@ export function facts(pairs: Array<[string, Child]>): HTMLDListElement {
 
 export function table(headers: string[], rows: Child[][]): HTMLElement {
   if (rows.length === 0) return h('p', { class: 'muted' }, 'None.');
-  return h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ...headers.map((header) => h('th', { scope: 'col' }, header)))), h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((cell) => h('td', {}, cell)))))));
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, ...headers.map((header) => h('th', { scope: 'col' }, header)))),
+      h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((cell) => h('td', {}, cell))))),
+    ),
+  );
 }
 
 /** A value shown with a button that copies it. */
 export function copyable(label: string, value: string): HTMLElement {
-  return h('div', { class: 'copy-row' }, h('span', { class: 'muted' }, label), h('code', { class: 'secret', 'data-copy': label }, value), h('button', { type: 'button', onclick: () => void copy(value, label) }, `Copy ${label.toLowerCase()}`));
+  return h(
+    'div',
+    { class: 'copy-row' },
+    h('span', { class: 'muted' }, label),
+    h('code', { class: 'secret', 'data-copy': label }, value),
+    h('button', { type: 'button', onclick: () => void copy(value, label) }, `Copy ${label.toLowerCase()}`),
+  );
 }
 
 async function copy(value: string, label: string): Promise<void> {

@@ -19,5 +19,11 @@ export function graph(label: string, points: Array<{ at: number; value: number |
     svg.append(line);
   }
   const latest = known[known.length - 1]?.value;
-  return h('figure', { class: 'graph', 'data-graph': label }, h('figcaption', { class: 'muted' }, label), h('div', { class: 'value' }, latest === undefined ? '–' : `${Math.round(latest * 100) / 100}${unit}`), svg);
+  return h(
+    'figure',
+    { class: 'graph', 'data-graph': label },
+    h('figcaption', { class: 'muted' }, label),
+    h('div', { class: 'value' }, latest === undefined ? '–' : `${Math.round(latest * 100) / 100}${unit}`),
+    svg,
+  );
 }

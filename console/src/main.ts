@@ -29,7 +29,15 @@ function showSignIn(message = ''): void {
   who.textContent = '';
   const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
   const error = h('p', { class: 'error', role: 'alert', 'data-role': 'sign-in-error' }, message);
-  const form = h('form', { class: 'panel', 'data-role': 'sign-in' }, h('h1', {}, 'Sign in'), h('label', { for: 'token' }, 'API token (admin, or read for a read-only console)'), input, error, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Sign in')));
+  const form = h(
+    'form',
+    { class: 'panel', 'data-role': 'sign-in' },
+    h('h1', {}, 'Sign in'),
+    h('label', { for: 'token' }, 'API token (admin, or read for a read-only console)'),
+    input,
+    error,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Sign in')),
+  );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void signIn(input.value.trim())
@@ -38,7 +46,8 @@ function showSignIn(message = ''): void {
         start(signedIn);
       })
       .catch((failure: unknown) => {
-        error.textContent = failure instanceof ApiError && failure.status === 401 ? 'This token is not valid.' : failure instanceof ApiError ? failure.message : 'The origin cannot be reached.';
+        error.textContent =
+          failure instanceof ApiError && failure.status === 401 ? 'This token is not valid.' : failure instanceof ApiError ? failure.message : 'The origin cannot be reached.';
       });
   });
   main.replaceChildren(form);
@@ -86,7 +95,11 @@ function handle(error: unknown): void {
     showSignIn('The token no longer works: sign in again.');
     return;
   }
-  main.replaceChildren(h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, error instanceof Error ? error.message : String(error)), h('p', {}, h('a', { href: '#/streams' }, 'Back to the streams')));
+  main.replaceChildren(
+    h('h1', {}, 'Something went wrong'),
+    h('p', { class: 'error' }, error instanceof Error ? error.message : String(error)),
+    h('p', {}, h('a', { href: '#/streams' }, 'Back to the streams')),
+  );
 }
 
 signOut.addEventListener('click', () => {

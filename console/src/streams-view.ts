@@ -42,7 +42,14 @@ export function liveFacts(live: LiveSession | null | undefined): HTMLElement {
   return facts([
     ['Uptime', duration(live.startedAt)],
     ['Viewers', String(live.viewers)],
-    ['Ingest', video ? `${video.codec.toUpperCase()} ${video.width}×${video.height}${video.frameRate ? ` @ ${Math.round(video.frameRate * 100) / 100} fps` : ''}${live.ingest.audio ? ` + ${live.ingest.audio.codec.toUpperCase()}` : ''}` : live.ingest.audio ? `audio only (${live.ingest.audio.codec.toUpperCase()})` : '–'],
+    [
+      'Ingest',
+      video
+        ? `${video.codec.toUpperCase()} ${video.width}×${video.height}${video.frameRate ? ` @ ${Math.round(video.frameRate * 100) / 100} fps` : ''}${live.ingest.audio ? ` + ${live.ingest.audio.codec.toUpperCase()}` : ''}`
+        : live.ingest.audio
+          ? `audio only (${live.ingest.audio.codec.toUpperCase()})`
+          : '–',
+    ],
     ['Bitrate', live.ingest.bitrateKbps !== undefined ? `${Math.round(live.ingest.bitrateKbps)} kbit/s` : undefined],
     ['Keyframes', live.ingest.keyframeIntervalSeconds !== undefined ? `every ${live.ingest.keyframeIntervalSeconds} s` : undefined],
     ['Transcoder', live.transcoder?.speed !== undefined ? `${live.transcoder.speed}× real time` : undefined],
@@ -56,21 +63,32 @@ export async function streamsView(session: Session, main: HTMLElement): Promise<
   const list = h('ul', { class: 'streams', 'data-role': 'streams' });
   main.replaceChildren(
     h('h1', {}, 'Streams'),
-    session.scope === 'admin' ? h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/new' }, 'New stream')) : h('p', { class: 'muted' }, 'Read-only: this token can look, not change.'),
+    session.scope === 'admin'
+      ? h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/new' }, 'New stream'))
+      : h('p', { class: 'muted' }, 'Read-only: this token can look, not change.'),
     list,
   );
   const refresh = async () => {
     const page = await api<{ data: Stream[] }>(session.token, 'GET', '/streams?limit=100');
     const streams = [...page.data].sort((a, b) => Number(b.status === 'live') - Number(a.status === 'live'));
-    const detailed = await Promise.all(streams.map((stream) => (stream.status === 'live' ? api<Stream>(session.token, 'GET', `/streams/${stream.id}`).catch(() => stream) : Promise.resolve(stream))));
+    const detailed = await Promise.all(
+      streams.map((stream) => (stream.status === 'live' ? api<Stream>(session.token, 'GET', `/streams/${stream.id}`).catch(() => stream) : Promise.resolve(stream))),
+    );
     list.replaceChildren(
       ...detailed.map((stream) =>
         h(
           'li',
           { class: 'stream-card', 'data-stream': stream.id, 'data-status': stream.status },
-          stream.status === 'live' && stream.playback === 'public' ? h('img', { class: 'thumb', alt: '', src: `/hls/${stream.playbackId}/poster.jpg?t=${Math.floor(Date.now() / 10_000)}` }) : h('div', { class: 'thumb' }),
+          stream.status === 'live' && stream.playback === 'public'
+            ? h('img', { class: 'thumb', alt: '', src: `/hls/${stream.playbackId}/poster.jpg?t=${Math.floor(Date.now() / 10_000)}` })
+            : h('div', { class: 'thumb' }),
           h('a', { class: 'title', href: `#/streams/${stream.id}` }, stream.name, ' ', statusBadge(stream)),
-          stream.status === 'live' ? liveFacts(stream.liveSession) : facts([['Profile', stream.profile], ['Playback', stream.playback]]),
+          stream.status === 'live'
+            ? liveFacts(stream.liveSession)
+            : facts([
+                ['Profile', stream.profile],
+                ['Playback', stream.playback],
+              ]),
         ),
       ),
     );

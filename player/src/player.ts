@@ -5,7 +5,8 @@ import { bufferAhead, droppedFrames, renderStats } from './stats-overlay';
 import { fetchStatus, type PublicStatus, type StatusResult } from './status';
 import { reportPresence, withViewerSession } from './viewer-session';
 
-export type PlayerState = 'connecting' | 'offline' | 'loading' | 'blocked' | 'playing' | 'paused' | 'buffering' | 'recovering' | 'ended' | 'missing' | 'expired' | 'private' | 'unsupported';
+export type PlayerState =
+  'connecting' | 'offline' | 'loading' | 'blocked' | 'playing' | 'paused' | 'buffering' | 'recovering' | 'ended' | 'missing' | 'expired' | 'private' | 'unsupported';
 
 export type EngineFactory = (video: HTMLVideoElement, url: string, events: EngineEvents) => Engine | undefined;
 

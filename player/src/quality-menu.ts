@@ -103,7 +103,9 @@ export class QualityMenu {
     if (this.button.disabled) return;
     this.menu.hidden = false;
     this.button.setAttribute('aria-expanded', 'true');
-    this.items().find((item) => item.getAttribute('aria-checked') === 'true')?.focus();
+    this.items()
+      .find((item) => item.getAttribute('aria-checked') === 'true')
+      ?.focus();
   }
 
   private close(focusButton: boolean): void {

@@ -39,6 +39,7 @@ export interface CapacityResult {
 /** A 2.5 Mbps 720p30 H.264 + AAC file with 2-second GOPs, made once. */
 function preEncoded(dir: string): string {
   const file = path.join(dir, 'capacity.flv');
+  // prettier-ignore
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
@@ -53,7 +54,12 @@ function pushFile(file: string, url: string): ManagedProcess {
 }
 
 function tree(pid: number, childCommand: string): number[] {
-  return [pid, ...childrenOf(pid).filter((c) => c.command === childCommand).map((c) => c.pid)];
+  return [
+    pid,
+    ...childrenOf(pid)
+      .filter((c) => c.command === childCommand)
+      .map((c) => c.pid),
+  ];
 }
 
 async function point(
@@ -117,7 +123,9 @@ async function measureOnce(file: string, levels: number[]): Promise<CapacityRun>
   const origin = await withOrigin({ NODE_ENV: 'bench' }, async (server) => {
     const points: CapacityPoint[] = [];
     for (const count of levels) {
-      const streams = await Promise.all(Array.from({ length: count }, (_, i) => server.api('POST', '/api/v1/streams', { name: `capacity ${count}/${i}`, profile: 'passthrough', reconnectWindowSeconds: 0 })));
+      const streams = await Promise.all(
+        Array.from({ length: count }, (_, i) => server.api('POST', '/api/v1/streams', { name: `capacity ${count}/${i}`, profile: 'passthrough', reconnectWindowSeconds: 0 })),
+      );
       points.push(
         await point(file, count, {
           publishUrl: async (i) => `${server.rtmpUrl}/${streams[i].streamKey}`,

@@ -91,12 +91,22 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
       const response = await fetch(stream.hlsUrl);
       return response.status === 200 ? response.text() : undefined;
     }, 30_000);
-    const playlistUrl = new URL(master.split('\n').find((line) => line.endsWith('.m3u8') && !line.startsWith('#'))!, stream.hlsUrl).toString();
+    const playlistUrl = new URL(
+      master.split('\n').find((line) => line.endsWith('.m3u8') && !line.startsWith('#'))!,
+      stream.hlsUrl,
+    ).toString();
     await waitUntil(async () => ((await (await fetch(playlistUrl)).text()).match(/#EXTINF/g)?.length ?? 0) >= 2 || undefined, 20_000);
 
     // Viewers through the cache, and what reaches the origins meanwhile.
     let viewerRequests = 0;
-    for (let i = 0; i < options.viewers; i++) viewers.push(watch(playlistUrl, () => watching, () => (viewerRequests += 2)));
+    for (let i = 0; i < options.viewers; i++)
+      viewers.push(
+        watch(
+          playlistUrl,
+          () => watching,
+          () => (viewerRequests += 2),
+        ),
+      );
     await sleep(5000);
     const before = { counts: await originCounts(nodes), position: position(await (await fetch(playlistUrl)).text()), viewerRequests };
     await sleep(WATCH_SECONDS * 1000);
@@ -123,11 +133,15 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
       node.origin.process.child.kill('SIGKILL');
       const killedAt = performance.now();
       // The node that continues starts a new segment: a part of a later segment than the owner's last.
-      await waitUntil(async () => {
-        const response = await fetch(playlistUrl).catch(() => undefined);
-        if (response?.status !== 200) return undefined;
-        return position(await response.text()).msn > seen.msn || undefined;
-      }, 60_000, 50);
+      await waitUntil(
+        async () => {
+          const response = await fetch(playlistUrl).catch(() => undefined);
+          if (response?.status !== 200) return undefined;
+          return position(await response.text()).msn > seen.msn || undefined;
+        },
+        60_000,
+        50,
+      );
       gaps.push((performance.now() - killedAt) / 1000);
       await node.origin.process.stop();
       node.origin = await startNode(nodes.indexOf(node));
@@ -136,7 +150,10 @@ export async function measureCluster(options: { mysqlUrl: string; redisUrl: stri
     }
 
     // Refusals of a key live elsewhere, asked of the nodes that do not have it.
-    const owner = await waitUntil(async () => ((await api(nodes[0]!, 'GET', '/api/v1/nodes')).data as Array<{ id: string; liveSessions: number }>).find((n) => n.liveSessions === 1)?.id, 20_000);
+    const owner = await waitUntil(
+      async () => ((await api(nodes[0]!, 'GET', '/api/v1/nodes')).data as Array<{ id: string; liveSessions: number }>).find((n) => n.liveSessions === 1)?.id,
+      20_000,
+    );
     const others = nodes.filter((n) => n.id !== owner);
     const refusals: number[] = [];
     for (let i = 0; i < REFUSALS; i++) {
@@ -215,7 +232,8 @@ async function originCounts(nodes: Node[]): Promise<Record<'playlist' | 'part' |
   const counts = { playlist: 0, part: 0, segment: 0 };
   for (const node of nodes) {
     const text = await (await fetch(`http://127.0.0.1:${node.httpPort}/metrics`)).text();
-    for (const match of text.matchAll(/^origin_hls_requests_total\{kind="(playlist|part|segment)",status="\d+"[^}]*\} (\d+)/gm)) counts[match[1] as keyof typeof counts] += Number(match[2]);
+    for (const match of text.matchAll(/^origin_hls_requests_total\{kind="(playlist|part|segment)",status="\d+"[^}]*\} (\d+)/gm))
+      counts[match[1] as keyof typeof counts] += Number(match[2]);
   }
   return counts;
 }
@@ -223,7 +241,10 @@ async function originCounts(nodes: Node[]): Promise<Record<'playlist' | 'part' |
 async function scratchDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
   const target = new URL(url);
   const name = `origin_bench_${randomBytes(4).toString('hex')}`;
-  const admin = knex({ client: 'mysql2', connection: { host: target.hostname, port: Number(target.port || 3306), user: decodeURIComponent(target.username), password: decodeURIComponent(target.password) } });
+  const admin = knex({
+    client: 'mysql2',
+    connection: { host: target.hostname, port: Number(target.port || 3306), user: decodeURIComponent(target.username), password: decodeURIComponent(target.password) },
+  });
   await admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4', [name]);
   target.pathname = `/${name}`;
   return {

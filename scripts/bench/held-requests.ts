@@ -38,7 +38,10 @@ class Client {
   private received = Buffer.alloc(0);
   private current: { firstByteAt?: number; resolve: (answer: { status: number; at: number }) => void } | undefined;
 
-  private constructor(socket: net.Socket, private readonly host: string) {
+  private constructor(
+    socket: net.Socket,
+    private readonly host: string,
+  ) {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('data', (data) => this.onData(data));
@@ -124,7 +127,15 @@ export async function measureHeldRequests(): Promise<HeldRequestsResult> {
         await sleep(300);
       }
       const sorted = delays.sort((a, b) => a - b);
-      return { clients: CLIENTS, rounds: ROUNDS - skippedRounds, skippedRounds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN, failures };
+      return {
+        clients: CLIENTS,
+        rounds: ROUNDS - skippedRounds,
+        skippedRounds,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: sorted.at(-1) ?? Number.NaN,
+        failures,
+      };
     } finally {
       for (const client of clients) client.close();
       await publisher.stop();

@@ -72,7 +72,15 @@ async function measure(targetRtmpPort: number, app: string, name: string, playli
   const publisher = startTestPattern({ url: `${proxy.url}/${name}`, burnClock: true });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
   });
   try {
     const mediaPlaylist = await poll(playlistOf, 20_000);
@@ -189,7 +197,12 @@ export async function measureLatency(): Promise<LatencyResult> {
     const result: Partial<LatencyResult> = {};
     await withOrigin({}, async (origin) => {
       for (const setup of LATENCY_SETUPS) {
-        const stream = await origin.api('POST', '/api/v1/streams', { name: `latency ${setup.name}`, profile: setup.profile, latencyMode: setup.latencyMode, reconnectWindowSeconds: 0 });
+        const stream = await origin.api('POST', '/api/v1/streams', {
+          name: `latency ${setup.name}`,
+          profile: setup.profile,
+          latencyMode: setup.latencyMode,
+          reconnectWindowSeconds: 0,
+        });
         const master = `${origin.httpUrl}/hls/${stream.playbackId}/master.m3u8`;
         const measured = await measure(
           port(origin.rtmpUrl),

@@ -44,7 +44,14 @@ async function main(): Promise<void> {
   if (missing.length > 0) throw new Error(missing.join('\n'));
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   const results: Record<string, unknown> = {
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, ffmpeg: execFileSync('ffmpeg', ['-version']).toString().split('\n')[0], nginx: spawnSync('nginx', ['-v']).stderr.toString().trim() },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      ffmpeg: execFileSync('ffmpeg', ['-version']).toString().split('\n')[0],
+      nginx: spawnSync('nginx', ['-v']).stderr.toString().trim(),
+    },
     at: new Date().toISOString(),
   };
 
@@ -58,14 +65,21 @@ async function main(): Promise<void> {
   if (selected.has('latency')) {
     const r = await measureLatency();
     results.latency = r;
-    print('\n## Latency (s; glass-to-glass p50/p95 of every reading, then the players\' medians; others median [min–max] of the samples)\n| | glass-to-glass p50 | p95 | per player | segment in playlist | same, by program date-time | player behind the live edge (hls.js) |\n|---|---|---|---|---|---|---|');
-    for (const [name, l] of Object.entries(r)) print(`| ${name} | ${l.glassP50.toFixed(2)} | ${l.glassP95.toFixed(2)} | ${show(l.glass)} | ${show(l.segment)} | ${l.programDateTime.runs ? show(l.programDateTime) : '–'} | ${show(l.distance)} |`);
+    print(
+      "\n## Latency (s; glass-to-glass p50/p95 of every reading, then the players' medians; others median [min–max] of the samples)\n| | glass-to-glass p50 | p95 | per player | segment in playlist | same, by program date-time | player behind the live edge (hls.js) |\n|---|---|---|---|---|---|---|",
+    );
+    for (const [name, l] of Object.entries(r))
+      print(
+        `| ${name} | ${l.glassP50.toFixed(2)} | ${l.glassP95.toFixed(2)} | ${show(l.glass)} | ${show(l.segment)} | ${l.programDateTime.runs ? show(l.programDateTime) : '–'} | ${show(l.distance)} |`,
+      );
   }
   if (selected.has('transcode')) {
     const r = await measureTranscodeCost(runs);
     results.transcode = r;
     print(`\n## Transcoding cost, one 720p30 stream, default ladder (${r.renditions.join(', ')}) (cores)\n| | cores | vs bare ffmpeg |\n|---|---|---|`);
-    print(`| origin (Node + ffmpeg), from 2 min in | ${show(r.origin, 3)} | ${ratio(r.origin, r.bare)} (per run ${show(r.ratioPerRun)}); vs ffmpeg alone ${ratio(r.origin, r.alone)} (per run ${show(r.aloneRatioPerRun)}) |`);
+    print(
+      `| origin (Node + ffmpeg), from 2 min in | ${show(r.origin, 3)} | ${ratio(r.origin, r.bare)} (per run ${show(r.ratioPerRun)}); vs ffmpeg alone ${ratio(r.origin, r.alone)} (per run ${show(r.aloneRatioPerRun)}) |`,
+    );
     print(`| … its Node process | ${show(r.originNode, 3)} | |`);
     print(`| … its ffmpeg | ${show(r.originFfmpeg, 3)} | origin / its own ffmpeg: ${show(r.ownShare, 3)} |`);
     print(`| origin in its first 40 s (V8 still compiling) | ${show(r.firstOrigin, 3)} | ${ratio(r.firstOrigin, r.bare)} |`);
@@ -78,7 +92,9 @@ async function main(): Promise<void> {
   if (selected.has('capacity')) {
     const r = await measureCapacity(values.levels!.split(',').map(Number), runs);
     results.capacity = r;
-    print(`\n## Passthrough capacity (median [min–max] of ${runs}; advancing: the worst run)\n| publishers | origin cores per stream | PSS MiB | advancing | nginx cores per stream | PSS MiB | advancing | ratio per stream (per run) |\n|---|---|---|---|---|---|---|---|`);
+    print(
+      `\n## Passthrough capacity (median [min–max] of ${runs}; advancing: the worst run)\n| publishers | origin cores per stream | PSS MiB | advancing | nginx cores per stream | PSS MiB | advancing | ratio per stream (per run) |\n|---|---|---|---|---|---|---|---|`,
+    );
     r.runs[0]!.origin.forEach(({ publishers }, i) => {
       const [origin, nginx] = [r.runs.map((run) => run.origin[i]!), r.runs.map((run) => run.nginx[i]!)];
       const ratios = summarize(r.runs.map((run) => run.origin[i]!.coresPerStream / run.nginx[i]!.coresPerStream));
@@ -113,7 +129,9 @@ async function main(): Promise<void> {
   if (selected.has('held')) {
     const r = await measureHeldRequests();
     results.held = r;
-    print(`\n## Held requests (${r.clients} blocking reloads of one stream waiting for the same part, ${r.rounds} rounds, ${r.skippedRounds} skipped; ms from the part's first answer to each answer's first byte)\n| p50 | p99 | max | not 200 |\n|---|---|---|---|`);
+    print(
+      `\n## Held requests (${r.clients} blocking reloads of one stream waiting for the same part, ${r.rounds} rounds, ${r.skippedRounds} skipped; ms from the part's first answer to each answer's first byte)\n| p50 | p99 | max | not 200 |\n|---|---|---|---|`,
+    );
     print(`| ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.failures} |`);
   }
   if (selected.has('cluster')) {
@@ -125,8 +143,12 @@ async function main(): Promise<void> {
     print(`| part requests, per part | ${r.partRequestsPerPart.toFixed(2)} |`);
     print(`| segment requests, per segment | ${r.segmentRequestsPerSegment.toFixed(2)} |`);
     print(`\n| | p50 | p95 | min–max |\n|---|---|---|---|`);
-    print(`| failover gap, kill to a new part through the cache (s, ${r.failoverGapSeconds.samples.length} kills) | ${r.failoverGapSeconds.median.toFixed(1)} | ${r.failoverGapSeconds.p95.toFixed(1)} | ${r.failoverGapSeconds.min.toFixed(1)}–${r.failoverGapSeconds.max.toFixed(1)} |`);
-    print(`| refusal of a key live on another node (ms) | ${r.refusalMs.median.toFixed(0)} | ${r.refusalMs.p95.toFixed(0)} | ${r.refusalMs.min.toFixed(0)}–${r.refusalMs.max.toFixed(0)} |`);
+    print(
+      `| failover gap, kill to a new part through the cache (s, ${r.failoverGapSeconds.samples.length} kills) | ${r.failoverGapSeconds.median.toFixed(1)} | ${r.failoverGapSeconds.p95.toFixed(1)} | ${r.failoverGapSeconds.min.toFixed(1)}–${r.failoverGapSeconds.max.toFixed(1)} |`,
+    );
+    print(
+      `| refusal of a key live on another node (ms) | ${r.refusalMs.median.toFixed(0)} | ${r.refusalMs.p95.toFixed(0)} | ${r.refusalMs.min.toFixed(0)}–${r.refusalMs.max.toFixed(0)} |`,
+    );
   }
 
   const out = path.join(ROOT, 'bench-results');

@@ -51,6 +51,7 @@ function wrk(url: string): Promise<WrkResult> {
 /** A live rendition as the origin writes it: 6 segments of 2 s at ~2.5 Mbps and its window playlist. */
 function makeRendition(dir: string): { playlist: string; segment: string } {
   fs.mkdirSync(dir, { recursive: true });
+  // prettier-ignore
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
@@ -80,7 +81,10 @@ export interface ServingResult {
 export async function measureServing(runs: number): Promise<ServingResult> {
   // What `auto` starts, and at least one: on one core the second column still shows the mechanism.
   const deliveryProcesses = Math.max(1, autoDeliveryProcesses(os.availableParallelism()));
-  const results = { playlist: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] }, segment: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] } };
+  const results = {
+    playlist: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] },
+    segment: { origin: [] as number[], delivery: [] as number[], nginx: [] as number[] },
+  };
   let errors = 0;
   let segmentBytes = 0;
   const files = workspace('serving');
@@ -96,7 +100,10 @@ export async function measureServing(runs: number): Promise<ServingResult> {
       results[kind][server].push(kind === 'playlist' ? result.requestsPerSecond : result.megabytesPerSecond);
     };
     for (let run = 0; run < runs; run++) {
-      for (const [server, processes] of [['origin', 0], ['delivery', deliveryProcesses]] as const) {
+      for (const [server, processes] of [
+        ['origin', 0],
+        ['delivery', deliveryProcesses],
+      ] as const) {
         await withOrigin({ MEDIA_DIR: mediaDir, HTTP_DELIVERY_PROCESSES: String(processes) }, async (origin) => {
           record('playlist', server, await wrk(`${origin.httpUrl}/hls/${urlPath}/${rendition.playlist}`));
           record('segment', server, await wrk(`${origin.httpUrl}/hls/${urlPath}/${rendition.segment}`));

@@ -64,6 +64,7 @@ export function ffmpegAloneArgv(plan: LadderPlan, dir: string, preset: string, s
   const audioCount = audioCopied ? 1 : encoding.renditions.length - encoded;
   const group = audioCount > 0 ? ',agroup:audio' : '';
   const streams = [...Array.from({ length: videoCount }, (_, i) => `v:${i}${group}`), ...Array.from({ length: audioCount }, (_, i) => `a:${i}${group}`)];
+  // prettier-ignore
   options.push(
     '-f', 'hls', '-hls_time', String(segmentSeconds), '-hls_list_size', String(listSize), '-hls_segment_type', 'fmp4',
     '-hls_flags', 'delete_segments+independent_segments', '-master_pl_name', 'master.m3u8',
@@ -84,7 +85,13 @@ async function bareCores(plans: LadderPlan[]): Promise<number> {
   const space = workspace('bare');
   const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
   const argvs = plans.map((plan) => {
-    const encoding = buildFfmpegArgs({ plan, preset: config.transcode.preset, segmentSeconds: config.hls.segmentSeconds, input: { hasVideo: true, hasAudio: true, format: 'flv' }, label: space.dir });
+    const encoding = buildFfmpegArgs({
+      plan,
+      preset: config.transcode.preset,
+      segmentSeconds: config.hls.segmentSeconds,
+      input: { hasVideo: true, hasAudio: true, format: 'flv' },
+      label: space.dir,
+    });
     if (!encoding) throw new Error('this plan has nothing for ffmpeg to encode');
     return toArgv(encoding.args);
   });
@@ -151,7 +158,17 @@ export interface TranscodeCostResult {
 }
 
 export async function measureTranscodeCost(runs: number): Promise<TranscodeCostResult> {
-  const results = { origin: [] as number[], node: [] as number[], ffmpeg: [] as number[], firstOrigin: [] as number[], firstNode: [] as number[], bare: [] as number[], alone: [] as number[], perRendition: [] as number[], withoutSource: [] as number[] };
+  const results = {
+    origin: [] as number[],
+    node: [] as number[],
+    ffmpeg: [] as number[],
+    firstOrigin: [] as number[],
+    firstNode: [] as number[],
+    bare: [] as number[],
+    alone: [] as number[],
+    perRendition: [] as number[],
+    withoutSource: [] as number[],
+  };
   const ladder = planFor('ladder');
   for (let run = 0; run < runs; run++) {
     const measured = await withOrigin({}, async (origin) => {
@@ -160,7 +177,18 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
       try {
         const pid = origin.process.child.pid!;
         // The origin's Node processes: the origin and its delivery processes, if it runs any.
-        const groups = { node: () => [pid, ...childrenOf(pid).filter((c) => c.command === 'node').map((c) => c.pid)], ffmpeg: () => childrenOf(pid).filter((c) => c.command === 'ffmpeg').map((c) => c.pid) };
+        const groups = {
+          node: () => [
+            pid,
+            ...childrenOf(pid)
+              .filter((c) => c.command === 'node')
+              .map((c) => c.pid),
+          ],
+          ffmpeg: () =>
+            childrenOf(pid)
+              .filter((c) => c.command === 'ffmpeg')
+              .map((c) => c.pid),
+        };
         const first = await coresOf(groups);
         const steady = await coresOf(groups, STEADY_FROM_MS - WARMUP_MS - MEASURE_MS);
         return { first, steady };

@@ -87,11 +87,22 @@ export async function startEnhancedPublisher(options: EnhancedPublisherOptions):
     tracks: (found) => {
       tracks = found;
       const video = found.find((track) => track.kind === 'video');
-      send(18, 0, Buffer.concat([
-        encodeAmf0('@setDataFrame'),
-        encodeAmf0('onMetaData'),
-        encodeAmf0({ width: options.width, height: options.height, framerate: frameRate, videocodecid: fourcc.readUInt32BE(0), audiocodecid: 10, encoder: 'live-origin enhanced-rtmp test publisher' }),
-      ]));
+      send(
+        18,
+        0,
+        Buffer.concat([
+          encodeAmf0('@setDataFrame'),
+          encodeAmf0('onMetaData'),
+          encodeAmf0({
+            width: options.width,
+            height: options.height,
+            framerate: frameRate,
+            videocodecid: fourcc.readUInt32BE(0),
+            audiocodecid: 10,
+            encoder: 'live-origin enhanced-rtmp test publisher',
+          }),
+        ]),
+      );
       if (video) send(9, 0, Buffer.concat([Buffer.from([IS_EX_HEADER | (FRAME_KEY << 4) | PACKET_SEQUENCE_START]), fourcc, video.config]));
       const audio = found.find((track) => track.kind === 'audio');
       if (audio) send(8, 0, Buffer.concat([Buffer.from([0xaf, 0x00]), audio.config]));
@@ -117,6 +128,7 @@ export async function startEnhancedPublisher(options: EnhancedPublisherOptions):
     },
   });
 
+  // prettier-ignore
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${frameRate}`,
@@ -130,7 +142,7 @@ export async function startEnhancedPublisher(options: EnhancedPublisherOptions):
   ];
   const ffmpeg: ChildProcess = spawn(options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  ffmpeg.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  ffmpeg.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   ffmpeg.stdout!.on('data', (chunk: Buffer) => {
     if (client.closed) return;
     try {

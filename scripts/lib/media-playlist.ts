@@ -64,7 +64,16 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
     partTargetDuration?: number;
     lowLatencyCompatibility?: MediaPlaylist['serverControl'];
     skip?: number;
-    segments: Array<{ uri: string; mediaSequenceNumber: number; duration?: number; discontinuity?: boolean; discontinuitySequence?: number; programDateTime?: Date; map?: { uri: string }; parts?: ParsedPart[] }>;
+    segments: Array<{
+      uri: string;
+      mediaSequenceNumber: number;
+      duration?: number;
+      discontinuity?: boolean;
+      discontinuitySequence?: number;
+      programDateTime?: Date;
+      map?: { uri: string };
+      parts?: ParsedPart[];
+    }>;
     renditionReports?: Array<{ uri: string; lastMSN?: number; lastPart?: number }>;
   };
   const playlist: MediaPlaylist = {
@@ -78,7 +87,11 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
     ...(raw.lowLatencyCompatibility && { serverControl: raw.lowLatencyCompatibility }),
     skipped: raw.skip ?? 0,
     segments: [],
-    renditionReports: (raw.renditionReports ?? []).map((r) => ({ uri: r.uri, ...(r.lastMSN !== undefined && { lastMsn: r.lastMSN }), ...(r.lastPart !== undefined && { lastPart: r.lastPart }) })),
+    renditionReports: (raw.renditionReports ?? []).map((r) => ({
+      uri: r.uri,
+      ...(r.lastMSN !== undefined && { lastMsn: r.lastMSN }),
+      ...(r.lastPart !== undefined && { lastPart: r.lastPart }),
+    })),
   };
   for (const segment of raw.segments) {
     // hls-parser lists the preload hint as a part without a duration.

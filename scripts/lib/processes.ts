@@ -66,7 +66,10 @@ export async function startOriginProcess(root: string, env: Record<string, strin
   });
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const line = managed.output().split('\n').find((l) => l.includes('"msg":"origin listening"'));
+    const line = managed
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"origin listening"'));
     if (line) {
       const { http, rtmp } = JSON.parse(line) as { http: string; rtmp: string };
       return {

@@ -58,6 +58,7 @@ export function testPatternArgs(options: TestPatternOptions): string[] {
   if (withVideo) {
     const gop = Math.round(fps * (options.keyframeSeconds ?? 2));
     const bitrate = options.videoBitrateKbps ?? 2500;
+    // prettier-ignore
     args.push(
       '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', options.pixelFormat ?? 'yuv420p',
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',

@@ -216,7 +216,10 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   const emit = (type: WebhookEventType, session: LiveSession, extra: Record<string, unknown> = {}, data: Record<string, unknown> = {}) => {
     const written = webhooks
       .emit(type, { stream: describe(session.stream), session: { id: session.id, startedAt: new Date(session.startedAt).toISOString(), ...extra }, ...data })
-      .then(() => undefined, (error: unknown) => logger.error({ err: error, type }, 'cannot record a webhook event'));
+      .then(
+        () => undefined,
+        (error: unknown) => logger.error({ err: error, type }, 'cannot record a webhook event'),
+      );
     recording.add(written);
     void written.finally(() => recording.delete(written));
   };
@@ -326,7 +329,13 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     logger,
   });
   const watch = new StreamWatch(live, streams, settings.live.watchIntervalMs, logger);
-  const history = new StreamHistory({ intervalMs: HISTORY_INTERVAL_MS, keepMs: HISTORY_KEEP_MS, sessions: () => live.list(), viewers: (playbackId) => viewers.count(playbackId), now });
+  const history = new StreamHistory({
+    intervalMs: HISTORY_INTERVAL_MS,
+    keepMs: HISTORY_KEEP_MS,
+    sessions: () => live.list(),
+    viewers: (playbackId) => viewers.count(playbackId),
+    now,
+  });
   const retention = new RetentionSweeper(files, {
     keepEndedMs: settings.hls.keepEndedMs,
     intervalMs: settings.hls.sweepIntervalMs,
@@ -533,7 +542,13 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       {
         status: (streamId) => (elsewhere.stream(streamId) ? 'live' : statusOf(live.getByStreamId(streamId))),
         session: (streamId) => live.getByStreamId(streamId)?.info(),
-        liveStreamIds: () => [...live.list().filter((session) => statusOf(session) === 'live').map((session) => session.stream.id), ...elsewhere.streamIds()],
+        liveStreamIds: () => [
+          ...live
+            .list()
+            .filter((session) => statusOf(session) === 'live')
+            .map((session) => session.stream.id),
+          ...elsewhere.streamIds(),
+        ],
       },
       // Every viewer's requests reach the node with the stream, whichever node they came in at.
       { count: (playbackId) => viewers.count(playbackId) + (elsewhere.playback(playbackId)?.viewers ?? 0) },
@@ -541,7 +556,15 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       { hasPoster: async (playbackId) => elsewhere.playback(playbackId) !== undefined || posters.canMake(playbackId) || (await files.hasPoster(playbackId)) },
     );
     describe = (stream) => view.webhook(stream);
-    const control = new StreamControl({ streams, sessions, destinations, files, webhooks, live, describe, logger,
+    const control = new StreamControl({
+      streams,
+      sessions,
+      destinations,
+      files,
+      webhooks,
+      live,
+      describe,
+      logger,
       announce: (streamId) => commands?.announce(streamId),
       liveElsewhere: (streamId) => elsewhere.stream(streamId) !== undefined,
     });
@@ -556,7 +579,14 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     ];
     const check = playbackCheck(access, now);
     const authFailures = new FailureGuard({ ...settings.http.authFailures, slowAfter: Number.POSITIVE_INFINITY, delayPerFailureMs: 0, maxDelayMs: 0, maxAddresses: 100_000, now });
-    const readiness = new ReadinessCheck({ db, mediaDir: config.mediaDir, minFreeBytes: settings.disk.minFreeBytes, ffmpegPath: config.ffmpegPath, now, draining: () => drain.draining });
+    const readiness = new ReadinessCheck({
+      db,
+      mediaDir: config.mediaDir,
+      minFreeBytes: settings.disk.minFreeBytes,
+      ffmpegPath: config.ffmpegPath,
+      now,
+      draining: () => drain.draining,
+    });
     const app = createHttpApp(
       logger,
       [

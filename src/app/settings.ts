@@ -58,7 +58,11 @@ export function settingsOf(config: Config): Settings {
       },
     },
     http: {
-      authFailures: { windowMs: config.http.authFailures.windowSeconds * 1000, blockAfter: config.http.authFailures.blockAfter, blockMs: config.http.authFailures.blockSeconds * 1000 },
+      authFailures: {
+        windowMs: config.http.authFailures.windowSeconds * 1000,
+        blockAfter: config.http.authFailures.blockAfter,
+        blockMs: config.http.authFailures.blockSeconds * 1000,
+      },
     },
     hls: {
       keepEndedMs: hls.keepEndedSeconds * 1000,

@@ -109,7 +109,14 @@ async function main(argv: string[]): Promise<number> {
         await app.audit.record({ tokenId: 'cli', tokenName: `cli:${os.userInfo().username}`, action, target, outcome: 'ok', status: 0 });
         return result;
       } catch (error) {
-        await app.audit.record({ tokenId: 'cli', tokenName: `cli:${os.userInfo().username}`, action, target, outcome: error instanceof UsageError ? 'bad_request' : 'internal_error', status: 1 });
+        await app.audit.record({
+          tokenId: 'cli',
+          tokenName: `cli:${os.userInfo().username}`,
+          action,
+          target,
+          outcome: error instanceof UsageError ? 'bad_request' : 'internal_error',
+          status: 1,
+        });
         throw error;
       }
     };
@@ -121,7 +128,12 @@ async function main(argv: string[]): Promise<number> {
     };
     const view = async () => {
       const live = await app.sessions.liveStreamIds();
-      return new StreamView(app.urls, { status: (streamId) => (live.has(streamId) ? 'live' : 'idle'), session: () => undefined, liveStreamIds: () => [...live] }, NO_VIEWERS, app.files);
+      return new StreamView(
+        app.urls,
+        { status: (streamId) => (live.has(streamId) ? 'live' : 'idle'), session: () => undefined, liveStreamIds: () => [...live] },
+        NO_VIEWERS,
+        app.files,
+      );
     };
 
     switch (`${group} ${command}`) {
@@ -138,7 +150,13 @@ async function main(argv: string[]): Promise<number> {
         const { stream: created, streamKey } = await audited('streams.create', null, () => app.control.create(input));
         const json = (await view()).operator(created, streamKey);
         out(
-          [`Created stream ${created.id} "${created.name}"`, ...json.ingestUrls.map((url) => `  server (OBS):  ${url}`), `  stream key:    ${streamKey}   (shown only now)`, `  player:        ${json.playerUrl}`, `  HLS:           ${json.hlsUrl}`].join('\n'),
+          [
+            `Created stream ${created.id} "${created.name}"`,
+            ...json.ingestUrls.map((url) => `  server (OBS):  ${url}`),
+            `  stream key:    ${streamKey}   (shown only now)`,
+            `  player:        ${json.playerUrl}`,
+            `  HLS:           ${json.hlsUrl}`,
+          ].join('\n'),
           json,
         );
         return 0;
@@ -150,14 +168,22 @@ async function main(argv: string[]): Promise<number> {
         const page = await app.streams.page(limit);
         const rows = page.items.map((s) => v.operator(s));
         out(
-          table(['ID', 'NAME', 'STATUS', 'ENABLED', 'PROFILE', 'PLAYBACK ID'], rows.map((s) => [s.id, s.name, s.status, s.enabled ? 'yes' : 'no', s.profile, s.playbackId])),
+          table(
+            ['ID', 'NAME', 'STATUS', 'ENABLED', 'PROFILE', 'PLAYBACK ID'],
+            rows.map((s) => [s.id, s.name, s.status, s.enabled ? 'yes' : 'no', s.profile, s.playbackId]),
+          ),
           rows,
         );
         return 0;
       }
       case 'streams show': {
         const json = (await view()).operator(await stream());
-        out(Object.entries(json).map(([key, value]) => `${key.padEnd(24)} ${value === null ? '-' : String(value)}`).join('\n'), json);
+        out(
+          Object.entries(json)
+            .map(([key, value]) => `${key.padEnd(24)} ${value === null ? '-' : String(value)}`)
+            .join('\n'),
+          json,
+        );
         return 0;
       }
       case 'streams update': {
@@ -211,13 +237,21 @@ async function main(argv: string[]): Promise<number> {
       case 'destinations list': {
         const target = await stream();
         const list = (await app.destinations.listByStream(target.id)).map((d) => destinationView(d, false));
-        out(table(['ID', 'URL', 'KEY', 'CREATED'], list.map((d) => [d.id, d.url, d.streamKey, d.createdAt])), list);
+        out(
+          table(
+            ['ID', 'URL', 'KEY', 'CREATED'],
+            list.map((d) => [d.id, d.url, d.streamKey, d.createdAt]),
+          ),
+          list,
+        );
         return 0;
       }
       case 'destinations add': {
         const target = await stream();
         const input = valid(DestinationCreate, { url: values.url ?? '', streamKey: values.key ?? '' });
-        const created = await audited('destinations.create', `stream:${target.id}`, () => app.destinations.insert({ id: generateId(), streamId: target.id, url: input.url, streamKey: input.streamKey, createdAt: Date.now() }));
+        const created = await audited('destinations.create', `stream:${target.id}`, () =>
+          app.destinations.insert({ id: generateId(), streamId: target.id, url: input.url, streamKey: input.streamKey, createdAt: Date.now() }),
+        );
         out(`Added destination ${created.id} (${created.url}); a live session picks it up within live.watchIntervalSeconds.`, destinationView(created, false));
         return 0;
       }
@@ -237,7 +271,13 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'playback-keys list': {
         const keys = (await app.playback.listKeys()).map(playbackKeyView);
-        out(table(['ID', 'NAME', 'CREATED', 'REVOKED'], keys.map((k) => [k.id, k.name, k.createdAt, k.revokedAt ?? '-'])), keys);
+        out(
+          table(
+            ['ID', 'NAME', 'CREATED', 'REVOKED'],
+            keys.map((k) => [k.id, k.name, k.createdAt, k.revokedAt ?? '-']),
+          ),
+          keys,
+        );
         return 0;
       }
       case 'playback-keys revoke': {
@@ -255,7 +295,13 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'tokens list': {
         const tokens = (await app.tokens.list()).map(tokenView);
-        out(table(['ID', 'NAME', 'SCOPE', 'LAST USED', 'REVOKED'], tokens.map((t) => [t.id, t.name, t.scope, t.lastUsedAt ?? '-', t.revokedAt ?? '-'])), tokens);
+        out(
+          table(
+            ['ID', 'NAME', 'SCOPE', 'LAST USED', 'REVOKED'],
+            tokens.map((t) => [t.id, t.name, t.scope, t.lastUsedAt ?? '-', t.revokedAt ?? '-']),
+          ),
+          tokens,
+        );
         return 0;
       }
       case 'tokens revoke': {
@@ -268,7 +314,10 @@ async function main(argv: string[]): Promise<number> {
       case 'nodes list': {
         const nodes = (await app.nodes.list()).map(nodeView);
         out(
-          table(['ID', 'STATUS', 'URL', 'VERSION', 'LIVE', 'LOAD', 'LAST SEEN'], nodes.map((n) => [n.id, n.status, n.url, n.version, String(n.liveSessions), String(n.load), n.lastSeenAt])),
+          table(
+            ['ID', 'STATUS', 'URL', 'VERSION', 'LIVE', 'LOAD', 'LAST SEEN'],
+            nodes.map((n) => [n.id, n.status, n.url, n.version, String(n.liveSessions), String(n.load), n.lastSeenAt]),
+          ),
           nodes,
         );
         return 0;
@@ -287,14 +336,30 @@ function services(db: Database, config: ReturnType<typeof loadConfig>, logger: L
   const streams = new StreamService(new StreamRepository(db), now, config.hls.latencyMode);
   const sessions = new SessionRepository(db);
   const webhooks = new WebhookService(new WebhookRepository(db), now);
-  const urls = { ...publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort, ...(config.rtmpsPort !== undefined && { rtmps: config.rtmpsPort }) }), tlsRequired: config.ingest.tlsRequired };
+  const urls = {
+    ...publicUrls(config, { http: config.httpPort, rtmp: config.rtmpPort, ...(config.rtmpsPort !== undefined && { rtmps: config.rtmpsPort }) }),
+    tlsRequired: config.ingest.tlsRequired,
+  };
   const files = new StreamFiles(new MediaLayout(config.mediaDir));
   const view = new StreamView(urls, { status: () => 'idle', session: () => undefined, liveStreamIds: () => [] }, NO_VIEWERS, files);
   const control = new StreamControl({ streams, sessions, destinations: new DestinationRepository(db), files, webhooks, describe: (s) => view.webhook(s), logger });
   const nodes = new NodeRegistry(db, { goneAfterMs: config.cluster.leaseSeconds * 1000, now });
   // The CLI only mints and manages keys: its picture of who may watch is never asked.
   const playback = new PlaybackService({ keys: new PlaybackKeyRepository(db), streams: new StreamRepository(db), access: new PlaybackAccess(), refreshMs: 60_000, logger, now });
-  return { streams, sessions, webhooks, urls, control, files, nodes, view, playback, destinations: new DestinationRepository(db), tokens: new TokenService(new TokenRepository(db), undefined, now), audit: new AuditLog(db, now) };
+  return {
+    streams,
+    sessions,
+    webhooks,
+    urls,
+    control,
+    files,
+    nodes,
+    view,
+    playback,
+    destinations: new DestinationRepository(db),
+    tokens: new TokenService(new TokenRepository(db), undefined, now),
+    audit: new AuditLog(db, now),
+  };
 }
 
 /** The API's own schemas validate the CLI's input too; option names stand in for field names. */
@@ -303,14 +368,26 @@ function valid<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = String(issue.path[0] ?? '');
-  const option = { reconnectWindowSeconds: '--reconnect-window', latencyMode: '--latency-mode', expiresInSeconds: '--expires-in', origins: '--origin', viewerId: '--viewer-id', streamKey: '--key' }[field] ?? `--${field}`;
+  const option =
+    {
+      reconnectWindowSeconds: '--reconnect-window',
+      latencyMode: '--latency-mode',
+      expiresInSeconds: '--expires-in',
+      origins: '--origin',
+      viewerId: '--viewer-id',
+      streamKey: '--key',
+    }[field] ?? `--${field}`;
   throw new UsageError(`${option}: ${issue.message}`);
 }
 
 function table(headers: string[], rows: string[][]): string {
   if (rows.length === 0) return '(none)';
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 

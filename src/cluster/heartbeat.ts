@@ -43,7 +43,11 @@ export class ClusterHeartbeat {
   private beats = 0;
 
   constructor(private readonly deps: HeartbeatDeps) {
-    this.task = new PeriodicTask(deps.intervalMs, () => this.beat(), (error) => deps.logger.warn({ err: error }, 'cannot reach the database for the cluster heartbeat'));
+    this.task = new PeriodicTask(
+      deps.intervalMs,
+      () => this.beat(),
+      (error) => deps.logger.warn({ err: error }, 'cannot reach the database for the cluster heartbeat'),
+    );
   }
 
   /** The first beat is awaited: a node is listed before it takes publishes. */

@@ -59,12 +59,17 @@ export class NodeRegistry {
     const row = { id, url: url(), version, started_at: startedAt, heartbeat_at: at, left_at: null, live_sessions: state.liveSessions, load: state.load };
     // A drain asked of this node's previous run does not hold for this one.
     const merged = state.first ? [...Object.keys(row), 'drain_deadline_at'] : Object.keys(row);
-    await this.db('nodes').insert({ ...row, drain_deadline_at: null }).onConflict('id').merge(merged);
+    await this.db('nodes')
+      .insert({ ...row, drain_deadline_at: null })
+      .onConflict('id')
+      .merge(merged);
   }
 
   /** Nodes gone for a day are no longer listed. */
   async forgetGone(): Promise<void> {
-    await this.db('nodes').where('heartbeat_at', '<', this.options.now() - FORGET_AFTER_MS).delete();
+    await this.db('nodes')
+      .where('heartbeat_at', '<', this.options.now() - FORGET_AFTER_MS)
+      .delete();
   }
 
   /** A node that stops cleanly says so, and is shown as gone at once. */

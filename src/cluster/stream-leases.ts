@@ -62,7 +62,11 @@ export class StreamLeases {
         .where({ stream_id: streamId })
         .andWhere((q) => q.where({ holder }).orWhere('expires_at', '<', at))
         .update({ node, holder, expires_at: at + leaseMs });
-      if (taken === 0) await this.db('stream_leases').insert({ stream_id: streamId, node, holder, expires_at: at + leaseMs }).onConflict('stream_id').ignore();
+      if (taken === 0)
+        await this.db('stream_leases')
+          .insert({ stream_id: streamId, node, holder, expires_at: at + leaseMs })
+          .onConflict('stream_id')
+          .ignore();
       const row = await this.db<LeaseRow>('stream_leases').where({ stream_id: streamId }).first();
       if (row && row.holder !== holder) {
         const node = (await this.db('nodes').where('id', row.node).first('url')) as { url: string } | undefined;
@@ -82,7 +86,9 @@ export class StreamLeases {
     return this.inOrder(streamId, async () => {
       const { node, holder, leaseMs, now } = this.options;
       const at = now();
-      const taken = await this.db('stream_leases').where({ stream_id: streamId, holder: from }).update({ node, holder, session_id: null, expires_at: at + leaseMs });
+      const taken = await this.db('stream_leases')
+        .where({ stream_id: streamId, holder: from })
+        .update({ node, holder, session_id: null, expires_at: at + leaseMs });
       if (taken === 0) return false;
       this.held.set(streamId, at + leaseMs);
       this.claimedAt.set(streamId, at);
@@ -123,7 +129,10 @@ export class StreamLeases {
     if (mine.length === 0) return { lost: needed.filter((streamId) => !this.held.has(streamId)), lapsing: [] };
     const at = now();
     try {
-      await this.db('stream_leases').whereIn('stream_id', mine).andWhere({ holder }).update({ expires_at: at + leaseMs });
+      await this.db('stream_leases')
+        .whereIn('stream_id', mine)
+        .andWhere({ holder })
+        .update({ expires_at: at + leaseMs });
       const still = new Set((await this.db<LeaseRow>('stream_leases').whereIn('stream_id', mine).andWhere({ holder }).select('stream_id')).map((row) => row.stream_id));
       const lost = needed.filter((streamId) => !still.has(streamId));
       for (const streamId of still) this.held.set(streamId, at + leaseMs);
@@ -161,8 +170,22 @@ export class StreamLeases {
       .join('streams as s', 's.id', 'l.stream_id')
       .leftJoin('nodes as n', 'n.id', 'l.node')
       .where('l.expires_at', '>=', this.options.now())
-      .select<Array<{ stream_id: string; playback_id: string; node: string; session_id: string | null; url: string | null; viewers: number }>>('l.stream_id', 's.playback_id', 'l.node', 'l.session_id', 'n.url', 'l.viewers');
-    return rows.map((row) => ({ streamId: row.stream_id, playbackId: row.playback_id, node: row.node, sessionId: row.session_id ?? undefined, url: row.url ?? undefined, viewers: Number(row.viewers) }));
+      .select<Array<{ stream_id: string; playback_id: string; node: string; session_id: string | null; url: string | null; viewers: number }>>(
+        'l.stream_id',
+        's.playback_id',
+        'l.node',
+        'l.session_id',
+        'n.url',
+        'l.viewers',
+      );
+    return rows.map((row) => ({
+      streamId: row.stream_id,
+      playbackId: row.playback_id,
+      node: row.node,
+      sessionId: row.session_id ?? undefined,
+      url: row.url ?? undefined,
+      viewers: Number(row.viewers),
+    }));
   }
 
   private admitting(streamId: string): boolean {

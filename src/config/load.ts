@@ -81,7 +81,8 @@ export function loadConfig(options: LoadConfigOptions): Config {
 
 function resolve(raw: RawConfig, cwd: string): Config {
   const { tlsCertFile, tlsKeyFile, tlsRequired } = raw.ingest;
-  if (raw.rtmpsPort !== undefined && (!tlsCertFile || !tlsKeyFile)) throw new ConfigError('RTMPS_PORT needs TLS_CERT_FILE and TLS_KEY_FILE (ingest.tlsCertFile, ingest.tlsKeyFile)');
+  if (raw.rtmpsPort !== undefined && (!tlsCertFile || !tlsKeyFile))
+    throw new ConfigError('RTMPS_PORT needs TLS_CERT_FILE and TLS_KEY_FILE (ingest.tlsCertFile, ingest.tlsKeyFile)');
   if (tlsRequired && raw.rtmpsPort === undefined) throw new ConfigError('RTMPS_REQUIRED (ingest.tlsRequired) needs RTMPS_PORT');
   return {
     ...raw,
@@ -121,7 +122,13 @@ export function publicUrls(config: Config, ports: { http: number; rtmp: number; 
 
 function envLayer(env: NodeJS.ProcessEnv): Json {
   const layer: Json = {};
-  for (const [name, { path: [section, key], type }] of Object.entries(NESTED_ENV_VARS)) {
+  for (const [
+    name,
+    {
+      path: [section, key],
+      type,
+    },
+  ] of Object.entries(NESTED_ENV_VARS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
     layer[section] = { ...(layer[section] as Json | undefined), [key]: envValue(name, value, type) };

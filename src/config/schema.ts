@@ -39,9 +39,7 @@ const failureLimits = z.object({
 });
 
 /** `*`, or an origin exactly as a browser sends it: scheme, host, port if not the default, no path. */
-const corsOrigin = z
-  .string()
-  .refine((value) => value === '*' || isOrigin(value), 'must be * or an origin such as https://example.com (no path, no trailing slash)');
+const corsOrigin = z.string().refine((value) => value === '*' || isOrigin(value), 'must be * or an origin such as https://example.com (no path, no trailing slash)');
 
 function isOrigin(value: string): boolean {
   try {
@@ -72,7 +70,10 @@ export const configSchema = z
     /** Authenticates the requests nodes send each other; without it, each node serves only its own streams. */
     clusterSecret: z.string().min(16, 'CLUSTER_SECRET must be at least 16 characters').optional(),
     /** Optional: operators' changes reach every node at once over its pub/sub. */
-    redisUrl: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL').optional(),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
+      .optional(),
     ingest: z
       .object({
         app: z.string().regex(/^[a-zA-Z0-9_-]+$/),

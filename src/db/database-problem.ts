@@ -22,7 +22,8 @@ export function explainDatabaseError(error: unknown, url: string): string | unde
     return `database "${target.database}" does not exist on ${at}: create it with CREATE DATABASE \`${target.database}\` CHARACTER SET utf8mb4`;
   }
   // MariaDB says ACCESS_DENIED_NO_PASSWORD for a user it does not know, whatever the password.
-  if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR') return `${at} refused user "${target.user}" (access denied): check the user and password in DATABASE_URL`;
+  if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR')
+    return `${at} refused user "${target.user}" (access denied): check the user and password in DATABASE_URL`;
   if (code === 'ER_DBACCESS_DENIED_ERROR') {
     return `${at} does not let user "${target.user}" use database "${target.database}": GRANT ALL ON \`${target.database}\`.* TO '${target.user}'@'%'`;
   }

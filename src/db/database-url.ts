@@ -1,8 +1,6 @@
 import path from 'node:path';
 
-export type DatabaseTarget =
-  | { client: 'sqlite'; filename: string }
-  | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string };
+export type DatabaseTarget = { client: 'sqlite'; filename: string } | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string };
 
 /**
  * `sqlite:<path>` (relative to the working directory, or absolute with `sqlite:///abs/path`)
@@ -46,7 +44,5 @@ export function resolveDatabaseUrl(url: string, cwd: string): string {
 /** For log lines: the database kind and location without credentials. */
 export function describeDatabase(url: string): string {
   const target = parseDatabaseUrl(url);
-  return target.client === 'sqlite'
-    ? `sqlite ${target.filename}`
-    : `mysql ${target.host}:${target.port}/${target.database}`;
+  return target.client === 'sqlite' ? `sqlite ${target.filename}` : `mysql ${target.host}:${target.port}/${target.database}`;
 }

@@ -102,7 +102,9 @@ export async function migrateToLatest(db: Database): Promise<void> {
   }
   const connection = (await db.client.acquireConnection()) as { query(sql: string, values: unknown[], done: (error: Error | null, rows: unknown) => void): void };
   const query = (sql: string, values: unknown[]) =>
-    new Promise<Array<Record<string, unknown>>>((resolve, reject) => connection.query(sql, values, (error, rows) => (error ? reject(error) : resolve(rows as Array<Record<string, unknown>>))));
+    new Promise<Array<Record<string, unknown>>>((resolve, reject) =>
+      connection.query(sql, values, (error, rows) => (error ? reject(error) : resolve(rows as Array<Record<string, unknown>>))),
+    );
   try {
     const [row] = await query('SELECT GET_LOCK(?, ?) AS got', [MIGRATION_LOCK, MIGRATION_LOCK_WAIT_SECONDS]);
     if (Number(row?.got) !== 1) throw new Error(`another node has been migrating the database for ${MIGRATION_LOCK_WAIT_SECONDS} s`);

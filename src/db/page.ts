@@ -26,7 +26,12 @@ export async function fetchPage<Row extends { id: string }, T>(
   if (after) {
     query.andWhere((q) => q.where(timeColumn, '<', after.at).orWhere((same) => same.where(timeColumn, after.at).andWhere('id', '<', after.id)));
   }
-  const rows = (await query.orderBy([{ column: timeColumn, order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1)) as Row[];
+  const rows = (await query
+    .orderBy([
+      { column: timeColumn, order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(limit + 1)) as Row[];
   const items = rows.slice(0, limit);
   const last = items[items.length - 1] as (Row & Record<string, unknown>) | undefined;
   return rows.length > limit && last ? { items: items.map(map), next: { at: Number(last[timeColumn]), id: last.id } } : { items: items.map(map) };

@@ -1,7 +1,4 @@
-export type RangeRequest =
-  | { kind: 'whole' }
-  | { kind: 'unsatisfiable' }
-  | { kind: 'range'; start: number; end: number };
+export type RangeRequest = { kind: 'whole' } | { kind: 'unsatisfiable' } | { kind: 'range'; start: number; end: number };
 
 const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/i;
 

@@ -64,12 +64,7 @@ export function digestEtag(body: Buffer): string {
   return `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
-export function sendRepresentation(
-  req: IncomingMessage,
-  res: ServerResponse,
-  headers: readonly string[],
-  rep: Representation,
-): { status: number; bytes: number } {
+export function sendRepresentation(req: IncomingMessage, res: ServerResponse, headers: readonly string[], rep: Representation): { status: number; bytes: number } {
   const validators = ['Cache-Control', rep.cacheControl, 'Accept-Ranges', 'bytes', 'ETag', rep.etag];
   const lastModified = rep.lastModified?.toUTCString();
   if (lastModified) validators.push('Last-Modified', lastModified);

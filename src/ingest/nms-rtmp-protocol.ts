@@ -283,7 +283,16 @@ function toMediaTag(packet: AVPacket): MediaTag | undefined {
       const bytes = flvTag(9, timestamp, payload);
       const header = Math.min(VIDEO_HEADER, payload.length);
       const compositionTime = codec === 'h264' && payload.length >= VIDEO_HEADER ? payload.readIntBE(2, 3) : 0;
-      return { kind: 'video', codec, keyframe: packet.flags === 3, timestamp, bytes, data: bytes.subarray(FLV_TAG_HEADER + header, FLV_TAG_HEADER + payload.length), compositionTime, ...(config && { config }) };
+      return {
+        kind: 'video',
+        codec,
+        keyframe: packet.flags === 3,
+        timestamp,
+        bytes,
+        data: bytes.subarray(FLV_TAG_HEADER + header, FLV_TAG_HEADER + payload.length),
+        compositionTime,
+        ...(config && { config }),
+      };
     }
     case 8: {
       const codec: AudioCodec = packet.codec_id === 10 ? 'aac' : packet.codec_id === 2 ? 'mp3' : 'other';

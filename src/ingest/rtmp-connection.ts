@@ -129,29 +129,38 @@ export class RtmpConnection implements Publisher {
 
   private async onPublish(request: PublishRequest): Promise<void> {
     if (request.app !== this.options.app) {
-      return this.refuse({
-        ok: false,
-        reason: 'unknown_app',
-        code: 'NetStream.Publish.Denied',
-        message: `Unknown application "${request.app.slice(0, 64)}": publish to rtmp://<host>:<port>/${this.options.app}`,
-      }, request.streamName);
+      return this.refuse(
+        {
+          ok: false,
+          reason: 'unknown_app',
+          code: 'NetStream.Publish.Denied',
+          message: `Unknown application "${request.app.slice(0, 64)}": publish to rtmp://<host>:<port>/${this.options.app}`,
+        },
+        request.streamName,
+      );
     }
     if (this.options.tlsRequired && !this.secure) {
-      return this.refuse({
-        ok: false,
-        reason: 'tls_required',
-        code: 'NetStream.Publish.Denied',
-        message: `This server takes streams over RTMPS only: publish to rtmps://<host>:<rtmps port>/${this.options.app}`,
-      }, request.streamName);
+      return this.refuse(
+        {
+          ok: false,
+          reason: 'tls_required',
+          code: 'NetStream.Publish.Denied',
+          message: `This server takes streams over RTMPS only: publish to rtmps://<host>:<rtmps port>/${this.options.app}`,
+        },
+        request.streamName,
+      );
     }
     const verdict = this.guard.verdict(this.clientAddress);
     if (verdict.blocked) {
-      return this.refuse({
-        ok: false,
-        reason: 'too_many_failures',
-        code: 'NetStream.Publish.Denied',
-        message: 'Too many wrong stream keys from this address; try again later.',
-      }, request.streamName);
+      return this.refuse(
+        {
+          ok: false,
+          reason: 'too_many_failures',
+          code: 'NetStream.Publish.Denied',
+          message: 'Too many wrong stream keys from this address; try again later.',
+        },
+        request.streamName,
+      );
     }
     // Slowing answers down makes guessing keys from one address impractical.
     if (verdict.delayMs > 0) await sleep(verdict.delayMs);

@@ -136,14 +136,20 @@ export class LiveRegistry implements PublishGate {
       if (this.closed) return DRAINING;
       return { ok: false, reason: 'already_live', code: 'NetStream.Publish.BadName', message: 'This stream already has a publisher.' };
     }
-    const session = this.deps.createSession(stream, (ended) => {
-      if (this.sessions.get(stream.id) === ended) this.sessions.delete(stream.id);
-      this.deps.metrics.liveStreams.set(this.sessions.size);
-      this.deps.leases.release(stream.id, () => this.sessions.has(stream.id)).catch((error: unknown) => {
-        // The lease lapses by itself; until then only this node could take the stream.
-        this.deps.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot release a stream lease');
-      });
-    }, takeover);
+    const session = this.deps.createSession(
+      stream,
+      (ended) => {
+        if (this.sessions.get(stream.id) === ended) this.sessions.delete(stream.id);
+        this.deps.metrics.liveStreams.set(this.sessions.size);
+        this.deps.leases
+          .release(stream.id, () => this.sessions.has(stream.id))
+          .catch((error: unknown) => {
+            // The lease lapses by itself; until then only this node could take the stream.
+            this.deps.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot release a stream lease');
+          });
+      },
+      takeover,
+    );
     this.deps.leases.attach(stream.id, session.id).catch((error: unknown) => {
       this.deps.logger.warn({ err: error, playbackId: stream.playbackId }, 'cannot name the session in the stream lease');
     });

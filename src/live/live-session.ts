@@ -437,7 +437,10 @@ export class LiveSession {
       return;
     }
     this.deps.metrics.transcoderSlow.inc({ action: 'ended' });
-    this.log.error({ speed }, `the transcoder still runs at ${speed}x real time with its cheapest encoding; ending the session (send a smaller source, or use a profile with fewer rungs)`);
+    this.log.error(
+      { speed },
+      `the transcoder still runs at ${speed}x real time with its cheapest encoding; ending the session (send a smaller source, or use a profile with fewer rungs)`,
+    );
     void this.stop('transcoder_overloaded');
   }
 
@@ -513,7 +516,9 @@ export class LiveSession {
     } catch (error) {
       this.log.error({ err: error }, 'error while ending the session');
     }
-    this.journal.update(HANDOVERS.has(reason) ? { state: 'handover', bytesIn: this.bytesIn() } : { state: 'ended', endedAt: this.deps.now(), endReason: reason, bytesIn: this.bytesIn() });
+    this.journal.update(
+      HANDOVERS.has(reason) ? { state: 'handover', bytesIn: this.bytesIn() } : { state: 'ended', endedAt: this.deps.now(), endReason: reason, bytesIn: this.bytesIn() },
+    );
     await this.journal.settled(JOURNAL_WAIT_MS);
     this.log.info({ reason }, 'session ended');
     this.setState('ended');

@@ -157,7 +157,7 @@ export class SessionOutput implements SessionMedia {
         }),
       onRunFailed: (error) =>
         this.deps.guard(() => {
-          this.deps.log.error({ err: error }, 'cannot write the stream\'s files; restarting the run');
+          this.deps.log.error({ err: error }, "cannot write the stream's files; restarting the run");
           this.restart('crashed');
         }),
     });

@@ -126,7 +126,9 @@ export class SessionRepository {
 
   /** Takes a session over for `node`: it is this node's from now on. */
   async adopt(id: string, node: string, patch: Partial<SessionRecord>): Promise<void> {
-    await this.db<SessionRow>('sessions').where({ id }).update({ ...toRow(patch), node });
+    await this.db<SessionRow>('sessions')
+      .where({ id })
+      .update({ ...toRow(patch), node });
   }
 
   async findById(id: string): Promise<SessionRecord | undefined> {
@@ -139,7 +141,10 @@ export class SessionRepository {
     const open = await this.db<SessionRow>('sessions').where({ node }).whereNull('ended_at');
     if (open.length === 0) return [];
     await this.db<SessionRow>('sessions')
-      .whereIn('id', open.map((row) => row.id))
+      .whereIn(
+        'id',
+        open.map((row) => row.id),
+      )
       .update({ ended_at: endedAt, end_reason: endReason, state: 'ended' });
     return open.map((row) => ({ ...toRecord(row), endedAt, endReason, state: 'ended' }));
   }

@@ -63,10 +63,19 @@ export function sessionView(facts: SessionFacts): LiveSessionInfo {
     transcoderRestarts: facts.transcoderRestarts,
     ingest: {
       ...(source?.video && {
-        video: { codec: source.video.codec, width: source.video.width, height: source.video.height, ...(source.video.frameRate !== undefined && { frameRate: source.video.frameRate }) },
+        video: {
+          codec: source.video.codec,
+          width: source.video.width,
+          height: source.video.height,
+          ...(source.video.frameRate !== undefined && { frameRate: source.video.frameRate }),
+        },
       }),
       ...(source?.audio && {
-        audio: { codec: source.audio.codec, ...(source.audio.sampleRate !== undefined && { sampleRate: source.audio.sampleRate }), ...(source.audio.channels !== undefined && { channels: source.audio.channels }) },
+        audio: {
+          codec: source.audio.codec,
+          ...(source.audio.sampleRate !== undefined && { sampleRate: source.audio.sampleRate }),
+          ...(source.audio.channels !== undefined && { channels: source.audio.channels }),
+        },
       }),
       ...(facts.bitrateKbps !== undefined && { bitrateKbps: Math.round(facts.bitrateKbps) }),
       ...(facts.keyframeIntervalMs !== undefined && { keyframeIntervalSeconds: facts.keyframeIntervalMs / 1000 }),
@@ -74,7 +83,14 @@ export function sessionView(facts: SessionFacts): LiveSessionInfo {
     },
     renditions: plan
       ? [
-          ...plan.video.map((v) => ({ name: v.name, kind: 'video' as const, mode: v.mode, width: v.width, height: v.height, ...(v.mode === 'encode' && { bitrateKbps: v.videoBitrateKbps }) })),
+          ...plan.video.map((v) => ({
+            name: v.name,
+            kind: 'video' as const,
+            mode: v.mode,
+            width: v.width,
+            height: v.height,
+            ...(v.mode === 'encode' && { bitrateKbps: v.videoBitrateKbps }),
+          })),
           ...plan.audio.map((a) => ({ name: a.name, kind: 'audio' as const, mode: a.mode, bitrateKbps: Math.round(a.bitrateKbps) })),
         ]
       : [],

@@ -66,7 +66,7 @@ export class SourceProbe {
   private videoConfig: VideoConfig | undefined;
   private videoConfigTag: MediaTag | undefined;
   private audioConfigTag: MediaTag | undefined;
-  private audioCodecSeen: MediaTag & { kind: 'audio' } | undefined;
+  private audioCodecSeen: (MediaTag & { kind: 'audio' }) | undefined;
   private videoSeen = false;
   private keyframeTimestamp: number | undefined;
   private media: MediaTag[] = [];

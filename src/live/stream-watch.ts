@@ -16,7 +16,11 @@ export class StreamWatch {
     intervalMs: number,
     logger: Logger,
   ) {
-    this.task = new PeriodicTask(intervalMs, () => this.checkOnce(), (error) => logger.warn({ err: error }, 'cannot check live streams against the database'));
+    this.task = new PeriodicTask(
+      intervalMs,
+      () => this.checkOnce(),
+      (error) => logger.warn({ err: error }, 'cannot check live streams against the database'),
+    );
   }
 
   start(): void {

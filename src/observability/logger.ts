@@ -46,7 +46,6 @@ function prettyStream(format: LoggerOptions['format']): DestinationStream | unde
   if (!wanted) return undefined;
   try {
     // A dev dependency: a production install without it falls back to JSON lines.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as (opts: object) => DestinationStream;
     return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
   } catch {

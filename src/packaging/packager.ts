@@ -137,7 +137,21 @@ export class Packager {
   private add(renditions: PackagerOptions['renditions'], nextMsn: number, discontinuities: number): void {
     const { layout, playbackId, sessionId } = this.options;
     for (const { name, kind } of renditions) {
-      this.renditions.set(name, { name, kind, dir: layout.renditionDir(playbackId, sessionId, name), discontinuity: false, discontinuities, nextMsn, msn: 0, partIndex: 0, sequence: 0, written: 0, endSeconds: 0, recent: [], recorded: [] });
+      this.renditions.set(name, {
+        name,
+        kind,
+        dir: layout.renditionDir(playbackId, sessionId, name),
+        discontinuity: false,
+        discontinuities,
+        nextMsn,
+        msn: 0,
+        partIndex: 0,
+        sequence: 0,
+        written: 0,
+        endSeconds: 0,
+        recent: [],
+        recorded: [],
+      });
     }
     this.reference ??= renditions.find((r) => r.kind === 'video')?.name;
   }
@@ -394,7 +408,8 @@ export class Packager {
       const file = path.join(state.dir, RECORDING_PLAYLIST);
       const previous = state.recorded.at(-1);
       if (!previous) state.recordingContinued = this.continuesRecording(file);
-      if (!previous && !state.recordingContinued) fs.writeFileSync(file, recordingHeader(state.msn, { segmentSeconds: this.options.segmentSeconds, ended: false }).join('\n') + '\n');
+      if (!previous && !state.recordingContinued)
+        fs.writeFileSync(file, recordingHeader(state.msn, { segmentSeconds: this.options.segmentSeconds, ended: false }).join('\n') + '\n');
       fs.appendFileSync(file, recordingEntry(recorded, previous?.init).join('\n') + '\n');
       state.recorded.push(recorded);
     } else {

@@ -106,7 +106,10 @@ export class Posters {
       const ok = exit.code === 0;
       this.options.metrics.posterRenders.inc({ result: ok ? 'ok' : 'failed' });
       if (!ok && !this.closed) {
-        this.options.logger.warn({ playbackId, segment: source.segment, code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-4), spawnError: exit.spawnError }, 'cannot make the poster');
+        this.options.logger.warn(
+          { playbackId, segment: source.segment, code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-4), spawnError: exit.spawnError },
+          'cannot make the poster',
+        );
       }
     } finally {
       this.active -= 1;

@@ -25,7 +25,11 @@ export class RetentionSweeper {
     private readonly files: StreamFiles,
     private readonly options: RetentionOptions,
   ) {
-    this.task = new PeriodicTask(options.intervalMs, () => this.sweepOnce(), (error) => options.logger.error({ err: error }, 'retention sweep failed'));
+    this.task = new PeriodicTask(
+      options.intervalMs,
+      () => this.sweepOnce(),
+      (error) => options.logger.error({ err: error }, 'retention sweep failed'),
+    );
   }
 
   start(): void {
@@ -53,7 +57,10 @@ export class RetentionSweeper {
         }
       }
       if (active) continue;
-      const masterChanged = await fs.stat(this.files.layout.streamMaster(playbackId)).then((s) => s.mtimeMs, () => undefined);
+      const masterChanged = await fs.stat(this.files.layout.streamMaster(playbackId)).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      );
       if (masterChanged !== undefined && masterChanged < cutoff) await this.files.removeStreamEntry(playbackId);
       // An empty stream folder goes too; rmdir refuses a folder that is not empty.
       await fs.rmdir(this.files.layout.sessionsDir(playbackId)).catch(() => undefined);

@@ -27,9 +27,7 @@ export interface SegmentInfo {
 }
 
 export type TimelineEvent =
-  | { type: 'part'; msn: number; part: PartInfo; start?: Omit<SegmentInfo, 'msn' | 'parts' | 'duration'> }
-  | { type: 'segment'; msn: number; duration: number }
-  | { type: 'ended' };
+  { type: 'part'; msn: number; part: PartInfo; start?: Omit<SegmentInfo, 'msn' | 'parts' | 'duration'> } | { type: 'segment'; msn: number; duration: number } | { type: 'ended' };
 
 export interface TimelineOptions {
   /** Complete segments in the live window. */

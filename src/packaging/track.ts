@@ -6,7 +6,6 @@ export const VIDEO_TIMESCALE = 90_000;
 /** Samples an AAC frame holds, and so the ticks between frames at the sample rate. */
 export const AAC_FRAME_SAMPLES = 1024;
 
-
 export type PackagedVideoCodec = 'h264' | 'hevc' | 'av1';
 
 /** The codec string of a source whose sequence header gave none (a main profile, a common level). */

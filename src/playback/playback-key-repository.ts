@@ -29,7 +29,10 @@ export class PlaybackKeyRepository {
 
   /** Active keys first, newest first; revoked ones stay listed for the record. */
   async list(): Promise<PlaybackKeyRecord[]> {
-    const rows = await this.db<KeyRow>('playback_keys').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    const rows = await this.db<KeyRow>('playback_keys').orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ]);
     return rows.map(toRecord).sort((a, b) => Number(a.revokedAt !== null) - Number(b.revokedAt !== null));
   }
 
@@ -40,7 +43,13 @@ export class PlaybackKeyRepository {
 
   /** The newest active key, which the API signs with. */
   async newestActive(): Promise<{ id: string; secret: string } | undefined> {
-    return this.db<KeyRow>('playback_keys').whereNull('revoked_at').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first('id', 'secret');
+    return this.db<KeyRow>('playback_keys')
+      .whereNull('revoked_at')
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .first('id', 'secret');
   }
 
   /** False when there is no such active key. */

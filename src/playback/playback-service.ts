@@ -39,7 +39,11 @@ export class PlaybackService {
       announce?: () => void;
     },
   ) {
-    this.task = new PeriodicTask(deps.refreshMs, () => this.refresh(), (error) => deps.logger.warn({ err: error }, 'could not refresh the signed streams and playback keys'));
+    this.task = new PeriodicTask(
+      deps.refreshMs,
+      () => this.refresh(),
+      (error) => deps.logger.warn({ err: error }, 'could not refresh the signed streams and playback keys'),
+    );
   }
 
   async start(): Promise<void> {

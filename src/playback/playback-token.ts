@@ -41,9 +41,7 @@ export function signPlaybackToken(claims: PlaybackClaims, key: SigningKey): stri
   return `${header}.${payload}.${signature(`${header}.${payload}`, key.secret)}`;
 }
 
-export type Parsed =
-  | { ok: true; keyId: string; claims: PlaybackClaims; signed: string; signature: Buffer }
-  | { ok: false; reason: string };
+export type Parsed = { ok: true; keyId: string; claims: PlaybackClaims; signed: string; signature: Buffer } | { ok: false; reason: string };
 
 /**
  * A token's parts, checked for shape only: three base64url parts, a header asking for HS256 with

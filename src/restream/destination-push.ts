@@ -160,7 +160,12 @@ export class DestinationPush {
     for (const tag of this.start.headers) transcoder.write(tag.bytes);
     transcoder.start({
       inputs: [{ options: ['-hide_banner', '-nostdin', '-analyzeduration', '100000', '-f', 'flv'], source: 'pipe:0' }],
-      outputs: [{ options: ['-map', '0', '-c', 'copy', '-f', 'flv', '-rw_timeout', String(this.settings.connectTimeoutMs * 1000), '-stats_period', '1'], target: `${this.target.url.replace(/\/+$/, '')}/${this.target.streamKey}` }],
+      outputs: [
+        {
+          options: ['-map', '0', '-c', 'copy', '-f', 'flv', '-rw_timeout', String(this.settings.connectTimeoutMs * 1000), '-stats_period', '1'],
+          target: `${this.target.url.replace(/\/+$/, '')}/${this.target.streamKey}`,
+        },
+      ],
     });
     this.connectTimer = setTimeout(() => {
       if (this.transcoder === transcoder && this.current !== 'live') this.giveUp('no answer from the destination');

@@ -59,7 +59,14 @@ export class DestinationRepository {
 
   /** Oldest first: the order they were added in. */
   async listByStream(streamId: string): Promise<DestinationRecord[]> {
-    return (await this.db<DestinationRow>('destinations').where({ stream_id: streamId }).orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }])).map(toRecord);
+    return (
+      await this.db<DestinationRow>('destinations')
+        .where({ stream_id: streamId })
+        .orderBy([
+          { column: 'created_at', order: 'asc' },
+          { column: 'id', order: 'asc' },
+        ])
+    ).map(toRecord);
   }
 
   async countByStream(streamId: string): Promise<number> {
@@ -76,6 +83,8 @@ export class DestinationRepository {
   }
 
   async setStatus(id: string, status: DestinationStatus, lastError: string | null, at: number): Promise<void> {
-    await this.db<DestinationRow>('destinations').where({ id }).update({ status, last_error: lastError === null ? null : lastError.slice(0, 500), status_at: at });
+    await this.db<DestinationRow>('destinations')
+      .where({ id })
+      .update({ status, last_error: lastError === null ? null : lastError.slice(0, 500), status_at: at });
   }
 }

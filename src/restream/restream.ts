@@ -40,7 +40,10 @@ export class Restream {
   /** A publisher's tracks are known (the first, or one that came back). */
   begin(start: PushStart, videoCodec: VideoCodec | undefined): void {
     this.start = start;
-    this.refused = videoCodec !== undefined && !RESTREAMABLE.has(videoCodec) ? `${videoCodec.toUpperCase()} cannot be restreamed: this origin's ffmpeg writes no Enhanced RTMP; send H.264 to restream` : undefined;
+    this.refused =
+      videoCodec !== undefined && !RESTREAMABLE.has(videoCodec)
+        ? `${videoCodec.toUpperCase()} cannot be restreamed: this origin's ffmpeg writes no Enhanced RTMP; send H.264 to restream`
+        : undefined;
     for (const push of this.pushes.values()) this.startPush(push);
   }
 
@@ -99,6 +102,8 @@ export class Restream {
   }
 
   private record(id: string, status: DestinationStatus, lastError: string | null): void {
-    this.deps.destinations.setStatus(id, status, lastError, this.deps.now()).catch((error: unknown) => this.deps.logger.warn({ err: (error as Error).message }, 'cannot record a restream destination status'));
+    this.deps.destinations
+      .setStatus(id, status, lastError, this.deps.now())
+      .catch((error: unknown) => this.deps.logger.warn({ err: (error as Error).message }, 'cannot record a restream destination status'));
   }
 }

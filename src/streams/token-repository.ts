@@ -68,7 +68,10 @@ export class TokenRepository {
 
   /** Active tokens first, newest first; revoked ones stay listed for the record. */
   async list(): Promise<ApiTokenRecord[]> {
-    const rows = await this.db<TokenRow>('api_tokens').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    const rows = await this.db<TokenRow>('api_tokens').orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ]);
     return rows.map(toRecord).sort((a, b) => Number(a.revokedAt !== null) - Number(b.revokedAt !== null));
   }
 

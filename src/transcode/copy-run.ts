@@ -6,7 +6,6 @@ import type { MediaSink } from '../packaging/packager';
 import { AAC_FRAME_SAMPLES, FALLBACK_CODEC_STRINGS, isPackagedVideo, VIDEO_TIMESCALE, ticks, type AudioTrack, type VideoTrack } from '../packaging/track';
 import type { RunOutput, TranscoderExit } from './transcoder';
 
-
 /**
  * Silence for a publisher that came back without audio: AAC-LC, 48 kHz, stereo. A raw frame with
  * no spectral data decodes to zeros at any position, so the same nine bytes serve every frame
@@ -87,7 +86,15 @@ export class CopyRun implements RunOutput {
         if (!sampleRate || tag.data.length < 2) return;
         this.audioRate = sampleRate;
         this.nextAudioDts = undefined;
-        const track: AudioTrack = { kind: 'audio', codec: 'aac', config: Buffer.from(tag.data), codecString: tag.config.codecString ?? 'mp4a.40.2', sampleRate, channels: tag.config.channels ?? 2, timescale: sampleRate };
+        const track: AudioTrack = {
+          kind: 'audio',
+          codec: 'aac',
+          config: Buffer.from(tag.data),
+          codecString: tag.config.codecString ?? 'mp4a.40.2',
+          sampleRate,
+          channels: tag.config.channels ?? 2,
+          timescale: sampleRate,
+        };
         sink.track(audio, track);
         return;
       }

@@ -84,6 +84,7 @@ export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
     const frameRate = rendition.frameRate ?? plan.frameRate;
     const segments = plan.keyframes === 'source' ? SOURCE_KEYFRAMES_GOP_SEGMENTS : 1;
     const gop = Math.max(1, Math.round(frameRate * job.segmentSeconds * segments));
+    // prettier-ignore
     out.push(
       '-map', `[v${i}]`,
       `-c:v:${i}`, 'libx264',
@@ -97,6 +98,7 @@ export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
     if (plan.keyframes === 'grid') out.push(`-keyint_min:v:${i}`, String(gop));
   });
   if (encoded.video.length > 0) {
+    // prettier-ignore
     out.push(
       '-preset', job.preset,
       '-tune', 'zerolatency',
@@ -113,6 +115,7 @@ export function buildFfmpegArgs(job: TranscodeJob): EncodingRun | undefined {
     out.push('-map', '0:a:0', `-c:a:${i}`, 'aac', `-b:a:${i}`, `${audio.bitrateKbps}k`, `-ac:a:${i}`, String(Math.min(audio.channels, 2)));
   });
 
+  // prettier-ignore
   out.push(
     '-metadata', `comment=${job.label}`,
     '-f', 'mp4',
@@ -151,6 +154,7 @@ export function buildPosterArgs(job: PosterJob): FfmpegArgs {
     inputs: [{ options: ['-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1'], source: `concat:${job.init}|${job.segment}` }],
     outputs: [
       {
+        // prettier-ignore
         options: [
           '-map', '0:v:0',
           '-frames:v', '1',
@@ -166,11 +170,7 @@ export function buildPosterArgs(job: PosterJob): FfmpegArgs {
 
 /** The argument vector as ffmpeg receives it from fluent-ffmpeg (which adds -y for file outputs). */
 export function toArgv(args: FfmpegArgs): string[] {
-  return [
-    ...args.inputs.flatMap((input) => [...input.options, '-i', input.source]),
-    '-y',
-    ...args.outputs.flatMap((output) => [...output.options, output.target]),
-  ];
+  return [...args.inputs.flatMap((input) => [...input.options, '-i', input.source]), '-y', ...args.outputs.flatMap((output) => [...output.options, output.target])];
 }
 
 /**

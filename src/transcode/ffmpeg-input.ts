@@ -84,7 +84,15 @@ class Fmp4Input implements FfmpegStdin {
       this.video = { kind: 'video', codec: tag.codec, config: Buffer.from(tag.data), codecString: tag.config.codecString ?? '', width, height, timescale: VIDEO_TIMESCALE };
     } else if (tag.kind === 'audio' && this.tracks.audio && tag.codec === 'aac' && tag.config?.sampleRate) {
       const rate = tag.config.sampleRate;
-      this.audio = { kind: 'audio', codec: 'aac', config: Buffer.from(tag.data), codecString: tag.config.codecString ?? '', sampleRate: rate, channels: tag.config.channels ?? 2, timescale: rate };
+      this.audio = {
+        kind: 'audio',
+        codec: 'aac',
+        config: Buffer.from(tag.data),
+        codecString: tag.config.codecString ?? '',
+        sampleRate: rate,
+        channels: tag.config.channels ?? 2,
+        timescale: rate,
+      };
     }
     if ((this.tracks.video && !this.video) || (this.tracks.audio && !this.audio)) return [];
     this.started = true;

@@ -117,7 +117,12 @@ export class Fmp4Reader {
         let at = (entries.dataOffset ?? dataStart) - dataStart;
         for (const entry of entries.samples) {
           if (at < 0 || at + entry.size > mdat.length - 8) throw new Fmp4FormatError('a sample outside its mdat');
-          this.events.sample(index, { dts, compositionOffset: entry.compositionOffset, keyframe: (entry.flags & SAMPLE_IS_NON_SYNC) === 0, data: mdat.subarray(8 + at, 8 + at + entry.size) });
+          this.events.sample(index, {
+            dts,
+            compositionOffset: entry.compositionOffset,
+            keyframe: (entry.flags & SAMPLE_IS_NON_SYNC) === 0,
+            data: mdat.subarray(8 + at, 8 + at + entry.size),
+          });
           at += entry.size;
           dts += entry.duration;
         }
@@ -155,7 +160,7 @@ interface BoxSpan {
 /** The boxes between `from` and `to` (a container's contents), each checked to fit. */
 function children(bytes: Buffer, from: number, to: number): BoxSpan[] {
   const spans: BoxSpan[] = [];
-  for (let at = from; at + 8 <= to; ) {
+  for (let at = from; at + 8 <= to;) {
     const size = bytes.readUInt32BE(at);
     if (size < 8 || at + size > to) throw new Fmp4FormatError('a box that does not fit in its container');
     spans.push({ type: bytes.toString('latin1', at + 4, at + 8), start: at, end: at + size });
@@ -295,8 +300,10 @@ function decoderSpecificInfo(descriptors: Buffer): Buffer | undefined {
       if ((byte & 0x80) === 0) break;
     }
     if (tag === 0x05) return Buffer.from(descriptors.subarray(i, i + length));
-    if (tag === 0x03) at = i + 3; // ES_ID and flags (no URL or OCR in what ffmpeg writes)
-    else if (tag === 0x04) at = i + 13; // DecoderConfigDescriptor's fixed fields
+    if (tag === 0x03)
+      at = i + 3; // ES_ID and flags (no URL or OCR in what ffmpeg writes)
+    else if (tag === 0x04)
+      at = i + 13; // DecoderConfigDescriptor's fixed fields
     else at = i + length;
   }
   return undefined;

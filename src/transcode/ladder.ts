@@ -194,13 +194,15 @@ function planAudio(source: SourceInfo, options: LadderOptions): AudioRendition[]
   const copyable = audio.codec === 'aac' && (audio.channels ?? 2) <= 2;
   const bitrates = options.profile.kind === 'passthrough' ? [options.audioBitrateKbps] : distinctAudioBitrates(options);
   if (copyable && bitrates.length === 1) {
-    return [{
-      name: 'audio',
-      mode: 'copy',
-      bitrateKbps: audio.bitrateKbps ?? DEFAULT_COPIED_AUDIO_KBPS,
-      channels: audio.channels ?? 2,
-      codecString: audio.codecString ?? 'mp4a.40.2',
-    }];
+    return [
+      {
+        name: 'audio',
+        mode: 'copy',
+        bitrateKbps: audio.bitrateKbps ?? DEFAULT_COPIED_AUDIO_KBPS,
+        channels: audio.channels ?? 2,
+        codecString: audio.codecString ?? 'mp4a.40.2',
+      },
+    ];
   }
   return bitrates.map((bitrateKbps) => ({
     name: bitrates.length === 1 ? 'audio' : `audio_${bitrateKbps}k`,
@@ -222,13 +224,7 @@ function audioGroupFor(rung: RungConfig, audio: AudioRendition[], options: Ladde
   return audio.find((a) => a.bitrateKbps === wanted)?.name ?? audio[0]?.name;
 }
 
-function encodedRendition(
-  rung: RungConfig,
-  sourceWidth: number,
-  sourceHeight: number,
-  sourceFrameRate: number | undefined,
-  audioGroup: string | undefined,
-): EncodedVideo {
+function encodedRendition(rung: RungConfig, sourceWidth: number, sourceHeight: number, sourceFrameRate: number | undefined, audioGroup: string | undefined): EncodedVideo {
   const height = evenFloor(rung.height);
   const width = evenRound((sourceWidth * height) / sourceHeight);
   const capped = rung.maxFps !== undefined && (sourceFrameRate === undefined || sourceFrameRate > rung.maxFps);
@@ -249,7 +245,9 @@ function encodedRendition(
     bufsizeKbps: maxrateKbps * 2,
     profile,
     level,
-    codecString: `avc1.${profile === 'high' ? '6400' : '4d40'}${Math.round(Number(level) * 10).toString(16).padStart(2, '0')}`,
+    codecString: `avc1.${profile === 'high' ? '6400' : '4d40'}${Math.round(Number(level) * 10)
+      .toString(16)
+      .padStart(2, '0')}`,
     ...(audioGroup !== undefined && { audioGroup }),
   };
 }

@@ -25,7 +25,11 @@ export class WebhookDispatcher {
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
   ) {
-    this.task = new PeriodicTask(options.pollMs, () => this.sendDue(), (error) => logger.warn({ err: error }, 'webhook dispatch failed; will retry'));
+    this.task = new PeriodicTask(
+      options.pollMs,
+      () => this.sendDue(),
+      (error) => logger.warn({ err: error }, 'webhook dispatch failed; will retry'),
+    );
   }
 
   start(): void {
@@ -85,7 +89,14 @@ export class WebhookDispatcher {
       status = response.status;
       await response.body?.cancel();
       if (status >= 200 && status < 300) {
-        await this.repository.settle(delivery.id, { status: 'succeeded', attempts, nextAttemptAt: delivery.nextAttemptAt, lastStatus: status, lastError: null, deliveredAt: this.now() });
+        await this.repository.settle(delivery.id, {
+          status: 'succeeded',
+          attempts,
+          nextAttemptAt: delivery.nextAttemptAt,
+          lastStatus: status,
+          lastError: null,
+          deliveredAt: this.now(),
+        });
         this.metrics.webhookDeliveries.inc({ outcome: 'succeeded' });
         return;
       }

@@ -105,7 +105,12 @@ export class WebhookRepository {
   }
 
   async list(): Promise<Webhook[]> {
-    return (await this.db<WebhookRow>('webhooks').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])).map(toWebhook);
+    return (
+      await this.db<WebhookRow>('webhooks').orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+    ).map(toWebhook);
   }
 
   async update(id: string, changes: Partial<Pick<Webhook, 'url' | 'description' | 'events' | 'enabled' | 'secret'>>): Promise<void> {
@@ -168,7 +173,10 @@ export class WebhookRepository {
     return claimed;
   }
 
-  async settle(id: string, outcome: { status: DeliveryStatus; attempts: number; nextAttemptAt: number; lastStatus: number | null; lastError: string | null; deliveredAt: number | null }): Promise<void> {
+  async settle(
+    id: string,
+    outcome: { status: DeliveryStatus; attempts: number; nextAttemptAt: number; lastStatus: number | null; lastError: string | null; deliveredAt: number | null },
+  ): Promise<void> {
     await this.db<DeliveryRow>('webhook_deliveries').where({ id }).update({
       status: outcome.status,
       attempts: outcome.attempts,

@@ -34,7 +34,10 @@ describe('the player follows the stream: offline, live, ended, back again', () =
   test('an offline page says so, then starts playing by itself when the stream goes live', async () => {
     const { origin } = env;
     const stream = await createStream(origin, 'Quiet channel');
-    for (const [name, size] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+    for (const [name, size] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
       const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, size);
       await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'offline');
       expect(await player.page.textContent('[data-role=title]')).toBe('Offline');
@@ -141,7 +144,14 @@ describe('the player follows the stream: offline, live, ended, back again', () =
 
     // Every HLS request fails for 25 s: longer than hls.js's own retries, so its errors turn fatal.
     const messages = new Set<string>();
-    const collect = setInterval(() => void player.page.textContent('[data-role=message]').then((text) => messages.add(text ?? '')).catch(() => undefined), 250);
+    const collect = setInterval(
+      () =>
+        void player.page
+          .textContent('[data-role=message]')
+          .then((text) => messages.add(text ?? ''))
+          .catch(() => undefined),
+      250,
+    );
     await player.page.route('**/hls/**', (route) => route.abort('connectionreset'));
     await player.page.waitForFunction(() => ['buffering', 'recovering'].includes(document.getElementById('player')!.dataset.state ?? ''), undefined, { timeout: 30_000 });
     await sleep(25_000);

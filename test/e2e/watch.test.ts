@@ -32,7 +32,10 @@ describe('the watch page in headless Chromium', () => {
     expect(await desktop.page.textContent('h1')).toBe('Live in the browser');
     expect((await desktop.page.locator('[data-role=quality-menu] [role=menuitemradio]').allTextContents()).slice(1)).toEqual(['720p', '480p', '360p']);
     expect(await desktop.page.isHidden('[data-role=overlay]')).toBe(true);
-    fs.writeFileSync(artifactPath('startup.json'), JSON.stringify({ firstFrameMs: Math.round(firstFrameMs), note: 'navigation start to the first video frame, live 720p ladder, headless Chromium, loopback' }, null, 2));
+    fs.writeFileSync(
+      artifactPath('startup.json'),
+      JSON.stringify({ firstFrameMs: Math.round(firstFrameMs), note: 'navigation start to the first video frame, live 720p ladder, headless Chromium, loopback' }, null, 2),
+    );
 
     const wide = await layoutOf(desktop.page);
     expect(wide.scrollWidth).toBeLessThanOrEqual(wide.viewport.width);
@@ -75,16 +78,20 @@ describe('the watch page in headless Chromium', () => {
     await desktop.close();
   });
 
-  test('low latency: hls.js sits the playlist\'s PART-HOLD-BACK behind the live edge and the stats show it against its target', async () => {
+  test("low latency: hls.js sits the playlist's PART-HOLD-BACK behind the live edge and the stats show it against its target", async () => {
     const { origin } = env;
     const stream = await goLive(origin, 'Low latency', { width: 640, height: 360 }, { profile: 'passthrough' });
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, DESKTOP);
     await player.playsFor(8);
     await player.page.click('[data-role=stats-toggle]');
-    const latency = await player.page.waitForFunction(() => {
-      const text = document.querySelector('[data-stat=latency]')?.textContent ?? '';
-      return /^[\d.]+ s \(target [\d.]+ s\)$/.test(text) ? text : undefined;
-    }, undefined, { timeout: 10_000 });
+    const latency = await player.page.waitForFunction(
+      () => {
+        const text = document.querySelector('[data-stat=latency]')?.textContent ?? '';
+        return /^[\d.]+ s \(target [\d.]+ s\)$/.test(text) ? text : undefined;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
     const [, seconds, target] = /^([\d.]+) s \(target ([\d.]+) s\)$/.exec((await latency.jsonValue()) as string)!;
     // PART-HOLD-BACK: three parts of 0.334 s; hls.js adds a second for each stall it had, which a
     // loaded machine can cause.
@@ -162,7 +169,11 @@ describe('the watch page in headless Chromium', () => {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     expect(await page.isHidden('[data-role=quality-menu]')).toBe(true);
-    expect(await page.evaluate(() => [document.activeElement!.getAttribute('data-role'), document.activeElement!.textContent, document.querySelector('video')!.volume])).toEqual(['quality', '720p', 1]);
+    expect(await page.evaluate(() => [document.activeElement!.getAttribute('data-role'), document.activeElement!.textContent, document.querySelector('video')!.volume])).toEqual([
+      'quality',
+      '720p',
+      1,
+    ]);
     expect(player.errors).toEqual([]);
     await player.close();
   });
@@ -210,7 +221,8 @@ describe('the watch page in headless Chromium', () => {
     const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, DESKTOP);
     const { page } = player;
     await player.playsFor(3);
-    const video = () => page.evaluate(() => ({ muted: document.querySelector('video')!.muted, paused: document.querySelector('video')!.paused, volume: document.querySelector('video')!.volume }));
+    const video = () =>
+      page.evaluate(() => ({ muted: document.querySelector('video')!.muted, paused: document.querySelector('video')!.paused, volume: document.querySelector('video')!.volume }));
 
     await page.keyboard.press('m');
     expect((await video()).muted).toBe(false);
@@ -261,7 +273,9 @@ describe('the watch page in headless Chromium', () => {
     await page.keyboard.press(' ');
     await page.waitForFunction(() => document.querySelector('[data-role=live-edge]')!.classList.contains('behind'), undefined, { timeout: 15_000 });
     await page.click('[data-role=live-edge]');
-    await page.waitForFunction(() => !document.querySelector('video')!.paused && document.querySelector('[data-role=live-edge]')!.classList.contains('at-edge'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => !document.querySelector('video')!.paused && document.querySelector('[data-role=live-edge]')!.classList.contains('at-edge'), undefined, {
+      timeout: 10_000,
+    });
 
     await page.keyboard.press('f');
     await page.waitForFunction(() => document.fullscreenElement?.id === 'player', undefined, { timeout: 5000 });

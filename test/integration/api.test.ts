@@ -15,14 +15,31 @@ describeDatabases('HTTP API', (kind) => {
   });
   afterAll(() => origin.close());
 
-
   describe('streams', () => {
     test('POST answers 201 with the key and the URLs of the contract', async () => {
       const response = await origin.api('POST', '/api/v1/streams', { body: { name: 'My show' } });
       expect(response.status).toBe(201);
       const stream = response.body;
       expect(Object.keys(stream).sort()).toEqual(
-        ['id', 'name', 'playbackId', 'streamKey', 'ingestUrl', 'ingestUrls', 'hlsUrl', 'playerUrl', 'status', 'enabled', 'profile', 'record', 'reconnectWindowSeconds', 'latencyMode', 'playback', 'createdAt', 'updatedAt'].sort(),
+        [
+          'id',
+          'name',
+          'playbackId',
+          'streamKey',
+          'ingestUrl',
+          'ingestUrls',
+          'hlsUrl',
+          'playerUrl',
+          'status',
+          'enabled',
+          'profile',
+          'record',
+          'reconnectWindowSeconds',
+          'latencyMode',
+          'playback',
+          'createdAt',
+          'updatedAt',
+        ].sort(),
       );
       expect(stream).toMatchObject({
         name: 'My show',
@@ -230,7 +247,9 @@ describeDatabases('HTTP API', (kind) => {
 
   describe('webhooks', () => {
     test('register, read, change, rotate, remove; the secret only when created or rotated', async () => {
-      const created = await origin.api('POST', '/api/v1/webhooks', { body: { url: 'https://hooks.example.com/origin', description: 'ops', events: ['stream.live', 'stream.idle'] } });
+      const created = await origin.api('POST', '/api/v1/webhooks', {
+        body: { url: 'https://hooks.example.com/origin', description: 'ops', events: ['stream.live', 'stream.idle'] },
+      });
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ url: 'https://hooks.example.com/origin', description: 'ops', events: ['stream.live', 'stream.idle'], enabled: true });
       expect(created.body.secret).toMatch(/^whsec_/);
@@ -251,7 +270,13 @@ describeDatabases('HTTP API', (kind) => {
     test('all events by default; URLs must be http(s) without credentials; events must be known', async () => {
       const all = await origin.api('POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:9/x' } });
       expect(all.body.events).toEqual(['stream.live', 'stream.idle', 'stream.disconnected', 'stream.key_reset', 'stream.deleted', 'stream.restream_failed']);
-      for (const body of [{ url: 'ftp://example.com/' }, { url: 'https://user:pw@example.com/' }, { url: 'not a url' }, { url: 'https://example.com/', events: ['stream.exploded'] }, { url: 'https://example.com/', events: [] }]) {
+      for (const body of [
+        { url: 'ftp://example.com/' },
+        { url: 'https://user:pw@example.com/' },
+        { url: 'not a url' },
+        { url: 'https://example.com/', events: ['stream.exploded'] },
+        { url: 'https://example.com/', events: [] },
+      ]) {
         const response = await origin.api('POST', '/api/v1/webhooks', { body });
         expect(response.status).toBe(400);
         expect(response.body.error.code).toBe('invalid_body');
@@ -269,7 +294,11 @@ describeDatabases('HTTP API', (kind) => {
       const page = await origin.api('GET', '/api/v1/audit?limit=100');
       expect(page.status).toBe(200);
       const entries = page.body.data as Array<Record<string, any>>;
-      expect(entries.find((e) => e.action === 'streams.create' && e.target === `stream:${created.id}`)).toMatchObject({ outcome: 'ok', status: 201, token: { id: 'env', name: 'ADMIN_TOKEN' } });
+      expect(entries.find((e) => e.action === 'streams.create' && e.target === `stream:${created.id}`)).toMatchObject({
+        outcome: 'ok',
+        status: 201,
+        token: { id: 'env', name: 'ADMIN_TOKEN' },
+      });
       expect(entries.find((e) => e.action === 'streams.update' && e.target === `stream:${created.id}`)).toMatchObject({ outcome: 'ok', status: 200 });
       expect(entries.find((e) => e.action === 'streams.create' && e.token.name === 'auditor-reader')).toMatchObject({ outcome: 'forbidden', status: 403 });
       expect(entries.find((e) => e.target === 'stream:ZZZZZZZZZZZZZZZZ')).toMatchObject({ outcome: 'not_found', status: 404 });
@@ -283,15 +312,21 @@ describeDatabases('HTTP API', (kind) => {
       const created = await origin.api('POST', '/api/v1/streams', { body: { name: 'Contract' } });
       StreamWithKey.strict().parse(created.body);
       StreamBody.strict().parse((await origin.api('GET', `/api/v1/streams/${created.body.id}`)).body);
-      pageOf(StreamBody.strict(), 'x').strict().parse((await origin.api('GET', '/api/v1/streams?limit=3')).body);
+      pageOf(StreamBody.strict(), 'x')
+        .strict()
+        .parse((await origin.api('GET', '/api/v1/streams?limit=3')).body);
       PublicStreamBody.strict().parse((await origin.api('GET', `/api/v1/public/streams/${created.body.playbackId}`, { token: null })).body);
       const token = await origin.api('POST', '/api/v1/tokens', { body: { name: 'c', scope: 'read' } });
       TokenWithSecret.strict().parse(token.body);
-      pageOf(TokenBody.strict(), 'x').strict().parse((await origin.api('GET', '/api/v1/tokens')).body);
+      pageOf(TokenBody.strict(), 'x')
+        .strict()
+        .parse((await origin.api('GET', '/api/v1/tokens')).body);
       const hook = await origin.api('POST', '/api/v1/webhooks', { body: { url: 'https://example.com/h' } });
       WebhookWithSecret.strict().parse(hook.body);
       WebhookBody.strict().parse((await origin.api('GET', `/api/v1/webhooks/${hook.body.id}`)).body);
-      pageOf(AuditBody.strict(), 'x').strict().parse((await origin.api('GET', '/api/v1/audit')).body);
+      pageOf(AuditBody.strict(), 'x')
+        .strict()
+        .parse((await origin.api('GET', '/api/v1/audit')).body);
       ErrorBody.strict().parse((await origin.api('GET', '/api/v1/streams/AAAAAAAAAAAAAAAA')).body);
     });
 
@@ -300,7 +335,9 @@ describeDatabases('HTTP API', (kind) => {
       expect(response.status).toBe(200);
       const doc = response.body;
       expect(doc.openapi).toBe('3.0.3');
-      const operations = Object.values(doc.paths as Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>>).flatMap((item) => Object.values(item));
+      const operations = Object.values(doc.paths as Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>>).flatMap((item) =>
+        Object.values(item),
+      );
       expect(operations.map((op) => op.operationId).sort()).toEqual(
         [
           'audit.list',

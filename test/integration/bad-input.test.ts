@@ -117,7 +117,11 @@ describeDatabases('malformed requests', (kind) => {
 
   test.each(CASES.map((c) => [c.label, c] as const))('%s: a clear answer, no 5xx', async (...[, c]) => {
     const path = c.path.replace(S, streamId).replace(W, webhookId);
-    const response = await origin.api(c.method, path, { ...(c.body !== undefined && { body: c.body }), ...(c.headers && { headers: c.headers }), ...(c.token !== undefined && { token: c.token }) });
+    const response = await origin.api(c.method, path, {
+      ...(c.body !== undefined && { body: c.body }),
+      ...(c.headers && { headers: c.headers }),
+      ...(c.token !== undefined && { token: c.token }),
+    });
     expect(response.status).toBeLessThan(500);
     if (c.accepted) {
       expect(response.status).toBe(201);

@@ -24,11 +24,17 @@ describe('the shipped nginx caching tier (deploy/nginx/live-origin.conf) in fron
   test('viewers waiting for the next part share one held request and one fetch of the part; segments are cached; players are counted by their presence reports, which pass the cache', async () => {
     const stream = await createStream(env.origin, 'Behind a cache', { profile: 'passthrough' });
     startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
-    const master = await waitFor(async () => {
-      const response = await fetch(`${tier.url}/hls/${stream.playbackId}/master.m3u8`);
-      return response.status === 200 ? response.text() : undefined;
-    }, { what: 'the master through nginx', timeoutMs: 20_000 });
-    const playlistUrl = new URL(master.split('\n').find((line) => line.endsWith('index.m3u8'))!, `${tier.url}/hls/${stream.playbackId}/`).toString();
+    const master = await waitFor(
+      async () => {
+        const response = await fetch(`${tier.url}/hls/${stream.playbackId}/master.m3u8`);
+        return response.status === 200 ? response.text() : undefined;
+      },
+      { what: 'the master through nginx', timeoutMs: 20_000 },
+    );
+    const playlistUrl = new URL(
+      master.split('\n').find((line) => line.endsWith('index.m3u8'))!,
+      `${tier.url}/hls/${stream.playbackId}/`,
+    ).toString();
     await waitFor(async () => parseMediaPlaylist(await (await fetch(playlistUrl)).text()).segments.length >= 2, { what: 'two segments', timeoutMs: 15_000 });
 
     // As players do: each blocking request asks for the part the previous answer's hint names.
@@ -40,7 +46,9 @@ describe('the shipped nginx caching tier (deploy/nginx/live-origin.conf) in fron
       const playlistsBefore = await answered(env.origin.metrics, 'playlist');
       const partsBefore = await answered(env.origin.metrics, 'part');
       const blocking = `${playlistUrl}?_HLS_msn=${msn}&_HLS_part=${part}`;
-      const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(blocking).then(async (r) => ({ status: r.status, text: await r.text(), cache: r.headers.get('x-cache') }))));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => fetch(blocking).then(async (r) => ({ status: r.status, text: await r.text(), cache: r.headers.get('x-cache') }))),
+      );
       expect(answers.every((a) => a.status === 200 && a.text.includes(`seg_${msn}.${part}.m4s"`))).toBe(true);
       expect(new Set(answers.map((a) => a.text)).size).toBe(1);
       expect(await answered(env.origin.metrics, 'playlist')).toBe(playlistsBefore + 1);
@@ -62,7 +70,9 @@ describe('the shipped nginx caching tier (deploy/nginx/live-origin.conf) in fron
     expect(['HIT', 'MISS', 'EXPIRED', 'REVALIDATED', 'UPDATING']).toContain((await fetch(`${playlistUrl}?vsid=cached-viewer-1`)).headers.get('x-cache'));
     // (The cache's own id-less fetches count as one viewer: its address.)
     const before = env.origin.viewers.count(stream.playbackId);
-    const reports = await Promise.all(['reporting-viewer-1', 'reporting-viewer-2'].map((id) => fetch(`${tier.url}/hls/${stream.playbackId}/viewers?vsid=${id}`, { method: 'POST' })));
+    const reports = await Promise.all(
+      ['reporting-viewer-1', 'reporting-viewer-2'].map((id) => fetch(`${tier.url}/hls/${stream.playbackId}/viewers?vsid=${id}`, { method: 'POST' })),
+    );
     expect(reports.map((report) => report.status)).toEqual([204, 204]);
     expect(env.origin.viewers.count(stream.playbackId)).toBe(before + 2);
     await env.origin.registry.stopStream(stream.id, 'kicked');

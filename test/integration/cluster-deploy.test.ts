@@ -156,10 +156,13 @@ class Viewer {
     expect(stream.hlsUrl.startsWith(cache.url)).toBe(true);
     stopPublishing = keepPublishing(stream.streamKey);
 
-    const master = await waitFor(async () => {
-      const response = await fetch(stream.hlsUrl);
-      return response.status === 200 && response.text();
-    }, { what: 'the master through the cache', timeoutMs: 30_000 });
+    const master = await waitFor(
+      async () => {
+        const response = await fetch(stream.hlsUrl);
+        return response.status === 200 && response.text();
+      },
+      { what: 'the master through the cache', timeoutMs: 30_000 },
+    );
     const playlistUrl = new URL(parseMaster(master).variants[0]!.uri, stream.hlsUrl).toString();
     await waitFor(async () => parseMediaPlaylist(await (await fetch(playlistUrl)).text()).segments.length >= 2, { what: 'two segments', timeoutMs: 20_000 });
 
@@ -167,10 +170,13 @@ class Viewer {
     await waitFor(() => viewers.every((viewer) => viewer.advances >= 3), { what: 'every viewer to advance', timeoutMs: 30_000 });
 
     // The owner, from the nodes list (through the cache, to any node).
-    const owner = await waitFor(async () => {
-      const listed = (await api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; liveSessions: number }>;
-      return listed.find((node) => node.liveSessions === 1)?.id;
-    }, { what: 'the owner in the nodes list' });
+    const owner = await waitFor(
+      async () => {
+        const listed = (await api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; liveSessions: number }>;
+        return listed.find((node) => node.liveSessions === 1)?.id;
+      },
+      { what: 'the owner in the nodes list' },
+    );
     const ownerNode = nodes.find((node) => node.id === owner)!;
     stopPublishing();
     ownerNode.process.kill();
@@ -186,10 +192,13 @@ class Viewer {
 
     // The stream was taken over at once (the dead node's port refused connections); the node is
     // shown gone once it has been silent for a lease.
-    const listed = await waitFor(async () => {
-      const data = (await api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string; liveSessions: number }>;
-      return data.find((node) => node.id === owner)?.status === 'gone' && data;
-    }, { what: 'the killed node to be shown gone' });
+    const listed = await waitFor(
+      async () => {
+        const data = (await api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string; liveSessions: number }>;
+        return data.find((node) => node.id === owner)?.status === 'gone' && data;
+      },
+      { what: 'the killed node to be shown gone' },
+    );
     expect(listed.filter((node) => node.liveSessions === 1).map((node) => node.id)).not.toContain(owner);
     const history = (await api('GET', `/api/v1/streams/${stream.id}/sessions`)).body.data as Array<{ node: string }>;
     expect(history).toHaveLength(1);

@@ -115,7 +115,7 @@ describeDatabases('the cluster record: stream leases and nodes', (kind) => {
     expect(await a.renew([stream])).toEqual({ lost: [stream], lapsing: [] });
   });
 
-  test('a node restarted under its id drops the leases of its previous run, and no other node\'s', async () => {
+  test("a node restarted under its id drops the leases of its previous run, and no other node's", async () => {
     const before = leasesOf('a', 'a/before');
     const other = leasesOf('b');
     const [mine, theirs] = [newStream(), newStream()];
@@ -156,18 +156,37 @@ describeDatabases('the cluster record: stream leases and nodes', (kind) => {
     expect((await nodes.list()).find((n) => n.id === 'n2')?.status).toBe('up');
   });
 
-  test('sessions left open by a node gone for long enough are closed (node_lost); a live node\'s, and ended ones, are left alone', async () => {
+  test("sessions left open by a node gone for long enough are closed (node_lost); a live node's, and ended ones, are left alone", async () => {
     const nodes = new NodeRegistry(db, { goneAfterMs: LEASE_MS, now });
     const sessions = new SessionRepository(db);
     const self = (id: string) => ({ id, url: () => 'http://127.0.0.1:1', version: '1', startedAt: clock });
     const record = (id: string, node: string, endedAt: number | null): SessionRecord => ({
-      id, streamId: `st${id}`, node, state: endedAt === null ? 'live' : 'ended', clientAddress: null, startedAt: clock, endedAt, endReason: endedAt === null ? null : 'publisher_left',
-      bytesIn: 0, videoCodec: null, audioCodec: null, width: null, height: null, frameRate: null, profile: 'ladder', recorded: false, reconnects: 0, transcoderRestarts: 0, lastMsn: null, discontinuities: 0,
+      id,
+      streamId: `st${id}`,
+      node,
+      state: endedAt === null ? 'live' : 'ended',
+      clientAddress: null,
+      startedAt: clock,
+      endedAt,
+      endReason: endedAt === null ? null : 'publisher_left',
+      bytesIn: 0,
+      videoCodec: null,
+      audioCodec: null,
+      width: null,
+      height: null,
+      frameRate: null,
+      profile: 'ladder',
+      recorded: false,
+      reconnects: 0,
+      transcoderRestarts: 0,
+      lastMsn: null,
+      discontinuities: 0,
     });
     await nodes.beat(self('dead-node'), { liveSessions: 1, load: 0 });
     clock += 60_000;
     await nodes.beat(self('live-node'), { liveSessions: 1, load: 0 });
-    for (const r of [record('orphan0000000001', 'dead-node', null), record('ended00000000001', 'dead-node', clock - 1), record('running000000001', 'live-node', null)]) await sessions.insert(r);
+    for (const r of [record('orphan0000000001', 'dead-node', null), record('ended00000000001', 'dead-node', clock - 1), record('running000000001', 'live-node', null)])
+      await sessions.insert(r);
     expect(await sessions.closeOfGoneNodes(clock - 30_000, clock, 'node_lost')).toBe(1);
     expect(await sessions.findById('orphan0000000001')).toMatchObject({ state: 'ended', endReason: 'node_lost', endedAt: clock });
     expect(await sessions.findById('ended00000000001')).toMatchObject({ endReason: 'publisher_left' });

@@ -76,10 +76,15 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
   test('a stream live on one node is refused on the other, with the reason logged; once it ends there, the other node takes it', async () => {
     const stream = await createStream(a, 'Handover', { profile: 'passthrough', reconnectWindowSeconds: 0 });
     const first = startPublisher({ url: b.rtmpUrl(stream.streamKey), width: 320, height: 180 });
-    const session = await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live' && (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession, { what: 'live on node-b' });
+    const session = await waitFor(
+      async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live' && (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession,
+      { what: 'live on node-b' },
+    );
     expect(session.node).toBe('node-b');
     expect(await publishAnswer(a.rtmpPort, stream.streamKey)).toEqual(LIVE_ELSEWHERE);
-    expect(a.logs.some((line) => line.msg === 'publish refused: the stream is live on another node' && line.owner === 'node-b' && line.playbackId === stream.playbackId)).toBe(true);
+    expect(a.logs.some((line) => line.msg === 'publish refused: the stream is live on another node' && line.owner === 'node-b' && line.playbackId === stream.playbackId)).toBe(
+      true,
+    );
 
     await first.stop();
     await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.status === 'idle', { what: 'the session on node-b to end' });
@@ -94,7 +99,13 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
   test('any node serves any viewer: status, landing page, master, held playlist requests, parts and segments come from the node with the stream, and its viewers are counted there', async () => {
     // node-d is a server process answering viewers with a delivery process, which passes other
     // nodes' streams to its origin; node-a answers them in its main process.
-    const d = startServerProcess({ DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-d-media'), NODE_ID: 'node-d', CLUSTER_SECRET: SECRET, HTTP_DELIVERY_PROCESSES: '1' });
+    const d = startServerProcess({
+      DATABASE_URL: database.url,
+      MEDIA_DIR: path.join(dir, 'node-d-media'),
+      NODE_ID: 'node-d',
+      CLUSTER_SECRET: SECRET,
+      HTTP_DELIVERY_PROCESSES: '1',
+    });
     servers.push(d);
     const dUrl = await d.httpUrl();
     const stream = await createStream(a, 'Seen anywhere', { profile: 'passthrough', reconnectWindowSeconds: 0 });
@@ -102,10 +113,13 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live', { what: 'live on node-b' });
 
     for (const via of [a.urls.publicUrl, dUrl]) {
-      const status = await waitFor(async () => {
-        const body = (await (await fetch(`${via}/api/v1/public/streams/${stream.playbackId}`)).json()) as Record<string, unknown>;
-        return body.status === 'live' && body;
-      }, { what: `${via} to see the stream live` });
+      const status = await waitFor(
+        async () => {
+          const body = (await (await fetch(`${via}/api/v1/public/streams/${stream.playbackId}`)).json()) as Record<string, unknown>;
+          return body.status === 'live' && body;
+        },
+        { what: `${via} to see the stream live` },
+      );
       expect(status.posterUrl).toMatch(new RegExp(`/hls/${stream.playbackId}/poster\\.jpg$`));
       expect(await (await fetch(`${via}/`)).text()).toContain('Seen anywhere');
 
@@ -134,7 +148,9 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
       const segment = current.segments.at(-1)!;
       const part = current.partial?.parts[0] ?? segment.parts[0]!;
       for (const uri of [segment.uri, segment.map!, part.uri]) {
-        const [one, other] = await Promise.all([via, b.urls.publicUrl].map(async (base) => Buffer.from(await (await fetch(new URL(uri, mediaUrl.replace(via, base)))).arrayBuffer())));
+        const [one, other] = await Promise.all(
+          [via, b.urls.publicUrl].map(async (base) => Buffer.from(await (await fetch(new URL(uri, mediaUrl.replace(via, base)))).arrayBuffer())),
+        );
         expect(one!.length).toBeGreaterThan(0);
         expect(one!.equals(other!)).toBe(true);
       }
@@ -144,7 +160,9 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
 
     // The viewers who came in at node-a and node-d are counted on node-b, and every node shows the count.
     await waitFor(async () => (await b.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.viewers >= 2, { what: 'node-b to count both viewers' });
-    await waitFor(async () => ((await (await fetch(`${a.urls.publicUrl}/api/v1/public/streams/${stream.playbackId}`)).json()) as { viewers: number }).viewers >= 2, { what: 'node-a to show the count' });
+    await waitFor(async () => ((await (await fetch(`${a.urls.publicUrl}/api/v1/public/streams/${stream.playbackId}`)).json()) as { viewers: number }).viewers >= 2, {
+      what: 'node-a to show the count',
+    });
 
     // A request that already made its hop is answered where it lands: never a second hop.
     const secondHop = await fetch(`${a.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`, { headers: { 'x-origin-peer': SECRET } });
@@ -160,7 +178,11 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
       return stream;
     };
     const endsOnB = (streamId: string, reason: string) =>
-      waitFor(async () => (await b.sessions.listByStream(streamId, 1))[0]?.endReason === reason, { what: `the session on node-b to end (${reason})`, timeoutMs: 10_000, intervalMs: 100 });
+      waitFor(async () => (await b.sessions.listByStream(streamId, 1))[0]?.endReason === reason, {
+        what: `the session on node-b to end (${reason})`,
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
 
     const kicked = await goLive('Kicked elsewhere');
     const disconnect = await a.api('POST', `/api/v1/streams/${kicked.id}/disconnect`);
@@ -232,24 +254,33 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     const stream = await createStream(a, 'Failover', { profile: 'passthrough', reconnectWindowSeconds: 0, record: true });
     const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)/.exec(server.stdout())![1]);
     startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
-    const onC = await waitFor(async () => {
-      const body = await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
-      return body.liveSession?.state === 'live' && body.liveSession;
-    }, { what: 'live on node-c' });
+    const onC = await waitFor(
+      async () => {
+        const body = await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+        return body.liveSession?.state === 'live' && body.liveSession;
+      },
+      { what: 'live on node-c' },
+    );
     expect(await publishAnswer(a.rtmpPort, stream.streamKey)).toEqual(LIVE_ELSEWHERE);
 
     // A viewer at node-a, served by node-c.
     const masterUrl = `${a.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`;
-    const master = await waitFor(async () => {
-      const response = await fetch(masterUrl);
-      return response.status === 200 && response.text();
-    }, { what: 'the master through node-a' });
+    const master = await waitFor(
+      async () => {
+        const response = await fetch(masterUrl);
+        return response.status === 200 && response.text();
+      },
+      { what: 'the master through node-a' },
+    );
     const mediaUrl = new URL(parseMaster(master).variants[0]!.uri, masterUrl).toString();
     expect(mediaUrl).toContain(`/sessions/${onC.id}/`);
-    const seenBefore = await waitFor(async () => {
-      const playlist = parseMediaPlaylist(await (await fetch(mediaUrl)).text());
-      return playlist.segments.length >= 3 && playlist;
-    }, { what: 'three segments from node-c' });
+    const seenBefore = await waitFor(
+      async () => {
+        const playlist = parseMediaPlaylist(await (await fetch(mediaUrl)).text());
+        return playlist.segments.length >= 3 && playlist;
+      },
+      { what: 'three segments from node-c' },
+    );
     const highestBefore = Math.max(seenBefore.segments.at(-1)!.sequence, seenBefore.partial?.sequence ?? 0);
 
     server.kill();
@@ -260,16 +291,21 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     expect(a.logs.some((line) => line.msg === 'the node that had the stream is gone (its port refuses connections): taking the stream over' && line.owner === 'node-c')).toBe(true);
     expect(onA).toMatchObject({ id: onC.id, node: 'node-a' });
     expect(onA.reconnects).toBeGreaterThanOrEqual(1);
-    await waitFor(async () => ((await a.api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string }>).find((n) => n.id === 'node-c')?.status === 'gone', { what: 'node-c to be shown gone' });
+    await waitFor(async () => ((await a.api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string }>).find((n) => n.id === 'node-c')?.status === 'gone', {
+      what: 'node-c to be shown gone',
+    });
 
     // The same URLs go on: sequence numbers after every one listed before, behind a discontinuity.
     expect(await (await fetch(masterUrl)).text()).toBe(master);
-    const after = await waitFor(async () => {
-      const response = await fetch(mediaUrl);
-      if (response.status !== 200) return false;
-      const playlist = parseMediaPlaylist(await response.text());
-      return playlist.segments.length >= 2 && playlist;
-    }, { what: 'segments from node-a at the same URL' });
+    const after = await waitFor(
+      async () => {
+        const response = await fetch(mediaUrl);
+        if (response.status !== 200) return false;
+        const playlist = parseMediaPlaylist(await response.text());
+        return playlist.segments.length >= 2 && playlist;
+      },
+      { what: 'segments from node-a at the same URL' },
+    );
     expect(after.segments[0]!.sequence).toBeGreaterThan(highestBefore);
     expect(after.segments[0]!.discontinuity).toBe(true);
     expect(after.discontinuitySequence).toBe(seenBefore.discontinuitySequence);
@@ -301,7 +337,11 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
       const [stream, other] = [await createStream(a, 'Cut off', { profile: 'passthrough' }), await createStream(a, 'Elsewhere', { profile: 'passthrough' })];
       startPublisher({ url: cut.rtmpUrl(stream.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
       startPublisher({ url: b.rtmpUrl(other.streamKey), width: 320, height: 180, keyframeSeconds: 1 });
-      const onCut = await waitFor(async () => (await cut.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live' && (await cut.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession, { what: 'live on node-cut' });
+      const onCut = await waitFor(
+        async () =>
+          (await cut.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession?.state === 'live' && (await cut.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession,
+        { what: 'live on node-cut' },
+      );
       await waitFor(async () => (await b.api('GET', `/api/v1/streams/${other.id}`)).body.liveSession?.state === 'live', { what: 'live on node-b' });
 
       proxy.cut();
@@ -324,16 +364,26 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
 
   test('a drained node refuses publishes and turns unready, hands its stream over at the deadline to the node its publisher reconnects to, then exits; SIGUSR2 drains too', async () => {
     const token = 'cluster-test-admin-token-0123456789';
-    const server = startServerProcess({ DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-e-media'), NODE_ID: 'node-e', ADMIN_TOKEN: token, CLUSTER_SECRET: SECRET, HTTP_DELIVERY_PROCESSES: '0' });
+    const server = startServerProcess({
+      DATABASE_URL: database.url,
+      MEDIA_DIR: path.join(dir, 'node-e-media'),
+      NODE_ID: 'node-e',
+      ADMIN_TOKEN: token,
+      CLUSTER_SECRET: SECRET,
+      HTTP_DELIVERY_PROCESSES: '0',
+    });
     servers.push(server);
     const url = await server.httpUrl();
     const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)/.exec(server.stdout())![1]);
     const stream = await createStream(a, 'Drained', { profile: 'passthrough' });
     const publisher = startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
-    const onE = await waitFor(async () => {
-      const body = await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
-      return body.liveSession?.state === 'live' && body.liveSession;
-    }, { what: 'live on node-e' });
+    const onE = await waitFor(
+      async () => {
+        const body = await (await fetch(`${url}/api/v1/streams/${stream.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+        return body.liveSession?.state === 'live' && body.liveSession;
+      },
+      { what: 'live on node-e' },
+    );
 
     // Asked through another node.
     const asked = await a.api('POST', '/api/v1/nodes/node-e/drain', { body: { deadlineSeconds: 3 } });
@@ -341,10 +391,13 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     expect(asked.body).toMatchObject({ id: 'node-e', draining: true });
     expect((await a.api('POST', '/api/v1/nodes/no-such-node/drain', { body: {} })).status).toBe(404);
     expect((await a.api('POST', '/api/v1/nodes/node-e/drain', { body: { deadlineSeconds: -1 } })).status).toBe(400);
-    const ready = await waitFor(async () => {
-      const response = await fetch(`${url}/readyz`);
-      return response.status === 503 && ((await response.json()) as { checks: Record<string, { ok: boolean }> });
-    }, { what: 'node-e to turn unready' });
+    const ready = await waitFor(
+      async () => {
+        const response = await fetch(`${url}/readyz`);
+        return response.status === 503 && ((await response.json()) as { checks: Record<string, { ok: boolean }> });
+      },
+      { what: 'node-e to turn unready' },
+    );
     expect(ready.checks.service).toMatchObject({ ok: false });
     const other = await createStream(a, 'Not here', { profile: 'passthrough' });
     expect(await publishAnswer(rtmpPort, other.streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied', description: expect.stringContaining('taken out of service') });
@@ -358,7 +411,13 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
     expect(((await a.api('GET', '/api/v1/nodes')).body.data as Array<{ id: string; status: string }>).find((n) => n.id === 'node-e')?.status).toBe('gone');
 
     // SIGUSR2 drains the node it is sent to: with nothing live, it exits at once.
-    const signalled = startServerProcess({ DATABASE_URL: database.url, MEDIA_DIR: path.join(dir, 'node-f-media'), NODE_ID: 'node-f', CLUSTER_SECRET: SECRET, HTTP_DELIVERY_PROCESSES: '0' });
+    const signalled = startServerProcess({
+      DATABASE_URL: database.url,
+      MEDIA_DIR: path.join(dir, 'node-f-media'),
+      NODE_ID: 'node-f',
+      CLUSTER_SECRET: SECRET,
+      HTTP_DELIVERY_PROCESSES: '0',
+    });
     servers.push(signalled);
     await signalled.httpUrl();
     signalled.child.kill('SIGUSR2');

@@ -67,8 +67,14 @@ jest.setTimeout(120_000);
     expect((await origin.api('GET', '/healthz', { token: null })).status).toBe(200);
 
     // A new publish is refused, never let in unchecked, with a clear logged reason.
-    expect(await publishAnswer(origin.rtmpPort, waiting.streamKey)).toMatchObject({ level: 'error', code: 'NetStream.Publish.Denied', description: expect.stringContaining('cannot check stream keys') });
-    expect(origin.logs.find((l) => l.msg === 'publish refused: The server cannot check stream keys right now; try again shortly.')).toMatchObject({ reason: expect.stringMatching(/database_unavailable|authorize_timeout/) });
+    expect(await publishAnswer(origin.rtmpPort, waiting.streamKey)).toMatchObject({
+      level: 'error',
+      code: 'NetStream.Publish.Denied',
+      description: expect.stringContaining('cannot check stream keys'),
+    });
+    expect(origin.logs.find((l) => l.msg === 'publish refused: The server cannot check stream keys right now; try again shortly.')).toMatchObject({
+      reason: expect.stringMatching(/database_unavailable|authorize_timeout/),
+    });
 
     // The live stream goes on: new segments keep coming during the outage.
     const before = lastSequence(await hls.media(media))!;

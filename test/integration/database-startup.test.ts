@@ -17,7 +17,10 @@ describe('the server and the CLI with a MySQL database they cannot use', () => {
 
   /** Runs the server, then the CLI, on DATABASE_URL: both must say `problem` in one line and exit 1. */
   async function expectRefusal(databaseUrl: string, problem: RegExp): Promise<void> {
-    for (const [name, args] of [['origin', undefined], ['origin-cli', ['streams', 'list']]] as const) {
+    for (const [name, args] of [
+      ['origin', undefined],
+      ['origin-cli', ['streams', 'list']],
+    ] as const) {
       const run = startServerProcess({ DATABASE_URL: databaseUrl, MEDIA_DIR: path.join(dir, 'media') }, args && [...args]);
       const exit = await run.exited;
       const output = `${run.stdout()}\n${run.stderr()}`;
@@ -29,7 +32,11 @@ describe('the server and the CLI with a MySQL database they cannot use', () => {
       if (password) expect(output).not.toContain(password);
       // The server's log says it too.
       if (name === 'origin') {
-        const logged = run.stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: string; msg: string });
+        const logged = run
+          .stdout()
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as { level: string; msg: string });
         expect(logged.filter((line) => line.level === 'fatal').map((line) => line.msg)).toEqual([expect.stringMatching(new RegExp(`^${problem.source}$`))]);
       }
     }
@@ -37,14 +44,20 @@ describe('the server and the CLI with a MySQL database they cannot use', () => {
 
   test('a server nothing listens on: where it was looked for, and what to check', async () => {
     const port = await freePort();
-    await expectRefusal(`mysql://origin:secret@127.0.0.1:${port}/origin`, /cannot reach MySQL at 127\.0\.0\.1:\d+ \(ECONNREFUSED\): is it running, and are the host and port in DATABASE_URL right\?/);
+    await expectRefusal(
+      `mysql://origin:secret@127.0.0.1:${port}/origin`,
+      /cannot reach MySQL at 127\.0\.0\.1:\d+ \(ECONNREFUSED\): is it running, and are the host and port in DATABASE_URL right\?/,
+    );
   });
 
   (mysqlUrl ? describe : describe.skip)('on the test MySQL server', () => {
     test('a database that does not exist: its name, and the statement that creates it', async () => {
       const url = new URL(mysqlUrl!);
       url.pathname = '/origin_no_such_database';
-      await expectRefusal(url.toString(), /database "origin_no_such_database" does not exist on MySQL at [^ ]+: create it with CREATE DATABASE `origin_no_such_database` CHARACTER SET utf8mb4/);
+      await expectRefusal(
+        url.toString(),
+        /database "origin_no_such_database" does not exist on MySQL at [^ ]+: create it with CREATE DATABASE `origin_no_such_database` CHARACTER SET utf8mb4/,
+      );
     });
 
     test('a user MySQL refuses: which user, never the password', async () => {

@@ -153,7 +153,11 @@ describe('delivery processes (http.deliveryProcesses)', () => {
 
   test("a signed stream's files are refused by the delivery process without a valid token, and served with the token written into the playlist", async () => {
     const api = async (method: string, apiPath: string, body: unknown) => {
-      const answer = await request(`${url}${apiPath}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const answer = await request(`${url}${apiPath}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       return JSON.parse(answer.body);
     };
     const stream = await api('POST', '/api/v1/streams', { name: 'Signed', playback: 'signed' });
@@ -198,14 +202,18 @@ describe('delivery processes (http.deliveryProcesses)', () => {
 
 describe('an origin killed while its delivery process is still starting', () => {
   test('leaves no delivery process behind', async () => {
-    await withServerIn('origin-delivery-early-', () => ({}), async (server, dir) => {
-      // Killed as soon as the delivery process exists: it is still loading its modules, and may
-      // miss the disconnect that tells it the origin is gone.
-      const pid = await until('the delivery process to be started', () => deliveryProcessesMentioning(dir)[0], 30_000);
-      server.kill();
-      await server.exited;
-      await until('the delivery process to exit', () => (alive(pid) ? undefined : true));
-    });
+    await withServerIn(
+      'origin-delivery-early-',
+      () => ({}),
+      async (server, dir) => {
+        // Killed as soon as the delivery process exists: it is still loading its modules, and may
+        // miss the disconnect that tells it the origin is gone.
+        const pid = await until('the delivery process to be started', () => deliveryProcessesMentioning(dir)[0], 30_000);
+        server.kill();
+        await server.exited;
+        await until('the delivery process to exit', () => (alive(pid) ? undefined : true));
+      },
+    );
   });
 });
 
@@ -219,7 +227,7 @@ describe('a delivery process whose modules load slowly', () => {
     const slowLoading = (dir: string) => {
       fs.writeFileSync(
         path.join(dir, 'slow-hooks.mjs'),
-        "export async function load(url, context, next) {\n  if (/delivery-process\\.ts$/.test(url)) await new Promise((resolve) => setTimeout(resolve, 3000));\n  return next(url, context);\n}\n",
+        'export async function load(url, context, next) {\n  if (/delivery-process\\.ts$/.test(url)) await new Promise((resolve) => setTimeout(resolve, 3000));\n  return next(url, context);\n}\n',
       );
       fs.writeFileSync(path.join(dir, 'slow-register.mjs'), "import { register } from 'node:module';\nregister('./slow-hooks.mjs', import.meta.url);\n");
       return { LOG_LEVEL: 'debug', NODE_OPTIONS: `--import ${pathToFileURL(path.join(dir, 'slow-register.mjs')).href}` };
@@ -260,52 +268,63 @@ async function withServerIn(prefix: string, env: (dir: string) => Record<string,
 
 describe('a delivery process and a live low-latency stream', () => {
   test('it answers live playlists, parts and held requests from its copy of the catalog, also while the origin itself is stopped', async () => {
-    await withServerIn('origin-delivery-live-', () => ({ LOG_LEVEL: 'debug' }), async (server) => {
-      const url = await server.httpUrl();
-      await until('the delivery process', () => (server.stdout().includes('"msg":"delivery process accepting"') ? true : undefined), 30_000);
-      const created = await request(`${url}/api/v1/streams`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Live through a delivery process', profile: 'passthrough' }),
-      });
-      const stream = JSON.parse(created.body) as { id: string; playbackId: string; streamKey: string; ingestUrl: string };
-      const publisher = startPublisher({ url: `${stream.ingestUrl}/${stream.streamKey}`, width: 640, height: 360 });
-      try {
-        const master = await until('the master', async () => {
-          const answer = await request(`${url}/hls/${stream.playbackId}/master.m3u8`);
-          return answer.status === 200 ? answer.body : undefined;
-        }, 30_000);
-        const playlistUrl = `${url}/hls/${stream.playbackId}/${master.split('\n').find((line) => line.endsWith('index.m3u8'))!}`;
-        await until('a few parts', async () => ((await request(playlistUrl)).body.match(/EXT-X-PART:/g)?.length ?? 0) >= 6 || undefined);
-
-        process.kill(server.child.pid!, 'SIGSTOP');
+    await withServerIn(
+      'origin-delivery-live-',
+      () => ({ LOG_LEVEL: 'debug' }),
+      async (server) => {
+        const url = await server.httpUrl();
+        await until('the delivery process', () => (server.stdout().includes('"msg":"delivery process accepting"') ? true : undefined), 30_000);
+        const created = await request(`${url}/api/v1/streams`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'Live through a delivery process', profile: 'passthrough' }),
+        });
+        const stream = JSON.parse(created.body) as { id: string; playbackId: string; streamKey: string; ingestUrl: string };
+        const publisher = startPublisher({ url: `${stream.ingestUrl}/${stream.streamKey}`, width: 640, height: 360 });
         try {
-          // Only the delivery process can answer now.
-          const live = await request(playlistUrl);
-          expect(live.status).toBe(200);
-          expect(live.body).toContain('#EXT-X-PART:');
-          const parsed = parseMediaPlaylist(live.body);
-          const part = parsed.partial?.parts.at(-1) ?? parsed.segments.at(-1)!.parts.at(-1)!;
-          const bytes = await request(new URL(part.uri, playlistUrl).toString());
-          expect(bytes.status).toBe(200);
-          expect(bytes.headers['content-type']).toBe('video/iso.segment');
-          // The next part does not come while the origin is stopped: the request is held ...
-          const hint = /seg_(\d+)\.(\d+)\.m4s/.exec(parsed.hint!)!;
-          const held = request(`${playlistUrl}?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}`);
-          expect(await settledWithin(held, 700)).toBe(false);
-          process.kill(server.child.pid!, 'SIGCONT');
-          // ... and answered once the origin packages it and tells the delivery process.
-          const answer = await held;
-          expect(answer.status).toBe(200);
-          expect(answer.body).toContain(`seg_${hint[1]}.${hint[2]}.m4s"`);
+          const master = await until(
+            'the master',
+            async () => {
+              const answer = await request(`${url}/hls/${stream.playbackId}/master.m3u8`);
+              return answer.status === 200 ? answer.body : undefined;
+            },
+            30_000,
+          );
+          const playlistUrl = `${url}/hls/${stream.playbackId}/${master.split('\n').find((line) => line.endsWith('index.m3u8'))!}`;
+          await until('a few parts', async () => ((await request(playlistUrl)).body.match(/EXT-X-PART:/g)?.length ?? 0) >= 6 || undefined);
+
+          process.kill(server.child.pid!, 'SIGSTOP');
+          try {
+            // Only the delivery process can answer now.
+            const live = await request(playlistUrl);
+            expect(live.status).toBe(200);
+            expect(live.body).toContain('#EXT-X-PART:');
+            const parsed = parseMediaPlaylist(live.body);
+            const part = parsed.partial?.parts.at(-1) ?? parsed.segments.at(-1)!.parts.at(-1)!;
+            const bytes = await request(new URL(part.uri, playlistUrl).toString());
+            expect(bytes.status).toBe(200);
+            expect(bytes.headers['content-type']).toBe('video/iso.segment');
+            // The next part does not come while the origin is stopped: the request is held ...
+            const hint = /seg_(\d+)\.(\d+)\.m4s/.exec(parsed.hint!)!;
+            const held = request(`${playlistUrl}?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}`);
+            expect(await settledWithin(held, 700)).toBe(false);
+            process.kill(server.child.pid!, 'SIGCONT');
+            // ... and answered once the origin packages it and tells the delivery process.
+            const answer = await held;
+            expect(answer.status).toBe(200);
+            expect(answer.body).toContain(`seg_${hint[1]}.${hint[2]}.m4s"`);
+          } finally {
+            process.kill(server.child.pid!, 'SIGCONT');
+          }
+          // The delivery process held that request, and reports how it ended to the origin's metrics.
+          await until(
+            "the delivery process's held request in the metrics",
+            async () => (metricValue(await scrape(url), 'origin_hls_holds_total{outcome="ready"}') ?? 0) >= 1 || undefined,
+          );
         } finally {
-          process.kill(server.child.pid!, 'SIGCONT');
+          await publisher.stop();
         }
-        // The delivery process held that request, and reports how it ended to the origin's metrics.
-        await until('the delivery process\'s held request in the metrics', async () => (metricValue(await scrape(url), 'origin_hls_holds_total{outcome="ready"}') ?? 0) >= 1 || undefined);
-      } finally {
-        await publisher.stop();
-      }
-    });
+      },
+    );
   });
 });

@@ -79,10 +79,13 @@ describe('HLS delivery: types, cache rules, validators, HEAD, ranges, CORS', () 
     const size = segment.body.length;
     const etag = segment.headers.etag!;
 
-    const poster = await waitFor(async () => {
-      const response = await raw(origin, `${base}/poster.jpg`);
-      return response.status === 200 && response;
-    }, { what: 'the poster', timeoutMs: 15_000 });
+    const poster = await waitFor(
+      async () => {
+        const response = await raw(origin, `${base}/poster.jpg`);
+        return response.status === 200 && response;
+      },
+      { what: 'the poster', timeoutMs: 15_000 },
+    );
     expect(poster.headers['content-type']).toBe('image/jpeg');
     expect(poster.headers['cache-control']).toBe(POSTER);
     expect(poster.body.subarray(0, 2).toString('hex')).toBe('ffd8');
@@ -154,7 +157,9 @@ describe('HLS delivery: types, cache rules, validators, HEAD, ranges, CORS', () 
     const status = await raw(origin, `/api/v1/public/streams/${playbackId}`, { headers: { Origin: 'https://elsewhere.example' } });
     expect(status.headers['access-control-allow-origin']).toBe('*');
     expect(status.headers['cache-control']).toBe('public, max-age=2');
-    expect((await raw(origin, `/api/v1/public/streams/${playbackId}`, { method: 'OPTIONS', headers: { Origin: 'https://x.example', 'Access-Control-Request-Method': 'GET' } })).status).toBe(204);
+    expect(
+      (await raw(origin, `/api/v1/public/streams/${playbackId}`, { method: 'OPTIONS', headers: { Origin: 'https://x.example', 'Access-Control-Request-Method': 'GET' } })).status,
+    ).toBe(204);
 
     // Once ended: the playlists no longer change and may be cached for long; the stream master stays short
     await publisher.stop();
@@ -187,7 +192,12 @@ describe('HLS delivery: types, cache rules, validators, HEAD, ranges, CORS', () 
     expect(withId.headers.etag).not.toBe(plain.headers.etag);
     const mediaPath = `/hls/${stream.playbackId}/${ids.variants[0]!.uri}`;
     const media = (await raw(origin, mediaPath)).body.toString();
-    expect(media.split('\n').filter((line) => line.endsWith('.m4s')).every((line) => /^seg_\d+\.m4s$/.test(line))).toBe(true);
+    expect(
+      media
+        .split('\n')
+        .filter((line) => line.endsWith('.m4s'))
+        .every((line) => /^seg_\d+\.m4s$/.test(line)),
+    ).toBe(true);
     // An id that is not plainly an id is ignored, never copied into the playlist
     const odd = await raw(origin, `/hls/${stream.playbackId}/master.m3u8?vsid=%22%3E%3Cscript%3E`);
     expect(odd.body.toString()).toBe(plain.body.toString());
@@ -289,7 +299,9 @@ describe('nothing outside a stream folder is ever served', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     const status = (requestPath: string) =>
       new Promise<number>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: origin.httpPort, path: requestPath, agent }, (response) => response.resume().on('end', () => resolve(response.statusCode ?? 0))).on('error', reject);
+        http
+          .get({ host: '127.0.0.1', port: origin.httpPort, path: requestPath, agent }, (response) => response.resume().on('end', () => resolve(response.statusCode ?? 0)))
+          .on('error', reject);
       });
     try {
       for (let batch = 0; batch < 21; batch++) {
@@ -362,7 +374,10 @@ describe('CORS with a list of origins', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe('http://localhost:3000');
     expect(preflight.headers['access-control-allow-headers']).toBe('Range');
-    const refused = await raw(origin, `/hls/${stream.playbackId}/poster.jpg`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET' } });
+    const refused = await raw(origin, `/hls/${stream.playbackId}/poster.jpg`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET' },
+    });
     expect(refused.headers['access-control-allow-origin']).toBeUndefined();
     expect(refused.headers['access-control-allow-methods']).toBeUndefined();
   });

@@ -12,10 +12,13 @@ jest.setTimeout(180_000);
 /** A rendition's complete segments, as its live playlist lists them. */
 async function segments(live: Live, rendition: string, atLeast: number) {
   const url = live.urls.get(rendition)!;
-  return waitFor(async () => {
-    const playlist = parseMediaPlaylist(await (await fetch(url)).text());
-    return playlist.segments.length >= atLeast && { url, segments: playlist.segments };
-  }, { what: `${atLeast} segments of ${rendition}`, timeoutMs: 40_000 });
+  return waitFor(
+    async () => {
+      const playlist = parseMediaPlaylist(await (await fetch(url)).text());
+      return playlist.segments.length >= atLeast && { url, segments: playlist.segments };
+    },
+    { what: `${atLeast} segments of ${rendition}`, timeoutMs: 40_000 },
+  );
 }
 
 const liveSession = async (origin: TestOrigin, streamId: string) => (await origin.api('GET', `/api/v1/streams/${streamId}`)).body.liveSession;
@@ -99,10 +102,13 @@ describe('a transcoder slower than real time', () => {
 
   test('is shown, counted and logged, and its renditions are encoded more cheaply from a new run on', async () => {
     const live = await goLive(env.origin, { profile: 'ladder' }, { width: 1280, height: 720 });
-    const session = await waitFor(async () => {
-      const s = await liveSession(env.origin, live.stream.id);
-      return s?.warnings.includes('transcoder_slow') && s;
-    }, { what: 'the slow transcoder to be noticed', timeoutMs: 90_000 });
+    const session = await waitFor(
+      async () => {
+        const s = await liveSession(env.origin, live.stream.id);
+        return s?.warnings.includes('transcoder_slow') && s;
+      },
+      { what: 'the slow transcoder to be noticed', timeoutMs: 90_000 },
+    );
     expect(session.renditions.map((r: { name: string }) => r.name).sort()).toEqual(['360p', '480p', 'audio', 'source']);
     expect(metricValue(await scrape(env.origin.urls.publicUrl), 'origin_transcoder_slow_total{action="economy"}')).toBe(1);
     const logged = env.origin.logs.find((l) => String(l.msg).includes("encoding with x264's fastest preset"));

@@ -11,10 +11,13 @@ jest.setTimeout(150_000);
 /** The master once every rendition it names has two complete segments, and each rendition's playlist URL. */
 async function liveRenditions(origin: TestOrigin, playbackId: string) {
   const masterUrl = `${origin.urls.publicUrl}/hls/${playbackId}/master.m3u8`;
-  const master = await waitFor(async () => {
-    const response = await fetch(masterUrl);
-    return response.status === 200 ? parseMaster(await response.text()) : undefined;
-  }, { what: 'the master', timeoutMs: 60_000 });
+  const master = await waitFor(
+    async () => {
+      const response = await fetch(masterUrl);
+      return response.status === 200 ? parseMaster(await response.text()) : undefined;
+    },
+    { what: 'the master', timeoutMs: 60_000 },
+  );
   const urls = new Map(master.variants.map((variant) => [variant.uri.split('/').at(-2)!, new URL(variant.uri, masterUrl).toString()]));
   for (const url of urls.values()) {
     await waitFor(async () => parseMediaPlaylist(await (await fetch(url)).text()).segments.length >= 2, { what: `two segments of ${url}`, timeoutMs: 60_000 });
@@ -45,7 +48,10 @@ describe('HEVC and AV1 over Enhanced RTMP', () => {
     const live = (await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession;
     expect(live.ingest.video).toMatchObject({ codec: 'hevc', width: 640, height: 360 });
 
-    for (const [name, codec] of [['source', 'hevc'], ['360p', 'h264']] as const) {
+    for (const [name, codec] of [
+      ['source', 'hevc'],
+      ['360p', 'h264'],
+    ] as const) {
       const url = urls.get(name)!;
       const playlist = parseMediaPlaylist(await (await fetch(url)).text());
       const segment = playlist.segments.at(-1)!;
@@ -57,7 +63,9 @@ describe('HEVC and AV1 over Enhanced RTMP', () => {
       expect((await videoPackets(input, true))[0]?.keyframe).toBe(true);
     }
     // The renditions cut their segments at the same instants.
-    const sequences = await Promise.all(['source', '360p'].map(async (name) => parseMediaPlaylist(await (await fetch(urls.get(name)!)).text()).segments.map((s) => `${s.sequence}:${s.duration.toFixed(2)}`)));
+    const sequences = await Promise.all(
+      ['source', '360p'].map(async (name) => parseMediaPlaylist(await (await fetch(urls.get(name)!)).text()).segments.map((s) => `${s.sequence}:${s.duration.toFixed(2)}`)),
+    );
     const common = sequences[0]!.filter((entry) => sequences[1]!.includes(entry));
     expect(common.length).toBeGreaterThanOrEqual(2);
     await origin.registry.stopStream(stream.id, 'kicked');
@@ -98,7 +106,15 @@ describe('HEVC and AV1 over Enhanced RTMP', () => {
       expect((await client.nextStatus())?.code).toBe('NetStream.Publish.Start');
       const vp09 = Buffer.from('vp09', 'latin1');
       const video = (timestamp: number, packetType: number) =>
-        client.send(chunkMessage({ csid: 6, type: 9, streamId: 1, timestamp, payload: Buffer.concat([Buffer.from([IS_EX_HEADER | (FRAME_KEY << 4) | packetType]), vp09, Buffer.alloc(16, 1)]) }));
+        client.send(
+          chunkMessage({
+            csid: 6,
+            type: 9,
+            streamId: 1,
+            timestamp,
+            payload: Buffer.concat([Buffer.from([IS_EX_HEADER | (FRAME_KEY << 4) | packetType]), vp09, Buffer.alloc(16, 1)]),
+          }),
+        );
       video(0, PACKET_SEQUENCE_START);
       for (let i = 0; i < 10; i++) video(i * 33, 3);
       const reason = await waitFor(async () => (await origin.sessions.listByStream(stream.id, 1))[0]?.endReason ?? undefined, { what: 'the session to end', timeoutMs: 30_000 });

@@ -41,7 +41,12 @@ function publishSequence(key: string): Buffer {
     commandMessage('FCPublish', 3, null, key),
     commandMessage('createStream', 4, null),
     commandMessage('publish', 5, null, key, 'live'),
-    chunkMessage({ csid: 6, type: 18, streamId: 1, payload: Buffer.concat([encodeAmf0('@setDataFrame'), encodeAmf0('onMetaData'), encodeAmf0({ width: 1280, height: 720, videocodecid: 7, audiocodecid: 10 })]) }),
+    chunkMessage({
+      csid: 6,
+      type: 18,
+      streamId: 1,
+      payload: Buffer.concat([encodeAmf0('@setDataFrame'), encodeAmf0('onMetaData'), encodeAmf0({ width: 1280, height: 720, videocodecid: 7, audiocodecid: 10 })]),
+    }),
     chunkMessage({ csid: 5, type: 9, streamId: 1, payload: Buffer.from([0x17, 0x00, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f]) }),
     chunkMessage({ csid: 4, type: 8, streamId: 1, payload: Buffer.from([0xaf, 0x00, 0x11, 0x90]) }),
     chunkMessage({ csid: 5, type: 9, streamId: 1, payload: Buffer.concat([Buffer.from([0x17, 0x01, 0, 0, 0]), Buffer.alloc(300, 0x41)]) }),
@@ -70,7 +75,12 @@ const CASES: Record<string, Case> = {
     return r.int(4) === 0 ? bytes.subarray(0, r.int(bytes.length)) : bytes;
   },
   'oversized headers': (r) =>
-    Buffer.concat([HANDSHAKE, C2, chunkMessage({ csid: 2 + r.int(60), type: r.pick([1, 2, 3, 4, 5, 6, 8, 9, 18, 20, 22]), streamId: r.int(5), payload: r.bytes(r.int(200)) }).subarray(0, 12), r.bytes(r.int(500))]),
+    Buffer.concat([
+      HANDSHAKE,
+      C2,
+      chunkMessage({ csid: 2 + r.int(60), type: r.pick([1, 2, 3, 4, 5, 6, 8, 9, 18, 20, 22]), streamId: r.int(5), payload: r.bytes(r.int(200)) }).subarray(0, 12),
+      r.bytes(r.int(500)),
+    ]),
 };
 
 function throwAt(port: number, bytes: Buffer, localAddress: string): Promise<void> {
@@ -98,7 +108,12 @@ async function memory(): Promise<number> {
 
 describe('RTMP fuzzing', () => {
   // Logs at error level only: the test harness keeps every log line in memory, which is not the server's memory.
-  const env = useTestOrigin({ overrides: { logLevel: 'error', ingest: { maxConnectionsPerAddress: 1000, keyGuessing: { windowSeconds: 600, slowAfter: 1e6, blockAfter: 1e6, blockSeconds: 1 }, firstMediaTimeoutSeconds: 2 } } });
+  const env = useTestOrigin({
+    overrides: {
+      logLevel: 'error',
+      ingest: { maxConnectionsPerAddress: 1000, keyGuessing: { windowSeconds: 600, slowAfter: 1e6, blockAfter: 1e6, blockSeconds: 1 }, firstMediaTimeoutSeconds: 2 },
+    },
+  });
 
   test('thousands of random and mutated handshakes, chunk streams and AMF commands: still up and serving, memory back to baseline', async () => {
     const { origin } = env;
@@ -130,7 +145,10 @@ describe('RTMP fuzzing', () => {
     // Sessions opened with the valid key by mutated publishes end by themselves (no usable media).
     await waitFor(() => origin.registry.list().length === 0, { what: 'fuzzed sessions to end', timeoutMs: 60_000 });
     await waitFor(() => ffmpegProcessesMentioning(origin.dir).length === 0, { what: 'no ffmpeg left', timeoutMs: 20_000 });
-    await waitFor(async () => (await origin.metrics.registry.getSingleMetricAsString('origin_rtmp_connections')).endsWith(' 0'), { what: 'all connections closed', timeoutMs: 10_000 });
+    await waitFor(async () => (await origin.metrics.registry.getSingleMetricAsString('origin_rtmp_connections')).endsWith(' 0'), {
+      what: 'all connections closed',
+      timeoutMs: 10_000,
+    });
 
     expect((await origin.api('GET', '/healthz', { token: null })).status).toBe(200);
     expect(await publishAnswer(origin.rtmpPort, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });

@@ -33,7 +33,10 @@ void (async () => {
 })();
 `,
   );
-  const trace = execFileSync(process.execPath, ['--import', TSX_LOADER, '--expose-gc', '--trace-gc-verbose', probe, tuned ? 'tuned' : 'plain'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const trace = execFileSync(process.execPath, ['--import', TSX_LOADER, '--expose-gc', '--trace-gc-verbose', probe, tuned ? 'tuned' : 'plain'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return [...trace.matchAll(/\[HeapController\] Limit: .*\((\d+(?:\.\d+)?)\)$/gm)].map((match) => Number(match[1]));
 }
 

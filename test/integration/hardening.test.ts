@@ -37,7 +37,10 @@ describe('key guessing over RTMP', () => {
     expect(timings[3]).toBeGreaterThanOrEqual(500);
     expect(await publishAnswer(origin.rtmpPort, `sk_${'H'.repeat(32)}`)).toMatchObject({ description: 'Invalid stream key.' });
     // blocked now: even the right key is refused from this address, without a database lookup
-    expect(await publishAnswer(origin.rtmpPort, stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Denied', description: expect.stringContaining('Too many wrong stream keys') });
+    expect(await publishAnswer(origin.rtmpPort, stream.streamKey)).toMatchObject({
+      code: 'NetStream.Publish.Denied',
+      description: expect.stringContaining('Too many wrong stream keys'),
+    });
     // the real streamer, from another address, gets in at once
     const started = Date.now();
     expect(await publishAnswer(origin.rtmpPort, stream.streamKey, { localAddress: '127.0.0.2' })).toMatchObject({ code: 'NetStream.Publish.Start' });
@@ -84,7 +87,10 @@ describe('RTMP limits', () => {
 
   test.each([
     ['a 5 MB command before any publish', () => chunkMessage({ csid: 3, type: 20, streamId: 0, payload: Buffer.alloc(5 * 1024 * 1024) }).subarray(0, 4096)],
-    ['40 chunk streams at once', () => Buffer.concat(Array.from({ length: 40 }, (_, i) => chunkMessage({ csid: 4 + i, type: 20, streamId: 0, payload: Buffer.alloc(200) }).subarray(0, 140)))],
+    [
+      '40 chunk streams at once',
+      () => Buffer.concat(Array.from({ length: 40 }, (_, i) => chunkMessage({ csid: 4 + i, type: 20, streamId: 0, payload: Buffer.alloc(200) }).subarray(0, 140))),
+    ],
     ['a chunk size of zero', () => chunkMessage({ csid: 2, type: 1, streamId: 0, payload: Buffer.from([0, 0, 0, 0]) })],
   ])('%s closes the connection, nothing more', async (...[, bytes]) => {
     const { origin } = env;
@@ -174,10 +180,13 @@ describe('headers, readiness and metrics', () => {
       await fetch(hls.resolve(media, playlist.segments[0]!.uri));
       await sleep(1000);
     }
-    const raw = await waitFor(async () => {
-      const body = (await origin.api('GET', '/metrics', { token: null })).text;
-      return body.includes(`origin_transcoder_speed{playback_id="${stream.playbackId}",node="${origin.config.nodeId}"}`) && body;
-    }, { what: 'per-stream metrics', timeoutMs: 15_000 });
+    const raw = await waitFor(
+      async () => {
+        const body = (await origin.api('GET', '/metrics', { token: null })).text;
+        return body.includes(`origin_transcoder_speed{playback_id="${stream.playbackId}",node="${origin.config.nodeId}"}`) && body;
+      },
+      { what: 'per-stream metrics', timeoutMs: 15_000 },
+    );
     // Every series names its node.
     expect(raw).toMatch(new RegExp(`origin_live_streams\\{node="${origin.config.nodeId}"\\} 1`));
     const text = withoutNodeLabel(raw);
@@ -243,14 +252,16 @@ describe('a connection that sends nothing valid', () => {
   test('HTTP garbage and half-open sockets do not disturb the server', async () => {
     const { origin } = env;
     const sockets = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        new Promise<net.Socket>((resolve) => {
-          const socket = net.connect(origin.httpPort, '127.0.0.1', () => {
-            socket.write(i % 2 ? 'GARBAGE\r\n\r\n' : 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n');
-            resolve(socket);
-          });
-          socket.on('error', () => undefined);
-        }),
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          new Promise<net.Socket>((resolve) => {
+            const socket = net.connect(origin.httpPort, '127.0.0.1', () => {
+              socket.write(i % 2 ? 'GARBAGE\r\n\r\n' : 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n');
+              resolve(socket);
+            });
+            socket.on('error', () => undefined);
+          }),
       ),
     );
     expect((await origin.api('GET', '/healthz', { token: null })).status).toBe(200);

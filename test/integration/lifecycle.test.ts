@@ -151,10 +151,13 @@ describe('live session lifecycle', () => {
     await segmentsUntil(env.hls, mediaUrl, (all) => all.length >= 1, 15_000);
     const sessionId = env.origin.registry.getByStreamId(stream.id)!.id;
     for (let kill = 0; kill < 3; kill++) {
-      const pids = await waitFor(() => {
-        const found = ffmpegProcessesMentioning(`sessions/${sessionId}`);
-        return found.length === 1 && found;
-      }, { what: 'a running transcoder', timeoutMs: 15_000 });
+      const pids = await waitFor(
+        () => {
+          const found = ffmpegProcessesMentioning(`sessions/${sessionId}`);
+          return found.length === 1 && found;
+        },
+        { what: 'a running transcoder', timeoutMs: 15_000 },
+      );
       process.kill(pids[0]!, 'SIGKILL');
       if (kill < 2) await waitFor(() => env.origin.registry.getByStreamId(stream.id)?.info().transcoderRestarts === kill + 1, { what: 'a restart', timeoutMs: 10_000 });
     }

@@ -19,7 +19,6 @@ async function liveStream(origin: TestOrigin, name: string) {
   return { stream, publisher };
 }
 
-
 describe('operator actions on live streams', () => {
   const env = useTestOrigin({ overrides: { live: { watchIntervalSeconds: 1 } } });
 
@@ -28,10 +27,13 @@ describe('operator actions on live streams', () => {
   test('GET a live stream: its session with ingest codecs, size, frame rate, bitrate, keyframe interval, renditions', async () => {
     const { origin } = env;
     const { stream } = await liveStream(origin, 'Detailed');
-    const session = await waitFor(async () => {
-      const body = (await origin.api('GET', `/api/v1/streams/${stream.id}`)).body;
-      return body.liveSession?.ingest.bitrateKbps > 0 && body.liveSession.ingest.keyframeIntervalSeconds !== undefined && body.liveSession;
-    }, { what: 'live details', timeoutMs: 15_000 });
+    const session = await waitFor(
+      async () => {
+        const body = (await origin.api('GET', `/api/v1/streams/${stream.id}`)).body;
+        return body.liveSession?.ingest.bitrateKbps > 0 && body.liveSession.ingest.keyframeIntervalSeconds !== undefined && body.liveSession;
+      },
+      { what: 'live details', timeoutMs: 15_000 },
+    );
     expect(session).toMatchObject({
       state: 'live',
       clientAddress: '127.0.0.1',
@@ -207,10 +209,13 @@ describe('webhooks', () => {
       await waitFor(() => receiver.received.length === 2, { what: 'the retry', timeoutMs: 10_000 });
       expect(receiver.received[1]!.at - receiver.received[0]!.at).toBeGreaterThanOrEqual(900);
       expect(receiver.received[0]!.headers['x-origin-delivery']).toBe(receiver.received[1]!.headers['x-origin-delivery']);
-      const delivery = await waitFor(async () => {
-        const [d] = (await origin.api('GET', `/api/v1/webhooks/${hook.body.id}/deliveries`)).body.data;
-        return d.status === 'succeeded' && d;
-      }, { what: 'the delivery to succeed', timeoutMs: 5000 });
+      const delivery = await waitFor(
+        async () => {
+          const [d] = (await origin.api('GET', `/api/v1/webhooks/${hook.body.id}/deliveries`)).body.data;
+          return d.status === 'succeeded' && d;
+        },
+        { what: 'the delivery to succeed', timeoutMs: 5000 },
+      );
       expect(delivery).toMatchObject({ attempts: 2, lastStatus: 204, lastError: null, eventType: 'stream.key_reset' });
     } finally {
       await origin.close();
@@ -235,10 +240,13 @@ describe('webhooks', () => {
     try {
       await waitFor(() => receiver.ofType('stream.key_reset').length === 1, { what: 'the delivery after the restart', timeoutMs: 10_000 });
       expect(receiver.received[0]!.json.data.stream.id).toBe(stream.id);
-      const done = await waitFor(async () => {
-        const [d] = (await second.api('GET', `/api/v1/webhooks/${hook.body.id}/deliveries`)).body.data;
-        return d.status === 'succeeded' && d;
-      }, { what: 'the delivery log', timeoutMs: 5000 });
+      const done = await waitFor(
+        async () => {
+          const [d] = (await second.api('GET', `/api/v1/webhooks/${hook.body.id}/deliveries`)).body.data;
+          return d.status === 'succeeded' && d;
+        },
+        { what: 'the delivery log', timeoutMs: 5000 },
+      );
       expect(done.attempts).toBeGreaterThanOrEqual(2);
     } finally {
       await second.close();

@@ -108,7 +108,7 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
     expect(skippedEnd + full.parsed.segments[delta.parsed.skipped]!.duration).toBeGreaterThan(end - 6);
   });
 
-  test('blocking reload: the next part is answered as soon as it is written; too far ahead or malformed is 400; the hinted part\'s bytes', async () => {
+  test("blocking reload: the next part is answered as soon as it is written; too far ahead or malformed is 400; the hinted part's bytes", async () => {
     const live = await goLive(env.origin, { profile: 'passthrough' }, { width: 640, height: 360, keyframeSeconds: 1 });
     const url = live.urls.get('source')!;
     const sessionId = env.origin.registry.getByStreamId(live.stream.id)!.id;
@@ -209,10 +209,13 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
     const during = (await playlist(url)).parsed;
     startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), width: 640, height: 360, keyframeSeconds: 1 });
     const lastBefore = during.segments.at(-1)!.sequence;
-    const after = await waitFor(async () => {
-      const p = (await playlist(url)).parsed;
-      return p.segments.filter((s) => s.sequence > lastBefore).length >= 2 ? p : undefined;
-    }, { what: 'segments after the reconnect', timeoutMs: 20_000 });
+    const after = await waitFor(
+      async () => {
+        const p = (await playlist(url)).parsed;
+        return p.segments.filter((s) => s.sequence > lastBefore).length >= 2 ? p : undefined;
+      },
+      { what: 'segments after the reconnect', timeoutMs: 20_000 },
+    );
     expectConsistent(listed(before), listed(after));
     expectConsistent(listed(during), listed(after));
     const sequences = after.segments.map((s) => s.sequence);
@@ -226,11 +229,17 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
   test('a held request whose client leaves is let go; one that waits too long gets 503', async () => {
     const stream = await createStream(env.origin, 'Paused publisher', { profile: 'passthrough' });
     const publisher = startPublisher({ url: env.origin.rtmpUrl(stream.streamKey), width: 640, height: 360, keyframeSeconds: 1 });
-    const live = await waitFor(async () => {
-      const master = await fetch(`${env.origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`);
-      return master.status === 200 ? master.text() : undefined;
-    }, { what: 'the master', timeoutMs: 20_000 });
-    const url = new URL(live.split('\n').find((l) => l.endsWith('index.m3u8'))!, `${env.origin.urls.publicUrl}/hls/${stream.playbackId}/`).toString();
+    const live = await waitFor(
+      async () => {
+        const master = await fetch(`${env.origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`);
+        return master.status === 200 ? master.text() : undefined;
+      },
+      { what: 'the master', timeoutMs: 20_000 },
+    );
+    const url = new URL(
+      live.split('\n').find((l) => l.endsWith('index.m3u8'))!,
+      `${env.origin.urls.publicUrl}/hls/${stream.playbackId}/`,
+    ).toString();
     // The publisher stalls: nothing new comes, so requests for the next part wait.
     publisher.child.kill('SIGSTOP');
     const holds = async (outcome: string) => metricValue(await scrape(env.origin.urls.publicUrl), `origin_hls_holds_total{outcome="${outcome}"}`) ?? 0;
@@ -238,7 +247,12 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
     try {
       const [msn, part] = hinted((await playlist(url)).parsed);
       const controllers = Array.from({ length: 20 }, () => new AbortController());
-      const held = controllers.map((c) => fetch(`${url}?_HLS_msn=${msn}&_HLS_part=${part}`, { signal: c.signal }).then((r) => r.status, () => 'aborted'));
+      const held = controllers.map((c) =>
+        fetch(`${url}?_HLS_msn=${msn}&_HLS_part=${part}`, { signal: c.signal }).then(
+          (r) => r.status,
+          () => 'aborted',
+        ),
+      );
       await waitFor(() => env.origin.held.size === 20, { what: 'twenty held requests', timeoutMs: 2000 });
       expect(metricValue(await scrape(env.origin.urls.publicUrl), 'origin_hls_held_requests')).toBe(20);
       for (const c of controllers.slice(0, 10)) c.abort();

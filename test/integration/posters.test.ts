@@ -14,6 +14,7 @@ import { probeStreams } from '../support/ffprobe';
  */
 function segment(base: string, pattern: string): void {
   const whole = `${base}.mp4`;
+  // prettier-ignore
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${pattern}=size=1280x720:rate=30`, '-t', '2',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '60', '-pix_fmt', 'yuv420p',
@@ -26,7 +27,12 @@ function segment(base: string, pattern: string): void {
   fs.writeFileSync(`${base}.m4s`, bytes.subarray(at));
 }
 
-const sourceOf = (dir: string, name: string, width = 640, height = 360): PosterSource => ({ init: path.join(dir, `${name}.init.mp4`), segment: path.join(dir, `${name}.m4s`), width, height });
+const sourceOf = (dir: string, name: string, width = 640, height = 360): PosterSource => ({
+  init: path.join(dir, `${name}.init.mp4`),
+  segment: path.join(dir, `${name}.m4s`),
+  width,
+  height,
+});
 
 describe('posters made when asked for (real ffmpeg)', () => {
   let dir: string;

@@ -30,11 +30,14 @@ describe('profiles and sources', () => {
     const master = await waitFor(() => env.hls.master(playbackId), { what: 'the master playlist', timeoutMs: 20_000 });
     let argv: string[] = [];
     if (expectFfmpeg) {
-      await waitFor(() => {
-        const pid = ffmpegProcessesMentioning(env.origin.dir)[0];
-        if (pid) argv = require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return argv.length > 0;
-      }, { what: 'the transcoder', timeoutMs: 5000 });
+      await waitFor(
+        () => {
+          const pid = ffmpegProcessesMentioning(env.origin.dir)[0];
+          if (pid) argv = require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+          return argv.length > 0;
+        },
+        { what: 'the transcoder', timeoutMs: 5000 },
+      );
     } else {
       expect(ffmpegProcessesMentioning(env.origin.dir)).toEqual([]);
     }
@@ -101,7 +104,12 @@ describe('profiles and sources', () => {
     expect(pushed.master.variants.map((v) => [v.uri.split('/').slice(-2)[0], v.attributes.RESOLUTION])).toEqual([['source', '1280x720']]);
     expect(await sizeOf(pushed, 'source')).toEqual([1280, 720]);
     // segments follow the source's 4-second keyframes
-    expect(pushed.playlists.get('source')!.segments.slice(0, -1).every((s) => Math.abs(s.duration - 4) < 0.05)).toBe(true);
+    expect(
+      pushed.playlists
+        .get('source')!
+        .segments.slice(0, -1)
+        .every((s) => Math.abs(s.duration - 4) < 0.05),
+    ).toBe(true);
     const session = await env.origin.sessions.listByStream(pushed.streamId, 1);
     expect(session[0]).toMatchObject({ profile: 'passthrough', endReason: 'publisher_left', videoCodec: 'h264', audioCodec: 'aac', width: 1280, height: 720 });
     expect(env.origin.logs.some((l) => l.playbackId === pushed.playbackId && l.keyframeIntervalSeconds === 4)).toBe(true);

@@ -42,6 +42,11 @@ describe('RTMP behind a balancer that sends the PROXY protocol (ingest.proxyProt
     await waitFor(() => direct.closed && forged.closed && silent.closed, { what: 'the three connections to be closed', timeoutMs: 10_000 });
     const metric = withoutNodeLabel(await env.origin.metrics.registry.getSingleMetricAsString('origin_rtmp_connections_rejected_total'));
     expect(metric).toContain('limit="proxy_header"} 3');
-    expect(env.origin.logs.filter((l) => l.msg === 'closed an RTMP connection without a valid PROXY protocol line').map((l) => l.reason).sort()).toEqual(['malformed PROXY line', 'no PROXY line', 'no PROXY line in time']);
+    expect(
+      env.origin.logs
+        .filter((l) => l.msg === 'closed an RTMP connection without a valid PROXY protocol line')
+        .map((l) => l.reason)
+        .sort(),
+    ).toEqual(['malformed PROXY line', 'no PROXY line', 'no PROXY line in time']);
   });
 });

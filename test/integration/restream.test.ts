@@ -27,16 +27,22 @@ interface Destination {
 /** The HLS of a stream on an origin: its source rendition's newest segment, probed, once it has two. */
 async function probeHls(origin: TestOrigin, playbackId: string) {
   const masterUrl = `${origin.urls.publicUrl}/hls/${playbackId}/master.m3u8`;
-  const text = await waitFor(async () => {
-    const response = await fetch(masterUrl);
-    return response.status === 200 ? response.text() : undefined;
-  }, { what: 'the forwarded stream on the second origin', timeoutMs: 60_000 });
+  const text = await waitFor(
+    async () => {
+      const response = await fetch(masterUrl);
+      return response.status === 200 ? response.text() : undefined;
+    },
+    { what: 'the forwarded stream on the second origin', timeoutMs: 60_000 },
+  );
   const master = parseMaster(text);
   const url = new URL(master.variants[0]!.uri, masterUrl).toString();
-  const playlist = await waitFor(async () => {
-    const parsed = parseMediaPlaylist(await (await fetch(url)).text());
-    return parsed.segments.length >= 2 ? parsed : undefined;
-  }, { what: 'two forwarded segments', timeoutMs: 60_000 });
+  const playlist = await waitFor(
+    async () => {
+      const parsed = parseMediaPlaylist(await (await fetch(url)).text());
+      return parsed.segments.length >= 2 ? parsed : undefined;
+    },
+    { what: 'two forwarded segments', timeoutMs: 60_000 },
+  );
   return { streams: await probeStreams(cmafInput(origin.config.mediaDir, url, playlist.segments.at(-1)!)), master: text };
 }
 
@@ -139,11 +145,16 @@ describe('restreaming to other platforms', () => {
     const liveNginx = await add(stream.id, nginx.rtmpUrl, 'mirror-key-9876543210');
     try {
       let publisher: RunningProcess = startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 320, height: 180 });
-      await waitFor(async () => {
-        const all = await destinations(stream.id);
-        const of = (id: string) => all.find((d) => d.id === id)!;
-        return [liveA, liveB, liveNginx].every((d) => of(d.id).status === 'live') && [refused, dropping, blackHole].every((d) => of(d.id).status === 'retrying' && of(d.id).lastError);
-      }, { what: 'three live and three retrying', timeoutMs: 90_000, intervalMs: 500 });
+      await waitFor(
+        async () => {
+          const all = await destinations(stream.id);
+          const of = (id: string) => all.find((d) => d.id === id)!;
+          return (
+            [liveA, liveB, liveNginx].every((d) => of(d.id).status === 'live') && [refused, dropping, blackHole].every((d) => of(d.id).status === 'retrying' && of(d.id).lastError)
+          );
+        },
+        { what: 'three live and three retrying', timeoutMs: 90_000, intervalMs: 500 },
+      );
       expect((await statusOf(stream.id, blackHole.id))?.lastError).toBe('no answer from the destination');
       expect(drop.connections()).toBeGreaterThanOrEqual(1);
       expect(silent.connections()).toBeGreaterThanOrEqual(1);
@@ -162,7 +173,10 @@ describe('restreaming to other platforms', () => {
         const master = parseMaster(await (await fetch(`${o.urls.publicUrl}/hls/${playbackId}/master.m3u8`)).text());
         const url = new URL(master.variants[0]!.uri, `${o.urls.publicUrl}/hls/${playbackId}/master.m3u8`).toString();
         const before = parseMediaPlaylist(await (await fetch(url)).text()).segments.at(-1)!.sequence;
-        await waitFor(async () => parseMediaPlaylist(await (await fetch(url)).text()).segments.at(-1)!.sequence >= before + 2, { what: `${playbackId} to advance`, timeoutMs: 30_000 });
+        await waitFor(async () => parseMediaPlaylist(await (await fetch(url)).text()).segments.at(-1)!.sequence >= before + 2, {
+          what: `${playbackId} to advance`,
+          timeoutMs: 30_000,
+        });
       };
       await advancing(origin, stream.playbackId);
 
@@ -194,7 +208,14 @@ describe('restreaming to other platforms', () => {
   test('bad input: URLs and keys that are not RTMP are refused with the field; an unknown stream or destination is a 404', async () => {
     const { origin } = env;
     const stream = await createStream(origin, 'Bad destinations');
-    for (const body of [{}, { url: 'http://example.com/live', streamKey: 'k' }, { url: 'rtmp://', streamKey: 'k' }, { url: 'rtmp://host/app', streamKey: '' }, { url: 'rtmp://host/app', streamKey: 'has space' }, { url: 'rtmp://host/app', streamKey: 'k', extra: 1 }]) {
+    for (const body of [
+      {},
+      { url: 'http://example.com/live', streamKey: 'k' },
+      { url: 'rtmp://', streamKey: 'k' },
+      { url: 'rtmp://host/app', streamKey: '' },
+      { url: 'rtmp://host/app', streamKey: 'has space' },
+      { url: 'rtmp://host/app', streamKey: 'k', extra: 1 },
+    ]) {
       const response = await origin.api('POST', `/api/v1/streams/${stream.id}/destinations`, { body });
       expect({ body, status: response.status }).toEqual({ body, status: 400 });
     }
@@ -214,7 +235,10 @@ describe('restreaming to other platforms', () => {
     expect(listed).toHaveLength(10);
     expect(JSON.stringify(listed)).not.toContain('0123456789');
     expect(await cli('destinations', 'remove', stream.id, listed[0]!.id)).toEqual({ id: listed[0]!.id, removed: true });
-    expect(await cli('destinations', 'add', stream.id, '--url', 'rtmp://127.0.0.1/live', '--key', 'from-the-shell-key')).toMatchObject({ url: 'rtmp://127.0.0.1/live', streamKey: '****-key' });
+    expect(await cli('destinations', 'add', stream.id, '--url', 'rtmp://127.0.0.1/live', '--key', 'from-the-shell-key')).toMatchObject({
+      url: 'rtmp://127.0.0.1/live',
+      streamKey: '****-key',
+    });
     // Deleting the stream deletes its destinations.
     expect((await origin.api('DELETE', `/api/v1/streams/${stream.id}`)).status).toBe(204);
   });

@@ -55,7 +55,10 @@ describe('retention and disk', () => {
     const vodUrl = `${env.origin.urls.publicUrl}/hls/${playbackId}/sessions/${sessionId}/master.m3u8`;
     const vod = await env.hls.text(vodUrl);
     expect(vod.status).toBe(200);
-    const recordingUrl = env.hls.resolve(vodUrl, vod.text.split('\n').find((line) => line.endsWith('recording.m3u8') && !line.startsWith('#'))!);
+    const recordingUrl = env.hls.resolve(
+      vodUrl,
+      vod.text.split('\n').find((line) => line.endsWith('recording.m3u8') && !line.startsWith('#'))!,
+    );
     const recording = await env.hls.media(recordingUrl);
     expect(recording.playlistType).toBe('VOD');
     expect(recording.endList).toBe(true);
@@ -112,7 +115,10 @@ describe('boot after a crash', () => {
     write(path.join(live, 'sessions', recorded, 'master.m3u8'), '#EXTM3U\n');
     write(path.join(live, 'master.m3u8'), `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nsessions/${plain}/source/index.m3u8\n`);
     const row = { stream_id: stream.id, node: first.config.nodeId, state: 'live', started_at: Date.now(), profile: 'ladder', bytes_in: 0, reconnects: 0, transcoder_restarts: 0 };
-    await first.db('sessions').insert([{ ...row, id: plain, recorded: false }, { ...row, id: recorded, recorded: true }]);
+    await first.db('sessions').insert([
+      { ...row, id: plain, recorded: false },
+      { ...row, id: recorded, recorded: true },
+    ]);
     const elsewhere = generateId();
     await first.db('sessions').insert({ ...row, id: elsewhere, node: 'another-node', recorded: false });
     await first.stop();

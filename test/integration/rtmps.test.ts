@@ -17,7 +17,27 @@ jest.setTimeout(120_000);
 function makeCertificate(dir: string, name: string): { certFile: string; keyFile: string; fingerprint: string } {
   const certFile = path.join(dir, `${name}.crt`);
   const keyFile = path.join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=localhost', '-days', '2', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '2',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { certFile, keyFile, fingerprint: new crypto.X509Certificate(fs.readFileSync(certFile)).fingerprint256 };
 }
 
@@ -105,7 +125,10 @@ describe('RTMPS ingest', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
     expect(Date.now() - started).toBeLessThan(10_000);
 
-    await waitFor(() => origin.logs.filter((line) => line.msg === 'closed an RTMPS connection whose TLS handshake failed').length >= 3, { what: 'three logged failures', timeoutMs: 5000 });
+    await waitFor(() => origin.logs.filter((line) => line.msg === 'closed an RTMPS connection whose TLS handshake failed').length >= 3, {
+      what: 'three logged failures',
+      timeoutMs: 5000,
+    });
     expect(origin.logs.some((line) => line.msg === 'closed an RTMPS connection whose TLS handshake failed' && line.reason === 'no TLS handshake in time')).toBe(true);
     // Still taking streams on both ports.
     const stream = await createStream(origin, 'After the noise');

@@ -33,7 +33,10 @@ describe('the server process (npm start)', () => {
     expect(first.stdout()).toContain(`curl -H "Authorization: Bearer ${token}"`);
     expect(first.stdout()).toContain(`${url}/api/v1/streams`);
     // printed, never logged
-    const logLines = first.stdout().split('\n').filter((line) => line.startsWith('{'));
+    const logLines = first
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
     expect(logLines.join('\n')).not.toContain(token!.slice(4));
 
     const created = await fetch(`${url}/api/v1/streams`, {

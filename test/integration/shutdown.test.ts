@@ -93,14 +93,24 @@ describe('the server process with live streams', () => {
     const url = await server.httpUrl();
     const rtmpPort = Number(/"rtmp":"rtmp:\/\/[^:]+:(\d+)\//.exec(server.stdout())![1]);
     await goLive(url, rtmpPort, 'interrupted');
-    await waitFor(() => server.stdout().split('\n').filter((line) => line.includes('"msg":"delivery process accepting"')).length === 2, {
-      what: 'the delivery processes to accept connections',
-      timeoutMs: 10_000,
-    });
+    await waitFor(
+      () =>
+        server
+          .stdout()
+          .split('\n')
+          .filter((line) => line.includes('"msg":"delivery process accepting"')).length === 2,
+      {
+        what: 'the delivery processes to accept connections',
+        timeoutMs: 10_000,
+      },
+    );
 
     process.kill(-server.child.pid!, 'SIGINT');
     const exit = await server.exited;
-    const errors = server.stdout().split('\n').filter((line) => /"level":"(error|fatal)"/.test(line));
+    const errors = server
+      .stdout()
+      .split('\n')
+      .filter((line) => /"level":"(error|fatal)"/.test(line));
     expect(errors).toEqual([]);
     expect(server.stderr()).toBe('');
     expect(exit).toEqual({ code: 0, signal: null });

@@ -22,17 +22,21 @@ describe('signed playback through the shipped nginx caching tier (deploy/nginx/l
     const stream = await createStream(origin, 'Cached and private', { profile: 'passthrough', playback: 'signed' });
     const other = await createStream(origin, 'Another', { playback: 'signed' });
     startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 640, height: 360 });
-    const mint = async (id: string, body: Record<string, unknown> = { expiresInSeconds: 600 }) => (await origin.api('POST', `/api/v1/streams/${id}/playback-tokens`, { body })).body.token as string;
+    const mint = async (id: string, body: Record<string, unknown> = { expiresInSeconds: 600 }) =>
+      (await origin.api('POST', `/api/v1/streams/${id}/playback-tokens`, { body })).body.token as string;
     const alice = await mint(stream.id, { expiresInSeconds: 600, viewerId: 'alice' });
     const bob = await mint(stream.id, { expiresInSeconds: 600, viewerId: 'bob' });
     const otherToken = await mint(other.id);
     const expiring = await mint(stream.id, { expiresInSeconds: 1 });
 
     const master = `${tier.url}/hls/${stream.playbackId}/master.m3u8`;
-    const masterText = await waitFor(async () => {
-      const response = await fetch(withToken(master, alice));
-      return response.status === 200 ? response.text() : undefined;
-    }, { what: 'the master through nginx', timeoutMs: 20_000 });
+    const masterText = await waitFor(
+      async () => {
+        const response = await fetch(withToken(master, alice));
+        return response.status === 200 ? response.text() : undefined;
+      },
+      { what: 'the master through nginx', timeoutMs: 20_000 },
+    );
     const variant = masterText.split('\n').find((line) => line.includes('index.m3u8') && !line.startsWith('#'))!;
     expect(variant).toContain(`token=${alice}`);
     const playlistUrl = new URL(variant, master).toString().replace(/\?.*/, '');
@@ -43,11 +47,16 @@ describe('signed playback through the shipped nginx caching tier (deploy/nginx/l
     const latest = parseMediaPlaylist(await (await fetch(withToken(playlistUrl, alice))).text());
     const [, msn, part] = /seg_(\d+)\.(\d+)\.m4s/.exec(latest.hint!)!;
     const blocking = `${playlistUrl}?_HLS_msn=${msn}&_HLS_part=${part}`;
-    const [forAlice, forBob] = await Promise.all([alice, bob].map(async (token) => {
-      const response = await fetch(withToken(blocking, token));
-      return { status: response.status, text: await response.text(), cache: response.headers.get('x-cache') };
-    }));
-    for (const [answer, mine, theirs] of [[forAlice!, alice, bob], [forBob!, bob, alice]] as const) {
+    const [forAlice, forBob] = await Promise.all(
+      [alice, bob].map(async (token) => {
+        const response = await fetch(withToken(blocking, token));
+        return { status: response.status, text: await response.text(), cache: response.headers.get('x-cache') };
+      }),
+    );
+    for (const [answer, mine, theirs] of [
+      [forAlice!, alice, bob],
+      [forBob!, bob, alice],
+    ] as const) {
       expect(answer.status).toBe(200);
       expect(answer.text).not.toContain('PLAYBACK_TOKEN_PLACEHOLDER');
       expect(answer.text).not.toContain(theirs);
@@ -70,7 +79,12 @@ describe('signed playback through the shipped nginx caching tier (deploy/nginx/l
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
     const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, pid: other.playbackId })).toString('base64url')}.${signature}`;
     await waitFor(async () => (await fetch(withToken(segmentUrl, expiring))).status === 403, { what: 'the short token to expire', timeoutMs: 45_000, intervalMs: 1000 });
-    for (const [token, code] of [[undefined, 'token_required'], [otherToken, 'token_wrong_stream'], [tampered, 'token_invalid'], [expiring, 'token_expired']] as const) {
+    for (const [token, code] of [
+      [undefined, 'token_required'],
+      [otherToken, 'token_wrong_stream'],
+      [tampered, 'token_invalid'],
+      [expiring, 'token_expired'],
+    ] as const) {
       for (const url of [segmentUrl, playlistUrl, master, `${tier.url}/hls/${stream.playbackId}/poster.jpg`]) {
         const refused = await fetch(withToken(url, token));
         expect({ url, code, status: refused.status }).toEqual({ url, code, status: 403 });

@@ -14,7 +14,11 @@ jest.setTimeout(120_000);
 const run = promisify(execFile);
 
 /** A token minted by the API for a stream. */
-async function mint(origin: TestOrigin, streamId: string, body: Record<string, unknown> = { expiresInSeconds: 600 }): Promise<{ token: string; hlsUrl: string; playerUrl: string; expiresAt: string }> {
+async function mint(
+  origin: TestOrigin,
+  streamId: string,
+  body: Record<string, unknown> = { expiresInSeconds: 600 },
+): Promise<{ token: string; hlsUrl: string; playerUrl: string; expiresAt: string }> {
   const response = await origin.api('POST', `/api/v1/streams/${streamId}/playback-tokens`, { body });
   if (response.status !== 201) throw new Error(`mint failed: ${response.status} ${response.text}`);
   return response.body;
@@ -43,18 +47,24 @@ describe('signed playback on the origin', () => {
     expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now() + 590_000);
 
     // The master, then the media playlist, with the token: every URI in them carries it.
-    const master = await waitFor(async () => {
-      const response = await fetch(hlsUrl);
-      return response.status === 200 ? response.text() : undefined;
-    }, { what: 'the master with a token', timeoutMs: 20_000 });
+    const master = await waitFor(
+      async () => {
+        const response = await fetch(hlsUrl);
+        return response.status === 200 ? response.text() : undefined;
+      },
+      { what: 'the master with a token', timeoutMs: 20_000 },
+    );
     const masterUris = master.split('\n').filter((line) => line && !line.startsWith('#'));
     expect(masterUris.length).toBeGreaterThan(0);
     for (const uri of [...masterUris, ...[...master.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!)]) expect(uri).toContain(`token=${token}`);
     const playlistUrl = new URL(masterUris[0]!, hlsUrl).toString();
-    const playlistText = await waitFor(async () => {
-      const text = await (await fetch(playlistUrl)).text();
-      return parseMediaPlaylist(text).segments.length >= 2 ? text : undefined;
-    }, { what: 'two segments', timeoutMs: 20_000 });
+    const playlistText = await waitFor(
+      async () => {
+        const text = await (await fetch(playlistUrl)).text();
+        return parseMediaPlaylist(text).segments.length >= 2 ? text : undefined;
+      },
+      { what: 'two segments', timeoutMs: 20_000 },
+    );
     const playlist = parseMediaPlaylist(playlistText);
     const uris = [...playlistText.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!).concat(playlistText.split('\n').filter((line) => line && !line.startsWith('#')));
     expect(uris.length).toBeGreaterThan(5);
@@ -124,7 +134,11 @@ describe('signed playback on the origin', () => {
     expect(streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 640, height: 360 });
 
     // A token past its expiry (and the 30 s clock allowance) is refused with its reason, everywhere.
-    await waitFor(async () => (await fetch(withToken(playlistUrl.replace(/\?.*/, ''), expired))).status === 403, { what: 'the short token to expire', timeoutMs: 45_000, intervalMs: 1000 });
+    await waitFor(async () => (await fetch(withToken(playlistUrl.replace(/\?.*/, ''), expired))).status === 403, {
+      what: 'the short token to expire',
+      timeoutMs: 45_000,
+      intervalMs: 1000,
+    });
     for (const resource of resources) {
       const response = await fetch(withToken(resource.url, expired), { method: resource.method ?? 'GET' });
       expect({ resource: resource.what, status: response.status }).toEqual({ resource: resource.what, status: 403 });
@@ -195,7 +209,17 @@ describe('signed playback on the origin', () => {
   test('bad input: minting without an expiry or with nonsense is a 400; malformed, huge and wrong-algorithm tokens are refused without a 5xx', async () => {
     const { origin } = env;
     const stream = await createStream(origin, 'Bad input', { playback: 'signed' });
-    for (const body of [{}, { expiresInSeconds: 0 }, { expiresInSeconds: -5 }, { expiresInSeconds: 1.5 }, { expiresInSeconds: '60' }, { expiresInSeconds: 10 ** 12 }, { expiresInSeconds: 60, origins: ['*'] }, { expiresInSeconds: 60, viewerId: 'a b' }, { expiresInSeconds: 60, extra: 1 }]) {
+    for (const body of [
+      {},
+      { expiresInSeconds: 0 },
+      { expiresInSeconds: -5 },
+      { expiresInSeconds: 1.5 },
+      { expiresInSeconds: '60' },
+      { expiresInSeconds: 10 ** 12 },
+      { expiresInSeconds: 60, origins: ['*'] },
+      { expiresInSeconds: 60, viewerId: 'a b' },
+      { expiresInSeconds: 60, extra: 1 },
+    ]) {
       const response = await origin.api('POST', `/api/v1/streams/${stream.id}/playback-tokens`, { body });
       expect({ body, status: response.status }).toEqual({ body, status: 400 });
       expect(response.body.error.code).toBe('invalid_body');
@@ -243,7 +267,10 @@ describe('signed playback on the origin', () => {
     const closed = await createStream(origin, 'Board meeting', { profile: 'passthrough', playback: 'signed' });
     startPublisher({ url: origin.rtmpUrl(open.streamKey), width: 320, height: 180 });
     startPublisher({ url: origin.rtmpUrl(closed.streamKey), width: 320, height: 180 });
-    await waitFor(() => origin.registry.getByPlaybackId(open.playbackId)?.info().state === 'live' && origin.registry.getByPlaybackId(closed.playbackId)?.info().state === 'live', { what: 'both live', timeoutMs: 20_000 });
+    await waitFor(() => origin.registry.getByPlaybackId(open.playbackId)?.info().state === 'live' && origin.registry.getByPlaybackId(closed.playbackId)?.info().state === 'live', {
+      what: 'both live',
+      timeoutMs: 20_000,
+    });
     const landing = await (await fetch(`${origin.urls.publicUrl}/`)).text();
     expect(landing).toContain('Open house');
     expect(landing).not.toContain('Board meeting');
@@ -255,7 +282,12 @@ describe('signed playback on the origin', () => {
     expect(new Set([alice1.token, alice2.token, bob.token]).size).toBe(3);
     const base = `${origin.urls.publicUrl}/hls/${closed.playbackId}`;
     // Players report presence with their own session ids; a signed stream counts the tokens instead.
-    for (const [minted, vsid] of [[alice1, 'player-one-1'], [alice2, 'player-two-2'], [bob, 'player-three-3'], [bob, 'player-four-4']] as const) {
+    for (const [minted, vsid] of [
+      [alice1, 'player-one-1'],
+      [alice2, 'player-two-2'],
+      [bob, 'player-three-3'],
+      [bob, 'player-four-4'],
+    ] as const) {
       expect((await fetch(withToken(`${base}/viewers?vsid=${vsid}`, minted.token), { method: 'POST' })).status).toBe(204);
     }
     expect(origin.viewers.count(closed.playbackId)).toBe(2);

@@ -19,6 +19,7 @@ export function gstPublisherArgs(options: GstPublisherOptions): string[] {
   // audiotestsrc's buffers are 1024 samples at 48 kHz.
   const audioBuffers = options.seconds === undefined ? undefined : Math.round((options.seconds * 48_000) / 1024);
   const count = (n: number | undefined) => (n === undefined ? [] : [`num-buffers=${n}`]);
+  // prettier-ignore
   const args = [
     '-q', '-e',
     'videotestsrc', 'is-live=true', 'pattern=ball', ...count(frames),
@@ -30,11 +31,19 @@ export function gstPublisherArgs(options: GstPublisherOptions): string[] {
   ];
   if (options.audio ?? true) {
     args.push(
-      'audiotestsrc', 'is-live=true', 'wave=sine', ...count(audioBuffers),
-      '!', 'audio/x-raw,rate=48000,channels=2',
-      '!', 'voaacenc', 'bitrate=128000',
-      '!', 'aacparse',
-      '!', 'mux.',
+      'audiotestsrc',
+      'is-live=true',
+      'wave=sine',
+      ...count(audioBuffers),
+      '!',
+      'audio/x-raw,rate=48000,channels=2',
+      '!',
+      'voaacenc',
+      'bitrate=128000',
+      '!',
+      'aacparse',
+      '!',
+      'mux.',
     );
   }
   return args;

@@ -8,7 +8,9 @@ export function withoutNodeLabel(text: string): string {
 
 /** One sample of a Prometheus text exposition: `name{labels} value`, labels written as the origin writes them (without `node`). */
 export function metricValue(text: string, series: string): number | undefined {
-  const line = withoutNodeLabel(text).split('\n').find((l) => l.startsWith(`${series} `));
+  const line = withoutNodeLabel(text)
+    .split('\n')
+    .find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 

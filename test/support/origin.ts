@@ -45,9 +45,7 @@ export interface TestOriginOptions {
 /** An origin on random loopback ports, with its own folder and database; close() removes both. */
 export async function startTestOrigin(options: TestOriginOptions = {}): Promise<TestOrigin> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'origin-test-'));
-  const database = options.sharedDatabaseUrl
-    ? { url: options.sharedDatabaseUrl, drop: async () => undefined }
-    : await createTestDatabase(options.database ?? 'sqlite', dir);
+  const database = options.sharedDatabaseUrl ? { url: options.sharedDatabaseUrl, drop: async () => undefined } : await createTestDatabase(options.database ?? 'sqlite', dir);
   const adminToken = generateApiToken();
   const config = loadConfig({
     env: { NODE_ENV: 'test' },
@@ -120,7 +118,11 @@ export async function startTestOrigin(options: TestOriginOptions = {}): Promise<
 }
 
 /** Creates a stream through the API and returns its JSON (with the key). */
-export async function createStream(origin: TestOrigin, name = 'Test stream', settings: Record<string, unknown> = {}): Promise<{ id: string; playbackId: string; streamKey: string; [key: string]: unknown }> {
+export async function createStream(
+  origin: TestOrigin,
+  name = 'Test stream',
+  settings: Record<string, unknown> = {},
+): Promise<{ id: string; playbackId: string; streamKey: string; [key: string]: unknown }> {
   const response = await origin.api('POST', '/api/v1/streams', { body: { name, ...settings } });
   if (response.status !== 201) throw new Error(`stream creation failed: ${response.status} ${response.text}`);
   return response.body;

@@ -83,10 +83,12 @@ export async function layoutOf(page: Page) {
       scrollWidth: document.documentElement.scrollWidth,
       player: box(document.getElementById('player'))!,
       title: box(document.querySelector('.stream-name')),
-      controls: Array.from(document.querySelectorAll('.controls button, .controls select')).filter(visible).map((element) => ({
-        role: (element as HTMLElement).dataset.role ?? '',
-        box: box(element)!,
-      })),
+      controls: Array.from(document.querySelectorAll('.controls button, .controls select'))
+        .filter(visible)
+        .map((element) => ({
+          role: (element as HTMLElement).dataset.role ?? '',
+          box: box(element)!,
+        })),
     };
   });
 }
@@ -118,7 +120,9 @@ export async function labelsOf(page: Page, selector: string): Promise<Array<{ te
 
 export function inside(inner: Box, outer: Box): boolean {
   const slack = 0.5;
-  return inner.x >= outer.x - slack && inner.y >= outer.y - slack && inner.x + inner.width <= outer.x + outer.width + slack && inner.y + inner.height <= outer.y + outer.height + slack;
+  return (
+    inner.x >= outer.x - slack && inner.y >= outer.y - slack && inner.x + inner.width <= outer.x + outer.width + slack && inner.y + inner.height <= outer.y + outer.height + slack
+  );
 }
 
 /** The average colour of a picture (a screenshot's PNG), as [red, green, blue] from 0 to 255; ffmpeg decodes it. */

@@ -19,7 +19,7 @@ function parts(log: string[], failing?: { start?: string; stop?: string }): Part
   }));
 }
 
-describe('the origin\'s parts', () => {
+describe("the origin's parts", () => {
   test('start in order, stop in reverse, once however often stop is called', async () => {
     const log: string[] = [];
     const stop = await startParts(parts(log), logger);

@@ -46,9 +46,33 @@ describe('decoder configuration records', () => {
 });
 
 describe("ffmpeg's input for HEVC and AV1: fragmented MP4", () => {
-  const videoConfig = (timestamp: number): MediaTag => ({ kind: 'video', codec: 'hevc', keyframe: false, timestamp, bytes: Buffer.alloc(0), data: HVCC, compositionTime: 0, config: { codec: 'hevc', codecString: 'hvc1.1.6.L93.90', width: 1280, height: 720 } });
-  const audioConfig: MediaTag = { kind: 'audio', codec: 'aac', timestamp: 0, bytes: Buffer.alloc(0), data: Buffer.from([0x11, 0x90]), config: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } };
-  const frame = (timestamp: number, keyframe: boolean, compositionTime = 0): MediaTag => ({ kind: 'video', codec: 'hevc', keyframe, timestamp, bytes: Buffer.alloc(0), data: Buffer.from([0, 0, 0, 2, 0x26, timestamp & 0xff]), compositionTime });
+  const videoConfig = (timestamp: number): MediaTag => ({
+    kind: 'video',
+    codec: 'hevc',
+    keyframe: false,
+    timestamp,
+    bytes: Buffer.alloc(0),
+    data: HVCC,
+    compositionTime: 0,
+    config: { codec: 'hevc', codecString: 'hvc1.1.6.L93.90', width: 1280, height: 720 },
+  });
+  const audioConfig: MediaTag = {
+    kind: 'audio',
+    codec: 'aac',
+    timestamp: 0,
+    bytes: Buffer.alloc(0),
+    data: Buffer.from([0x11, 0x90]),
+    config: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 },
+  };
+  const frame = (timestamp: number, keyframe: boolean, compositionTime = 0): MediaTag => ({
+    kind: 'video',
+    codec: 'hevc',
+    keyframe,
+    timestamp,
+    bytes: Buffer.alloc(0),
+    data: Buffer.from([0, 0, 0, 2, 0x26, timestamp & 0xff]),
+    compositionTime,
+  });
   const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes: Buffer.alloc(0), data: Buffer.from([0x21, timestamp & 0xff]) });
 
   test('only HEVC and AV1 video go to ffmpeg as MP4', () => {

@@ -76,7 +76,9 @@ describe('configuration', () => {
     expect(loadConfig({ env: {}, configDir, cwd }).http.deliveryProcesses).toBe(autoDeliveryProcesses(os.availableParallelism()));
     expect(loadConfig({ env: { HTTP_DELIVERY_PROCESSES: '0' }, configDir, cwd }).http.deliveryProcesses).toBe(0);
     expect(loadConfig({ env: { HTTP_DELIVERY_PROCESSES: '5' }, configDir, cwd }).http.deliveryProcesses).toBe(5);
-    expect(loadConfig({ env: { NODE_ENV: 'test', HTTP_DELIVERY_PROCESSES: 'auto' }, configDir, cwd }).http.deliveryProcesses).toBe(autoDeliveryProcesses(os.availableParallelism()));
+    expect(loadConfig({ env: { NODE_ENV: 'test', HTTP_DELIVERY_PROCESSES: 'auto' }, configDir, cwd }).http.deliveryProcesses).toBe(
+      autoDeliveryProcesses(os.availableParallelism()),
+    );
     expect(() => loadConfig({ env: { HTTP_DELIVERY_PROCESSES: 'many' }, configDir, cwd })).toThrow(/HTTP_DELIVERY_PROCESSES must be a whole number or auto/);
     expect(() => loadConfig({ env: {}, configDir, cwd, overrides: { http: { deliveryProcesses: 'all' as 'auto' } } })).toThrow(ConfigError);
   });

@@ -25,11 +25,26 @@ const argv = (j: TranscodeJob) => toArgv(run(j)!.args);
 const valueOf = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 const INPUT = ['-hide_banner', '-analyzeduration', '100000', '-f', 'flv', '-i', 'pipe:0', '-y', '-copyts'];
-const OUTPUT = ['-metadata', 'comment=/media/live/PB/sessions/S', '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_every_frame+frag_discont', '-flush_packets', '1', '-avoid_negative_ts', 'disabled', '-video_track_timescale', '90000', 'pipe:1'];
+const OUTPUT = [
+  '-metadata',
+  'comment=/media/live/PB/sessions/S',
+  '-f',
+  'mp4',
+  '-movflags',
+  'empty_moov+default_base_moof+frag_every_frame+frag_discont',
+  '-flush_packets',
+  '1',
+  '-avoid_negative_ts',
+  'disabled',
+  '-video_track_timescale',
+  '90000',
+  'pipe:1',
+];
 
 describe('ffmpeg arguments (golden)', () => {
-  test('default ladder, 720p30 H.264 + AAC: the source and the audio are the origin\'s copies; two rungs encoded on the source\'s keyframes, as fragmented MP4 on stdout', () => {
+  test("default ladder, 720p30 H.264 + AAC: the source and the audio are the origin's copies; two rungs encoded on the source's keyframes, as fragmented MP4 on stdout", () => {
     const encoding = run(job({ video: h264720, audio: aac }, ladder))!;
+    // prettier-ignore
     expect(toArgv(encoding.args)).toEqual([
       ...INPUT,
       '-filter_complex',
@@ -102,6 +117,7 @@ describe('ffmpeg arguments (golden)', () => {
   });
 
   test('poster: the first keyframe of a CMAF segment read after its init segment, one thread, written whole', () => {
+    // prettier-ignore
     expect(toArgv(buildPosterArgs({ init: '/m/PB/sessions/S/360p/init_1.mp4', segment: '/m/PB/sessions/S/360p/seg_7.m4s', width: 640, height: 360, target: '/m/PB/poster.jpg' }))).toEqual([
       '-hide_banner', '-nostdin', '-skip_frame', 'nokey', '-threads', '1', '-i', 'concat:/m/PB/sessions/S/360p/init_1.mp4|/m/PB/sessions/S/360p/seg_7.m4s', '-y',
       '-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=640:360,format=yuvj420p', '-c:v', 'mjpeg', '-q:v', '5',

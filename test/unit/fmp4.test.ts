@@ -26,12 +26,16 @@ function readBack(chunks: Buffer[], splitEvery?: number): { tracks: unknown[]; s
 }
 
 describe('CMAF boxes', () => {
-  test('a fragment as an independent parser reads it: a 64-bit decode time, each sample\'s duration, size, sync flag and signed composition offset', () => {
+  test("a fragment as an independent parser reads it: a 64-bit decode time, each sample's duration, size, sync flag and signed composition offset", () => {
     const chunks = fragment(7, 900_000, frames, true);
     const bytes = Buffer.concat(chunks);
     const raw = new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length);
     const config = { parsers: { tfdt, tfhd, trun }, recursive: true };
-    expect(parseBoxes(raw, config).filter((b) => b.type === 'moof' || b.type === 'mdat').map((b) => b.type)).toEqual(['moof', 'mdat']);
+    expect(
+      parseBoxes(raw, config)
+        .filter((b) => b.type === 'moof' || b.type === 'mdat')
+        .map((b) => b.type),
+    ).toEqual(['moof', 'mdat']);
     expect(findBoxByType(raw, 'tfdt', config)).toMatchObject({ version: 1, baseMediaDecodeTime: 900_000 });
     expect(findBoxByType(raw, 'tfhd', config)).toMatchObject({ trackId: 1, flags: 0x020000 });
     const run = findBoxByType(raw, 'trun', config) as unknown as { version: number; dataOffset: number; samples: Array<Record<string, number>> };
@@ -58,7 +62,7 @@ describe('CMAF boxes', () => {
     expect(audioBack.samples).toEqual([{ dts: 48_000, compositionOffset: 0, keyframe: true, data: Buffer.from([1, 2, 3]) }]);
   });
 
-  test('a decode time before zero (ffmpeg\'s AAC priming frame) is read as the negative number it is', () => {
+  test("a decode time before zero (ffmpeg's AAC priming frame) is read as the negative number it is", () => {
     const chunks = [initSegment(audio), ...fragment(1, 0, [{ duration: 1024, compositionOffset: 0, keyframe: true, data: Buffer.from([9]) }], false)];
     const moof = chunks[1]!;
     moof.writeBigInt64BE(-1024n, moof.indexOf('tfdt') + 8);

@@ -60,7 +60,10 @@ describe('ladder planning', () => {
   test('a rung capping the frame rate keeps the source rung beside it (the cap keeps every source keyframe)', () => {
     const capped = ladder(true, [{ name: '720p', height: 720, videoBitrateKbps: 2800, maxFps: 30 }]);
     const plan = planLadder({ video: h264(1920, 1080, 60) }, options(capped));
-    expect(plan.video.map((r) => [r.name, r.mode, r.mode === 'encode' ? r.frameRate : undefined])).toEqual([['source', 'copy', undefined], ['720p', 'encode', 30]]);
+    expect(plan.video.map((r) => [r.name, r.mode, r.mode === 'encode' ? r.frameRate : undefined])).toEqual([
+      ['source', 'copy', undefined],
+      ['720p', 'encode', 30],
+    ]);
     expect(plan.keyframes).toBe('source');
   });
 
@@ -130,7 +133,15 @@ describe('ladder planning', () => {
   });
 
   test('bitrates: maxrate 1.1x the target unless configured, buffer twice the maxrate', () => {
-    const plan = planLadder({ video: h264(1280, 720) }, options(ladder(false, [{ name: 'x', height: 720, videoBitrateKbps: 3000, maxrateKbps: 3500 }, { name: 'y', height: 360, videoBitrateKbps: 800 }])));
+    const plan = planLadder(
+      { video: h264(1280, 720) },
+      options(
+        ladder(false, [
+          { name: 'x', height: 720, videoBitrateKbps: 3000, maxrateKbps: 3500 },
+          { name: 'y', height: 360, videoBitrateKbps: 800 },
+        ]),
+      ),
+    );
     expect(plan.video.map((r) => (r.mode === 'encode' ? [r.videoBitrateKbps, r.maxrateKbps, r.bufsizeKbps] : []))).toEqual([
       [3000, 3500, 7000],
       [800, 880, 1760],
@@ -169,14 +180,22 @@ describe('ladder planning', () => {
 });
 
 describe('sources most players cannot decode', () => {
-  const rungs = [{ name: '720p', height: 720, videoBitrateKbps: 2800 }, { name: '480p', height: 480, videoBitrateKbps: 1400 }];
+  const rungs = [
+    { name: '720p', height: 720, videoBitrateKbps: 2800 },
+    { name: '480p', height: 480, videoBitrateKbps: 1400 },
+  ];
   const profile: Profile = { kind: 'ladder', rungs, sourceRung: true };
   const opts = { profile, audioBitrateKbps: 128 };
 
   test('High 10, 4:2:2 and 4:4:4 are named; Baseline, Main and High are not', () => {
     const video = (codecString: string) => ({ codec: 'h264' as const, width: 1920, height: 1080, codecString });
     expect(['avc1.6e0028', 'avc1.7a0028', 'avc1.f40028', 'avc1.640028', 'avc1.4d401f', 'avc1.42e01e'].map((c) => unplayableProfile(video(c)) ?? null)).toEqual([
-      'High 10', 'High 4:2:2', 'High 4:4:4 Predictive', null, null, null,
+      'High 10',
+      'High 4:2:2',
+      'High 4:4:4 Predictive',
+      null,
+      null,
+      null,
     ]);
   });
 
@@ -190,11 +209,17 @@ describe('sources most players cannot decode', () => {
     expect(plan.keyframes).toBe('grid');
     // a rung of the source's height gives its settings
     const at720 = planLadder({ video: { codec: 'h264', width: 1280, height: 720, codecString: 'avc1.6e001f' } }, opts);
-    expect(at720.video.map((v) => [v.name, v.mode, v.mode === 'encode' ? v.videoBitrateKbps : 0])).toEqual([['720p', 'encode', 2800], ['480p', 'encode', 1400]]);
+    expect(at720.video.map((v) => [v.name, v.mode, v.mode === 'encode' ? v.videoBitrateKbps : 0])).toEqual([
+      ['720p', 'encode', 2800],
+      ['480p', 'encode', 1400],
+    ]);
   });
 
   test('passthrough copies it as it is (the session warns)', () => {
-    const plan = planLadder({ video: { codec: 'h264', width: 1920, height: 1080, codecString: 'avc1.6e0028' } }, { ...opts, profile: { kind: 'passthrough', rungs: [], sourceRung: true } });
+    const plan = planLadder(
+      { video: { codec: 'h264', width: 1920, height: 1080, codecString: 'avc1.6e0028' } },
+      { ...opts, profile: { kind: 'passthrough', rungs: [], sourceRung: true } },
+    );
     expect(plan.video.map((v) => v.mode)).toEqual(['copy']);
   });
 });

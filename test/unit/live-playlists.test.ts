@@ -33,9 +33,12 @@ describe('delivery directives', () => {
     expect(parseDirectives(query)).toEqual({ ok: true, directives });
   });
 
-  test.each(['_HLS_msn=-1', '_HLS_msn=1.5', '_HLS_msn=', '_HLS_msn=abc', '_HLS_part=2', '_HLS_msn=1&_HLS_part=x', '_HLS_skip=NO', '_HLS_msn=99999999999'])('refused: %s', (query) => {
-    expect(parseDirectives(query)).toMatchObject({ ok: false });
-  });
+  test.each(['_HLS_msn=-1', '_HLS_msn=1.5', '_HLS_msn=', '_HLS_msn=abc', '_HLS_part=2', '_HLS_msn=1&_HLS_part=x', '_HLS_skip=NO', '_HLS_msn=99999999999'])(
+    'refused: %s',
+    (query) => {
+      expect(parseDirectives(query)).toMatchObject({ ok: false });
+    },
+  );
 });
 
 describe('blocking playlist reload', () => {
@@ -150,15 +153,47 @@ describe('held requests', () => {
     const { catalog, held, entry } = setup(2);
     const outcomes: string[] = [];
     let close: () => void = () => undefined;
-    void held.hold(entry, 'video', () => false, 3000, () => undefined).then((o) => outcomes.push(`a:${o}`));
-    void held.hold(entry, 'video', () => false, 60_000, (listener) => (close = listener)).then((o) => outcomes.push(`b:${o}`));
-    void held.hold(entry, 'audio', () => false, 60_000, () => undefined).then((o) => outcomes.push(`c:${o}`));
+    void held
+      .hold(
+        entry,
+        'video',
+        () => false,
+        3000,
+        () => undefined,
+      )
+      .then((o) => outcomes.push(`a:${o}`));
+    void held
+      .hold(
+        entry,
+        'video',
+        () => false,
+        60_000,
+        (listener) => (close = listener),
+      )
+      .then((o) => outcomes.push(`b:${o}`));
+    void held
+      .hold(
+        entry,
+        'audio',
+        () => false,
+        60_000,
+        () => undefined,
+      )
+      .then((o) => outcomes.push(`c:${o}`));
     await Promise.resolve();
     expect(outcomes).toEqual(['c:full']);
     jest.advanceTimersByTime(3000);
     await Promise.resolve();
     expect(outcomes).toEqual(['c:full', 'a:timeout']);
-    void held.hold(entry, 'audio', () => false, 60_000, () => undefined).then((o) => outcomes.push(`d:${o}`));
+    void held
+      .hold(
+        entry,
+        'audio',
+        () => false,
+        60_000,
+        () => undefined,
+      )
+      .then((o) => outcomes.push(`d:${o}`));
     close();
     catalog.apply({ type: 'close', playbackId: 'PB', sessionId: 'S' });
     await Promise.resolve();

@@ -104,7 +104,16 @@ class FakeOutput implements SessionMedia {
 }
 
 const bytes = Buffer.alloc(1);
-const videoConfig: MediaTag = { kind: 'video', codec: 'h264', keyframe: false, timestamp: 0, bytes, data: bytes, compositionTime: 0, config: { codec: 'h264', codecString: 'avc1.64001f', width: 640, height: 360 } };
+const videoConfig: MediaTag = {
+  kind: 'video',
+  codec: 'h264',
+  keyframe: false,
+  timestamp: 0,
+  bytes,
+  data: bytes,
+  compositionTime: 0,
+  config: { codec: 'h264', codecString: 'avc1.64001f', width: 640, height: 360 },
+};
 const audioConfig: MediaTag = { kind: 'audio', codec: 'aac', timestamp: 0, bytes, data: bytes, config: { codec: 'aac', sampleRate: 48000, channels: 2 } };
 const frame = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes, data: bytes, compositionTime: 0 });
 const sound = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes, data: bytes });
@@ -120,7 +129,11 @@ function setup(stream: Partial<StreamRecord> = {}) {
     node: 'node',
     settings: SETTINGS,
     createOutput: (events) => (output = new FakeOutput(events)),
-    store: { insert: async (record) => void rows.push(record), update: async (_id, _node, patch) => void rows.push(patch), adopt: async (_id, _node, patch) => void rows.push(patch) },
+    store: {
+      insert: async (record) => void rows.push(record),
+      update: async (_id, _node, patch) => void rows.push(patch),
+      adopt: async (_id, _node, patch) => void rows.push(patch),
+    },
     logger: createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, done) => done() }) }),
     metrics: createMetrics({ viewerCounts: () => new Map(), liveStreams: () => [] }),
     now: () => Date.now(),
@@ -142,7 +155,7 @@ describe('LiveSession: the state machine', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
 
-  test('authorizing → starting → live → (deliberate stop) ending → ended, with the publisher\'s address recorded from the start', async () => {
+  test("authorizing → starting → live → (deliberate stop) ending → ended, with the publisher's address recorded from the start", async () => {
     const { session, states, gone, rows, output } = setup();
     const publisher = new FakePublisher('203.0.113.7');
     session.begin(publisher);

@@ -38,13 +38,17 @@ describe('PeriodicTask.wake', () => {
   test('after a failed run the follow-up still runs, and the failure is reported', async () => {
     const errors: unknown[] = [];
     let calls = 0;
-    const task = new PeriodicTask(60_000, async () => {
-      calls += 1;
-      if (calls === 1) {
-        task.wake();
-        throw new Error('database away');
-      }
-    }, (error) => errors.push(error));
+    const task = new PeriodicTask(
+      60_000,
+      async () => {
+        calls += 1;
+        if (calls === 1) {
+          task.wake();
+          throw new Error('database away');
+        }
+      },
+      (error) => errors.push(error),
+    );
     await task.run();
     await settle();
     expect(calls).toBe(2);

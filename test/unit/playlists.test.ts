@@ -32,10 +32,15 @@ describe('master playlist', () => {
   });
 
   test('copied renditions declare the measured bitrate, with headroom for peaks', () => {
-    const p = plan({ video: { codec: 'h264', width: 1280, height: 720, frameRate: 30, codecString: 'avc1.64001f' }, audio: { codec: 'aac', codecString: 'mp4a.40.2', channels: 2 } }, { kind: 'passthrough', rungs: [], sourceRung: true });
+    const p = plan(
+      { video: { codec: 'h264', width: 1280, height: 720, frameRate: 30, codecString: 'avc1.64001f' }, audio: { codec: 'aac', codecString: 'mp4a.40.2', channels: 2 } },
+      { kind: 'passthrough', rungs: [], sourceRung: true },
+    );
     const text = master(p, { uriPrefix: '', playlist: 'recording.m3u8', measured: { source: 2500, audio: 130 } });
     // peak: (2500 + 130) * 1.2 * 1.1, average: (2500 + 130) * 1.05
-    expect(text).toContain('#EXT-X-STREAM-INF:BANDWIDTH=3471600,AVERAGE-BANDWIDTH=2761500,RESOLUTION=1280x720,FRAME-RATE=30.000,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"\nsource/recording.m3u8');
+    expect(text).toContain(
+      '#EXT-X-STREAM-INF:BANDWIDTH=3471600,AVERAGE-BANDWIDTH=2761500,RESOLUTION=1280x720,FRAME-RATE=30.000,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"\nsource/recording.m3u8',
+    );
   });
 
   test('video only: no audio group; unknown frame rate: no FRAME-RATE', () => {
@@ -60,7 +65,9 @@ function timeline(segments: number, options: { listSize?: number; discontinuityA
     type: 'part',
     msn,
     part: { index, duration: 1 / 3, independent: index === 0, offset: index * 1000, length: 1000 },
-    ...(index === 0 && { start: { discontinuity: msn === options.discontinuityAt, programDateTime: at(msn), init: msn >= (options.discontinuityAt ?? Infinity) ? 'init_2.mp4' : 'init_1.mp4' } }),
+    ...(index === 0 && {
+      start: { discontinuity: msn === options.discontinuityAt, programDateTime: at(msn), init: msn >= (options.discontinuityAt ?? Infinity) ? 'init_2.mp4' : 'init_1.mp4' },
+    }),
   });
   for (let msn = 1; msn <= segments; msn++) {
     for (let index = 0; index < 6; index++) t.apply(part(msn, index));
@@ -75,8 +82,7 @@ const LOW = { mode: 'low' as const, partTarget: 0.334, skip: false, reports: [] 
 describe('live media playlist (low latency)', () => {
   test('golden: the window, parts of the last three target durations, the segment in progress, the hint, the other renditions', () => {
     const text = renderLivePlaylist(timeline(5, { inProgressParts: 2 }), { ...LOW, reports: [{ rendition: 'audio', last: { msn: 6, part: 2 } }] });
-    const parts = (msn: number, count = 6) =>
-      Array.from({ length: count }, (_, i) => `#EXT-X-PART:DURATION=0.333,URI="seg_${msn}.${i}.m4s"${i === 0 ? ',INDEPENDENT=YES' : ''}`);
+    const parts = (msn: number, count = 6) => Array.from({ length: count }, (_, i) => `#EXT-X-PART:DURATION=0.333,URI="seg_${msn}.${i}.m4s"${i === 0 ? ',INDEPENDENT=YES' : ''}`);
     expect(text).toBe(
       [
         '#EXTM3U',
@@ -111,12 +117,18 @@ describe('live media playlist (low latency)', () => {
     // And an independent parser reads it the same way.
     const parsed = parseMediaPlaylist(text);
     expect(parsed.segments.map((s) => s.sequence)).toEqual([2, 3, 4, 5]);
-    expect(parsed.partial).toEqual({ sequence: 6, parts: [{ uri: 'seg_6.0.m4s', duration: 0.333, independent: true }, { uri: 'seg_6.1.m4s', duration: 0.333, independent: false }] });
+    expect(parsed.partial).toEqual({
+      sequence: 6,
+      parts: [
+        { uri: 'seg_6.0.m4s', duration: 0.333, independent: true },
+        { uri: 'seg_6.1.m4s', duration: 0.333, independent: false },
+      ],
+    });
     expect(parsed.hint).toBe('seg_6.2.m4s');
     expect(parsed.serverControl).toMatchObject({ canBlockReload: true, canSkipUntil: 12, partHoldBack: 1.002 });
   });
 
-  test('right after a segment completes, the hint names the next segment\'s first part', () => {
+  test("right after a segment completes, the hint names the next segment's first part", () => {
     expect(renderLivePlaylist(timeline(3), LOW)).toContain('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg_4.0.m4s"');
   });
 
@@ -137,7 +149,13 @@ describe('live media playlist (low latency)', () => {
     const text = renderLivePlaylist(t, LOW);
     expect(text).toContain('#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init_2.mp4"\n#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:00:06.000Z');
     expect(text).not.toContain('DISCONTINUITY-SEQUENCE');
-    for (let index = 0; index < 6; index++) t.apply({ type: 'part', msn: 7, part: { index, duration: 1 / 3, independent: index === 0, offset: 0, length: 1 }, ...(index === 0 && { start: { discontinuity: false, programDateTime: '2026-12-06T12:00:12.000Z', init: 'init_2.mp4' } }) });
+    for (let index = 0; index < 6; index++)
+      t.apply({
+        type: 'part',
+        msn: 7,
+        part: { index, duration: 1 / 3, independent: index === 0, offset: 0, length: 1 },
+        ...(index === 0 && { start: { discontinuity: false, programDateTime: '2026-12-06T12:00:12.000Z', init: 'init_2.mp4' } }),
+      });
     t.apply({ type: 'segment', msn: 7, duration: 2 });
     const later = parseMediaPlaylist(renderLivePlaylist(t, LOW));
     expect(later.mediaSequence).toBe(5);

@@ -19,7 +19,12 @@ function record(options: Partial<SegmenterOptions> = {}) {
 
 /** 30 fps video, FLV-style millisecond timestamps, a keyframe every `gop` frames. */
 function video(frames: number, gop = 60, startMs = 0): Sample[] {
-  return Array.from({ length: frames }, (_, i) => ({ dts: ms(startMs + Math.round((i * 1000) / 30)), compositionOffset: 0, keyframe: i % gop === 0, data: Buffer.from([i & 0xff]) }));
+  return Array.from({ length: frames }, (_, i) => ({
+    dts: ms(startMs + Math.round((i * 1000) / 30)),
+    compositionOffset: 0,
+    keyframe: i % gop === 0,
+    data: Buffer.from([i & 0xff]),
+  }));
 }
 
 describe('Segmenter', () => {

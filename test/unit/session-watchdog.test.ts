@@ -12,7 +12,12 @@ function setup() {
     SETTINGS,
     { bytesIn: () => state.bytesIn, run: () => state.run, publisherLastDataAt: () => state.lastDataAt, keyframeIntervalMs: () => undefined },
     { overloaded: (bytes) => actions.push(`overloaded ${bytes}`), stalled: (ms) => actions.push(`stalled ${ms}`), slow: (speed) => actions.push(`slow ${speed}`) },
-    { metrics: createMetrics({ viewerCounts: () => new Map(), liveStreams: () => [] }), log: createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, d) => d() }) }), now: () => Date.now(), guard: (work) => work() },
+    {
+      metrics: createMetrics({ viewerCounts: () => new Map(), liveStreams: () => [] }),
+      log: createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, d) => d() }) }),
+      now: () => Date.now(),
+      guard: (work) => work(),
+    },
   );
   return { state, actions, watchdog };
 }

@@ -4,11 +4,32 @@ import { SourceProbe } from '../../src/live/source-probe';
 const bytes = (label: string) => Buffer.from(label);
 const meta = (metadata: Extract<MediaTag, { kind: 'metadata' }>['metadata']): MediaTag => ({ kind: 'metadata', timestamp: 0, metadata, bytes: bytes('meta') });
 const videoConfig = (codec: VideoCodec = 'h264'): MediaTag => ({
-  kind: 'video', codec, keyframe: false, timestamp: 0, bytes: bytes('vcfg'), data: bytes('vcfg'), compositionTime: 0,
+  kind: 'video',
+  codec,
+  keyframe: false,
+  timestamp: 0,
+  bytes: bytes('vcfg'),
+  data: bytes('vcfg'),
+  compositionTime: 0,
   config: { codec, codecString: 'avc1.64001f', width: 1280, height: 720 },
 });
-const frame = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes: bytes(`v${timestamp}${keyframe ? 'k' : ''}`), data: bytes(''), compositionTime: 0 });
-const audioConfig = (): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp: 0, bytes: bytes('acfg'), data: bytes('acfg'), config: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 } });
+const frame = (timestamp: number, keyframe = false): MediaTag => ({
+  kind: 'video',
+  codec: 'h264',
+  keyframe,
+  timestamp,
+  bytes: bytes(`v${timestamp}${keyframe ? 'k' : ''}`),
+  data: bytes(''),
+  compositionTime: 0,
+});
+const audioConfig = (): MediaTag => ({
+  kind: 'audio',
+  codec: 'aac',
+  timestamp: 0,
+  bytes: bytes('acfg'),
+  data: bytes('acfg'),
+  config: { codec: 'aac', codecString: 'mp4a.40.2', sampleRate: 48000, channels: 2 },
+});
 const audio = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes: bytes(`a${timestamp}`), data: bytes('') });
 
 describe('source probe', () => {
@@ -55,7 +76,7 @@ describe('source probe', () => {
     expect(outcome.ready && 'result' in outcome && outcome.result.videoConfig).toBeUndefined();
   });
 
-  test('a first onMetaData without videocodecid (GStreamer\'s flvmux) does not lose the video that arrives', () => {
+  test("a first onMetaData without videocodecid (GStreamer's flvmux) does not lose the video that arrives", () => {
     // As the session asks: after every tag, until the probe is ready.
     const firstReady = (tags: Array<[MediaTag, number]>) => {
       const probe = new SourceProbe();
@@ -66,10 +87,25 @@ describe('source probe', () => {
       }
       return undefined;
     };
-    const soon = firstReady([[meta({ hasVideo: false, hasAudio: true }), 0], [audioConfig(), 0], [audio(0), 0], [audio(21), 30], [videoConfig(), 200], [frame(180, true), 200], [audio(200), 210]]);
+    const soon = firstReady([
+      [meta({ hasVideo: false, hasAudio: true }), 0],
+      [audioConfig(), 0],
+      [audio(0), 0],
+      [audio(21), 30],
+      [videoConfig(), 200],
+      [frame(180, true), 200],
+      [audio(200), 210],
+    ]);
     expect(soon && 'result' in soon && Object.keys(soon.result.source).sort()).toEqual(['audio', 'video']);
     // video seen without a keyframe yet when the wait ends: waited for
-    const late = firstReady([[meta({ hasVideo: false, hasAudio: true }), 0], [audio(0), 0], [videoConfig(), 900], [frame(900), 900], [audio(1500), 1500], [frame(1600, true), 1600]]);
+    const late = firstReady([
+      [meta({ hasVideo: false, hasAudio: true }), 0],
+      [audio(0), 0],
+      [videoConfig(), 900],
+      [frame(900), 900],
+      [audio(1500), 1500],
+      [frame(1600, true), 1600],
+    ]);
     expect(late && 'result' in late && Object.keys(late.result.source).sort()).toEqual(['audio', 'video']);
   });
 

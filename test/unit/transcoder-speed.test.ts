@@ -27,10 +27,20 @@ describe("a transcoder's speed", () => {
   });
 
   test('economy: the same renditions, encoded rungs held to 30 fps; copied ones untouched', () => {
-    const rungs = [{ name: '720p', height: 720, videoBitrateKbps: 2800 }, { name: '360p', height: 360, videoBitrateKbps: 800, maxFps: 24 }];
-    const plan = planLadder({ video: { codec: 'h264', width: 1920, height: 1080, frameRate: 60 } }, { profile: { kind: 'ladder', rungs, sourceRung: true }, audioBitrateKbps: 128 });
+    const rungs = [
+      { name: '720p', height: 720, videoBitrateKbps: 2800 },
+      { name: '360p', height: 360, videoBitrateKbps: 800, maxFps: 24 },
+    ];
+    const plan = planLadder(
+      { video: { codec: 'h264', width: 1920, height: 1080, frameRate: 60 } },
+      { profile: { kind: 'ladder', rungs, sourceRung: true }, audioBitrateKbps: 128 },
+    );
     const cheap = economyPlan(plan);
-    expect(cheap.video.map((v) => [v.name, v.mode, v.mode === 'encode' ? v.frameRate : undefined])).toEqual([['source', 'copy', undefined], ['720p', 'encode', 30], ['360p', 'encode', 24]]);
+    expect(cheap.video.map((v) => [v.name, v.mode, v.mode === 'encode' ? v.frameRate : undefined])).toEqual([
+      ['source', 'copy', undefined],
+      ['720p', 'encode', 30],
+      ['360p', 'encode', 24],
+    ]);
     expect(cheap.video.map((v) => v.codecString)).toEqual(plan.video.map((v) => v.codecString));
   });
 });

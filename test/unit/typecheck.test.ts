@@ -12,7 +12,11 @@ function typecheck(project: string): Promise<string> {
 }
 
 describe('TypeScript (strict)', () => {
-  test.each(['tsconfig.json', 'player/tsconfig.json', 'console/tsconfig.json'])('%s has no type errors', async (project) => {
-    expect(await typecheck(project)).toBe('');
-  }, 120_000);
+  test.each(['tsconfig.json', 'player/tsconfig.json', 'console/tsconfig.json'])(
+    '%s has no type errors',
+    async (project) => {
+      expect(await typecheck(project)).toBe('');
+    },
+    120_000,
+  );
 });

@@ -50,7 +50,12 @@ describe('viewer counter (sliding window)', () => {
     viewers.seen('a', '2');
     advance(3000);
     viewers.seen('b', '1');
-    expect(viewers.counts()).toEqual(new Map([['a', 2], ['b', 1]]));
+    expect(viewers.counts()).toEqual(
+      new Map([
+        ['a', 2],
+        ['b', 1],
+      ]),
+    );
     advance(2500);
     expect(viewers.counts()).toEqual(new Map([['b', 1]]));
     advance(5000);

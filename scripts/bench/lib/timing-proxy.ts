@@ -24,7 +24,10 @@ export async function startTimingProxy(targetPort: number, app = 'live'): Promis
       seen += chunk.length;
       if (startedAt === undefined && seen > SETUP_BYTES) startedAt = Date.now();
     });
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       a.pipe(b);
       a.on('error', () => b.destroy());
       a.on('close', () => {

@@ -31,7 +31,7 @@ export function destinationRoutes(deps: DestinationRoutesDeps): ApiRoute[] {
       path: '/api/v1/streams/{id}/destinations',
       tag: TAG,
       summary: "A stream's restream destinations",
-      description: 'With each one\'s status while the stream is live. Keys are never shown back.',
+      description: "With each one's status while the stream is live. Keys are never shown back.",
       scope: 'read',
       params: IdParams,
       success: { status: 200, description: 'The destinations, oldest first', schema: pageOf(DestinationBody, 'DestinationList') },

@@ -6,7 +6,7 @@ import { DrainBody, NodeBody, NodeList } from './schemas';
 import { nodeView } from './views';
 
 /** A node id as NODE_ID allows it. */
-const NodeParams = z.object({ id: z.string().min(1).max(64).meta({ description: 'The node\'s NODE_ID.' }) });
+const NodeParams = z.object({ id: z.string().min(1).max(64).meta({ description: "The node's NODE_ID." }) });
 
 export function nodeRoutes(nodes: NodeRegistry, options: { drainSeconds: number; now: () => number }): ApiRoute[] {
   return [
@@ -16,7 +16,8 @@ export function nodeRoutes(nodes: NodeRegistry, options: { drainSeconds: number;
       path: '/api/v1/nodes',
       tag: 'Nodes',
       summary: 'The origin nodes sharing this database',
-      description: 'Every node that has run against this database lately: `up` while it heartbeats, `gone` once it stopped or went silent for longer than a stream lease (its streams can then be taken over).',
+      description:
+        'Every node that has run against this database lately: `up` while it heartbeats, `gone` once it stopped or went silent for longer than a stream lease (its streams can then be taken over).',
       scope: 'read',
       success: { status: 200, description: 'The nodes', schema: NodeList },
       errors: [],

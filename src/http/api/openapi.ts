@@ -22,7 +22,8 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string, version: str
   const playbackParams = z.object({ playbackId: z.string().regex(/^[A-Za-z0-9]{20}$/) });
   const playbackQuery = z.object({ token: z.string().optional().meta({ description: "A signed stream's playback token." }) });
   const playbackDenied = {
-    description: 'A signed stream, and no valid token: `token_required`, `token_invalid`, `token_expired`, `token_not_yet_valid`, `token_revoked`, `token_wrong_stream` or `origin_not_allowed`',
+    description:
+      'A signed stream, and no valid token: `token_required`, `token_invalid`, `token_expired`, `token_not_yet_valid`, `token_revoked`, `token_wrong_stream` or `origin_not_allowed`',
     content: { 'application/json': { schema: ErrorBody } },
   };
 
@@ -57,7 +58,8 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string, version: str
     operationId: 'public.stream',
     tags: ['Public'],
     summary: "A stream's public status",
-    description: "No API token needed: name, status and playback URLs, by playback id. For players and embeds. A signed stream's needs a playback token, which the URLs then carry.",
+    description:
+      "No API token needed: name, status and playback URLs, by playback id. For players and embeds. A signed stream's needs a playback token, which the URLs then carry.",
     request: { params: playbackParams, query: playbackQuery },
     responses: {
       200: { description: 'The stream', content: { 'application/json': { schema: PublicStreamBody } } },
@@ -82,7 +84,8 @@ export function buildOpenApi(routes: ApiRoute[], serverUrl: string, version: str
     info: {
       title: 'live-origin API',
       version,
-      description: 'Operate a live-streaming origin: streams and their keys, API tokens, signed playback, publish history, webhooks and the audit log. Errors are `{ "error": { "code", "message", "details"? } }`.',
+      description:
+        'Operate a live-streaming origin: streams and their keys, API tokens, signed playback, publish history, webhooks and the audit log. Errors are `{ "error": { "code", "message", "details"? } }`.',
     },
     servers: [{ url: serverUrl }],
   });

@@ -42,7 +42,7 @@ export function playbackRoutes(deps: { streams: StreamService; playback: Playbac
       tag: TAG,
       summary: 'Create a playback signing key',
       description:
-        "For minting tokens in your own backend (the README shows how). The secret is in this answer only. New tokens minted by the API are signed with the newest key; tokens signed with older keys keep working until their key is revoked.",
+        'For minting tokens in your own backend (the README shows how). The secret is in this answer only. New tokens minted by the API are signed with the newest key; tokens signed with older keys keep working until their key is revoked.',
       scope: 'admin',
       body: PlaybackKeyCreate,
       success: { status: 201, description: 'Created', schema: PlaybackKeyWithSecret },

@@ -19,35 +19,48 @@ export const ErrorBody = z
   })
   .meta({ id: 'Error' });
 
-export const IdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9]{16}$/).meta({ description: 'A 16-character id.' }) });
+export const IdParams = z.object({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9]{16}$/)
+    .meta({ description: 'A 16-character id.' }),
+});
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Printable text only: control characters and broken UTF-16 (which MySQL would refuse) are errors. */
 function text(max: number) {
-  return z
-    .string()
-    .trim()
-    .max(max, `must be at most ${max} characters`)
-    .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode text')
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+  return (
+    z
+      .string()
+      .trim()
+      .max(max, `must be at most ${max} characters`)
+      .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode text')
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
+      .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters')
+  );
 }
 
 const name = text(200).refine((value) => value.length > 0, 'must not be empty');
 const reconnectWindow = z.number().int().min(0).max(3600).meta({ description: 'Seconds a dropped publisher has to come back; 0 ends the stream at once.' });
 
-const PLAYBACK_DESCRIPTION =
-  '`public` (anyone with the playback id) or `signed` (only with a playback token: every HLS request, poster, status and page). Applies at once.';
+const PLAYBACK_DESCRIPTION = '`public` (anyone with the playback id) or `signed` (only with a playback token: every HLS request, poster, status and page). Applies at once.';
 
 export function streamCreate(profiles: readonly string[]) {
-  const profile = z.string().refine((p) => profiles.includes(p), `must be one of: ${profiles.join(', ')}`).meta({ description: `One of: ${profiles.join(', ')}.` });
+  const profile = z
+    .string()
+    .refine((p) => profiles.includes(p), `must be one of: ${profiles.join(', ')}`)
+    .meta({ description: `One of: ${profiles.join(', ')}.` });
   return z
     .object({
       name,
       profile: profile.optional(),
       record: z.boolean().optional().meta({ description: 'Keep every segment of each session and serve it as VOD afterwards.' }),
       reconnectWindowSeconds: reconnectWindow.optional(),
-      latencyMode: z.enum(LATENCY_MODES).optional().meta({ description: '`low` (LL-HLS: parts and blocking playlist reloads, about a second behind) or `standard` (whole segments, for caches and players that cannot hold requests). Applies from the next publish.' }),
+      latencyMode: z.enum(LATENCY_MODES).optional().meta({
+        description:
+          '`low` (LL-HLS: parts and blocking playlist reloads, about a second behind) or `standard` (whole segments, for caches and players that cannot hold requests). Applies from the next publish.',
+      }),
       playback: z.enum(PLAYBACK_POLICIES).optional().meta({ description: PLAYBACK_DESCRIPTION }),
     })
     .strict()
@@ -72,7 +85,11 @@ export const ResetKeyBody = z
   .meta({ id: 'ResetKey' });
 
 const pageQuery = {
-  limit: z.string().regex(/^\d{1,3}$/, 'must be a whole number').optional().meta({ description: 'From 1 to 100; 50 by default.' }),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .optional()
+    .meta({ description: 'From 1 to 100; 50 by default.' }),
   cursor: z.string().max(200).optional().meta({ description: 'The nextCursor of the previous page.' }),
 };
 export const PageQuery = z.object(pageQuery).strict();
@@ -101,7 +118,7 @@ export const LiveSessionBody = z
     startedAt: isoTime,
     clientAddress: z.string().optional(),
     profile: z.string(),
-    latencyMode: z.enum(LATENCY_MODES).meta({ description: 'The mode this session was packaged in (the stream\'s, when it started).' }),
+    latencyMode: z.enum(LATENCY_MODES).meta({ description: "The mode this session was packaged in (the stream's, when it started)." }),
     recorded: z.boolean(),
     reconnects: z.number().int(),
     transcoderRestarts: z.number().int(),
@@ -274,10 +291,9 @@ export const PublicStreamBody = z
     viewers: z.number().int(),
     hlsUrl: z.string(),
     playerUrl: z.string(),
-    posterUrl: z
-      .string()
-      .optional()
-      .meta({ description: 'While the stream has a poster: its newest picture while it has a session, then the last picture of its last session, at an address of its own per session.' }),
+    posterUrl: z.string().optional().meta({
+      description: 'While the stream has a poster: its newest picture while it has a session, then the last picture of its last session, at an address of its own per session.',
+    }),
   })
   .meta({ id: 'PublicStream' });
 
@@ -298,7 +314,13 @@ export const NodeBody = z
 
 export const DrainBody = z
   .object({
-    deadlineSeconds: z.number().int().min(0).max(3600).optional().meta({ description: 'How long live streams may stay before they are handed over; cluster.drainSeconds by default.' }),
+    deadlineSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .optional()
+      .meta({ description: 'How long live streams may stay before they are handed over; cluster.drainSeconds by default.' }),
   })
   .strict()
   .meta({ id: 'Drain' });
@@ -309,14 +331,23 @@ const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 export const PlaybackTokenCreate = z
   .object({
-    expiresInSeconds: z.number().int().min(1).max(366 * 86400).meta({ description: 'Required: the token stops working this many seconds from now (at most a year).' }),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86400)
+      .meta({ description: 'Required: the token stops working this many seconds from now (at most a year).' }),
     origins: z
       .array(z.string().regex(ORIGIN, 'must be an origin such as https://example.com'))
       .min(1)
       .max(20)
       .optional()
       .meta({ description: 'Pages allowed to embed the player (`frame-ancestors`) or fetch the stream from a browser; any when absent.' }),
-    viewerId: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters').optional().meta({ description: 'Every player using this token is counted as this one viewer.' }),
+    viewerId: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters')
+      .optional()
+      .meta({ description: 'Every player using this token is counted as this one viewer.' }),
   })
   .strict()
   .meta({ id: 'PlaybackTokenCreate' });
@@ -348,7 +379,12 @@ export const PlaybackKeyWithSecret = PlaybackKeyBody.extend({
   secret: z.string().meta({ description: 'The HMAC-SHA256 key, base64url. Shown only here.' }),
 }).meta({ id: 'PlaybackKeyWithSecret' });
 
-export const DestinationParams = IdParams.extend({ destinationId: z.string().regex(/^[A-Za-z0-9]{16}$/).meta({ description: "The destination's id." }) });
+export const DestinationParams = IdParams.extend({
+  destinationId: z
+    .string()
+    .regex(/^[A-Za-z0-9]{16}$/)
+    .meta({ description: "The destination's id." }),
+});
 
 export const DestinationCreate = z
   .object({
@@ -356,8 +392,11 @@ export const DestinationCreate = z
       .string()
       .max(1024)
       .regex(/^rtmps?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s?#]+)+$/, 'must be rtmp:// or rtmps:// with a host and an application, e.g. rtmps://live.example.com:443/app')
-      .meta({ description: 'The platform\'s server URL, without the key, e.g. rtmp://a.rtmp.youtube.com/live2.' }),
-    streamKey: z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be 1 to 512 printable characters without spaces').meta({ description: 'The key the platform gave. Never shown back in full.' }),
+      .meta({ description: "The platform's server URL, without the key, e.g. rtmp://a.rtmp.youtube.com/live2." }),
+    streamKey: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,512}$/, 'must be 1 to 512 printable characters without spaces')
+      .meta({ description: 'The key the platform gave. Never shown back in full.' }),
   })
   .strict()
   .meta({ id: 'DestinationCreate' });
@@ -367,7 +406,9 @@ export const DestinationBody = z
     id: z.string(),
     url: z.string(),
     streamKey: z.string().meta({ description: 'Its last four characters only, e.g. ****k3Xy.' }),
-    status: z.enum(DESTINATION_STATUSES).meta({ description: '`idle` while the stream is not live; `connecting`, `live`, `retrying` (with `lastError`) or `failed` (given up until the next session) while it is.' }),
+    status: z
+      .enum(DESTINATION_STATUSES)
+      .meta({ description: '`idle` while the stream is not live; `connecting`, `live`, `retrying` (with `lastError`) or `failed` (given up until the next session) while it is.' }),
     lastError: z.string().nullable(),
     createdAt: isoTime,
   })

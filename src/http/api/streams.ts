@@ -110,7 +110,8 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       path: '/api/v1/streams/{id}',
       tag: TAG,
       summary: 'Change a stream',
-      description: 'Disabling a live stream ends its session at once, and so does a playback policy for every viewer. Profile, recording and reconnect window apply from the next session.',
+      description:
+        'Disabling a live stream ends its session at once, and so does a playback policy for every viewer. Profile, recording and reconnect window apply from the next session.',
       scope: 'admin',
       params: IdParams,
       body: streamUpdate(deps.profiles),
@@ -183,7 +184,8 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       path: '/api/v1/streams/{id}/stats',
       tag: TAG,
       summary: "A live stream's last hour",
-      description: 'Ingest bitrate, viewers and transcoder speed, sampled while the stream is live on the node answering (in a cluster, the node with the stream), oldest first. Kept in memory for an hour.',
+      description:
+        'Ingest bitrate, viewers and transcoder speed, sampled while the stream is live on the node answering (in a cluster, the node with the stream), oldest first. Kept in memory for an hour.',
       scope: 'read',
       params: IdParams,
       success: { status: 200, description: 'The samples', schema: StreamStatsBody },

@@ -29,7 +29,11 @@ export function webhookRoutes(webhooks: WebhookService): ApiRoute[] {
       errors: [400, 413, 415],
       audit: createdTarget('webhook'),
       handle: async ({ body }) => {
-        const webhook = await webhooks.register({ url: body.url, events: body.events ?? [...WEBHOOK_EVENTS], ...(body.description !== undefined && { description: body.description }) });
+        const webhook = await webhooks.register({
+          url: body.url,
+          events: body.events ?? [...WEBHOOK_EVENTS],
+          ...(body.description !== undefined && { description: body.description }),
+        });
         return { body: webhookView(webhook, true) };
       },
     }),

@@ -295,12 +295,19 @@ function serveLivePlaylist(deps: HlsHandlerDeps, request: HlsRequest, route: Rou
   if (decision.kind === 'refuse') return sendError(request, 400, 'bad_request', decision.message);
   if (decision.kind === 'now') return answer(entry);
   const { msn, part } = directives;
-  return holdFor(deps, request, entry, rendition, (current) => satisfied(current.timelines.get(rendition)!, msn!, part), (outcome): Sent | Promise<Sent> => {
-    if (outcome === 'timeout') return sendError(request, 503, 'service_unavailable', `Segment ${msn}${part !== undefined ? ` part ${part}` : ''} did not appear in time.`);
-    const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
-    // The session ended meanwhile: its final playlist is on disk.
-    return current ? answer(current) : serveFromDisk(deps, request, route);
-  });
+  return holdFor(
+    deps,
+    request,
+    entry,
+    rendition,
+    (current) => satisfied(current.timelines.get(rendition)!, msn!, part),
+    (outcome): Sent | Promise<Sent> => {
+      if (outcome === 'timeout') return sendError(request, 503, 'service_unavailable', `Segment ${msn}${part !== undefined ? ` part ${part}` : ''} did not appear in time.`);
+      const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
+      // The session ended meanwhile: its final playlist is on disk.
+      return current ? answer(current) : serveFromDisk(deps, request, route);
+    },
+  );
 }
 
 /**
@@ -316,11 +323,13 @@ function holdFor(
   then: (outcome: 'ready' | 'gone' | 'timeout') => Sent | Promise<Sent>,
 ): Promise<Sent> {
   const timeoutMs = HOLD_TARGET_DURATIONS * entry.timelines.get(rendition)!.targetDuration * 1000;
-  return deps.held.hold(entry, rendition, ready, timeoutMs, (listener) => request.res.once('close', listener)).then((outcome) => {
-    if (outcome === 'closed') return { status: 499, bytes: 0 };
-    if (outcome === 'full') return sendError(request, 503, 'service_unavailable', 'Too many requests are waiting; try again.');
-    return then(outcome);
-  });
+  return deps.held
+    .hold(entry, rendition, ready, timeoutMs, (listener) => request.res.once('close', listener))
+    .then((outcome) => {
+      if (outcome === 'closed') return { status: 499, bytes: 0 };
+      if (outcome === 'full') return sendError(request, 503, 'service_unavailable', 'Too many requests are waiting; try again.');
+      return then(outcome);
+    });
 }
 
 function sendLivePlaylist(request: HlsRequest, rendered: RenderedPlaylist, blocked: boolean): Sent {
@@ -340,14 +349,21 @@ function servePart(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entr
   const state = partState(timeline, file.msn, file.part, entry.info.partTarget);
   if (state === 'present') return sendPart(deps, request, route, entry, timeline, file);
   if (state === 'absent') return sendError(request, 404, 'not_found', 'Not found');
-  return holdFor(deps, request, entry, file.rendition, (current) => partState(current.timelines.get(file.rendition)!, file.msn, file.part, entry.info.partTarget) !== 'coming', (outcome) => {
-    const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
-    const currentTimeline = current?.timelines.get(file.rendition);
-    if (outcome !== 'ready' || !current || !currentTimeline || partState(currentTimeline, file.msn, file.part, current.info.partTarget) !== 'present') {
-      return sendError(request, 404, 'not_found', 'Not found');
-    }
-    return sendPart(deps, request, route, current, currentTimeline, file);
-  });
+  return holdFor(
+    deps,
+    request,
+    entry,
+    file.rendition,
+    (current) => partState(current.timelines.get(file.rendition)!, file.msn, file.part, entry.info.partTarget) !== 'coming',
+    (outcome) => {
+      const current = deps.catalog.get(route.playbackId, entry.info.sessionId);
+      const currentTimeline = current?.timelines.get(file.rendition);
+      if (outcome !== 'ready' || !current || !currentTimeline || partState(currentTimeline, file.msn, file.part, current.info.partTarget) !== 'present') {
+        return sendError(request, 404, 'not_found', 'Not found');
+      }
+      return sendPart(deps, request, route, current, currentTimeline, file);
+    },
+  );
 }
 
 function sendPart(deps: HlsHandlerDeps, request: HlsRequest, route: Route, entry: LiveEntry, timeline: Timeline, file: Extract<HlsFile, { kind: 'part' }>): Sent {

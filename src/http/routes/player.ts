@@ -57,7 +57,8 @@ export function playerRoutes(deps: { streams: StreamService; view: StreamView; c
       return;
     }
     // A token that names the pages allowed to embed the player: only they may frame it.
-    if (mode === 'embed' && access.token !== undefined && access.origins) ctx.set('Content-Security-Policy', `${ctx.response.get('Content-Security-Policy')}; frame-ancestors ${access.origins.join(' ')}`);
+    if (mode === 'embed' && access.token !== undefined && access.origins)
+      ctx.set('Content-Security-Policy', `${ctx.response.get('Content-Security-Policy')}; frame-ancestors ${access.origins.join(' ')}`);
     // The status rides along with the page, so the player starts loading at once.
     const status = await deps.view.public(stream, deps.streams, access.token);
     const content = fillTemplate(await template(), { name: escapeHtml(stream.name), playbackId: stream.playbackId, status: jsonForScript(status) });
