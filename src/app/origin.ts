@@ -89,7 +89,7 @@ const MAX_POSTER_RENDERS = 2;
 const POSTER_TIMEOUT_MS = 10_000;
 /**
  * Event-loop stalls are sampled every 50 ms: a stall longer than that is always seen, within 50 ms
- * of its length. Each sample wakes the process (docs/decisions.md, performance choices).
+ * of its length. Each sample wakes the process (docs/decisions.md).
  */
 const EVENT_LOOP_SAMPLE_MS = 50;
 

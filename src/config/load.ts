@@ -53,9 +53,8 @@ const NESTED_ENV_VARS: Record<string, { path: [string, string]; type: 'string' |
 
 /**
  * One delivery process per core beyond the first, as nginx runs a worker per core, but no more
- * than three: one process serves some 30 000 playlist requests and 3 GB of segments a second here
- * (docs/benchmarks.md, serving), so with four the network is the limit long before the cores, and each
- * process holds its own file cache.
+ * than three: past that the network, not the cores, limits what they serve (docs/benchmarks.md
+ * has the figures), and each process holds its own file cache.
  */
 export function autoDeliveryProcesses(cores: number): number {
   return Math.min(3, Math.max(0, cores - 1));

@@ -76,8 +76,8 @@ const RESTART_MS = 1000;
 
 /**
  * Child processes that answer HLS requests on the origin's own port, beside it: the kernel hands
- * each new connection to whichever process accepts first. One Node process tops out at one core
- * (docs/benchmarks.md, serving); these use the others, the way nginx's worker processes do. Each
+ * each new connection to whichever process accepts first. One Node process tops out at one core;
+ * these use the others, the way nginx's worker processes do. Each
  * keeps a copy of the live sessions' catalog, sent to it as it changes, so it answers live
  * playlists, held requests and parts itself. Everything else a delivery process receives (API,
  * pages, posters) it forwards to the origin over a private Unix socket, and it reports viewers and
