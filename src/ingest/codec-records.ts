@@ -96,7 +96,7 @@ function obuAt(obus: Buffer, at: number): { type: number; payload: number; end: 
 }
 
 /** The payload of the first sequence header OBU in a run of OBUs (low-overhead format). */
-export function sequenceHeaderObu(obus: Buffer): Buffer | undefined {
+function sequenceHeaderObu(obus: Buffer): Buffer | undefined {
   let at = 0;
   while (at < obus.length) {
     const obu = obuAt(obus, at);
@@ -141,7 +141,7 @@ class BitReader {
 }
 
 /** The maximum frame size a sequence header declares (AV1 spec, 5.5.1), up to where it is. */
-export function parseAv1SequenceHeader(payload: Buffer): { width: number; height: number } | undefined {
+function parseAv1SequenceHeader(payload: Buffer): { width: number; height: number } | undefined {
   try {
     const r = new BitReader(payload);
     r.read(3); // seq_profile

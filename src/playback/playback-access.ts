@@ -55,10 +55,6 @@ export class PlaybackAccess {
     this.keysVersion = version;
   }
 
-  isSigned(playbackId: string): boolean {
-    return this.signed.has(playbackId);
-  }
-
   /** `origin`: the browser page asking (the Origin header), when there is one. */
   check(playbackId: string, token: string | null | undefined, origin: string | undefined, nowMs: number): Access {
     return this.signed.has(playbackId) ? this.checkToken(playbackId, token, origin, nowMs) : { allowed: true };
