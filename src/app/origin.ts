@@ -285,7 +285,6 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
             streamId: stream.id,
             destinations,
             settings: { ...RESTREAM, ffmpegPath: config.ffmpegPath, stopGraceMs: settings.session.stopGraceMs },
-            refreshMs: settings.live.watchIntervalMs,
             now,
             logger: logger.child({ session: session.id, playbackId: stream.playbackId }),
             onFailure: (destination, error) => {
@@ -328,7 +327,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     intervalMs: settings.cluster.heartbeatMs,
     logger,
   });
-  const watch = new StreamWatch(live, streams, settings.live.watchIntervalMs, logger);
+  const watch = new StreamWatch(live, streams, destinations, settings.live.watchIntervalMs, logger);
   const history = new StreamHistory({
     intervalMs: HISTORY_INTERVAL_MS,
     keepMs: HISTORY_KEEP_MS,
@@ -571,7 +570,16 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     const apiRoutes = [
       ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config), playback, history, historyIntervalSeconds: HISTORY_INTERVAL_MS / 1000 }),
       ...playbackRoutes({ streams, playback, view }),
-      ...destinationRoutes({ streams, destinations, view, now, changed: async (streamId) => void (await live.getByStreamId(streamId)?.reloadRestream()) }),
+      ...destinationRoutes({
+        streams,
+        destinations,
+        view,
+        now,
+        changed: async (streamId) => {
+          commands?.announce(streamId);
+          await live.getByStreamId(streamId)?.reloadRestream();
+        },
+      }),
       ...tokenRoutes(tokens),
       ...webhookRoutes(webhooks),
       ...auditRoutes(audit),

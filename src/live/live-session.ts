@@ -7,6 +7,7 @@ import type { StreamRecord } from '../streams/stream-repository';
 import { unplayableProfile, type SourceInfo } from '../transcode/ladder';
 import { PublisherFeed, type TrackChange } from './publisher-feed';
 import { SessionJournal } from './session-journal';
+import type { DestinationRecord } from '../restream/destination-repository';
 import type { Restream } from '../restream/restream';
 import type { OutputEvents, OutputSettings, SessionMedia } from './session-output';
 import type { SessionRecord, SessionRepository } from './session-repository';
@@ -262,9 +263,14 @@ export class LiveSession {
     return this.restream?.statuses() ?? [];
   }
 
-  /** The stream's destinations changed: pushes start or stop now. */
+  /** The stream's destinations changed here: pushes start or stop now. */
   reloadRestream(): Promise<void> {
     return this.restream?.reload() ?? Promise.resolve();
+  }
+
+  /** The stream's destinations as the stream watch read them. */
+  applyRestream(destinations: DestinationRecord[]): void {
+    this.restream?.apply(destinations);
   }
 
   info(): LiveSessionInfo {

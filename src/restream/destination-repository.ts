@@ -69,6 +69,19 @@ export class DestinationRepository {
     ).map(toRecord);
   }
 
+  /** Of several streams at once (the stream watch's look at every live stream). */
+  async listByStreams(streamIds: string[]): Promise<DestinationRecord[]> {
+    if (streamIds.length === 0) return [];
+    return (
+      await this.db<DestinationRow>('destinations')
+        .whereIn('stream_id', streamIds)
+        .orderBy([
+          { column: 'created_at', order: 'asc' },
+          { column: 'id', order: 'asc' },
+        ])
+    ).map(toRecord);
+  }
+
   async countByStream(streamId: string): Promise<number> {
     const result = await this.db<DestinationRow>('destinations').where({ stream_id: streamId }).count<{ n: number | string }[]>({ n: '*' });
     return Number(result[0]?.n ?? 0);

@@ -7,8 +7,6 @@ export interface RestreamDeps {
   streamId: string;
   destinations: Pick<DestinationRepository, 'listByStream' | 'setStatus'>;
   settings: PushSettings;
-  /** Destinations added or removed while the stream is live are picked up this often (at once when added here: reload()). */
-  refreshMs: number;
   now: () => number;
   logger: Logger;
   /** A destination refused or dropped the stream (the webhook event). */
@@ -28,12 +26,10 @@ export class Restream {
   private readonly pushes = new Map<string, DestinationPush>();
   private start: PushStart | undefined;
   private refused: string | undefined;
-  private readonly timer: NodeJS.Timeout;
   private stopped = false;
 
+  /** Destinations changed later reach it through reload() (here) or apply() (the stream watch). */
   constructor(private readonly deps: RestreamDeps) {
-    this.timer = setInterval(() => void this.reload(), deps.refreshMs);
-    this.timer.unref();
     void this.reload();
   }
 
@@ -56,16 +52,18 @@ export class Restream {
     return [...this.pushes.values()].map((push) => push.status);
   }
 
-  /** Reads the stream's destinations again: new ones start, removed ones stop. */
+  /** Reads the stream's destinations again and applies them. */
   async reload(): Promise<void> {
     if (this.stopped) return;
-    let destinations: DestinationRecord[];
     try {
-      destinations = await this.deps.destinations.listByStream(this.deps.streamId);
+      this.apply(await this.deps.destinations.listByStream(this.deps.streamId));
     } catch (error) {
       this.deps.logger.warn({ err: (error as Error).message }, 'cannot read the restream destinations');
-      return;
     }
+  }
+
+  /** The stream's destinations as they are now: new ones start, removed ones stop. */
+  apply(destinations: DestinationRecord[]): void {
     if (this.stopped) return;
     const wanted = new Set(destinations.map((d) => d.id));
     for (const [id, push] of this.pushes) {
@@ -92,7 +90,6 @@ export class Restream {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
     await Promise.all([...this.pushes.values()].map((push) => push.stop()));
   }
 
