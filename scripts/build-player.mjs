@@ -26,7 +26,7 @@ for (const [folder, bundle] of [
   });
 }
 
-for (const file of ['watch.html', 'page.html', 'player.css']) {
+for (const file of ['watch.html', 'page.html', 'base.css', 'player.css']) {
   fs.copyFileSync(path.join(root, 'player', file), path.join(outdir, file));
 }
 for (const file of ['console.html', 'console.css']) {
@@ -34,7 +34,7 @@ for (const file of ['console.html', 'console.css']) {
 }
 
 // Compressed once here, so the origin serves the bundle (mostly hls.js) at a quarter of its size without compressing per request.
-for (const file of ['player.js', 'player.css', 'console.js', 'console.css']) {
+for (const file of ['player.js', 'base.css', 'player.css', 'console.js', 'console.css']) {
   const content = fs.readFileSync(path.join(outdir, file));
   fs.writeFileSync(path.join(outdir, `${file}.br`), zlib.brotliCompressSync(content, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }));
   fs.writeFileSync(path.join(outdir, `${file}.gz`), zlib.gzipSync(content, { level: 9 }));

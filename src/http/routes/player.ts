@@ -13,6 +13,7 @@ import type { StreamView } from '../stream-view';
 const ASSETS: Record<string, string> = {
   'player.js': 'application/javascript; charset=utf-8',
   'player.js.map': 'application/json; charset=utf-8',
+  'base.css': 'text/css; charset=utf-8',
   'player.css': 'text/css; charset=utf-8',
   'console.js': 'application/javascript; charset=utf-8',
   'console.js.map': 'application/json; charset=utf-8',
