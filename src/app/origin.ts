@@ -568,7 +568,17 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       liveElsewhere: (streamId) => elsewhere.stream(streamId) !== undefined,
     });
     const apiRoutes = [
-      ...streamRoutes({ streams, control, sessions, view, profiles: profileNames(config), playback, history, historyIntervalSeconds: HISTORY_INTERVAL_MS / 1000 }),
+      ...streamRoutes({
+        streams,
+        control,
+        sessions,
+        view,
+        profiles: profileNames(config),
+        playback,
+        history,
+        historyIntervalSeconds: HISTORY_INTERVAL_MS / 1000,
+        ...(hop && { passLiveView: (streamId, req, res) => hop.passLiveView(streamId, req, res) }),
+      }),
       ...playbackRoutes({ streams, playback, view }),
       ...destinationRoutes({
         streams,
@@ -599,7 +609,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       logger,
       [
         opsRoutes({ metrics, readiness, metricsToken: config.metrics.token }),
-        mountRoutes(apiRoutes, { tokens, audit, authFailures }),
+        mountRoutes(apiRoutes, { tokens, audit, authFailures, ...(hop && { fromPeer: (req: http.IncomingMessage) => hop.fromPeer(req) }) }),
         publicApi({ streams, view, cors: crossOrigin, check, access, now }),
         docsRoutes(buildOpenApi(apiRoutes, publicUrls.publicUrl, packageVersion()), swaggerUiDir()),
         playerRoutes({ streams, view, check, assetsDir }),

@@ -6,6 +6,7 @@ import { relay } from '../http/forward';
 import type { Logger } from '../observability/logger';
 import { hlsUrlIds, type MediaLayout } from '../packaging/media-layout';
 import type { LiveElsewhere } from './live-elsewhere';
+import type { LiveLease } from './stream-leases';
 
 /** Carries CLUSTER_SECRET on a request one node sends another. */
 export const PEER_HEADER = 'x-origin-peer';
@@ -55,14 +56,31 @@ export class OwnerHop {
     if (this.deps.liveHere(playbackId, sessionId)) return false;
     // A session the owner now runs may have begun here (it was taken over): the owner has its present.
     if (sessionId !== undefined && sessionId !== lease.sessionId && this.endedHere(playbackId, sessionId)) return false;
-    const base = new URL(lease.url);
+    this.send(lease, req, res);
+    return true;
+  }
+
+  /**
+   * The operator's view of a stream live on another node (its live session, its last hour), which
+   * only that node keeps: the request, already authenticated here, is sent there as a peer's (the
+   * caller's token stays here: the owner may not know a token from this node's environment), and
+   * its answer streamed back. False when this node answers it.
+   */
+  passLiveView(streamId: string, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const lease = this.deps.elsewhere.stream(streamId);
+    if (!lease?.url || this.fromPeer(req) || this.deps.liveHere(lease.playbackId, undefined)) return false;
+    this.send(lease, req, res, { authorization: undefined });
+    return true;
+  }
+
+  private send(lease: LiveLease, req: http.IncomingMessage, res: http.ServerResponse, replaced: Record<string, string | undefined> = {}): void {
+    const base = new URL(lease.url!);
     const agent = base.protocol === 'https:' ? this.agents.https : this.agents.http;
-    const target = { protocol: base.protocol, hostname: base.hostname, port: base.port, path: `${base.pathname.replace(/\/$/, '')}${url}`, agent };
-    relay(req, res, target, { [PEER_HEADER]: this.deps.secret }, (error) => {
-      this.deps.logger.warn({ err: error.message, node: lease.node, playbackId }, 'the node with this stream did not answer a request passed to it');
+    const target = { protocol: base.protocol, hostname: base.hostname, port: base.port, path: `${base.pathname.replace(/\/$/, '')}${req.url ?? ''}`, agent };
+    relay(req, res, target, { ...replaced, [PEER_HEADER]: this.deps.secret }, (error) => {
+      this.deps.logger.warn({ err: error.message, node: lease.node, playbackId: lease.playbackId }, 'the node with this stream did not answer a request passed to it');
       return 'The server with this stream did not answer; try again.';
     });
-    return true;
   }
 
   /** An ended session of a stream now live elsewhere whose files this node keeps (a recording, say). */

@@ -1,14 +1,22 @@
+import type http from 'node:http';
 import type { FailureGuard } from '../security/failure-guard';
-import type { TokenService } from '../streams/token-service';
+import type { Principal, TokenService } from '../streams/token-service';
 import { ApiError } from './errors';
 import type { AppMiddleware } from './context';
+
+/** Another node of the cluster, passing on a request it has authenticated (read routes only). */
+const PEER: Principal = { tokenId: 'peer', name: 'cluster peer', scope: 'read' };
 
 /**
  * Bearer-token authentication: sets the principal, or answers 401. Scopes are checked per route.
  * An address that keeps presenting bad tokens gets 429s for a while, so tokens cannot be guessed.
  */
-export function authenticate(tokens: TokenService, guard: FailureGuard): AppMiddleware {
+export function authenticate(tokens: TokenService, guard: FailureGuard, fromPeer?: (req: http.IncomingMessage) => boolean): AppMiddleware {
   return async (ctx, next) => {
+    if (fromPeer?.(ctx.req)) {
+      ctx.state.principal = PEER;
+      return next();
+    }
     const verdict = guard.verdict(ctx.ip);
     if (verdict.blocked) {
       ctx.set('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));

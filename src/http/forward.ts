@@ -11,19 +11,19 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 
 /**
  * Sends a request on as it came (method, path unless `target` names one, headers but `replaced`,
- * body) and its answer back as it is given: streamed both ways, so a held request stays held. A
+ * an undefined one removed, body) and its answer back as it is given: streamed both ways, so a held request stays held. A
  * failure before the answer started is a 503 with what `onFailure` says as its message.
  */
 export function relay(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   target: http.RequestOptions,
-  replaced: Record<string, string>,
+  replaced: Record<string, string | undefined>,
   onFailure: (error: Error) => string,
 ): void {
   const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && !(name in replaced)) headers[name] = value;
-  Object.assign(headers, replaced);
+  for (const [name, value] of Object.entries(replaced)) if (value !== undefined) headers[name] = value;
   const send = target.protocol === 'https:' ? https.request : http.request;
   const upstream = send({ path: req.url, ...target, method: req.method, headers }, (answer) => {
     const raw = answer.rawHeaders;

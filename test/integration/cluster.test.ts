@@ -445,7 +445,9 @@ async function publishUntilLive(origin: TestOrigin, stream: { id: string; stream
   return waitFor(
     async () => {
       if (publisher.child.exitCode !== null) publisher = publish();
-      return (await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession ?? false;
+      // Until this node has the stream, it passes the question to the node it last saw with it.
+      const live = (await origin.api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession;
+      return live?.node === origin.config.nodeId && live;
     },
     { what, timeoutMs: 40_000, intervalMs: 250 },
   );

@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import Router from '@koa/router';
 import type { z } from 'zod';
 import type { AuditLog } from '../../audit/audit-log';
@@ -63,9 +64,12 @@ export function koaPath(openApiPath: string): string {
 }
 
 /** Mounts routes: authentication, scope, validation (bad ids are 404s), the handler, the audit entry. */
-export function mountRoutes(routes: ApiRoute[], deps: { tokens: TokenService; audit: AuditLog; authFailures: FailureGuard }): Router<AppState> {
+export function mountRoutes(
+  routes: ApiRoute[],
+  deps: { tokens: TokenService; audit: AuditLog; authFailures: FailureGuard; fromPeer?: (req: http.IncomingMessage) => boolean },
+): Router<AppState> {
   const router = new Router<AppState>();
-  const auth = authenticate(deps.tokens, deps.authFailures);
+  const auth = authenticate(deps.tokens, deps.authFailures, deps.fromPeer);
   for (const route of routes) {
     const middleware = [auth];
     if (route.body) middleware.push(jsonBody());

@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import type { StreamControl } from '../../control/stream-control';
 import type { SessionRepository } from '../../live/session-repository';
 import type { StreamHistory } from '../../observability/stream-history';
@@ -5,6 +6,7 @@ import type { PlaybackService } from '../../playback/playback-service';
 import type { StreamRecord } from '../../streams/stream-repository';
 import type { StreamService } from '../../streams/stream-service';
 import { decodeCursor, pageBody, parseLimit } from '../cursor';
+import type { AppContext } from '../context';
 import { ApiError, notFound } from '../errors';
 import type { StreamView } from '../stream-view';
 import { createdTarget, defineRoute, type ApiRoute } from './route';
@@ -34,6 +36,11 @@ export interface StreamRoutesDeps {
   historyIntervalSeconds: number;
   /** Told when a stream's playback policy is set, so that it holds on this node at once. */
   playback: Pick<PlaybackService, 'changed'>;
+  /**
+   * In a cluster, a stream live on another node: the request for its live view is sent there
+   * (true), since only that node has its live session and last hour.
+   */
+  passLiveView?: (streamId: string, req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 const TAG = 'Streams';
@@ -49,6 +56,12 @@ export async function findStream(streams: Pick<StreamService, 'get'>, id: string
 export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
   const { streams, control, view } = deps;
   const find = (id: string) => findStream(streams, id);
+  /** Sent to the node with the stream, whose answer is streamed back as it comes. */
+  const passedOn = (streamId: string, ctx: AppContext) => {
+    if (!deps.passLiveView?.(streamId, ctx.req, ctx.res)) return false;
+    ctx.respond = false;
+    return true;
+  };
 
   return [
     defineRoute({
@@ -102,7 +115,11 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       params: IdParams,
       success: { status: 200, description: 'The stream', schema: StreamBody },
       errors: [404],
-      handle: async ({ params }) => ({ body: view.operator(await find(params.id), undefined, true) }),
+      handle: async ({ params, ctx }) => {
+        const stream = await find(params.id);
+        if (passedOn(stream.id, ctx)) return {};
+        return { body: view.operator(stream, undefined, true) };
+      },
     }),
     defineRoute({
       operationId: 'streams.update',
@@ -185,13 +202,14 @@ export function streamRoutes(deps: StreamRoutesDeps): ApiRoute[] {
       tag: TAG,
       summary: "A live stream's last hour",
       description:
-        'Ingest bitrate, viewers and transcoder speed, sampled while the stream is live on the node answering (in a cluster, the node with the stream), oldest first. Kept in memory for an hour.',
+        'Ingest bitrate, viewers and transcoder speed, sampled while the stream is live by the node with the stream (in a cluster, a request to another node is passed to it), oldest first. Kept in memory for an hour.',
       scope: 'read',
       params: IdParams,
       success: { status: 200, description: 'The samples', schema: StreamStatsBody },
       errors: [404],
-      handle: async ({ params }) => {
+      handle: async ({ params, ctx }) => {
         const stream = await find(params.id);
+        if (passedOn(stream.id, ctx)) return {};
         const data = deps.history.of(stream.id).map((sample) => ({ ...sample, at: new Date(sample.at).toISOString() }));
         return { body: { intervalSeconds: deps.historyIntervalSeconds, data } };
       },
