@@ -9,6 +9,8 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 
 export interface RtmpBalancer {
   port: number;
+  /** The RTMPS listener, when the origins have RTMPS ports. */
+  tlsPort: number | undefined;
   pid: number;
   stop(): Promise<void>;
 }
@@ -16,19 +18,31 @@ export interface RtmpBalancer {
 /**
  * HAProxy with the repository's RTMP configuration (deploy/haproxy/rtmp.cfg) in front of origins on
  * loopback: its own folder and configuration, never the system's. Only the values the file marks
- * are replaced: the listener, and one server line per origin.
+ * are replaced: the listeners, and one server line per origin; without RTMPS ports, the file's
+ * RTMPS part (its end) is left out, as the file says.
  */
-export async function startRtmpBalancer(origins: Array<{ rtmpPort: number; httpPort: number }>): Promise<RtmpBalancer> {
+export async function startRtmpBalancer(origins: Array<{ rtmpPort: number; httpPort: number; rtmpsPort?: number }>): Promise<RtmpBalancer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtmp-balancer-'));
   const port = await freePort();
+  const withTls = origins.every((origin) => origin.rtmpsPort !== undefined);
+  const tlsPort = withTls ? await freePort() : undefined;
   let config = fs.readFileSync(path.join(repoRoot, 'deploy', 'haproxy', 'rtmp.cfg'), 'utf8');
   const replace = (marker: RegExp, value: string) => {
     if (!marker.test(config)) throw new Error(`deploy/haproxy/rtmp.cfg no longer has ${marker}`);
     config = config.replace(marker, value);
   };
-  replace(/bind :1935/, `bind 127.0.0.1:${port}`);
-  const servers = origins.map((origin, i) => `server origin${i + 1} 127.0.0.1:${origin.rtmpPort} send-proxy check port ${origin.httpPort}`);
-  replace(/server origin1 origin1:1935[^\n]*\n(\s*server origin\d origin\d:1935[^\n]*\n)*/, `${servers.join('\n    ')}\n`);
+  const servers = (listener: number, portOf: (origin: (typeof origins)[number]) => number) => {
+    const lines = origins.map((origin, i) => `server origin${i + 1} 127.0.0.1:${portOf(origin)} send-proxy check port ${origin.httpPort}`);
+    replace(new RegExp(`server origin1 origin1:${listener}[^\\n]*\\n(\\s*server origin\\d origin\\d:${listener}[^\\n]*\\n)*`), `${lines.join('\n    ')}\n`);
+  };
+  replace(/bind :1935 /, `bind 127.0.0.1:${port} `);
+  servers(1935, (origin) => origin.rtmpPort);
+  if (tlsPort !== undefined) {
+    replace(/bind :1936 /, `bind 127.0.0.1:${tlsPort} `);
+    servers(1936, (origin) => origin.rtmpsPort!);
+  } else {
+    replace(/\n# RTMPS, from here to the end[\s\S]*$/, '\n');
+  }
   const file = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(file, config);
   const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -43,6 +57,7 @@ export async function startRtmpBalancer(origins: Array<{ rtmpPort: number; httpP
   }
   return {
     port,
+    tlsPort,
     pid: child.pid!,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseMediaPlaylist, type MediaPlaylist } from '../../scripts/lib/media-playlist';
 import { createTestDatabase, mysqlUrl, type TestDatabase } from '../support/database';
 import { startRtmpBalancer, type RtmpBalancer } from '../../scripts/lib/rtmp-balancer';
+import { makeCertificate } from '../support/certificate';
 import { parseMaster } from '../support/hls';
 import { startCacheTier, type CacheTier } from '../../scripts/lib/cache-tier';
 import { freePort } from '../../scripts/lib/ports';
@@ -92,9 +93,11 @@ class Viewer {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'origin-cluster-deploy-'));
     database = await createTestDatabase('mysql', dir);
-    const ports = await Promise.all([1, 2, 3].map(async () => ({ httpPort: await freePort(), rtmpPort: await freePort() })));
+    const ports = await Promise.all([1, 2, 3].map(async () => ({ httpPort: await freePort(), rtmpPort: await freePort(), rtmpsPort: await freePort() })));
+    // One certificate for the public host name, on every node.
+    const certificate = makeCertificate(dir, 'rtmps');
     cache = await startCacheTier(ports.map((p) => p.httpPort));
-    for (const [i, { httpPort, rtmpPort }] of ports.entries()) {
+    for (const [i, { httpPort, rtmpPort, rtmpsPort }] of ports.entries()) {
       const id = `origin${i + 1}`;
       const process = startServerProcess({
         DATABASE_URL: database.url,
@@ -106,6 +109,9 @@ class Viewer {
         PUBLIC_URL: cache.url,
         HTTP_PORT: String(httpPort),
         RTMP_PORT: String(rtmpPort),
+        RTMPS_PORT: String(rtmpsPort),
+        TLS_CERT_FILE: certificate.certFile,
+        TLS_KEY_FILE: certificate.keyFile,
         HTTP_DELIVERY_PROCESSES: '0',
         RTMP_PROXY_PROTOCOL: 'true',
       });
@@ -137,6 +143,19 @@ class Viewer {
     return { status: response.status, body: (await response.json()) as any };
   };
   const publishThroughBalancer = (streamKey: string) => startPublisher({ url: `rtmp://127.0.0.1:${balancer.port}/live/${streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
+  /** The stream's first media playlist through the cache, once it has two segments. */
+  const playingThroughCache = async (hlsUrl: string) => {
+    const master = await waitFor(
+      async () => {
+        const response = await fetch(hlsUrl);
+        return response.status === 200 && response.text();
+      },
+      { what: 'the master through the cache', timeoutMs: 30_000 },
+    );
+    const playlistUrl = new URL(parseMaster(master).variants[0]!.uri, hlsUrl).toString();
+    await waitFor(async () => parseMediaPlaylist(await (await fetch(playlistUrl)).text()).segments.length >= 2, { what: 'two segments', timeoutMs: 20_000 });
+    return playlistUrl;
+  };
   /** As OBS does: a refused or dropped publish is tried again. */
   const keepPublishing = (streamKey: string) => {
     const state = { publisher: publishThroughBalancer(streamKey) as RunningProcess, stopped: false };
@@ -149,6 +168,45 @@ class Viewer {
     };
   };
 
+  test('ffmpeg publishes over rtmps:// through HAProxy: the TLS connection reaches a node after its PROXY line, and the stream plays through the cache', async () => {
+    const created = await api('POST', '/api/v1/streams', { name: 'Shipped cluster over TLS', profile: 'passthrough', reconnectWindowSeconds: 0 });
+    expect(created.status).toBe(201);
+    const stream = created.body as { id: string; streamKey: string; hlsUrl: string };
+    startPublisher({ url: `rtmps://127.0.0.1:${balancer.tlsPort}/live/${stream.streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
+    const live = await waitFor(
+      async () => {
+        const body = (await api('GET', `/api/v1/streams/${stream.id}`)).body as { liveSession: { node: string; clientAddress?: string; state: string } | null };
+        return body.liveSession?.state === 'live' && body.liveSession;
+      },
+      { what: 'the stream to go live over RTMPS', timeoutMs: 30_000 },
+    );
+    expect(nodes.map((node) => node.id)).toContain(live.node);
+    // Whichever node the operator's request reaches, it answers with the live session and its last
+    // hour, which only the node with the stream has (the others pass the request on).
+    const fromNode = async (node: Node, urlPath: string) =>
+      (await (await fetch(`http://127.0.0.1:${node.httpPort}${urlPath}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as any;
+    await waitFor(
+      async () => {
+        const views = await Promise.all(nodes.map((node) => fromNode(node, `/api/v1/streams/${stream.id}`)));
+        return views.every((view) => view.liveSession?.node === live.node);
+      },
+      { what: 'every node to show the live session', timeoutMs: 20_000 },
+    );
+    await waitFor(
+      async () => {
+        const stats = await Promise.all(nodes.map((node) => fromNode(node, `/api/v1/streams/${stream.id}/stats`)));
+        return stats.every((answer) => answer.data?.length >= 1);
+      },
+      { what: "every node to give the stream's samples", timeoutMs: 30_000 },
+    );
+    // The publisher's address, from the PROXY line (HAProxy's and the publisher's are both loopback here).
+    expect(live.clientAddress).toBe('127.0.0.1');
+    await playingThroughCache(stream.hlsUrl);
+    await stopAllProcesses();
+    // Ended, so that the nodes' live sessions are the next test's alone.
+    await waitFor(async () => (await api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession === null, { what: 'the session to end' });
+  });
+
   test(`a publish through HAProxy reaches ${VIEWERS} low-latency viewers through nginx; its owner killed with SIGKILL, the publisher's reconnect lands elsewhere and every viewer advances again, sequence numbers only going up`, async () => {
     const created = await api('POST', '/api/v1/streams', { name: 'Shipped cluster', profile: 'passthrough' });
     expect(created.status).toBe(201);
@@ -156,15 +214,7 @@ class Viewer {
     expect(stream.hlsUrl.startsWith(cache.url)).toBe(true);
     stopPublishing = keepPublishing(stream.streamKey);
 
-    const master = await waitFor(
-      async () => {
-        const response = await fetch(stream.hlsUrl);
-        return response.status === 200 && response.text();
-      },
-      { what: 'the master through the cache', timeoutMs: 30_000 },
-    );
-    const playlistUrl = new URL(parseMaster(master).variants[0]!.uri, stream.hlsUrl).toString();
-    await waitFor(async () => parseMediaPlaylist(await (await fetch(playlistUrl)).text()).segments.length >= 2, { what: 'two segments', timeoutMs: 20_000 });
+    const playlistUrl = await playingThroughCache(stream.hlsUrl);
 
     for (let i = 0; i < VIEWERS; i++) viewers.push(new Viewer(playlistUrl));
     await waitFor(() => viewers.every((viewer) => viewer.advances >= 3), { what: 'every viewer to advance', timeoutMs: 30_000 });

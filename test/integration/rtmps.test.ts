@@ -1,45 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { publishAnswer, RtmpTestClient } from '../../scripts/lib/rtmp-client';
+import { makeCertificate } from '../support/certificate';
 import { createStream, startTestOrigin, type TestOrigin } from '../support/origin';
 import { startPublisher, stopAllProcesses } from '../support/processes';
 import { startServerProcess } from '../support/server-process';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
-
-/** A self-signed certificate for localhost and 127.0.0.1, made with openssl. */
-function makeCertificate(dir: string, name: string): { certFile: string; keyFile: string; fingerprint: string } {
-  const certFile = path.join(dir, `${name}.crt`);
-  const keyFile = path.join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '2',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { certFile, keyFile, fingerprint: new crypto.X509Certificate(fs.readFileSync(certFile)).fingerprint256 };
-}
 
 /** The certificate a TLS client is shown on the port (verification off: the test checks which one it is). */
 function servedFingerprint(port: number): Promise<string> {
