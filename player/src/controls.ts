@@ -62,8 +62,8 @@ export class Controls {
     this.syncVolume();
   }
 
-  setQualities(list: Quality[]): void {
-    this.quality.setQualities(list);
+  setQualities(list: Quality[], selected?: number): void {
+    this.quality.setQualities(list, selected);
   }
 
   qualityChanged(index: number, auto: boolean): void {

@@ -6,6 +6,15 @@ export interface Quality {
   bitrate: number;
 }
 
+/**
+ * The rendition of a new list (a restarted engine, a new session of the stream) that is the one a
+ * viewer picked before: the same height, the nearest bitrate among those.
+ */
+export function sameQuality(list: readonly Quality[], picked: Pick<Quality, 'height' | 'bitrate'>): Quality | undefined {
+  const candidates = list.filter((q) => q.height === picked.height);
+  return candidates.sort((a, b) => Math.abs(a.bitrate - picked.bitrate) - Math.abs(b.bitrate - picked.bitrate))[0];
+}
+
 export interface LiveEdge {
   /** Seconds between the playhead and the newest media the stream has. */
   latency: number;

@@ -1,6 +1,6 @@
 import { Controls } from './controls';
 import type { PlayerDom } from './dom';
-import type { Engine, EngineEvents } from './engine';
+import { sameQuality, type Engine, type EngineEvents, type Quality } from './engine';
 import { bufferAhead, droppedFrames, renderStats } from './stats-overlay';
 import { fetchStatus, type PublicStatus, type StatusResult } from './status';
 import { reportPresence, withViewerSession } from './viewer-session';
@@ -60,6 +60,9 @@ export class Player implements EngineEvents {
   /** While a newly started engine may still move to its place: until when, once it plays. */
   private settling: { until: number | undefined } | undefined;
   private readonly controls: Controls;
+  /** The renditions of the playing engine, and the one the viewer picked (none: Auto). */
+  private qualityList: Quality[] = [];
+  private picked: Quality | undefined;
 
   constructor(
     private readonly dom: PlayerDom,
@@ -71,7 +74,10 @@ export class Player implements EngineEvents {
       togglePlay: () => this.togglePlay(),
       goLive: () => this.goLive(),
       seekBy: (seconds) => this.seekBy(seconds),
-      setQuality: (index) => this.engine?.setQuality(index),
+      setQuality: (index) => {
+        this.picked = this.qualityList.find((q) => q.index === index);
+        this.engine?.setQuality(index);
+      },
       statsToggled: (visible) => visible && this.renderStats(),
     });
     const { video } = dom;
@@ -102,8 +108,13 @@ export class Player implements EngineEvents {
   }
 
   // EngineEvents
-  qualities(list: Parameters<EngineEvents['qualities']>[0]): void {
-    this.controls.setQualities(list);
+  qualities(list: Quality[]): void {
+    this.qualityList = list;
+    // A viewer's pick outlives the engine: after a recovery or a new session of the stream, the
+    // same rendition again if there is one.
+    const again = this.picked && sameQuality(list, this.picked);
+    this.controls.setQualities(list, again?.index);
+    if (again) this.engine?.setQuality(again.index);
   }
 
   qualityChanged(index: number, auto: boolean): void {

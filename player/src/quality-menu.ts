@@ -55,11 +55,15 @@ export class QualityMenu {
     return !this.menu.hidden;
   }
 
-  setQualities(list: Quality[]): void {
+  /** A new list of renditions; `selected`, one of them, is the choice (else Auto). */
+  setQualities(list: Quality[], selected = AUTO): void {
     this.heights = new Map(list.map((q) => [q.index, q.height]));
     const sorted = [...list].sort((a, b) => b.height - a.height || b.bitrate - a.bitrate);
     const duplicate = (q: Quality) => sorted.filter((other) => other.height === q.height).length > 1;
-    this.reset([autoChoice(undefined), ...sorted.map((q) => ({ index: q.index, label: `${q.height}p`, detail: duplicate(q) ? ` ${Math.round(q.bitrate / 1000)}k` : '' }))]);
+    this.reset(
+      [autoChoice(undefined), ...sorted.map((q) => ({ index: q.index, label: `${q.height}p`, detail: duplicate(q) ? ` ${Math.round(q.bitrate / 1000)}k` : '' }))],
+      selected,
+    );
   }
 
   /** Auto shows what it picked while it is the choice. */
@@ -73,9 +77,9 @@ export class QualityMenu {
     this.reset([autoChoice(undefined)]);
   }
 
-  private reset(choices: Choice[]): void {
+  private reset(choices: Choice[], selected = AUTO): void {
     this.choices = choices;
-    this.selected = AUTO;
+    this.selected = choices.some((choice) => choice.index === selected) ? selected : AUTO;
     // Auto and one rendition: nothing to choose.
     this.button.disabled = choices.length <= 2;
     this.close(false);

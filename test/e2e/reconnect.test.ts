@@ -49,4 +49,28 @@ describe('a publisher reconnect seen from the player', () => {
     expect(player.errors).toEqual([]);
     await player.close();
   });
+
+  test("a viewer's pick of a rendition holds when the stream ends and comes back (a new session, a new engine)", async () => {
+    const { origin } = env;
+    const stream = await createStream(origin, 'Data saver', { reconnectWindowSeconds: 0 });
+    const publish = () => startPublisher({ url: origin.rtmpUrl(stream.streamKey), width: 1280, height: 720 });
+    const first = publish();
+    await waitFor(() => origin.registry.getByStreamId(stream.id)?.state === 'live', { what: 'live', timeoutMs: 20_000 });
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`);
+    const { page } = player;
+    await player.playsFor(2);
+    await page.click('[data-role=quality]');
+    await page.click('[data-role=quality-menu] [role=menuitemradio] >> text="360p"');
+    await page.waitForFunction(() => document.querySelector('video')!.videoHeight === 360, undefined, { timeout: 30_000 });
+
+    await first.stop();
+    await waitFor(async () => (await player.state()) === 'ended', { what: 'the player to show the end', timeoutMs: 30_000 });
+    publish();
+    await waitFor(async () => (await player.state()) === 'playing', { what: 'the new session to play', timeoutMs: 45_000 });
+    await player.playsFor(3);
+    expect(await page.evaluate(() => document.querySelector('video')!.videoHeight)).toBe(360);
+    expect(await page.textContent('[data-role=quality]')).toBe('360p');
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
 });
