@@ -11,8 +11,12 @@ export interface RunningProcess {
 
 const running = new Set<RunningProcess>();
 
-export function startProcess(command: string, args: string[]): RunningProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+export function startProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningProcess {
+  return track(spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options }));
+}
+
+/** A process started here (its stderr a pipe), stopped by stop() or stopAllProcesses(). */
+export function track(child: ChildProcess): RunningProcess {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
