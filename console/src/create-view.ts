@@ -1,16 +1,12 @@
 import { api, ApiError, type Session } from './api';
 import { copyable, h } from './dom';
+import { profileSelect } from './profiles';
 import type { Stream } from './streams-view';
 
 /** A new stream: its key shown once, with what to enter in OBS. */
 export function createView(session: Session, main: HTMLElement): void {
   const name = h('input', { id: 'new-name', required: true, maxlength: 200, autocomplete: 'off' });
-  const profile = h(
-    'select',
-    { id: 'new-profile' },
-    h('option', { value: 'ladder' }, 'ladder (adaptive renditions)'),
-    h('option', { value: 'passthrough' }, 'passthrough (the source only)'),
-  );
+  const profile = profileSelect(session, { id: 'new-profile' });
   const latency = h('select', { id: 'new-latency' }, h('option', { value: 'low' }, 'low (about a second)'), h('option', { value: 'standard' }, 'standard (whole segments)'));
   const playback = h('select', { id: 'new-playback' }, h('option', { value: 'public' }, 'public'), h('option', { value: 'signed' }, 'signed (playback tokens)'));
   const record = h('input', { id: 'new-record', type: 'checkbox' });

@@ -1,5 +1,5 @@
 type Child = Node | string | number | null | undefined | false;
-type Attributes = Record<string, string | number | boolean | undefined | ((event: Event) => void)>;
+export type Attributes = Record<string, string | number | boolean | undefined | ((event: Event) => void)>;
 
 /** An element with attributes (on… are listeners; false and undefined are left out) and children (text is text, never HTML). */
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {

@@ -1,6 +1,7 @@
 import { api, ApiError, type Session } from './api';
 import { copyable, facts, h, table, toast, when } from './dom';
 import { graph } from './graph';
+import { profileSelect } from './profiles';
 import { liveFacts, statusBadge, type Stream } from './streams-view';
 
 interface Sample {
@@ -112,7 +113,7 @@ export async function streamView(session: Session, main: HTMLElement, id: string
     const field = (label: string, input: HTMLElement) => [h('label', { for: input.id }, label), input];
     const select = (name: string, options: string[], value: string) =>
       h('select', { id: `setting-${name}`, name, disabled: !admin }, ...options.map((option) => h('option', { value: option, selected: option === value }, option)));
-    const profile = select('profile', [...new Set(['ladder', 'passthrough', stream.profile])], stream.profile);
+    const profile = profileSelect(session, { id: 'setting-profile', name: 'profile', disabled: !admin }, stream.profile);
     const latency = select('latencyMode', ['low', 'standard'], stream.latencyMode);
     const playback = select('playback', ['public', 'signed'], stream.playback);
     const record = h('input', { id: 'setting-record', type: 'checkbox', checked: stream.record, disabled: !admin });

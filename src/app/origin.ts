@@ -19,6 +19,7 @@ import { describeDatabase, parseDatabaseUrl } from '../db/database-url';
 import { createDatabase, prepareDatabase, type Database } from '../db/knex';
 import { auditRoutes } from '../http/api/audit';
 import { nodeRoutes } from '../http/api/nodes';
+import { profileRoutes } from '../http/api/profiles';
 import { buildOpenApi } from '../http/api/openapi';
 import { mountRoutes } from '../http/api/route';
 import { streamRoutes } from '../http/api/streams';
@@ -594,6 +595,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       ...webhookRoutes(webhooks),
       ...auditRoutes(audit),
       ...nodeRoutes(nodes, { drainSeconds: settings.cluster.drainSeconds, now }),
+      ...profileRoutes(config),
     ];
     const check = playbackCheck(access, now);
     const authFailures = new FailureGuard({ ...settings.http.authFailures, slowAfter: Number.POSITIVE_INFINITY, delayPerFailureMs: 0, maxDelayMs: 0, maxAddresses: 100_000, now });

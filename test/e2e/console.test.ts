@@ -63,6 +63,9 @@ describe('the operator console (/console) in headless Chromium', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#new-name');
     await page.fill('#new-name', 'Console show');
+    // The server's profiles, its configuration's included, each with what it makes.
+    await page.waitForSelector('#new-profile option[value=mobile]', { state: 'attached' });
+    expect(await page.locator('#new-profile option').allTextContents()).toEqual(['ladder (source, 720p, 480p, 360p)', 'passthrough (the source only)', 'mobile (540p, 270p)']);
     await page.selectOption('#new-profile', 'passthrough');
     await page.press('#new-name', 'Enter');
     await page.waitForSelector('[data-role=obs]');

@@ -170,6 +170,30 @@ describeDatabases('HTTP API', (kind) => {
     });
   });
 
+  test('the profiles a stream may be given, with what each encodes: the built-in two and those of the configuration', async () => {
+    const { status, body } = await origin.api('GET', '/api/v1/profiles');
+    expect(status).toBe(200);
+    const byName = new Map((body.data as Array<{ name: string }>).map((profile) => [profile.name, profile]));
+    expect([...byName.keys()]).toEqual(['ladder', 'passthrough', 'mobile']);
+    expect(byName.get('passthrough')).toEqual({ name: 'passthrough', kind: 'passthrough', sourceRung: true, rungs: [] });
+    expect(byName.get('mobile')).toEqual({
+      name: 'mobile',
+      kind: 'ladder',
+      sourceRung: false,
+      rungs: [
+        { name: '540p', height: 540, videoBitrateKbps: 1600, maxFps: 30 },
+        { name: '270p', height: 270, videoBitrateKbps: 400, maxFps: 30 },
+      ],
+    });
+    expect(byName.get('ladder')).toMatchObject({
+      kind: 'ladder',
+      sourceRung: true,
+      rungs: origin.config.transcode.ladder.map((rung) => expect.objectContaining({ name: rung.name, height: rung.height })),
+    });
+    // Each is a profile a stream takes.
+    for (const name of byName.keys()) expect((await origin.api('POST', '/api/v1/streams', { body: { name: `Profile ${name}`, profile: name } })).status).toBe(201);
+  });
+
   describe('who may do what', () => {
     // [method, path, body]; ids that do not exist are fine: authorization comes first.
     const calls: Array<[string, string, unknown?]> = [
@@ -192,8 +216,9 @@ describeDatabases('HTTP API', (kind) => {
       ['DELETE', '/api/v1/webhooks/AAAAAAAAAAAAAAAA'],
       ['GET', '/api/v1/webhooks/AAAAAAAAAAAAAAAA/deliveries'],
       ['GET', '/api/v1/audit'],
+      ['GET', '/api/v1/profiles'],
     ];
-    const readable = new Set(['GET /api/v1/streams', 'GET /api/v1/streams/AAAAAAAAAAAAAAAA', 'GET /api/v1/streams/AAAAAAAAAAAAAAAA/sessions']);
+    const readable = new Set(['GET /api/v1/streams', 'GET /api/v1/streams/AAAAAAAAAAAAAAAA', 'GET /api/v1/streams/AAAAAAAAAAAAAAAA/sessions', 'GET /api/v1/profiles']);
 
     // Rest parameters: jest reads a test function with more parameters than a row has values as a done-callback test.
     test.each(calls)('%s %s: 401 without a token, 401 with a revoked one', async (...[method, url, body]) => {
@@ -349,6 +374,7 @@ describeDatabases('HTTP API', (kind) => {
           'playbackKeys.create',
           'playbackKeys.list',
           'playbackKeys.revoke',
+          'profiles.list',
           'public.stream',
           'public.streamAccess',
           'streams.create',

@@ -327,6 +327,26 @@ export const DrainBody = z
 
 export const NodeList = z.object({ data: z.array(NodeBody) }).meta({ id: 'NodeList' });
 
+export const ProfileBody = z
+  .object({
+    name: z.string(),
+    kind: z.enum(['ladder', 'passthrough']),
+    sourceRung: z.boolean().meta({ description: 'The source is copied as a rendition too (when the players can decode it).' }),
+    rungs: z
+      .array(
+        z.object({
+          name: z.string(),
+          height: z.number().int(),
+          videoBitrateKbps: z.number().int(),
+          maxFps: z.number().optional(),
+        }),
+      )
+      .meta({ description: "The renditions it encodes, in the configuration's order; none for passthrough." }),
+  })
+  .meta({ id: 'Profile' });
+
+export const ProfileList = z.object({ data: z.array(ProfileBody) }).meta({ id: 'ProfileList' });
+
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 export const PlaybackTokenCreate = z
