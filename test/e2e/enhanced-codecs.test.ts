@@ -41,7 +41,7 @@ describe('HEVC and AV1 sources in a browser', () => {
     );
     const decodes = await player.page.evaluate((codecs) => MediaSource.isTypeSupported(`video/mp4; codecs="${codecs.split(',')[0]}"`), source.attributes.CODECS!);
     await player.playsFor(3);
-    expect(await player.state()).toBe('playing');
+    await player.isPlaying();
     // hls.js leaves out variants the browser cannot decode: the quality menu lists what is left.
     const qualities = await player.page.locator('[data-role=quality-menu] [role=menuitemradio]').count();
     expect(qualities - 1).toBe(decodes ? 2 : 1);

@@ -53,7 +53,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     // The status is polled every 5 s: live within a poll of the stream's master appearing.
     await player.page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 1, undefined, { timeout: 45_000 });
     await player.playsFor(3);
-    expect(await player.state()).toBe('playing');
+    await player.isPlaying();
     expect(await player.page.isVisible('[data-role=badge]')).toBe(true);
     // The page came with the status: offline from the first paint, no loading spinner first.
     expect((await player.states()).slice(0, 2)).toEqual(['offline', 'loading']);
@@ -80,7 +80,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     expect(await player.page.isHidden('[data-role=badge]')).toBe(true);
 
     startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL });
-    await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 45_000 });
+    await player.isPlaying(45_000);
     await player.playsFor(3);
     const states = await player.states();
     expect(states).toContain('ended');
@@ -96,7 +96,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     const posters: string[] = [];
     for (const colour of ['red', 'blue'] as const) {
       const publisher = startPublisher({ url: origin.rtmpUrl(stream.streamKey), ...SMALL, colour });
-      await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 45_000 });
+      await player.isPlaying(45_000);
       await player.playsFor(3);
       await publisher.stop();
       await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'ended', undefined, { timeout: 40_000 });
@@ -158,7 +158,7 @@ describe('the player follows the stream: offline, live, ended, back again', () =
     await player.page.screenshot({ path: artifactPath('watch-network-outage.png') });
     await player.page.unroute('**/hls/**');
 
-    await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 60_000 });
+    await player.isPlaying(60_000);
     await player.playsFor(3);
     clearInterval(collect);
     expect(await player.states()).toContain('recovering');

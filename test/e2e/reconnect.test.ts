@@ -36,9 +36,7 @@ describe('a publisher reconnect seen from the player', () => {
     // Well past what was buffered at the drop: media from the second publisher is playing.
     await page.waitForFunction((from) => document.querySelector('video')!.currentTime > from + 12, atDrop, { timeout: 45_000 });
     expect(masterLoads).toBe(loadsBefore);
-    // Close to the live edge a loaded machine can leave it waiting a moment for the next segment
-    // (seen once in a full CI run): buffering may come and go, playing must come back.
-    await waitFor(async () => (await player.state()) === 'playing', { what: 'playing', timeoutMs: 5000 });
+    await player.isPlaying();
     const states = await player.states();
     expect(states).not.toContain('ended');
     expect(states).not.toContain('recovering');
@@ -66,7 +64,7 @@ describe('a publisher reconnect seen from the player', () => {
     await first.stop();
     await waitFor(async () => (await player.state()) === 'ended', { what: 'the player to show the end', timeoutMs: 30_000 });
     publish();
-    await waitFor(async () => (await player.state()) === 'playing', { what: 'the new session to play', timeoutMs: 45_000 });
+    await player.isPlaying(45_000);
     await player.playsFor(3);
     expect(await page.evaluate(() => document.querySelector('video')!.videoHeight)).toBe(360);
     expect(await page.textContent('[data-role=quality]')).toBe('360p');

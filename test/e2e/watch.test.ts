@@ -27,7 +27,7 @@ describe('the watch page in headless Chromium', () => {
     await desktop.page.waitForFunction(() => performance.getEntriesByName('first-frame').length > 0, undefined, { timeout: 30_000 });
     const firstFrameMs = await desktop.page.evaluate(() => performance.getEntriesByName('first-frame')[0]!.startTime);
     await desktop.playsFor(3);
-    expect(await desktop.state()).toBe('playing');
+    await desktop.isPlaying();
     expect(await desktop.page.isVisible('[data-role=badge]')).toBe(true);
     expect(await desktop.page.textContent('h1')).toBe('Live in the browser');
     expect((await desktop.page.locator('[data-role=quality-menu] [role=menuitemradio]').allTextContents()).slice(1)).toEqual(['720p', '480p', '360p']);
@@ -133,7 +133,7 @@ describe('the watch page in headless Chromium', () => {
     // And it stays there, playing: it did not move to a place it could not play from.
     await player.playsFor(3);
     await atItsPlace();
-    expect(await player.state()).toBe('playing');
+    await player.isPlaying();
     expect(player.errors).toEqual([]);
     await player.close();
   });
@@ -155,8 +155,7 @@ describe('the watch page in headless Chromium', () => {
       await player.page.waitForFunction((h) => document.querySelector('video')!.videoHeight === h, height, { timeout: 30_000 });
       await player.playsFor(2);
       expect(await player.page.evaluate(() => document.querySelector('video')!.videoHeight)).toBe(height);
-      // Near the live edge on a loaded machine the player may be refilling its buffer for a moment.
-      await player.page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: 10_000 });
+      await player.isPlaying(10_000);
     }
     await pick('Auto');
     await player.page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('[data-role=quality]')!.textContent ?? ''), undefined, { timeout: 30_000 });

@@ -14,6 +14,11 @@ export interface PlayerPage {
   currentTime(): Promise<number>;
   /** Waits until the video has played `seconds` more than now. */
   playsFor(seconds: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until the player says it is playing: near the live edge a loaded machine can leave it
+   * buffering for a moment, which must pass; a player stuck anywhere else fails.
+   */
+  isPlaying(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +62,9 @@ export async function openPlayer(browser: Browser, url: string, options: Browser
     playsFor: async (seconds, timeoutMs = 30_000) => {
       const from = await currentTime();
       await page.waitForFunction((start) => (document.querySelector('video')?.currentTime ?? 0) >= start, from + seconds, { timeout: timeoutMs });
+    },
+    isPlaying: async (timeoutMs = 10_000) => {
+      await page.waitForFunction(() => document.getElementById('player')?.dataset.state === 'playing', undefined, { timeout: timeoutMs });
     },
     close: () => context.close(),
   };
