@@ -104,7 +104,8 @@ describe('the player follows the stream: offline, live, ended, back again', () =
       await waitFor(() => shows(player, colour), { what: `the ${colour} session's picture`, timeoutMs: 30_000 });
       await player.page.screenshot({ path: artifactPath(`watch-ended-${colour}.png`) });
       const status = (await origin.api('GET', `/api/v1/public/streams/${stream.playbackId}`, { token: null })).body as { posterUrl: string };
-      expect(await player.page.evaluate(() => document.querySelector('video')!.poster)).toBe(status.posterUrl);
+      // The picture may have shown at the live address first: the player takes the ended session's own at its next poll.
+      await player.page.waitForFunction((url) => document.querySelector('video')!.poster === url, status.posterUrl, { timeout: 15_000 });
       posters.push(status.posterUrl);
     }
     // A picture's address is its own: the same address twice is the same picture, with headers that let it be cached.
