@@ -142,7 +142,13 @@ class Viewer {
     });
     return { status: response.status, body: (await response.json()) as any };
   };
-  const publishThroughBalancer = (streamKey: string) => startPublisher({ url: `rtmp://127.0.0.1:${balancer.port}/live/${streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
+  const publishThroughBalancer = (streamKey: string, tls: boolean) =>
+    startPublisher({
+      url: `${tls ? `rtmps://127.0.0.1:${balancer.tlsPort}` : `rtmp://127.0.0.1:${balancer.port}`}/live/${streamKey}`,
+      width: 320,
+      height: 180,
+      keyframeSeconds: 1,
+    });
   /** The stream's first media playlist through the cache, once it has two segments. */
   const playingThroughCache = async (hlsUrl: string) => {
     const master = await waitFor(
@@ -157,10 +163,10 @@ class Viewer {
     return playlistUrl;
   };
   /** As OBS does: a refused or dropped publish is tried again. */
-  const keepPublishing = (streamKey: string) => {
-    const state = { publisher: publishThroughBalancer(streamKey) as RunningProcess, stopped: false };
+  const keepPublishing = (streamKey: string, tls = false) => {
+    const state = { publisher: publishThroughBalancer(streamKey, tls) as RunningProcess, stopped: false };
     const timer = setInterval(() => {
-      if (!state.stopped && state.publisher.child.exitCode !== null) state.publisher = publishThroughBalancer(streamKey);
+      if (!state.stopped && state.publisher.child.exitCode !== null) state.publisher = publishThroughBalancer(streamKey, tls);
     }, 250);
     return () => {
       state.stopped = true;
@@ -172,13 +178,13 @@ class Viewer {
     const created = await api('POST', '/api/v1/streams', { name: 'Shipped cluster over TLS', profile: 'passthrough', reconnectWindowSeconds: 0 });
     expect(created.status).toBe(201);
     const stream = created.body as { id: string; streamKey: string; hlsUrl: string };
-    startPublisher({ url: `rtmps://127.0.0.1:${balancer.tlsPort}/live/${stream.streamKey}`, width: 320, height: 180, keyframeSeconds: 1 });
+    stopPublishing = keepPublishing(stream.streamKey, true);
     const live = await waitFor(
       async () => {
         const body = (await api('GET', `/api/v1/streams/${stream.id}`)).body as { liveSession: { node: string; clientAddress?: string; state: string } | null };
         return body.liveSession?.state === 'live' && body.liveSession;
       },
-      { what: 'the stream to go live over RTMPS', timeoutMs: 30_000 },
+      { what: 'the stream to go live over RTMPS', timeoutMs: 60_000 },
     );
     expect(nodes.map((node) => node.id)).toContain(live.node);
     // Whichever node the operator's request reaches, it answers with the live session and its last
@@ -202,6 +208,7 @@ class Viewer {
     // The publisher's address, from the PROXY line (HAProxy's and the publisher's are both loopback here).
     expect(live.clientAddress).toBe('127.0.0.1');
     await playingThroughCache(stream.hlsUrl);
+    stopPublishing();
     await stopAllProcesses();
     // Ended, so that the nodes' live sessions are the next test's alone.
     await waitFor(async () => (await api('GET', `/api/v1/streams/${stream.id}`)).body.liveSession === null, { what: 'the session to end' });
