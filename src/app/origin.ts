@@ -39,6 +39,7 @@ import { publicApi } from '../http/routes/public-api';
 import { securityHeaders } from '../http/security-headers';
 import { statusOf, StreamView } from '../http/stream-view';
 import { routeNmsLogging } from '../ingest/nms-rtmp-protocol';
+import { ReadRounds } from '../ingest/read-rounds';
 import { RtmpServer } from '../ingest/rtmp-server';
 import { LiveRegistry } from '../live/live-registry';
 import { LiveSession } from '../live/live-session';
@@ -174,6 +175,8 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     announce: () => commands?.announce(PLAYBACK_CHANGED),
   });
   const layout = new MediaLayout(config.mediaDir);
+  // One timer wakes the process to read every publisher and every ffmpeg's output together.
+  const readRounds = new ReadRounds(settings.ingest.readIntervalMs);
   const files = new StreamFiles(layout);
   const catalog = new Catalog();
   const viewers = new ViewerCounter({ windowMs: settings.viewers.windowMs, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
@@ -264,6 +267,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
             catalog,
             posters,
             ffmpegPath: config.ffmpegPath,
+            readRounds,
             metrics,
             now,
             ...(takeover && { continues: continuationOf(takeover) }),
@@ -356,7 +360,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
       authorizeTimeoutMs: settings.ingest.authorizeTimeoutMs,
       maxConnections: config.ingest.maxConnections,
       maxConnectionsPerAddress: config.ingest.maxConnectionsPerAddress,
-      readIntervalMs: settings.ingest.readIntervalMs,
+      readRounds,
       proxyProtocol: config.ingest.proxyProtocol,
       tlsRequired: config.ingest.tlsRequired,
       ...(tlsCredentials && { tls: { port: config.rtmpsPort!, credentials: tlsCredentials } }),

@@ -7,15 +7,15 @@ import { RtmpConnection, type RtmpConnectionOptions } from './rtmp-connection';
 import type { FailureGuard } from '../security/failure-guard';
 import type { PublishGate } from './publisher';
 import { parseProxyHeader } from './proxy-header';
-import { ReadRounds } from './read-rounds';
+import type { ReadRounds } from './read-rounds';
 
 export interface RtmpServerOptions extends RtmpConnectionOptions {
   host: string;
   port: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
-  /** Publishing sockets are read in rounds this far apart; 0 reads every message as it comes. */
-  readIntervalMs: number;
+  /** Publishing sockets are read in these rounds. */
+  readRounds: ReadRounds;
   /**
    * Behind a balancer that sends the PROXY protocol (v1): every connection starts with it, and the
    * client's address is taken from it. A connection without it is closed.
@@ -33,7 +33,6 @@ export class RtmpServer {
   private handshaking = 0;
   private readonly connections = new Set<RtmpConnection>();
   private readonly perAddress = new Map<string, number>();
-  private readonly readRounds: ReadRounds;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -43,7 +42,6 @@ export class RtmpServer {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.readRounds = new ReadRounds(options.readIntervalMs);
     this.server = net.createServer((socket) => this.accept(socket, false));
     // A plain TCP listener, with TLS begun by hand on each socket: the PROXY line a balancer sends
     // comes before the TLS handshake.
@@ -174,7 +172,7 @@ export class RtmpServer {
       return;
     }
     const fromAddress = this.perAddress.get(address) ?? 0;
-    const connection = new RtmpConnection(randomBase62(10), socket, address, secure, this.options, this.gate, this.guard, this.readRounds, this.logger, this.metrics);
+    const connection = new RtmpConnection(randomBase62(10), socket, address, secure, this.options, this.gate, this.guard, this.options.readRounds, this.logger, this.metrics);
     this.connections.add(connection);
     this.perAddress.set(address, fromAddress + 1);
     this.metrics.rtmpConnections.inc();

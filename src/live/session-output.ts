@@ -3,6 +3,7 @@
 // publisher's tracks, or a move to cheaper encoding), with the stream's master playlists once
 // every rendition has a segment.
 import type { MediaTag } from '../ingest/media';
+import type { ReadRounds } from '../ingest/read-rounds';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { SessionRecord } from './session-repository';
@@ -85,6 +86,8 @@ export interface SessionOutputDeps extends OutputEvents {
   catalog: Catalog;
   posters: Pick<Posters, 'keepLast'>;
   ffmpegPath: string;
+  /** ffmpeg's output is read in the publishers' rounds. */
+  readRounds: ReadRounds;
   metrics: Metrics;
   now: () => number;
   /** The session was begun by another node: its playlists go on where that node's stood. */
@@ -233,6 +236,7 @@ export class SessionOutput implements SessionMedia {
       ffmpegPath: this.deps.ffmpegPath,
       stopGraceMs: settings.stopGraceMs,
       inputBatchMs: INPUT_BATCH_MS,
+      readRounds: this.deps.readRounds,
       logger: this.deps.log,
       onProgress: (progress) => {
         if (this.current?.run !== run) return;

@@ -2,6 +2,7 @@
 // its fragmented MP4 read back from stdout into samples for the packager.
 import { Writable } from 'node:stream';
 import type { MediaTag } from '../ingest/media';
+import type { ReadRounds } from '../ingest/read-rounds';
 import type { Logger } from '../observability/logger';
 import type { MediaSink } from '../packaging/packager';
 import type { EncodingRun } from './ffmpeg-args';
@@ -15,6 +16,8 @@ export interface FfmpegRunOptions {
   stopGraceMs: number;
   /** See Transcoder: video input is written in batches of about this long, except near keyframes. */
   inputBatchMs: number;
+  /** ffmpeg's output is read in these rounds (Transcoder). */
+  readRounds?: ReadRounds;
   onProgress: (progress: TranscoderProgress) => void;
   encoding: EncodingRun;
   /** The source's size, for a sequence header whose own could not be read (MP4 input needs it). */
@@ -59,6 +62,7 @@ export class FfmpegRun implements RunOutput {
       stopGraceMs: options.stopGraceMs,
       onProgress: options.onProgress,
       stdout,
+      ...(options.readRounds && { readRounds: options.readRounds }),
       // Audio alone needs no batching: there are no keyframes to cut at.
       ...(encoding.readsVideo && { inputBatchMs: options.inputBatchMs }),
     });

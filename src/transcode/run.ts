@@ -2,6 +2,7 @@
 // leaves or the run is restarted. Copied renditions are packaged from ingest's samples in this
 // process; encoded ones come from one ffmpeg. Both feed the packager through the same seam.
 import type { MediaTag } from '../ingest/media';
+import type { ReadRounds } from '../ingest/read-rounds';
 import type { Logger } from '../observability/logger';
 import type { RunPackaging } from '../packaging/packager';
 import { isPackagedVideo } from '../packaging/track';
@@ -24,6 +25,8 @@ export interface RunOptions {
   stopGraceMs: number;
   /** ffmpeg's input batching (Transcoder), for the video it reads. */
   inputBatchMs: number;
+  /** ffmpeg's output is read in these rounds. */
+  readRounds?: ReadRounds;
   logger: Logger;
   onProgress: (progress: TranscoderProgress) => void;
 }
@@ -68,6 +71,7 @@ export class Run {
         onProgress: options.onProgress,
         encoding,
         inputBatchMs: options.inputBatchMs,
+        ...(options.readRounds && { readRounds: options.readRounds }),
         ...(source.video && { size: { width: source.video.width, height: source.video.height } }),
       });
       this.parts.push(this.encoder);

@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import type net from 'node:net';
 import type { Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { MediaTag } from '../ingest/media';
+import type { ReadRounds } from '../ingest/read-rounds';
 import type { Logger } from '../observability/logger';
 import { FFMPEG_OUTPUT, type FfmpegArgs } from './ffmpeg-args';
 
@@ -36,6 +38,11 @@ export interface TranscoderOptions {
   onProgress?: (progress: TranscoderProgress) => void;
   /** Where ffmpeg's stdout goes, for an output to FFMPEG_OUTPUT. */
   stdout?: Writable;
+  /**
+   * ffmpeg's stdout is read in these rounds, with the publishers' sockets: it writes a fragment
+   * per frame of each rendition, and each one woke the process.
+   */
+  readRounds?: ReadRounds;
   /** Strings on its command line that must not reach the log (a destination's stream key). */
   secrets?: string[];
 }
@@ -105,6 +112,7 @@ export class Transcoder {
       this.options.logger.debug({ commandLine: this.redacted(commandLine) }, 'ffmpeg started');
       this.process = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
       this.process.stdin?.on('error', () => undefined); // EPIPE when ffmpeg dies; its exit is reported instead
+      if (this.options.stdout && this.process.stdout) this.options.readRounds?.add(this.process.stdout as net.Socket, () => true);
       const queued = this.queued;
       this.queued = [];
       this.queuedBytes = 0;
