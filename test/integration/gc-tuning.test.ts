@@ -49,9 +49,10 @@ describe('garbage collection tuning', () => {
 
   test('V8 sets every old-generation limit at four times the live heap once the origin has tuned it, where it would choose less itself', () => {
     // The control: left alone, V8 picks a smaller factor for this kind of program. It picks from
-    // timings, and on a loaded machine it can pick 4 for a whole run, so it gets three tries.
+    // timings, and on a loaded machine (CI runs suites side by side) it can pick 4 for several
+    // runs in a row, so it gets eight tries.
     let plainLowest = Infinity;
-    for (let attempt = 0; attempt < 3 && plainLowest >= 4; attempt++) {
+    for (let attempt = 0; attempt < 8 && plainLowest >= 4; attempt++) {
       const plain = growingFactors(dir, false);
       expect(plain.length).toBeGreaterThanOrEqual(6);
       plainLowest = Math.min(...plain);
