@@ -12,12 +12,12 @@ function handleOf(socket: net.Socket): StreamHandle | undefined {
 }
 
 /**
- * Reads publishers' sockets in rounds, every `intervalMs`, instead of once per RTMP message, while
- * their `mayWait()` says so (the connection says yes in the middle of a GOP, where a delay reaches
- * no viewer).
+ * Reads sockets in rounds, every `intervalMs`, instead of once per message, while their
+ * `mayWait()` says so: publishers' (the connection says yes in the middle of a GOP, where a delay
+ * reaches no viewer) and ffmpeg's output (always yes).
  *
  * Encoders write each audio and video message as it is produced, about 110 a second per stream,
- * and each one woke the process (docs/decisions.md). Between rounds a socket's handle
+ * and ffmpeg a fragment per encoded frame; each one woke the process (docs/decisions.md). Between rounds a socket's handle
  * is stopped, so what arrives waits in the kernel. A round starts every socket at once: one
  * wake-up reads all of them, and each is stopped again after the poll phase that read it
  * (setImmediate runs after it). A frame reaches the server at most `intervalMs` later than it
