@@ -33,13 +33,24 @@ const report = (sent: () => void = () => undefined) => {
   holds = new Map();
   heldReported = held.size;
 };
-const reporting = setInterval(() => report(), REPORT_MS);
+// Armed by what there is to report (a request, a hold ending): a process nobody asks anything of
+// sleeps instead of waking twice a second.
+let reporting: NodeJS.Timeout | undefined;
+const reportSoon = () => {
+  reporting ??= setTimeout(() => {
+    reporting = undefined;
+    report();
+  }, REPORT_MS);
+};
 
 // The origin's catalog of live sessions, kept up to date by its messages.
 const catalog = new Catalog();
 // Who may watch signed streams, as the origin sends it.
 const access = new PlaybackAccess();
-const held = new HeldRequests(catalog, options.maxHeldRequests, (outcome) => holds.set(outcome, (holds.get(outcome) ?? 0) + 1));
+const held = new HeldRequests(catalog, options.maxHeldRequests, (outcome) => {
+  holds.set(outcome, (holds.get(outcome) ?? 0) + 1);
+  reportSoon();
+});
 const serveHls = hlsHandler({
   layout: new MediaLayout(options.mediaDir),
   catalog,
@@ -76,6 +87,7 @@ const liveHere = (url: string) => {
   return ids !== undefined && catalog.get(ids.playbackId, ids.sessionId) !== undefined;
 };
 const server = http.createServer((req, res) => {
+  reportSoon();
   if ((options.onlyLiveHere && !liveHere(req.url ?? '')) || !serveHls(req, res)) forward(req, res);
 });
 
@@ -99,7 +111,7 @@ const stop = () => {
   if (stopping) return;
   stopping = true;
   const done = () => {
-    clearInterval(reporting);
+    clearTimeout(reporting);
     report(() => process.exit(0));
   };
   if (!listening) return done();

@@ -28,7 +28,7 @@ export interface DeliveryOptions {
   onlyLiveHere: boolean;
 }
 
-/** Sent by a delivery process twice a second: what it answered since, for the origin's viewer counts and metrics. */
+/** Sent by a delivery process at most twice a second, half a second after a request: what it answered since, for the origin's viewer counts and metrics. */
 export interface DeliveryReport {
   answers: Array<[kind: string, status: number, requests: number, bytes: number]>;
   seen: Array<[playbackId: string, viewerId: string]>;
@@ -81,7 +81,7 @@ const RESTART_MS = 1000;
  * keeps a copy of the live sessions' catalog, sent to it as it changes, so it answers live
  * playlists, held requests and parts itself. Everything else a delivery process receives (API,
  * pages, posters) it forwards to the origin over a private Unix socket, and it reports viewers and
- * HLS counts back twice a second, so counts, metrics and every other answer stay the origin's. A
+ * HLS counts back (at most twice a second), so counts, metrics and every other answer stay the origin's. A
  * delivery process that dies is started again; meanwhile the origin accepts every connection itself.
  */
 export class DeliveryProcesses {

@@ -24,6 +24,7 @@ export class PlaybackService {
   private readonly task: PeriodicTask;
   private readonly listeners: Array<(snapshot: AccessSnapshot) => void> = [];
   private current: AccessSnapshot = { signed: [], keys: [] };
+  private fingerprint = '';
   /** Loads run one after the other, so that an older one never lands after a newer one. */
   private loading: Promise<void> = Promise.resolve();
 
@@ -71,7 +72,7 @@ export class PlaybackService {
     return load;
   }
 
-  /** `listener` gets the snapshot now and after every refresh. */
+  /** `listener` gets the snapshot now and after every refresh that changes it. */
   follow(listener: (snapshot: AccessSnapshot) => void): void {
     this.listeners.push(listener);
     listener(this.current);
@@ -124,6 +125,10 @@ export class PlaybackService {
 
   private async load(): Promise<void> {
     const [signed, keys] = await Promise.all([this.deps.streams.signedPlaybackIds(), this.deps.keys.all()]);
+    // Followers (the delivery processes) hear of changes only: a refresh that finds none would wake them all.
+    const fingerprint = JSON.stringify([signed, keys]);
+    if (fingerprint === this.fingerprint) return;
+    this.fingerprint = fingerprint;
     this.current = { signed, keys };
     this.deps.access.update(this.current);
     for (const listener of this.listeners) listener(this.current);

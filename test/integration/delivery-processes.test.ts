@@ -138,7 +138,7 @@ describe('delivery processes (http.deliveryProcesses)', () => {
       process.kill(originPid, 'SIGCONT');
     }
 
-    // Twice a second the delivery process reports what it served.
+    // Half a second after a request the delivery process reports what it served.
     const metrics = await until('the delivery process report', async () => {
       const text = withoutNodeLabel((await request(`${url}/metrics`)).body);
       return /origin_viewers\{playback_id="AbCdEfGhIjKlMnOpQrSt"\} 3/.test(text) ? text : undefined;
@@ -184,6 +184,18 @@ describe('delivery processes (http.deliveryProcesses)', () => {
     } finally {
       process.kill(originPid, 'SIGCONT');
     }
+  });
+
+  test('a delivery process nobody asks anything of sleeps: no report timer, no unchanged access snapshot', async () => {
+    const pid = deliveryPids()[0]!;
+    // The main thread's voluntary context switches: each is a wake-up of its event loop.
+    const wakes = () => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1]);
+    // Past start-up, including V8's memory reducer, which collects some 8 s after it.
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    const before = wakes();
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    // Woken twice a second by reports and every 3 s by the same access snapshot, it would count 18.
+    expect(wakes() - before).toBeLessThanOrEqual(3);
   });
 
   test('a delivery process that dies is replaced; SIGTERM stops the new one with the origin', async () => {
