@@ -81,15 +81,17 @@ export class ClusterHeartbeat {
     }
     if (error) throw error;
     await leases.reportViewers(new Map(sessions.map((session) => [session.stream.id, viewers(session.stream.playbackId)])));
-    const everywhere = await leases.live();
+    await nodes.beat(this.deps.self, { liveSessions: sessions.length, load: os.loadavg()[0]! / os.availableParallelism(), first: this.beats++ === 0 });
+    const listed = await nodes.list();
+    this.othersUp = listed.some((node) => node.id !== this.deps.self.id && node.status === 'up');
+    // A node holds leases only while it heartbeats (a lease lapses before its node is gone): alone,
+    // this one need not look for streams live elsewhere.
+    const everywhere = this.othersUp ? await leases.live() : [];
     elsewhere.update(everywhere);
     if (!this.deps.hops && !this.warnedNoHop && everywhere.some((lease) => lease.node !== this.deps.self.id)) {
       this.warnedNoHop = true;
       logger.warn('other nodes share this database and have streams live, but CLUSTER_SECRET is not set: their viewers cannot be served here');
     }
-    await nodes.beat(this.deps.self, { liveSessions: sessions.length, load: os.loadavg()[0]! / os.availableParallelism(), first: this.beats++ === 0 });
-    const listed = await nodes.list();
-    this.othersUp = listed.some((node) => node.id !== this.deps.self.id && node.status === 'up');
     const drainAt = listed.find((node) => node.id === this.deps.self.id)?.drainDeadlineAt;
     if (drainAt !== undefined && drainAt !== null) this.deps.onDrainRequested(drainAt);
     if (this.beats % HOUSEKEEPING_BEATS !== 1) return;
