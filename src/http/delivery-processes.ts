@@ -81,8 +81,9 @@ const RESTART_MS = 1000;
  * keeps a copy of the live sessions' catalog, sent to it as it changes, so it answers live
  * playlists, held requests and parts itself. Everything else a delivery process receives (API,
  * pages, posters) it forwards to the origin over a private Unix socket, and it reports viewers and
- * HLS counts back (at most twice a second), so counts, metrics and every other answer stay the origin's. A
- * delivery process that dies is started again; meanwhile the origin accepts every connection itself.
+ * HLS counts back (at most twice a second), so counts, metrics and every other answer stay the
+ * origin's. A delivery process that dies is started again; meanwhile the origin accepts every
+ * connection itself.
  */
 export class DeliveryProcesses {
   private readonly children = new Set<ChildProcess>();

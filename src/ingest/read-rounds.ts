@@ -17,11 +17,11 @@ function handleOf(socket: net.Socket): StreamHandle | undefined {
  * reaches no viewer) and ffmpeg's output (always yes).
  *
  * Encoders write each audio and video message as it is produced, about 110 a second per stream,
- * and ffmpeg a fragment per encoded frame; each one woke the process (docs/decisions.md). Between rounds a socket's handle
- * is stopped, so what arrives waits in the kernel. A round starts every socket at once: one
- * wake-up reads all of them, and each is stopped again after the poll phase that read it
- * (setImmediate runs after it). A frame reaches the server at most `intervalMs` later than it
- * would have.
+ * and ffmpeg a fragment per encoded frame; each one woke the process (docs/decisions.md). Between
+ * rounds a socket's handle is stopped, so what arrives waits in the kernel. A round starts every
+ * socket at once: one wake-up reads all of them, and each is stopped again after the poll phase
+ * that read it (setImmediate runs after it). A frame reaches the server at most `intervalMs` later
+ * than it would have.
  *
  * The handle is stopped by hand, as Node's own `pause()` does for sockets with an `onread`
  * buffer: a paused socket otherwise goes on reading until its stream buffer is over its high-water
