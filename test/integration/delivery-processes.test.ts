@@ -191,11 +191,17 @@ describe('delivery processes (http.deliveryProcesses)', () => {
     // The main thread's voluntary context switches: each is a wake-up of its event loop.
     const wakes = () => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1]);
     // Past start-up, including V8's memory reducer, which collects some 8 s after it.
-    await new Promise((resolve) => setTimeout(resolve, 12_000));
-    const before = wakes();
-    await new Promise((resolve) => setTimeout(resolve, 8000));
-    // Woken twice a second by reports and every 3 s by the same access snapshot, it would count 18.
-    expect(wakes() - before).toBeLessThanOrEqual(3);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    // Seconds in which it did not wake at all. Woken twice a second by a report timer there would be
+    // none; a late collection (under load) may still take a few.
+    let quiet = 0;
+    for (let second = 0, last = wakes(); second < 12; second++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = wakes();
+      if (now === last) quiet++;
+      last = now;
+    }
+    expect(quiet).toBeGreaterThanOrEqual(6);
   });
 
   test('a delivery process that dies is replaced; SIGTERM stops the new one with the origin', async () => {
