@@ -1,4 +1,4 @@
-// Process figures from Linux's /proc, for the soak test and the benchmarks.
+// Process figures from Linux's /proc, for the soak test, the benchmarks and tests.
 import fs from 'node:fs';
 
 const CLOCK_TICKS = 100;
@@ -41,6 +41,15 @@ export function rssBytes(pid: number): number {
  */
 export function pssBytes(pid: number): number {
   return kilobyteField(`/proc/${pid}/smaps_rollup`, 'Pss');
+}
+
+/** Times the process's main thread went to sleep and was woken (voluntary context switches; 0 once it is gone). */
+export function mainThreadWakeups(pid: number): number {
+  try {
+    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 export function openFiles(pid: number): number {

@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
+import { mainThreadWakeups } from '../../scripts/lib/proc';
 import { metricValue, scrape, withoutNodeLabel } from '../support/metrics';
 import { processesWhose, startPublisher } from '../support/processes';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { sleep } from '../support/wait';
 
 jest.setTimeout(60_000);
 
@@ -188,16 +190,14 @@ describe('delivery processes (http.deliveryProcesses)', () => {
 
   test('a delivery process nobody asks anything of sleeps: no report timer, no unchanged access snapshot', async () => {
     const pid = deliveryPids()[0]!;
-    // The main thread's voluntary context switches: each is a wake-up of its event loop.
-    const wakes = () => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1]);
     // Past start-up, including V8's memory reducer, which collects some 8 s after it.
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    await sleep(10_000);
     // Seconds in which it did not wake at all. Woken twice a second by a report timer there would be
     // none; a late collection (under load) may still take a few.
     let quiet = 0;
-    for (let second = 0, last = wakes(); second < 12; second++) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const now = wakes();
+    for (let second = 0, last = mainThreadWakeups(pid); second < 12; second++) {
+      await sleep(1000);
+      const now = mainThreadWakeups(pid);
       if (now === last) quiet++;
       last = now;
     }
