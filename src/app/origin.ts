@@ -83,6 +83,7 @@ import { StreamHistory } from '../observability/stream-history';
 import { Restream } from '../restream/restream';
 import { startParts, type Part } from './parts';
 import { settingsOf } from './settings';
+import { Ticker } from '../ticker';
 
 /** Bounds the memory a client inventing viewer ids can take, far above any real audience of one origin. */
 const MAX_VIEWERS_PER_STREAM = 100_000;
@@ -91,7 +92,8 @@ const MAX_POSTER_RENDERS = 2;
 const POSTER_TIMEOUT_MS = 10_000;
 /**
  * Event-loop stalls are sampled every 50 ms: a stall longer than that is always seen, within 50 ms
- * of its length. Each sample wakes the process (docs/decisions.md).
+ * of its length. Each sample wakes the process, unless the read rounds share its timer
+ * (docs/decisions.md).
  */
 const EVENT_LOOP_SAMPLE_MS = 50;
 
@@ -175,8 +177,11 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
     announce: () => commands?.announce(PLAYBACK_CHANGED),
   });
   const layout = new MediaLayout(config.mediaDir);
-  // One timer wakes the process to read every publisher and every ffmpeg's output together.
-  const readRounds = new ReadRounds(settings.ingest.readIntervalMs);
+  const stallTicker = new Ticker(EVENT_LOOP_SAMPLE_MS);
+  // One timer wakes the process to read every publisher and every ffmpeg's output together, and
+  // to sample the event loop when the intervals are the same (as they are by default).
+  const readTicker = settings.ingest.readIntervalMs === EVENT_LOOP_SAMPLE_MS ? stallTicker : new Ticker(settings.ingest.readIntervalMs);
+  const readRounds = new ReadRounds(readTicker);
   const files = new StreamFiles(layout);
   const catalog = new Catalog();
   const viewers = new ViewerCounter({ windowMs: settings.viewers.windowMs, maxViewersPerStream: MAX_VIEWERS_PER_STREAM, now });
@@ -184,7 +189,7 @@ export async function startOrigin({ config, logger, assetsDir, onDrained }: Orig
   let registry: LiveRegistry | undefined;
   let held: HeldRequests | undefined;
   let delivery: DeliveryProcesses | undefined;
-  const eventLoopStalls = new EventLoopStalls(EVENT_LOOP_SAMPLE_MS);
+  const eventLoopStalls = new EventLoopStalls(stallTicker);
   const metrics = createMetrics({
     node: config.nodeId,
     eventLoopStalls,

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type { Ticker } from '../ticker';
 
 /** The part of a net.Socket's libuv handle that starts and stops reading (Node keeps `reading` in step). */
 interface StreamHandle {
@@ -12,7 +13,7 @@ function handleOf(socket: net.Socket): StreamHandle | undefined {
 }
 
 /**
- * Reads sockets in rounds, every `intervalMs`, instead of once per message, while their
+ * Reads sockets in rounds, at every tick of `ticker`, instead of once per message, while their
  * `mayWait()` says so: publishers' (the connection says yes in the middle of a GOP, where a delay
  * reaches no viewer) and ffmpeg's output (always yes).
  *
@@ -29,9 +30,14 @@ function handleOf(socket: net.Socket): StreamHandle | undefined {
  */
 export class ReadRounds {
   private readonly sockets = new Map<net.Socket, () => boolean>();
-  private timer: NodeJS.Timeout | undefined;
+  private off: (() => void) | undefined;
 
-  constructor(readonly intervalMs: number) {}
+  /** With a ticker of interval 0, every socket is read as data comes. */
+  constructor(private readonly ticker: Ticker) {}
+
+  get intervalMs(): number {
+    return this.ticker.intervalMs;
+  }
 
   /** From now until it closes, the socket is read once per round whenever `mayWait()` is true. */
   add(socket: net.Socket, mayWait: () => boolean): void {
@@ -39,21 +45,19 @@ export class ReadRounds {
     this.sockets.set(socket, mayWait);
     socket.once('close', () => this.sockets.delete(socket));
     setImmediate(() => this.pause(socket));
-    this.timer ??= this.nextRound();
+    this.off ??= this.ticker.every(() => this.round());
   }
 
   private round(): void {
-    this.timer = undefined;
-    if (this.sockets.size === 0) return;
+    if (this.sockets.size === 0) {
+      this.off?.();
+      this.off = undefined;
+      return;
+    }
     for (const socket of this.sockets.keys()) this.resume(socket);
     setImmediate(() => {
       for (const socket of this.sockets.keys()) this.pause(socket);
     });
-    this.timer = this.nextRound();
-  }
-
-  private nextRound(): NodeJS.Timeout {
-    return setTimeout(() => this.round(), this.intervalMs).unref();
   }
 
   /** A socket that may not wait stays flowing until a later round finds it may. */

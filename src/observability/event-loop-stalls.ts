@@ -1,4 +1,5 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { Ticker } from '../ticker';
 
 export interface StallFigures {
   /** Seconds. All 0 when no sample was taken in the window. */
@@ -12,8 +13,8 @@ export interface StallFigures {
 }
 
 /**
- * How late the event loop runs a timer, sampled every `intervalMs`: the part of a stall still to
- * come when a sample was due. A stall longer than the interval always holds one up, so it is seen
+ * How late the event loop runs a timer, sampled at every tick of `ticker`: the part of a stall
+ * still to come when a sample was due. A stall longer than the interval always holds one up, so it is seen
  * within `intervalMs` of its length; an idle loop runs each sample on time (about 0).
  *
  * Node's monitorEventLoopDelay records the whole time between its samples, its own interval
@@ -21,11 +22,14 @@ export interface StallFigures {
  * a new window starts at every read.
  */
 export class EventLoopStalls {
+  readonly intervalMs: number;
   private histogram: RecordableHistogram = createHistogram();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly off: () => void;
 
-  constructor(readonly intervalMs: number) {
-    this.schedule();
+  constructor(ticker: Ticker) {
+    this.intervalMs = ticker.intervalMs;
+    // Histograms record from 1 ns.
+    this.off = ticker.every((lateMs) => this.histogram.record(Math.max(1, Math.round(lateMs * 1e6))));
   }
 
   /** The figures since the last read; the next window starts now. */
@@ -46,16 +50,6 @@ export class EventLoopStalls {
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private schedule(): void {
-    const due = performance.now() + this.intervalMs;
-    this.timer = setTimeout(() => {
-      // Timers fire on the loop's millisecond clock: on time can read a little early. Histograms record from 1 ns.
-      this.histogram.record(Math.max(1, Math.round((performance.now() - due) * 1e6)));
-      this.schedule();
-    }, this.intervalMs).unref();
+    this.off();
   }
 }

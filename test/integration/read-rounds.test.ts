@@ -1,12 +1,13 @@
 import net from 'node:net';
 import { ReadRounds } from '../../src/ingest/read-rounds';
+import { Ticker } from '../../src/ticker';
 
 /**
  * A client writes a small numbered message every 2 ms (an encoder writes ~110 a second) for
  * `durationMs`; the server side counts its 'data' events and how late each message was read.
  */
 async function readsOf(intervalMs: number, mayWait = true, durationMs = 600): Promise<{ reads: number; messages: number[]; worstDelayMs: number }> {
-  const rounds = new ReadRounds(intervalMs);
+  const rounds = new ReadRounds(new Ticker(intervalMs));
   const received: Buffer[] = [];
   let reads = 0;
   let worstDelayMs = 0;

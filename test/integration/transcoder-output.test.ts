@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { ReadRounds } from '../../src/ingest/read-rounds';
+import { Ticker } from '../../src/ticker';
 import { createLogger } from '../../src/observability/logger';
 import { FFMPEG_OUTPUT } from '../../src/transcode/ffmpeg-args';
 import { Fmp4Reader } from '../../src/transcode/fmp4-reader';
@@ -26,7 +27,7 @@ describe('Transcoder output read in rounds', () => {
       logger: createLogger({ level: 'silent', format: 'json' }),
       stopGraceMs: 5000,
       stdout,
-      readRounds: new ReadRounds(ROUND_MS),
+      readRounds: new ReadRounds(new Ticker(ROUND_MS)),
     });
     // prettier-ignore
     transcoder.start({
