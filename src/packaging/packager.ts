@@ -374,15 +374,17 @@ export class Packager {
 
   private onPart(state: RenditionState, part: ClosedPart): void {
     const track = state.track!;
-    const buffers = fragment(++state.sequence, part.baseDts, part.samples, track.kind === 'video');
+    // The part as one buffer: written, and kept for delivery.
+    const bytes = Buffer.concat(fragment(++state.sequence, part.baseDts, part.samples, track.kind === 'video'));
     state.file ??= fs.openSync(path.join(state.dir, segmentName(state.msn)), 'w');
-    const length = writeAll(state.file, buffers);
+    writeAll(state.file, bytes);
     const offset = state.written;
+    const length = bytes.length;
     state.written += length;
     state.endSeconds = (part.baseDts + part.duration) / track.timescale;
     state.lastPartAt = this.options.now();
     const index = state.partIndex++;
-    this.options.catalog.get(this.options.playbackId, this.options.sessionId)?.keepPart(state.name, state.msn, index, Buffer.concat(buffers, length));
+    this.options.catalog.get(this.options.playbackId, this.options.sessionId)?.keepPart(state.name, state.msn, index, bytes);
     const event: TimelineEvent = {
       type: 'part',
       msn: state.msn,
@@ -437,15 +439,7 @@ export class Packager {
   }
 }
 
-/** Writes every buffer at the file's position (writev), returning how many bytes that was. */
-function writeAll(fd: number, buffers: Buffer[]): number {
-  let pending = [...buffers];
-  let total = 0;
-  while (pending.length > 0) {
-    let written = fs.writevSync(fd, pending);
-    total += written;
-    while (pending.length > 0 && written >= pending[0]!.length) written -= pending.shift()!.length;
-    if (pending.length > 0 && written > 0) pending = [pending[0]!.subarray(written), ...pending.slice(1)];
-  }
-  return total;
+/** Writes all of `bytes` at the file's position. */
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at);
 }
