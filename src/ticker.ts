@@ -1,7 +1,7 @@
 /**
  * One timer for the periodic jobs that run at the same interval: the read rounds and the
  * event-loop stall sampler. Each with a timer of its own, they fell due at different moments and
- * woke the process twice as often (docs/decisions.md). Each tick tells the jobs how late it ran.
+ * woke the process more often (docs/decisions.md). Each tick tells the jobs how late it ran.
  * The timer runs only while some job is on it, and never keeps the process alive.
  */
 export class Ticker {

@@ -14,8 +14,8 @@ export interface StallFigures {
 
 /**
  * How late the event loop runs a timer, sampled at every tick of `ticker`: the part of a stall
- * still to come when a sample was due. A stall longer than the interval always holds one up, so it is seen
- * within `intervalMs` of its length; an idle loop runs each sample on time (about 0).
+ * still to come when a sample was due. A stall longer than the interval always holds one up, so
+ * it is seen within `intervalMs` of its length; an idle loop runs each sample on time (about 0).
  *
  * Node's monitorEventLoopDelay records the whole time between its samples, its own interval
  * included, and loses the one under way when it is reset; here only the lateness is recorded, and
