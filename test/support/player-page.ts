@@ -31,7 +31,7 @@ export async function openPlayer(browser: Browser, url: string, options: Browser
   const page = await context.newPage();
   await prepare?.(page);
   const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('pageerror', (error) => errors.push(error.stack ?? error.message));
   // The page's Content-Security-Policy must let the player do everything it does.
   page.on('console', (message) => {
     if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) errors.push(message.text());
