@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { masterUris } from '../../scripts/lib/hls-http';
 import { parseMediaPlaylist, type MediaPlaylist } from '../../scripts/lib/media-playlist';
 import { publishAnswer } from '../../scripts/lib/rtmp-client';
 import { parseMaster } from '../support/hls';
@@ -297,11 +298,7 @@ const LIVE_ELSEWHERE = { level: 'error', code: 'NetStream.Publish.BadName', desc
 
     // The same URLs go on: sequence numbers after every one listed before, behind a discontinuity.
     // (node-a writes the master again, its BANDWIDTH from the first segments it measured itself.)
-    const uris = (text: string) => {
-      const parsed = parseMaster(text);
-      return [...parsed.variants.map((variant) => variant.uri), ...parsed.audio.map((audio) => audio.uri)];
-    };
-    expect(uris(await (await fetch(masterUrl)).text())).toEqual(uris(master));
+    expect(masterUris(masterUrl, await (await fetch(masterUrl)).text())).toEqual(masterUris(masterUrl, master));
     const after = await waitFor(
       async () => {
         const response = await fetch(mediaUrl);
