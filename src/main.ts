@@ -26,9 +26,34 @@ async function main(): Promise<void> {
 
   let signals = 0;
   let origin: Origin | undefined;
+  // Signals are taken from the start: until a handler is installed, SIGTERM or SIGUSR2 would kill
+  // the process outright. One that comes while the origin starts is acted on once it has started.
+  const waiting: Array<(started: Origin) => void> = [];
+  const whenStarted = (action: (started: Origin) => void): void => (origin ? action(origin) : void waiting.push(action));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGUSR2', () =>
+    whenStarted((started) => {
+      logger.info({ signal: 'SIGUSR2' }, 'draining');
+      started.drain();
+    }),
+  );
+  // After renewing the RTMPS certificate: new connections get it, live streams go on.
+  process.on('SIGHUP', () =>
+    whenStarted((started) => {
+      try {
+        started.reloadTls();
+        logger.info({ signal: 'SIGHUP' }, 'RTMPS certificate and key read again');
+      } catch (error) {
+        logger.error({ signal: 'SIGHUP', err: (error as Error).message }, 'RTMPS certificate and key not reloaded; the previous ones stay in use');
+      }
+    }),
+  );
+
+  let started: Origin;
   try {
     // A drained node exits as a signalled one does: everything stopped in order, then exit 0.
-    origin = await startOrigin({ config, logger, assetsDir: path.join(root, 'dist', 'player'), onDrained: () => onSignal('SIGTERM') });
+    started = await startOrigin({ config, logger, assetsDir: path.join(root, 'dist', 'player'), onDrained: () => onSignal('SIGTERM') });
   } catch (error) {
     // What an operator has to fix: said in one line, without a stack trace.
     if (error instanceof FfmpegMissingError || error instanceof DatabaseProblem) {
@@ -40,18 +65,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  if (origin.bootstrapToken) {
+  if (started.bootstrapToken) {
     // Printed, not logged: the one time this secret is shown.
     process.stdout.write(
       [
         '',
         '  An admin API token was created. It is shown only this once; store it now:',
         '',
-        `    ${origin.bootstrapToken}`,
+        `    ${started.bootstrapToken}`,
         '',
         '  Create a stream with it:',
-        `    curl -H "Authorization: Bearer ${origin.bootstrapToken}" -H 'content-type: application/json' \\`,
-        `         -d '{"name":"My show"}' ${origin.urls.publicUrl}/api/v1/streams`,
+        `    curl -H "Authorization: Bearer ${started.bootstrapToken}" -H 'content-type: application/json' \\`,
+        `         -d '{"name":"My show"}' ${started.urls.publicUrl}/api/v1/streams`,
         '',
       ].join('\n') + '\n',
     );
@@ -60,29 +85,16 @@ async function main(): Promise<void> {
   // The last resort. Sessions, connections and requests catch their own errors; one that still
   // escapes is a bug, logged and counted, and the origin keeps serving everyone else.
   process.on('uncaughtException', (error) => {
-    origin.metrics.uncaughtErrors.inc();
+    started.metrics.uncaughtErrors.inc();
     logger.error({ err: error }, 'uncaught exception');
   });
   process.on('unhandledRejection', (reason) => {
-    origin.metrics.uncaughtErrors.inc();
+    started.metrics.uncaughtErrors.inc();
     logger.error({ err: reason }, 'unhandled promise rejection');
   });
 
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGUSR2', () => {
-    logger.info({ signal: 'SIGUSR2' }, 'draining');
-    origin.drain();
-  });
-  // After renewing the RTMPS certificate: new connections get it, live streams go on.
-  process.on('SIGHUP', () => {
-    try {
-      origin.reloadTls();
-      logger.info({ signal: 'SIGHUP' }, 'RTMPS certificate and key read again');
-    } catch (error) {
-      logger.error({ signal: 'SIGHUP', err: (error as Error).message }, 'RTMPS certificate and key not reloaded; the previous ones stay in use');
-    }
-  });
+  origin = started;
+  for (const action of waiting.splice(0)) action(started);
 
   function onSignal(signal: NodeJS.Signals): void {
     signals += 1;
@@ -95,12 +107,14 @@ async function main(): Promise<void> {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, SHUTDOWN_LIMIT_MS).unref();
-    origin!.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'error during shutdown');
-        process.exit(1);
-      },
+    whenStarted((started) =>
+      started.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          process.exit(1);
+        },
+      ),
     );
   }
 }

@@ -117,6 +117,21 @@ describe('the server process with live streams', () => {
     expect((await sessionsTable())[0]).toMatchObject({ state: 'ended', end_reason: 'shutdown' });
   });
 
+  test('a signal that comes while the origin starts is acted on once it has started', async () => {
+    // An ffmpeg that answers the start's check only once the gate file exists holds the start.
+    const gate = path.join(dir, 'gate');
+    const gatedFfmpeg = path.join(dir, 'gated-ffmpeg');
+    fs.writeFileSync(gatedFfmpeg, `#!/bin/sh\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+    const server = start({ FFMPEG_PATH: gatedFfmpeg });
+    // tsx's loader catches SIGTERM early and re-raises it when the program has no handler of its
+    // own; SIGHUP is the last the origin takes, so once it is caught, SIGTERM is the origin's.
+    await waitFor(() => server.catches('SIGHUP'), { what: 'the server to take signals', timeoutMs: 30_000 });
+    server.child.kill('SIGTERM');
+    fs.writeFileSync(gate, '');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.stdout()).toMatch(/"msg":"shutting down"[^]*"msg":"origin listening"[^]*"msg":"origin stopped"/);
+  });
+
   test('a second signal during a slow shutdown exits at once', async () => {
     const server = start();
     const url = await server.httpUrl();

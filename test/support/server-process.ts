@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from './origin';
@@ -10,6 +12,8 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The public URL from the "origin listening" log line. */
   httpUrl(): Promise<string>;
+  /** Whether the process has a handler for the signal yet (until then the signal's default action applies). */
+  catches(signal: NodeJS.Signals): boolean;
   /** SIGKILL, to its whole process group if it has one. */
   kill(): void;
 }
@@ -51,6 +55,10 @@ export function startServerProcess(env: Record<string, string>, cliArgs?: string
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       throw new Error(`the server did not start: ${err || out}`);
+    },
+    catches: (signal) => {
+      const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+      return caught !== undefined && ((BigInt(`0x${caught}`) >> BigInt(os.constants.signals[signal] - 1)) & 1n) === 1n;
     },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
