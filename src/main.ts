@@ -55,6 +55,12 @@ async function main(): Promise<void> {
     // A drained node exits as a signalled one does: everything stopped in order, then exit 0.
     started = await startOrigin({ config, logger, assetsDir: path.join(root, 'dist', 'player'), onDrained: () => onSignal('SIGTERM') });
   } catch (error) {
+    // Asked to stop while starting: a Ctrl-C reaches the start's own ffmpeg check too, so its
+    // failure is no fault to report.
+    if (signals > 0) {
+      logger.info({ err: (error as Error).message }, 'stopped before it had started');
+      process.exit(0);
+    }
     // What an operator has to fix: said in one line, without a stack trace.
     if (error instanceof FfmpegMissingError || error instanceof DatabaseProblem) {
       logger.fatal(error.message);

@@ -132,6 +132,17 @@ describe('the server process with live streams', () => {
     expect(server.stdout()).toMatch(/"msg":"shutting down"[^]*"msg":"origin listening"[^]*"msg":"origin stopped"/);
   });
 
+  test('Ctrl-C while the origin starts stops it quietly, though it reaches the ffmpeg the start runs too', async () => {
+    const gatedFfmpeg = path.join(dir, 'gated-ffmpeg');
+    fs.writeFileSync(gatedFfmpeg, `#!/bin/sh\nwhile [ ! -e '${path.join(dir, 'gate')}' ]; do sleep 0.05; done\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+    const server = start({ FFMPEG_PATH: gatedFfmpeg }, { processGroup: true });
+    await waitFor(() => server.catches('SIGHUP'), { what: 'the server to take signals', timeoutMs: 30_000 });
+    process.kill(-server.child.pid!, 'SIGINT');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.stderr()).toBe('');
+    expect(server.stdout()).not.toMatch(/"level":"(error|fatal)"/);
+  });
+
   test('a second signal during a slow shutdown exits at once', async () => {
     const server = start();
     const url = await server.httpUrl();
