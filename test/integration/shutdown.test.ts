@@ -117,27 +117,34 @@ describe('the server process with live streams', () => {
     expect((await sessionsTable())[0]).toMatchObject({ state: 'ended', end_reason: 'shutdown' });
   });
 
-  test('a signal that comes while the origin starts is acted on once it has started', async () => {
-    // An ffmpeg that answers the start's check only once the gate file exists holds the start.
+  /** An ffmpeg that answers the start's check only once the gate is opened: it holds the start until then. */
+  const gatedFfmpeg = () => {
     const gate = path.join(dir, 'gate');
-    const gatedFfmpeg = path.join(dir, 'gated-ffmpeg');
-    fs.writeFileSync(gatedFfmpeg, `#!/bin/sh\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nexec ffmpeg "$@"\n`, { mode: 0o755 });
-    const server = start({ FFMPEG_PATH: gatedFfmpeg });
-    // tsx's loader catches SIGTERM early and re-raises it when the program has no handler of its
-    // own; SIGHUP is the last the origin takes, so once it is caught, SIGTERM is the origin's.
-    await waitFor(() => server.catches('SIGHUP'), { what: 'the server to take signals', timeoutMs: 30_000 });
+    const file = path.join(dir, 'gated-ffmpeg');
+    fs.writeFileSync(file, `#!/bin/sh\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+    return { file, open: () => fs.writeFileSync(gate, '') };
+  };
+  // tsx's loader catches SIGTERM and SIGINT early and re-raises them while the program has no
+  // handler of its own; SIGHUP is the last the origin takes, so once it is caught, they are the origin's.
+  const takingSignals = (server: ServerProcess) => waitFor(() => server.catches('SIGHUP'), { what: 'the server to take signals', timeoutMs: 30_000 });
+
+  test('a signal that comes while the origin starts is acted on once it has started', async () => {
+    const ffmpeg = gatedFfmpeg();
+    const server = start({ FFMPEG_PATH: ffmpeg.file });
+    await takingSignals(server);
     server.child.kill('SIGTERM');
-    fs.writeFileSync(gate, '');
+    ffmpeg.open();
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.stdout()).toMatch(/"msg":"shutting down"[^]*"msg":"origin listening"[^]*"msg":"origin stopped"/);
   });
 
   test('Ctrl-C while the origin starts stops it quietly, though it reaches the ffmpeg the start runs too', async () => {
-    const gatedFfmpeg = path.join(dir, 'gated-ffmpeg');
-    fs.writeFileSync(gatedFfmpeg, `#!/bin/sh\nwhile [ ! -e '${path.join(dir, 'gate')}' ]; do sleep 0.05; done\nexec ffmpeg "$@"\n`, { mode: 0o755 });
-    const server = start({ FFMPEG_PATH: gatedFfmpeg }, { processGroup: true });
-    await waitFor(() => server.catches('SIGHUP'), { what: 'the server to take signals', timeoutMs: 30_000 });
+    const ffmpeg = gatedFfmpeg();
+    const server = start({ FFMPEG_PATH: ffmpeg.file }, { processGroup: true });
+    await takingSignals(server);
     process.kill(-server.child.pid!, 'SIGINT');
+    // Had the check not begun yet, it passes, and the origin stops once started.
+    ffmpeg.open();
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.stderr()).toBe('');
     expect(server.stdout()).not.toMatch(/"level":"(error|fatal)"/);
