@@ -1,5 +1,6 @@
 // Process figures from Linux's /proc, for the soak test, the benchmarks and tests.
 import fs from 'node:fs';
+import os from 'node:os';
 
 const CLOCK_TICKS = 100;
 
@@ -49,6 +50,16 @@ export function mainThreadWakeups(pid: number): number {
     return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1] ?? 0);
   } catch {
     return 0;
+  }
+}
+
+/** Whether the process has a handler for the signal (until then the signal's default action applies; false once it is gone). */
+export function catchesSignal(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return caught !== undefined && ((BigInt(`0x${caught}`) >> BigInt(os.constants.signals[signal] - 1)) & 1n) === 1n;
+  } catch {
+    return false;
   }
 }
 

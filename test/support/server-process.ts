@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { catchesSignal } from '../../scripts/lib/proc';
 import { repoRoot } from './origin';
 
 export interface ServerProcess {
@@ -56,10 +55,7 @@ export function startServerProcess(env: Record<string, string>, cliArgs?: string
       }
       throw new Error(`the server did not start: ${err || out}`);
     },
-    catches: (signal) => {
-      const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-      return caught !== undefined && ((BigInt(`0x${caught}`) >> BigInt(os.constants.signals[signal] - 1)) & 1n) === 1n;
-    },
+    catches: (signal) => child.pid !== undefined && catchesSignal(child.pid, signal),
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       if (options.processGroup && child.pid !== undefined) {
