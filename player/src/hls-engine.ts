@@ -1,5 +1,6 @@
 import Hls, { type ErrorData } from 'hls.js';
 import type { Engine, EngineEvents, EngineStats, LiveEdge } from './engine';
+import { dropUnfilledSkips } from './delta-update';
 import { LIVE_HLS_CONFIG } from './hls-config';
 import { RecoveryPolicy, type PlaybackErrorKind } from './recovery';
 
@@ -22,6 +23,8 @@ export class HlsEngine implements Engine {
     this.hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
       events.qualities(data.levels.map((level, index) => ({ index, height: level.height, bitrate: level.bitrate })));
     });
+    // After hls.js's own handlers, before any of its ticks.
+    this.hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => dropUnfilledSkips(data.details));
     this.hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => events.qualityChanged(data.level, this.hls.autoLevelEnabled));
     this.hls.on(Hls.Events.FRAG_BUFFERED, () => {
       this.recovery.progressed();

@@ -138,6 +138,40 @@ describe('the watch page in headless Chromium', () => {
     await player.close();
   });
 
+  test('a first picture that comes slowly: hls.js switches down while it waits, and the page throws nothing', async () => {
+    const { origin } = env;
+    const stream = await goLive(origin, 'Slow first picture');
+    // A window long enough for delta updates (CAN-SKIP-UNTIL is six target durations): hls.js
+    // switches down while it handles a playlist reload, and that reload is a delta update.
+    const master = await waitFor(() => env.hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
+    const firstRendition = env.hls.resolve(env.hls.masterUrl(stream.playbackId), master.variants[0]!.uri);
+    await waitFor(async () => (await env.hls.media(firstRendition)).segments.length >= 8, { what: 'a window that delta updates can skip into', timeoutMs: 60_000 });
+    // The video's parts are slow to come, as on a phone's network, so the audio waits for the
+    // video's first timestamps; the lower rendition's first playlist is slow too, so hls.js goes on
+    // with the delta update it could not merge for a while (player/src/delta-update.ts).
+    let releaseVideo!: () => void;
+    const videoHeld = new Promise<void>((resolve) => (releaseVideo = resolve));
+    const playlists: string[] = [];
+    const player = await openPlayer(chromium.browser, `${origin.urls.publicUrl}/watch/${stream.playbackId}`, DESKTOP, async (page) => {
+      await page.route(/\/sessions\/\w+\/(?!audio\/)[\w-]+\/seg_\d+(\.\d+)?\.m4s(\?|$)/, async (route) => {
+        await videoHeld;
+        await route.continue().catch(() => {});
+      });
+      await page.route(/\/sessions\/\w+\/(?!audio\/)[\w-]+\/index\.m3u8/, async (route) => {
+        const rendition = /\/([\w-]+)\/index\.m3u8/.exec(route.request().url())![1]!;
+        if (playlists.length > 0 && !playlists.includes(rendition)) await new Promise((resolve) => setTimeout(resolve, 2000));
+        playlists.push(rendition);
+        await route.continue().catch(() => {});
+      });
+    });
+    await waitFor(() => new Set(playlists).size >= 2, { what: 'hls.js to switch rendition while the video is slow', timeoutMs: 30_000 });
+    releaseVideo();
+    await player.playsFor(3);
+    await player.isPlaying();
+    expect(player.errors).toEqual([]);
+    await player.close();
+  });
+
   test('the quality menu switches to each rendition, and back to Auto', async () => {
     const { origin } = env;
     const stream = await goLive(origin, 'Ladder in the browser');
