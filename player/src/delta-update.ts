@@ -7,7 +7,7 @@ export interface DeltaDetails {
 
 /**
  * Removes the skipped segments that hls.js never filled in, as hls.js itself does when it cannot
- * merge a delta update with the playlist it had. Returns whether there were any.
+ * merge a delta update with the playlist it had. Returns whether it removed any.
  *
  * hls.js (1.7) merges a delta update only when it is for the rendition it is playing. Its ABR can
  * switch rendition while the update is being handled (it gives up on a first part that loads
