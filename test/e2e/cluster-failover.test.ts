@@ -73,10 +73,19 @@ const ADMIN_TOKEN = 'cluster-e2e-admin-token-0123456789';
       if (request.resourceType() === 'document') documents.push(url.pathname);
       if (url.pathname.endsWith('.m3u8')) playlists.add(url.pathname);
     });
+    // What the page got after the kill, for the failure message: otherwise a stall leaves only a screenshot.
+    let killedAt: number | undefined;
+    const answers: string[] = [];
+    page.on('response', (response) => {
+      if (killedAt === undefined) return;
+      const url = new URL(response.url());
+      answers.push(`${Date.now() - killedAt} ms ${response.status()} ${url.pathname.split('/').slice(-2).join('/')}${url.search.replace(/vsid=\w+&?/, '').replace(/\?$/, '')}`);
+    });
     await page.waitForFunction(() => document.querySelector('video')!.currentTime > 3, undefined, { timeout: 60_000 });
     const before = new Set(playlists);
 
     owner.process.kill();
+    killedAt = Date.now();
     await stopAllProcesses();
     const atKill = await player.currentTime();
     // The publisher reconnects, to the node that is left; refused while the dead node's lease lives.
@@ -87,6 +96,9 @@ const ADMIN_TOKEN = 'cluster-e2e-admin-token-0123456789';
     try {
       // Well past what was buffered at the kill: media from the surviving node is playing.
       await page.waitForFunction((from) => document.querySelector('video')!.currentTime > from + 10, atKill, { timeout: 90_000 });
+    } catch (error) {
+      const states = await player.states();
+      throw new Error(`${(error as Error).message}\nthe player went through: ${states.join(' → ')}\nits last answers after the kill:\n${answers.slice(-30).join('\n')}`);
     } finally {
       clearInterval(retry);
       await page.screenshot({ path: artifactPath('cluster-failover.png') });
