@@ -3,7 +3,7 @@ import { artifactPath, useBrowser } from '../support/browser';
 import { createStream, useTestOrigin, type TestOrigin } from '../support/origin';
 import { DESKTOP, PHONE, inside, labelsOf, layoutOf, openPlayer } from '../support/player-page';
 import { startPublisher } from '../support/processes';
-import { waitFor } from '../support/wait';
+import { sleep, waitFor } from '../support/wait';
 
 jest.setTimeout(150_000);
 
@@ -17,6 +17,13 @@ async function goLive(origin: TestOrigin, name: string, size: { width: number; h
 describe('the watch page in headless Chromium', () => {
   const env = useTestOrigin();
   const chromium = useBrowser();
+
+  /** Waits until the first rendition's playlist lists `segments` segments. */
+  async function windowOf(playbackId: string, segments: number, timeoutMs: number) {
+    const master = await waitFor(() => env.hls.master(playbackId), { what: 'the master', timeoutMs: 20_000 });
+    const firstRendition = env.hls.resolve(env.hls.masterUrl(playbackId), master.variants[0]!.uri);
+    await waitFor(async () => (await env.hls.media(firstRendition)).segments.length >= segments, { what: `${segments} segments`, timeoutMs });
+  }
 
   test('plays on desktop and phone: the picture advances, the layout fits, each page is one viewer', async () => {
     const { origin } = env;
@@ -109,9 +116,7 @@ describe('the watch page in headless Chromium', () => {
     // Passthrough: nothing here needs the ladder, and its encoding would load the machine for the other suites.
     const stream = await goLive(origin, 'Slow start', undefined, { profile: 'passthrough' });
     // A window of segments to start in, as for a viewer joining a stream that is already running.
-    const master = await waitFor(() => env.hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
-    const firstRendition = env.hls.resolve(env.hls.masterUrl(stream.playbackId), master.variants[0]!.uri);
-    await waitFor(async () => (await env.hls.media(firstRendition)).segments.length >= 5, { what: 'five segments', timeoutMs: 30_000 });
+    await windowOf(stream.playbackId, 5, 30_000);
     // The first segments answered 4 s late, as on a slow network or a busy phone: hls.js has
     // chosen where to start by then, and the live edge has moved on by two segments.
     let delayed = 0;
@@ -119,7 +124,7 @@ describe('the watch page in headless Chromium', () => {
       page.route(/seg_\d+(\.\d+)?\.m4s(\?|$)/, async (route) => {
         if (delayed < 2) {
           delayed += 1;
-          await new Promise((resolve) => setTimeout(resolve, 4000));
+          await sleep(4000);
         }
         await route.continue();
       }),
@@ -143,9 +148,7 @@ describe('the watch page in headless Chromium', () => {
     const stream = await goLive(origin, 'Slow first picture');
     // A window long enough for delta updates (CAN-SKIP-UNTIL is six target durations): hls.js
     // switches down while it handles a playlist reload, and that reload is a delta update.
-    const master = await waitFor(() => env.hls.master(stream.playbackId), { what: 'the master', timeoutMs: 20_000 });
-    const firstRendition = env.hls.resolve(env.hls.masterUrl(stream.playbackId), master.variants[0]!.uri);
-    await waitFor(async () => (await env.hls.media(firstRendition)).segments.length >= 8, { what: 'a window that delta updates can skip into', timeoutMs: 60_000 });
+    await windowOf(stream.playbackId, 8, 60_000);
     // The video's parts are slow to come, as on a phone's network, so the audio waits for the
     // video's first timestamps; the lower rendition's first playlist is slow too, so hls.js goes on
     // with the delta update it could not merge for a while (player/src/delta-update.ts).
@@ -159,7 +162,7 @@ describe('the watch page in headless Chromium', () => {
       });
       await page.route(/\/sessions\/\w+\/(?!audio\/)[\w-]+\/index\.m3u8/, async (route) => {
         const rendition = /\/([\w-]+)\/index\.m3u8/.exec(route.request().url())![1]!;
-        if (playlists.length > 0 && !playlists.includes(rendition)) await new Promise((resolve) => setTimeout(resolve, 2000));
+        if (playlists.length > 0 && !playlists.includes(rendition)) await sleep(2000);
         playlists.push(rendition);
         await route.continue().catch(() => {});
       });
