@@ -86,6 +86,9 @@ async function main(): Promise<void> {
     print(`| … its Node process | ${show(r.firstOriginNode, 3)} | |`);
     print(`| bare ffmpeg, same command, output thrown away | ${show(r.bare, 3)} | 1.00 |`);
     print(`| ffmpeg alone, the same fragments as HLS fMP4 files, beside the origin | ${show(r.alone, 3)} | ${ratio(r.alone, r.bare)} |`);
+    print(
+      `| ffmpeg alone, the same, taking the publisher's RTMP itself, beside the origin | ${show(r.aloneReceiving, 3)} | ${ratio(r.aloneReceiving, r.bare)}; origin / it, same window: ${show(r.aloneReceivingRatio, 3)} |`,
+    );
     print(`| one ffmpeg per rendition | ${show(r.perRendition, 3)} | ${ratio(r.perRendition, r.bare)} |`);
     print(`| bare, without the source copy (720p encoded) | ${show(r.bareWithoutSourceRung, 3)} | ${ratio(r.bareWithoutSourceRung, r.bare)} |`);
   }

@@ -6,17 +6,20 @@
 // ladder without the source-copy rendition (every rung encoded). The publishers' own CPU is never
 // counted. ffmpeg alone runs beside the origin and is measured in the same window, as the origin's
 // Node process and its ffmpeg are: this guest's speed drifts by a tenth from one minute to the
-// next, more than the margin the comparison is about.
+// next, more than the margin the comparison is about. It runs twice: fed the FLV through a pipe,
+// and taking the publisher's RTMP itself, as the origin does (receiving RTMP is part of the job).
 // The origin is measured twice per run: in its first 40 s, while V8 still compiles the media path
 // (one stream calls it too rarely for quick tiering), and once that is over, from two minutes in,
 // which is what a live stream costs for the rest of its life. The second window is the headline.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { buildFfmpegArgs, toArgv } from '../../src/transcode/ffmpeg-args';
 import { planLadder, type LadderPlan } from '../../src/transcode/ladder';
 import { resolveProfile } from '../../src/transcode/profiles';
 import { testPatternArgs } from '../lib/test-pattern';
+import { freePort } from '../lib/ports';
 import { childrenOf, cpuSeconds } from '../lib/proc';
 import { startTestPattern } from '../lib/processes';
 import { ROOT, workspace, withOrigin } from './lib/bench-env';
@@ -26,6 +29,8 @@ const WARMUP_MS = 10_000;
 const MEASURE_MS = 30_000;
 /** When the origin's steady window starts, counted from the publisher's start. */
 const STEADY_FROM_MS = 120_000;
+/** How long ffmpeg alone taking RTMP runs before its window (its encoders settle within seconds). */
+const RTMP_WARMUP_MS = 20_000;
 
 /** The source every variant is fed: what the test publisher sends. */
 const SOURCE = {
@@ -50,9 +55,10 @@ async function coresOf<K extends string>(groups: Record<K, () => number[]>, wait
  * What ffmpeg alone would run to make the plan's renditions as the origin serves them: the
  * origin's encoding arguments, the copied source and audio added as copies, and ffmpeg's own HLS
  * muxer writing fMP4 segments of the same length into `dir`, each of fragments of the origin's part
- * length, deleting those out of the window.
+ * length, deleting those out of the window. Its input is FLV on stdin, or with `rtmpUrl` the RTMP
+ * publish it listens for there.
  */
-export function ffmpegAloneArgv(plan: LadderPlan, dir: string, hls: { preset: string; segmentSeconds: number; partSeconds: number; listSize: number }): string[] {
+export function ffmpegAloneArgv(plan: LadderPlan, dir: string, hls: { preset: string; segmentSeconds: number; partSeconds: number; listSize: number }, rtmpUrl?: string): string[] {
   const encoding = buildFfmpegArgs({ plan, preset: hls.preset, segmentSeconds: hls.segmentSeconds, input: { hasVideo: true, hasAudio: true, format: 'flv' }, label: dir });
   if (!encoding) throw new Error('this plan has nothing for ffmpeg to encode');
   const output = encoding.args.outputs[0]!.options;
@@ -73,7 +79,8 @@ export function ffmpegAloneArgv(plan: LadderPlan, dir: string, hls: { preset: st
     '-hls_flags', 'delete_segments+independent_segments', '-master_pl_name', 'master.m3u8',
     '-var_stream_map', streams.join(' '), '-hls_segment_filename', path.join(dir, '%v', 'seg_%d.m4s'),
   );
-  return toArgv({ inputs: encoding.args.inputs, outputs: [{ options, target: path.join(dir, '%v', 'index.m3u8') }] });
+  const inputs = rtmpUrl === undefined ? encoding.args.inputs : encoding.args.inputs.map((input) => ({ options: [...input.options, '-listen', '1'], source: rtmpUrl }));
+  return toArgv({ inputs, outputs: [{ options, target: path.join(dir, '%v', 'index.m3u8') }] });
 }
 
 /** ffmpeg alone making the plan's renditions as HLS files, fed like the origin, until stopped. */
@@ -82,6 +89,51 @@ function startAlone(plan: LadderPlan): Fed {
   const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
   const { preset } = config.transcode;
   return feed([ffmpegAloneArgv(plan, space.dir, { preset, ...config.hls })], space);
+}
+
+/**
+ * ffmpeg alone making the plan's renditions as HLS files from the RTMP publish it listens for, the
+ * test publisher pushing to it as to the origin, until stopped.
+ */
+async function startAloneReceiving(plan: LadderPlan): Promise<Fed> {
+  const space = workspace('alone-rtmp');
+  const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
+  const port = await freePort();
+  const url = `rtmp://127.0.0.1:${port}/live/bench`;
+  const transcoder = spawn('ffmpeg', ffmpegAloneArgv(plan, space.dir, { preset: config.transcode.preset, ...config.hls }, url), { stdio: 'ignore' });
+  let publisher: ChildProcess | undefined;
+  const stop = async () => {
+    publisher?.kill('SIGKILL');
+    transcoder.kill('SIGKILL');
+    await sleep(500);
+    space.cleanup();
+  };
+  try {
+    // A connection before ffmpeg listens is refused, and one to see whether it listens would be
+    // taken for the publisher: the kernel's socket table says when it does.
+    const deadline = Date.now() + 20_000;
+    while (!listensOn(port)) {
+      if (transcoder.exitCode !== null || Date.now() > deadline) throw new Error(`ffmpeg alone did not listen for RTMP on port ${port}`);
+      await sleep(100);
+    }
+    publisher = spawn('ffmpeg', testPatternArgs({ url }), { stdio: 'ignore' });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { pids: [transcoder.pid!], stop };
+}
+
+/** Whether a TCP socket listens on this loopback port (/proc/net/tcp: state 0A is LISTEN). */
+function listensOn(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return fs
+    .readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[1]?.endsWith(`:${hex}`) && fields[3] === '0A';
+    });
 }
 
 /** ffmpeg with our arguments for `plan`, its stdin fed by a test publisher writing FLV to a pipe. */
@@ -166,6 +218,9 @@ export interface TranscodeCostResult {
   /** ffmpeg alone making the same fragments as HLS files, beside the origin in its window; the origin / it. */
   alone: Summary;
   aloneRatio: Summary;
+  /** The same, taking the publisher's RTMP itself, in a window of its own after that one; the origin / it there. */
+  aloneReceiving: Summary;
+  aloneReceivingRatio: Summary;
   /** origin / its own ffmpeg in the same window: what the origin adds, free of drift between runs. */
   ownShare: Summary;
   perRendition: Summary;
@@ -182,6 +237,8 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
     firstNode: [] as number[],
     bare: [] as number[],
     alone: [] as number[],
+    receivingOrigin: [] as number[],
+    aloneReceiving: [] as number[],
     perRendition: [] as number[],
     withoutSource: [] as number[],
   };
@@ -207,11 +264,18 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
         };
         const first = await coresOf(groups);
         const alone = startAlone(ladder);
+        let steady;
         try {
-          const steady = await coresOf({ ...groups, alone: () => alone.pids }, STEADY_FROM_MS - WARMUP_MS - MEASURE_MS);
-          return { first, steady };
+          steady = await coresOf({ ...groups, alone: () => alone.pids }, STEADY_FROM_MS - WARMUP_MS - MEASURE_MS);
         } finally {
           await alone.stop();
+        }
+        const receiving = await startAloneReceiving(ladder);
+        try {
+          const received = await coresOf({ ...groups, alone: () => receiving.pids }, RTMP_WARMUP_MS);
+          return { first, steady, received };
+        } finally {
+          await receiving.stop();
         }
       } finally {
         await publisher.stop();
@@ -223,6 +287,8 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
     results.firstNode.push(measured.first.node);
     results.firstOrigin.push(measured.first.node + measured.first.ffmpeg);
     results.alone.push(measured.steady.alone);
+    results.receivingOrigin.push(measured.received.node + measured.received.ffmpeg);
+    results.aloneReceiving.push(measured.received.alone);
     results.bare.push(await bareCores([ladder]));
     results.perRendition.push(await bareCores(perRendition(ladder)));
     results.withoutSource.push(await bareCores([planFor('ladder', false)]));
@@ -237,6 +303,8 @@ export async function measureTranscodeCost(runs: number): Promise<TranscodeCostR
     ratioPerRun: summarize(results.origin.map((cores, i) => cores / results.bare[i]!)),
     alone: summarize(results.alone),
     aloneRatio: summarize(results.origin.map((cores, i) => cores / results.alone[i]!)),
+    aloneReceiving: summarize(results.aloneReceiving),
+    aloneReceivingRatio: summarize(results.receivingOrigin.map((cores, i) => cores / results.aloneReceiving[i]!)),
     ownShare: summarize(results.origin.map((cores, i) => cores / results.ffmpeg[i]!)),
     perRendition: summarize(results.perRendition),
     bareWithoutSourceRung: summarize(results.withoutSource),
