@@ -8,6 +8,7 @@ import type { MediaTag } from './media';
 export class KeyframeCadence {
   private lastKeyframe: number | undefined;
   private interval: number | undefined;
+  private previousInterval: number | undefined;
   private latest = 0;
 
   /** Media time between the last two keyframes, once two have been seen. */
@@ -15,11 +16,22 @@ export class KeyframeCadence {
     return this.interval;
   }
 
+  /**
+   * The shorter of the last two intervals, once three keyframes have been seen: what the publisher
+   * keeps to. One long GOP, as encoders send while their connection starts, does not make it long.
+   */
+  get sustainedIntervalMs(): number | undefined {
+    return this.previousInterval === undefined || this.interval === undefined ? undefined : Math.min(this.previousInterval, this.interval);
+  }
+
   observe(tag: MediaTag): void {
     if (tag.kind === 'metadata') return;
     this.latest = tag.timestamp;
     if (tag.kind !== 'video' || !tag.keyframe) return;
-    if (this.lastKeyframe !== undefined && tag.timestamp > this.lastKeyframe) this.interval = tag.timestamp - this.lastKeyframe;
+    if (this.lastKeyframe !== undefined && tag.timestamp > this.lastKeyframe) {
+      this.previousInterval = this.interval;
+      this.interval = tag.timestamp - this.lastKeyframe;
+    }
     this.lastKeyframe = tag.timestamp;
   }
 

@@ -491,16 +491,21 @@ export class LiveSession {
     });
   }
 
+  /**
+   * Said only where it shows: renditions cut at the source's keyframes (a copied source, and the
+   * rungs encoded beside it). Encoded alone, the rungs get keyframes every segment from ffmpeg.
+   */
   private checkKeyframeInterval(feed: PublisherFeed): void {
-    const interval = feed.keyframeIntervalMs;
+    const interval = feed.sustainedKeyframeIntervalMs;
     const segmentMs = this.deps.settings.segmentSeconds * 1000;
+    if (this.output.plan?.keyframes !== 'source') return;
     // FLV timestamps are whole milliseconds: allow a frame's worth of rounding.
     if (interval === undefined || interval <= segmentMs + 50 || this.warnings.has('keyframe_interval_too_long')) return;
     this.warnings.add('keyframe_interval_too_long');
     this.deps.metrics.sourceWarnings.inc({ warning: 'keyframe_interval_too_long' });
     this.log.warn(
       { keyframeIntervalSeconds: interval / 1000, segmentSeconds: this.deps.settings.segmentSeconds },
-      'the source sends keyframes less often than the segment duration: copied renditions get longer segments (set the encoder keyframe interval to the segment duration)',
+      'the source sends keyframes less often than the segment duration: its renditions are cut at its keyframes, so their segments are longer (set the encoder keyframe interval to the segment duration)',
     );
   }
 

@@ -44,6 +44,8 @@ export class PublisherFeed {
     this.probe = undefined;
     this.source = result.source;
     [this.headers.metadata, this.headers.video, this.headers.audio] = [result.metadata, result.videoConfig, result.audioConfig];
+    // The media the probe held: its keyframes count towards the interval.
+    for (const tag of result.media) if (tag.kind === 'metadata' || !tag.config) this.cadence.observe(tag);
   }
 
   /**
@@ -104,6 +106,11 @@ export class PublisherFeed {
 
   get keyframeIntervalMs(): number | undefined {
     return this.cadence.intervalMs;
+  }
+
+  /** The keyframe interval the publisher keeps to (KeyframeCadence.sustainedIntervalMs). */
+  get sustainedKeyframeIntervalMs(): number | undefined {
+    return this.cadence.sustainedIntervalMs;
   }
 
   /**

@@ -36,4 +36,17 @@ describe('KeyframeCadence: media may wait only in the middle of a GOP', () => {
     expect(cadence.nearKeyframe(audio(3200), 200)).toBe(false);
     expect(cadence.nearKeyframe({ kind: 'metadata', metadata: {}, timestamp: 3000, bytes }, 200)).toBe(false);
   });
+
+  test('the sustained interval is the shorter of the last two: one long GOP does not make it long', () => {
+    const cadence = new KeyframeCadence();
+    cadence.observe(video(0, true));
+    cadence.observe(video(3300, true));
+    expect(cadence.sustainedIntervalMs).toBeUndefined();
+    cadence.observe(video(5300, true));
+    expect(cadence.sustainedIntervalMs).toBe(2000);
+    cadence.observe(video(9300, true));
+    expect(cadence.sustainedIntervalMs).toBe(2000);
+    cadence.observe(video(13300, true));
+    expect(cadence.sustainedIntervalMs).toBe(4000);
+  });
 });

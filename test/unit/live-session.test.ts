@@ -7,7 +7,7 @@ import type { SessionRecord } from '../../src/live/session-repository';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import type { StreamRecord } from '../../src/streams/stream-repository';
-import { planLadder } from '../../src/transcode/ladder';
+import { planLadder, type Profile } from '../../src/transcode/ladder';
 
 const SETTINGS: SessionSettings = {
   segmentSeconds: 2,
@@ -74,9 +74,12 @@ class FakeOutput implements SessionMedia {
   runs = 0;
   written = 0;
   finished: { drain: boolean; keepPoster: boolean } | undefined;
-  constructor(readonly events: OutputEvents) {}
+  constructor(
+    readonly events: OutputEvents,
+    private readonly profile: Profile,
+  ) {}
   prepare(source: Parameters<SessionMedia['prepare']>[0]): void {
-    this.plan = planLadder(source, { profile: { kind: 'passthrough', rungs: [], sourceRung: true }, audioBitrateKbps: 128 });
+    this.plan = planLadder(source, { profile: this.profile, audioBitrateKbps: 128 });
   }
   watchedRun: ReturnType<SessionMedia['watched']>;
   watched() {
@@ -118,7 +121,9 @@ const audioConfig: MediaTag = { kind: 'audio', codec: 'aac', timestamp: 0, bytes
 const frame = (timestamp: number, keyframe = false): MediaTag => ({ kind: 'video', codec: 'h264', keyframe, timestamp, bytes, data: bytes, compositionTime: 0 });
 const sound = (timestamp: number): MediaTag => ({ kind: 'audio', codec: 'aac', timestamp, bytes, data: bytes });
 
-function setup(stream: Partial<StreamRecord> = {}) {
+const PASSTHROUGH: Profile = { kind: 'passthrough', rungs: [], sourceRung: true };
+
+function setup(stream: Partial<StreamRecord> = {}, profile = PASSTHROUGH) {
   const states: SessionState[] = [];
   const gone: string[] = [];
   const rows: Array<Partial<SessionRecord>> = [];
@@ -128,7 +133,7 @@ function setup(stream: Partial<StreamRecord> = {}) {
     stream: { ...STREAM, ...stream },
     node: 'node',
     settings: SETTINGS,
-    createOutput: (events) => (output = new FakeOutput(events)),
+    createOutput: (events) => (output = new FakeOutput(events, profile)),
     store: {
       insert: async (record) => void rows.push(record),
       update: async (_id, _node, patch) => void rows.push(patch),
@@ -291,6 +296,34 @@ describe('LiveSession: the state machine', () => {
     clearInterval(keepOutput);
     await session.whenEnded();
     expect(session.reason).toBe('transcoder_overloaded');
+  });
+
+  test('a long keyframe interval is said once the publisher keeps to it, and only where renditions are cut at its keyframes', async () => {
+    /** The session's warnings after a publisher sends GOPs of these lengths (ms), with audio. */
+    const warningsFor = async (profile: Profile, gops: number[]) => {
+      const { session } = setup({}, profile);
+      const publisher = new FakePublisher('a');
+      session.begin(publisher);
+      publish(publisher);
+      let keyframeAt = 0;
+      for (const gop of gops) {
+        for (let t = keyframeAt + 33; t < keyframeAt + gop; t += 33) {
+          publisher.send(frame(t));
+          publisher.send(sound(t));
+        }
+        keyframeAt += gop;
+        publisher.send(frame(keyframeAt, true));
+      }
+      const warnings = session.info().warnings;
+      await session.stop('kicked');
+      return warnings;
+    };
+    const encodedOnly: Profile = { kind: 'ladder', rungs: [{ name: '240p', height: 240, videoBitrateKbps: 400 }], sourceRung: false };
+    expect(await warningsFor(PASSTHROUGH, [4000, 4000, 4000])).toEqual(['keyframe_interval_too_long']);
+    // One long GOP (as an encoder sends while it connects) among 2 s ones: nothing to say.
+    expect(await warningsFor(PASSTHROUGH, [2000, 3300, 2000, 2000])).toEqual([]);
+    // Encoded on their own, the rungs get keyframes every segment whatever the source sends.
+    expect(await warningsFor(encodedOnly, [4000, 4000, 4000])).toEqual([]);
   });
 
   test('an exception inside the session ends that session with internal_error', async () => {
