@@ -111,12 +111,17 @@ async function startAloneReceiving(plan: LadderPlan): Promise<Fed> {
   try {
     // A connection before ffmpeg listens is refused, and one to see whether it listens would be
     // taken for the publisher: the kernel's socket table says when it does.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 30_000;
     while (!listensOn(port)) {
       if (transcoder.exitCode !== null || Date.now() > deadline) throw new Error(`ffmpeg alone did not listen for RTMP on port ${port}`);
       await sleep(100);
     }
     publisher = spawn('ffmpeg', testPatternArgs({ url }), { stdio: 'ignore' });
+    // Its first playlist says that the publisher got through and segments are being made.
+    while (!fs.existsSync(path.join(space.dir, '0', 'index.m3u8'))) {
+      if (transcoder.exitCode !== null || publisher.exitCode !== null || Date.now() > deadline) throw new Error('ffmpeg alone taking RTMP made no segment');
+      await sleep(100);
+    }
   } catch (error) {
     await stop();
     throw error;

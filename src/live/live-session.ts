@@ -496,9 +496,9 @@ export class LiveSession {
    * rungs encoded beside it). Encoded alone, the rungs get keyframes every segment from ffmpeg.
    */
   private checkKeyframeInterval(feed: PublisherFeed): void {
+    if (this.output.plan?.keyframes !== 'source') return;
     const interval = feed.sustainedKeyframeIntervalMs;
     const segmentMs = this.deps.settings.segmentSeconds * 1000;
-    if (this.output.plan?.keyframes !== 'source') return;
     // FLV timestamps are whole milliseconds: allow a frame's worth of rounding.
     if (interval === undefined || interval <= segmentMs + 50 || this.warnings.has('keyframe_interval_too_long')) return;
     this.warnings.add('keyframe_interval_too_long');
