@@ -83,12 +83,16 @@ export function ffmpegAloneArgv(plan: LadderPlan, dir: string, hls: { preset: st
   return toArgv({ inputs, outputs: [{ options, target: path.join(dir, '%v', 'index.m3u8') }] });
 }
 
+/** ffmpegAloneArgv with the default configuration's preset and HLS settings. */
+function defaultAloneArgv(plan: LadderPlan, dir: string, rtmpUrl?: string): string[] {
+  const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: dir });
+  return ffmpegAloneArgv(plan, dir, { preset: config.transcode.preset, ...config.hls }, rtmpUrl);
+}
+
 /** ffmpeg alone making the plan's renditions as HLS files, fed like the origin, until stopped. */
 function startAlone(plan: LadderPlan): Fed {
   const space = workspace('alone');
-  const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
-  const { preset } = config.transcode;
-  return feed([ffmpegAloneArgv(plan, space.dir, { preset, ...config.hls })], space);
+  return feed([defaultAloneArgv(plan, space.dir)], space);
 }
 
 /**
@@ -97,10 +101,9 @@ function startAlone(plan: LadderPlan): Fed {
  */
 async function startAloneReceiving(plan: LadderPlan): Promise<Fed> {
   const space = workspace('alone-rtmp');
-  const config = loadConfig({ env: {}, configDir: path.join(ROOT, 'config'), cwd: space.dir });
   const port = await freePort();
   const url = `rtmp://127.0.0.1:${port}/live/bench`;
-  const transcoder = spawn('ffmpeg', ffmpegAloneArgv(plan, space.dir, { preset: config.transcode.preset, ...config.hls }, url), { stdio: 'ignore' });
+  const transcoder = spawn('ffmpeg', defaultAloneArgv(plan, space.dir, url), { stdio: 'ignore' });
   let publisher: ChildProcess | undefined;
   const stop = async () => {
     publisher?.kill('SIGKILL');
