@@ -76,11 +76,14 @@ jest.setTimeout(120_000);
       reason: expect.stringMatching(/database_unavailable|authorize_timeout/),
     });
 
-    // The live stream goes on: new segments keep coming during the outage.
+    // The live stream goes on: new segments keep coming through an outage of several seconds.
+    // The outage's length is a condition waited for, not asserted: the segments may come sooner.
     const before = lastSequence(await hls.media(media))!;
-    await waitFor(async () => (lastSequence(await hls.media(media)) ?? 0) >= before + 3, { what: 'segments during the outage', timeoutMs: 15_000 });
+    await waitFor(async () => (lastSequence(await hls.media(media)) ?? 0) >= before + 3 && Date.now() - cutAt > 6000, {
+      what: 'segments during an outage of six seconds',
+      timeoutMs: 20_000,
+    });
     expect(origin.registry.getByStreamId(live.id)?.state).toBe('live');
-    expect(Date.now() - cutAt).toBeGreaterThan(5000);
 
     proxy.restore();
     await waitFor(async () => (await origin.api('GET', '/api/v1/streams')).status === 200, { what: 'the API to recover', timeoutMs: 20_000 });
