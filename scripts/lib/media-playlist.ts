@@ -22,6 +22,8 @@ export interface PlaylistSegment {
   programDateTime?: string;
   /** The EXT-X-MAP in effect. */
   map?: string;
+  /** EXT-X-GAP: listed without media. */
+  gap: boolean;
   parts: PlaylistPart[];
 }
 
@@ -72,6 +74,7 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       discontinuitySequence?: number;
       programDateTime?: Date;
       map?: { uri: string };
+      gap?: boolean;
       parts?: ParsedPart[];
     }>;
     renditionReports?: Array<{ uri: string; lastMSN?: number; lastPart?: number }>;
@@ -111,6 +114,7 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       discontinuitySequence: segment.discontinuitySequence ?? 0,
       ...(segment.programDateTime && { programDateTime: segment.programDateTime.toISOString() }),
       ...(segment.map && { map: segment.map.uri }),
+      gap: segment.gap === true,
       parts,
     });
   }

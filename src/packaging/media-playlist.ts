@@ -45,7 +45,7 @@ const PARTS_LISTED_TARGET_DURATIONS = 3;
 export function renderLivePlaylist(view: TimelineView, options: LivePlaylistOptions): string {
   const low = options.mode === 'low' && !view.ended;
   const target = view.targetDuration;
-  const lines = ['#EXTM3U', `#EXT-X-VERSION:${low ? 9 : 6}`, `#EXT-X-TARGETDURATION:${target}`];
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${low ? 9 : versionFor(view.window)}`, `#EXT-X-TARGETDURATION:${target}`];
   if (low) {
     lines.push(
       `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${seconds(skipBoundary(target))},HOLD-BACK=${seconds(3 * target)},PART-HOLD-BACK=${seconds(partHoldBack(options.partTarget))}`,
@@ -85,6 +85,7 @@ export function renderLivePlaylist(view: TimelineView, options: LivePlaylistOpti
     if (segment.init !== init || i === skipped) lines.push(`#EXT-X-MAP:URI="${segment.init}"`);
     init = segment.init;
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`);
+    if (segment.gap) lines.push('#EXT-X-GAP');
     if (i >= partsFrom) {
       for (const part of segment.parts) {
         lines.push(`#EXT-X-PART:DURATION=${seconds(part.duration)},URI="${partName(segment.msn, part.index)}"${part.independent ? ',INDEPENDENT=YES' : ''}`);
@@ -104,6 +105,11 @@ export function renderLivePlaylist(view: TimelineView, options: LivePlaylistOpti
   return lines.join('\n') + '\n';
 }
 
+/** EXT-X-GAP needs version 8; without it, 6 (EXT-X-MAP with segments that are not I-frames only). */
+function versionFor(segments: ReadonlyArray<{ gap?: boolean }>): number {
+  return segments.some((segment) => segment.gap) ? 8 : 6;
+}
+
 function durationOf(segment: SegmentInfo): number {
   return segment.duration ?? segment.parts.reduce((sum, part) => sum + part.duration, 0);
 }
@@ -119,12 +125,14 @@ export interface RecordedSegment {
   discontinuity: boolean;
   programDateTime: string;
   init: string;
+  /** No media: see SegmentInfo. */
+  gap?: true;
 }
 
 /** The recording, as an EVENT playlist while the session runs (appended to) and a VOD once it ended. */
 export function renderRecording(segments: readonly RecordedSegment[], options: { segmentSeconds: number; ended: boolean }): string {
   const longest = Math.max(0, ...segments.map((s) => s.duration));
-  const lines = recordingHeader(segments[0]?.msn ?? 1, { ...options, longest });
+  const lines = recordingHeader(segments[0]?.msn ?? 1, { ...options, longest, version: versionFor(segments) });
   let init: string | undefined;
   for (const segment of segments) {
     lines.push(...recordingEntry(segment, init));
@@ -134,10 +142,10 @@ export function renderRecording(segments: readonly RecordedSegment[], options: {
   return lines.join('\n') + '\n';
 }
 
-export function recordingHeader(firstMsn: number, options: { segmentSeconds: number; ended: boolean; longest?: number }): string[] {
+export function recordingHeader(firstMsn: number, options: { segmentSeconds: number; ended: boolean; longest?: number; version?: number }): string[] {
   return [
     '#EXTM3U',
-    '#EXT-X-VERSION:6',
+    `#EXT-X-VERSION:${options.version ?? versionFor([])}`,
     // While it grows, segments to come may be longer than those so far: twice the configured duration.
     `#EXT-X-TARGETDURATION:${options.ended ? Math.max(options.segmentSeconds, Math.round(options.longest ?? 0)) : options.segmentSeconds * 2}`,
     `#EXT-X-PLAYLIST-TYPE:${options.ended ? 'VOD' : 'EVENT'}`,
@@ -152,9 +160,15 @@ export function recordingEntry(segment: RecordedSegment, previousInit: string | 
     ...(segment.discontinuity && previousInit !== undefined ? ['#EXT-X-DISCONTINUITY'] : []),
     ...(segment.init !== previousInit ? [`#EXT-X-MAP:URI="${segment.init}"`] : []),
     `#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`,
+    ...(segment.gap ? ['#EXT-X-GAP'] : []),
     `#EXTINF:${seconds(segment.duration)},`,
     segmentName(segment.msn),
   ];
+}
+
+/** A recording's text once it lists a gap: EXT-X-GAP needs version 8. */
+export function withGapVersion(text: string): string {
+  return text.replace(/^#EXT-X-VERSION:\d+$/m, `#EXT-X-VERSION:${versionFor([{ gap: true }])}`);
 }
 
 /** The playlist says no segment will be added (the stream ended, or it is a VOD). */

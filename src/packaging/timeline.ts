@@ -24,10 +24,21 @@ export interface SegmentInfo {
   /** The init segment's file name (EXT-X-MAP). */
   init: string;
   parts: PartInfo[];
+  /**
+   * No media (EXT-X-GAP): the other renditions have this time and this one lost it (its
+   * transcoder stalled), so that the same number starts at the same time in every rendition.
+   */
+  gap?: true;
 }
 
+type SegmentStart = Omit<SegmentInfo, 'msn' | 'parts' | 'duration' | 'gap'>;
+
 export type TimelineEvent =
-  { type: 'part'; msn: number; part: PartInfo; start?: Omit<SegmentInfo, 'msn' | 'parts' | 'duration'> } | { type: 'segment'; msn: number; duration: number } | { type: 'ended' };
+  | { type: 'part'; msn: number; part: PartInfo; start?: SegmentStart }
+  | { type: 'segment'; msn: number; duration: number }
+  /** A complete segment without media. */
+  | { type: 'gap'; msn: number; duration: number; start: SegmentStart }
+  | { type: 'ended' };
 
 export interface TimelineOptions {
   /** Complete segments in the live window. */
@@ -73,6 +84,7 @@ export class Timeline {
       segment.parts.push(event.part);
       return;
     }
+    if (event.type === 'gap') this.segments.push({ msn: event.msn, parts: [], ...event.start, duration: event.duration, gap: true });
     const segment = this.segment(event.msn);
     if (!segment) return;
     segment.duration = event.duration;

@@ -1,6 +1,6 @@
 import { parseMediaPlaylist } from '../../scripts/lib/media-playlist';
 import { buildMasterPlaylist } from '../../src/packaging/master-playlist';
-import { recordingEntry, renderLivePlaylist, renderRecording, withEndList } from '../../src/packaging/media-playlist';
+import { recordingEntry, renderLivePlaylist, renderRecording, withEndList, withGapVersion } from '../../src/packaging/media-playlist';
 import { Timeline, type TimelineEvent } from '../../src/packaging/timeline';
 import { describeRenditions, planLadder, type Profile } from '../../src/transcode/ladder';
 
@@ -163,6 +163,59 @@ describe('live media playlist (low latency)', () => {
     expect(later.segments.every((s) => s.discontinuitySequence === 1)).toBe(true);
   });
 
+  test('gaps: time a rendition lost is listed without media (EXT-X-GAP), so its numbers stay level with the others; standard mode says version 8 while one is listed', () => {
+    const t = timeline(3, { listSize: 4 });
+    const start = (msn: number, discontinuity = false, init = 'init_1.mp4') => ({
+      discontinuity,
+      programDateTime: new Date(Date.UTC(2026, 11, 6, 12, 0, 0) + (msn - 1) * 2000).toISOString(),
+      init,
+    });
+    t.apply({ type: 'gap', msn: 4, duration: 2, start: start(4) });
+    t.apply({ type: 'gap', msn: 5, duration: 2, start: start(5) });
+    t.apply({ type: 'part', msn: 6, part: { index: 0, duration: 1 / 3, independent: true, offset: 0, length: 1 }, start: start(6, true, 'init_2.mp4') });
+    const low = renderLivePlaylist(t, LOW);
+    expect(low).toContain(
+      [
+        'seg_3.m4s',
+        '#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:00:06.000Z',
+        '#EXT-X-GAP',
+        '#EXTINF:2.000,',
+        'seg_4.m4s',
+        '#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:00:08.000Z',
+        '#EXT-X-GAP',
+        '#EXTINF:2.000,',
+        'seg_5.m4s',
+        '#EXT-X-DISCONTINUITY',
+        '#EXT-X-MAP:URI="init_2.mp4"',
+        '#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:00:10.000Z',
+        '#EXT-X-PART:DURATION=0.333,URI="seg_6.0.m4s",INDEPENDENT=YES',
+        '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg_6.1.m4s"',
+      ].join('\n'),
+    );
+    // A strict parser takes it: no part in a gap, and a hint after it.
+    const parsed = parseMediaPlaylist(low);
+    expect(parsed.segments.map((s) => [s.sequence, s.gap])).toEqual([
+      [2, false],
+      [3, false],
+      [4, true],
+      [5, true],
+    ]);
+    expect(parsed.partial?.sequence).toBe(6);
+    const standard = renderLivePlaylist(t, { ...LOW, mode: 'standard' });
+    expect(standard).toContain('#EXT-X-VERSION:8\n');
+    expect(
+      parseMediaPlaylist(standard)
+        .segments.filter((s) => s.gap)
+        .map((s) => s.uri),
+    ).toEqual(['seg_4.m4s', 'seg_5.m4s']);
+    // Once the gaps have left the window, version 6 again.
+    for (let msn = 6; msn <= 9; msn++) {
+      if (msn > 6) t.apply({ type: 'part', msn, part: { index: 0, duration: 1 / 3, independent: true, offset: 0, length: 1 }, start: start(msn, false, 'init_2.mp4') });
+      t.apply({ type: 'segment', msn, duration: 2 });
+    }
+    expect(renderLivePlaylist(t, { ...LOW, mode: 'standard' })).toContain('#EXT-X-VERSION:6\n');
+  });
+
   test('standard mode: the same segments, no parts, hints or blocking; an ended playlist has ENDLIST and no parts', () => {
     const t = timeline(3, { inProgressParts: 2 });
     const standard = renderLivePlaylist(t, { ...LOW, mode: 'standard' });
@@ -194,6 +247,18 @@ describe('recording playlist', () => {
       ['seg_2.m4s', 'init_1.mp4', false],
       ['seg_3.m4s', 'init_3.mp4', true],
     ]);
+  });
+
+  test('a gap is listed without media, and makes the recording version 8, growing or ended', () => {
+    const gap = { msn: 4, duration: 2, discontinuity: false, programDateTime: '2026-12-06T12:01:04.500Z', init: 'init_3.mp4', gap: true as const };
+    const growing = renderRecording(segments, { segmentSeconds: 2, ended: false });
+    expect(growing).toContain('#EXT-X-VERSION:6\n');
+    const appended = withGapVersion(growing) + recordingEntry(gap, 'init_3.mp4').join('\n') + '\n';
+    expect(appended).toBe(renderRecording([...segments, gap], { segmentSeconds: 2, ended: false }));
+    expect(appended.endsWith('#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:01:04.500Z\n#EXT-X-GAP\n#EXTINF:2.000,\nseg_4.m4s\n')).toBe(true);
+    const vod = parseMediaPlaylist(renderRecording([...segments, gap], { segmentSeconds: 2, ended: true }));
+    expect(vod.version).toBe(8);
+    expect(vod.segments.map((s) => s.gap)).toEqual([false, false, false, true]);
   });
 
   test('ENDLIST is added once', () => {

@@ -245,9 +245,9 @@ function serve(deps: HlsHandlerDeps, request: HlsRequest, route: Route | undefin
     if (entry && timeline) {
       if (file.kind === 'media-playlist' && !file.recording) return serveLivePlaylist(deps, request, route, entry, file.rendition);
       if (file.kind === 'part') return servePart(deps, request, route, entry, file);
-      // A segment is served once it is complete; it is listed only then.
+      // A segment is served once it is complete; it is listed only then. A gap has no media.
       const listed = file.kind === 'segment' ? timeline.segment(file.msn) : undefined;
-      if (listed && listed.duration === undefined) return sendError(request, 404, 'not_found', 'Not found');
+      if (listed && (listed.duration === undefined || listed.gap)) return sendError(request, 404, 'not_found', 'Not found');
     } else if (file.kind === 'part') {
       return sendError(request, 404, 'not_found', 'Not found');
     }
