@@ -6,9 +6,9 @@ import { writeAtomicSync } from './atomic-write';
 import type { Catalog, LiveSessionInfo } from './catalog';
 import { fragment, initSegment } from './fmp4';
 import { initName, LIVE_PLAYLIST, RECORDING_PLAYLIST, segmentName, type MediaLayout } from './media-layout';
-import { hasEndList, recordingEntry, recordingHeader, renderLivePlaylist, renderRecording, type LatencyMode, type RecordedSegment } from './media-playlist';
+import { hasEndList, recordingEntry, recordingHeader, renderLivePlaylist, renderRecording, withGapVersion, type LatencyMode, type RecordedSegment } from './media-playlist';
 import { Segmenter, type ClosedPart } from './segmenter';
-import { keptSegments, type TimelineEvent } from './timeline';
+import { keptSegments, type SegmentInfo, type TimelineEvent } from './timeline';
 import { AAC_FRAME_SAMPLES, sameTrack, ticks, type Sample, type Track } from './track';
 
 /** What copied and encoded runs feed: each rendition's track, then its samples, on the run's input timeline. */
@@ -96,6 +96,8 @@ interface RenditionState {
   /** The recording file was begun by the node this session was taken over from. */
   recordingContinued?: boolean;
   lastPartAt?: number;
+  /** Segments without media that this rendition lists before its next one (see alignNumbers). */
+  gaps: Array<Omit<RecordedSegment, 'gap'>>;
 }
 
 export class Packager {
@@ -151,6 +153,7 @@ export class Packager {
         endSeconds: 0,
         recent: [],
         recorded: [],
+        gaps: [],
       });
     }
     this.reference ??= renditions.find((r) => r.kind === 'video')?.name;
@@ -162,6 +165,7 @@ export class Packager {
    */
   beginRun(start: { capturedAt: (inputMs: number) => number; renditions: readonly string[] }): RunPackaging {
     this.endRun();
+    this.alignNumbers();
     const offsetMs = Math.ceil(Math.max(0, ...[...this.renditions.values()].map((r) => r.endSeconds)) * 1000);
     const reference = this.reference !== undefined && start.renditions.includes(this.reference) ? this.reference : undefined;
     const run: RunState = { number: ++this.runs, capturedAt: start.capturedAt, startedAt: 0, offsetMs, reference, waitingAudio: new Map(), referenceUpTo: -Infinity, ended: false };
@@ -235,6 +239,44 @@ export class Packager {
       }
     }
     catalog.apply({ type: 'close', playbackId, sessionId });
+  }
+
+  /**
+   * Every rendition's next segment gets the same number. A run normally ends with as many segments
+   * in each, but a transcoder stopped after a stall gave its renditions fewer than the copied
+   * source: each lists the time it lacks as segments without media, numbered and timed as those of
+   * the rendition that has the most, before its next segment. A rendition without media yet just
+   * starts at that number.
+   */
+  private alignNumbers(): void {
+    const states = [...this.renditions.values()];
+    const leader = states.reduce((most, state) => (state.nextMsn > most.nextMsn ? state : most));
+    const timelines = this.options.catalog.get(this.options.playbackId, this.options.sessionId)?.timelines;
+    for (const state of states) {
+      if (state.nextMsn >= leader.nextMsn) continue;
+      if (state.init !== undefined) {
+        let end = state.gaps.at(-1) ?? timelines?.get(state.name)?.segments.at(-1);
+        for (let msn = state.nextMsn; msn < leader.nextMsn; msn++) {
+          const had: Pick<SegmentInfo, 'programDateTime' | 'duration'> = timelines?.get(leader.name)?.segment(msn) ?? {
+            programDateTime: end ? new Date(Date.parse(end.programDateTime) + (end.duration ?? 0) * 1000).toISOString() : new Date(this.options.now()).toISOString(),
+            duration: this.options.segmentSeconds,
+          };
+          const gap = { msn, duration: had.duration ?? this.options.segmentSeconds, programDateTime: had.programDateTime, discontinuity: false, init: state.init };
+          state.gaps.push(gap);
+          end = gap;
+        }
+      }
+      state.nextMsn = leader.nextMsn;
+    }
+  }
+
+  /** The gaps a rendition lists before its next segment, published as that segment's first part is. */
+  private publishGaps(state: RenditionState): void {
+    for (const gap of state.gaps.splice(0)) {
+      const { msn, duration, ...start } = gap;
+      this.publish(state.name, { type: 'gap', msn, duration, start });
+      this.keep(state, { ...gap, gap: true });
+    }
   }
 
   private endRun(): void {
@@ -384,6 +426,7 @@ export class Packager {
     state.endSeconds = (part.baseDts + part.duration) / track.timescale;
     state.lastPartAt = this.options.now();
     const index = state.partIndex++;
+    if (index === 0) this.publishGaps(state);
     this.options.catalog.get(this.options.playbackId, this.options.sessionId)?.keepPart(state.name, state.msn, index, bytes);
     const event: TimelineEvent = {
       type: 'part',
@@ -405,20 +448,25 @@ export class Packager {
     state.recent.push({ bytes, seconds });
     if (state.recent.length > this.options.listSize) state.recent.shift();
     this.publish(state.name, { type: 'segment', msn: state.msn, duration: seconds });
+    this.keep(state, { msn: state.msn, duration: seconds, ...start });
+    this.options.onSegment(state.name, state.msn, state.discontinuities);
+  }
+
+  /** A complete segment goes into the recording; unrecorded, the oldest segment no longer kept is removed. */
+  private keep(state: RenditionState, recorded: RecordedSegment): void {
     if (this.options.record) {
-      const recorded: RecordedSegment = { msn: state.msn, duration: seconds, ...start };
       const file = path.join(state.dir, RECORDING_PLAYLIST);
       const previous = state.recorded.at(-1);
       if (!previous) state.recordingContinued = this.continuesRecording(file);
       if (!previous && !state.recordingContinued)
-        fs.writeFileSync(file, recordingHeader(state.msn, { segmentSeconds: this.options.segmentSeconds, ended: false }).join('\n') + '\n');
+        fs.writeFileSync(file, recordingHeader(recorded.msn, { segmentSeconds: this.options.segmentSeconds, ended: false }).join('\n') + '\n');
+      if (recorded.gap && !state.recorded.some((r) => r.gap)) fs.writeFileSync(file, withGapVersion(fs.readFileSync(file, 'utf8')));
       fs.appendFileSync(file, recordingEntry(recorded, previous?.init).join('\n') + '\n');
       state.recorded.push(recorded);
     } else {
-      const expired = state.msn - keptSegments(this.options.listSize);
+      const expired = recorded.msn - keptSegments(this.options.listSize);
       if (expired >= 1) fs.rmSync(path.join(state.dir, segmentName(expired)), { force: true });
     }
-    this.options.onSegment(state.name, state.msn, state.discontinuities);
   }
 
   /**

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseMediaPlaylist, type MediaPlaylist } from '../../scripts/lib/media-playlist';
 import type { MediaTag } from '../../src/ingest/media';
 import type { Publisher, PublisherListener } from '../../src/ingest/publisher';
+import { goLive } from '../support/live';
 import { createStream, useTestOrigin } from '../support/origin';
 import { ffmpegProcessesMentioning, startPublisher } from '../support/processes';
 import { waitFor } from '../support/wait';
@@ -49,6 +51,52 @@ describe('faults inside one session', () => {
     expect(await origin.metrics.registry.getSingleMetricAsString('origin_uncaught_errors_total')).toMatch(/ 1$/);
     expect(origin.registry.getByStreamId(bystander.id)?.state).toBe('live');
     await origin.registry.stopStream(bystander.id, 'kicked');
+  });
+
+  test('a transcoder stopped after a stall: its renditions list the time they lost as gaps, and every rendition keeps the same numbers at the same times', async () => {
+    const { origin } = env;
+    const live = await goLive(origin, {}, { width: 1280, height: 720 });
+    const session = origin.registry.getByStreamId(live.stream.id)!;
+    const playlist = async (name: string): Promise<MediaPlaylist> => parseMediaPlaylist(await (await fetch(live.urls.get(name)!)).text());
+    await waitFor(async () => (await playlist('480p')).segments.length >= 2, { what: 'two encoded segments', timeoutMs: 20_000 });
+
+    // The ladder's ffmpeg freezes; the copied source and audio go on, and the watchdog replaces it.
+    const [transcoder] = ffmpegProcessesMentioning(origin.dir);
+    process.kill(transcoder!, 'SIGSTOP');
+    try {
+      await waitFor(() => session.info().transcoderRestarts >= 1, { what: 'the stalled transcoder to be replaced', timeoutMs: 30_000 });
+    } finally {
+      process.kill(transcoder!, 'SIGCONT');
+    }
+
+    // Every playlist parses strictly; each number starts at the same time in every rendition, and
+    // the encoded ones list their lost time as gaps before the new run's segments.
+    const after = await waitFor(
+      async () => {
+        const all = await Promise.all([...live.urls.keys()].map(async (name) => [name, await playlist(name)] as const));
+        return all.every(([, p]) => p.segments.filter((s) => s.discontinuity).length === 1 && p.segments.at(-1)!.discontinuity === false) && new Map(all);
+      },
+      { what: 'a segment after the restart in every rendition', timeoutMs: 30_000 },
+    );
+    const source = after.get('source')!;
+    for (const [name, rendition] of after) {
+      for (const segment of rendition.segments) {
+        const same = source.segments.find((s) => s.sequence === segment.sequence);
+        if (!same) continue;
+        // Audio is cut at the first AAC frame at or after the video's cut: within a frame of it.
+        const apart = Math.abs(Date.parse(segment.programDateTime!) - Date.parse(same.programDateTime!));
+        expect(`${name} ${segment.sequence} ${apart <= (name === 'audio' ? 25 : 0)}`).toBe(`${name} ${same.sequence} true`);
+      }
+      const restartedAt = rendition.segments.findIndex((s) => s.discontinuity);
+      expect(rendition.segments[restartedAt]!.sequence).toBe(source.segments.find((s) => s.discontinuity)!.sequence);
+    }
+    for (const name of ['480p', '360p']) expect(after.get(name)!.segments.some((s) => s.gap)).toBe(true);
+    expect(source.segments.some((s) => s.gap)).toBe(false);
+    // A gap has no media to serve.
+    const gap = after.get('480p')!.segments.find((s) => s.gap)!;
+    expect((await fetch(new URL(gap.uri, live.urls.get('480p')!))).status).toBe(404);
+    expect(session.state).toBe('live');
+    await origin.registry.stopStream(live.stream.id, 'kicked');
   });
 
   test("a live session's folder removed under it: its transcoder fails, is restarted, and the stream heals; other streams never notice", async () => {

@@ -23,7 +23,7 @@ const liveSession = async (origin: TestOrigin, streamId: string): Promise<LiveSe
 
 const kinds = (session: LiveSession | undefined) => [...new Set(session?.renditions.map((r) => r.kind))].sort();
 
-/** The newest segment number of a rendition's live playlist, or undefined while it has none. */
+/** The newest segment with media that a rendition's live playlist lists, or undefined while it has none. */
 async function newestSegment(origin: TestOrigin, playbackId: string, rendition: string): Promise<number | undefined> {
   const master = await fetch(`${origin.urls.publicUrl}/hls/${playbackId}/master.m3u8`);
   if (master.status !== 200) return undefined;
@@ -31,8 +31,11 @@ async function newestSegment(origin: TestOrigin, playbackId: string, rendition: 
   const uri = new RegExp(`[^"\\n]*/${rendition}/index\\.m3u8`).exec(await master.text())?.[0];
   if (!uri) return undefined;
   const playlist = await fetch(new URL(uri, `${origin.urls.publicUrl}/hls/${playbackId}/`));
-  const numbers = [...(await playlist.text()).matchAll(/^seg_(\d+)\.m4s$/gm)].map((m) => Number(m[1]));
-  return numbers.at(-1);
+  if (playlist.status !== 200) return undefined;
+  // Time a rendition lacks (the audio that stopped) is listed as gaps: they have no media.
+  return parseMediaPlaylist(await playlist.text())
+    .segments.filter((segment) => !segment.gap)
+    .at(-1)?.sequence;
 }
 
 describe('the tracks a publisher sends, decided by its media', () => {
@@ -128,7 +131,9 @@ describe('the tracks a publisher sends, decided by its media', () => {
     // The newest audio segment decodes, to silence.
     const master = await (await fetch(`${env.origin.urls.publicUrl}/hls/${stream.playbackId}/master.m3u8`)).text();
     const audioUrl = new URL(/URI="([^"]+\/audio\/index\.m3u8)"/.exec(master)![1]!, `${env.origin.urls.publicUrl}/hls/${stream.playbackId}/`).toString();
-    const newest = parseMediaPlaylist(await (await fetch(audioUrl)).text()).segments.at(-1)!;
+    const newest = parseMediaPlaylist(await (await fetch(audioUrl)).text())
+      .segments.filter((segment) => !segment.gap)
+      .at(-1)!;
     const { stderr } = await promisify(execFile)('ffmpeg', [
       '-hide_banner',
       '-i',
