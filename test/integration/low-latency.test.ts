@@ -92,9 +92,8 @@ describe('Low-Latency HLS (RFC 8216bis)', () => {
     for (const name of ['480p', '360p']) {
       const { parsed: other, text } = await playlist(live.urls.get(name)!);
       const common = other.segments.filter((s) => reference.segments.some((r) => r.sequence === s.sequence));
-      // Both playlists in the failure, and what the origin warned of (a transcoder restarted after a
-      // stall leaves the encoded renditions' numbers behind the copied source's): which of them
-      // stopped completing segments, or where their numbers parted.
+      // Both playlists in the failure, and what the origin warned of (a restarted transcoder, say):
+      // which of them stopped completing segments, or where their numbers parted.
       if (common.length <= 3) {
         const warned = env.origin.logs.filter((line) => line.level === 'warn' || line.level === 'error').map((line) => JSON.stringify(line));
         throw new Error(`${name} shares ${common.length} segments with source\n--- source:\n${source.text}\n--- ${name}:\n${text}\n--- warnings:\n${warned.join('\n')}`);
