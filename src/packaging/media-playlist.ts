@@ -105,9 +105,12 @@ export function renderLivePlaylist(view: TimelineView, options: LivePlaylistOpti
   return lines.join('\n') + '\n';
 }
 
-/** EXT-X-GAP needs version 8; without it, 6 (EXT-X-MAP with segments that are not I-frames only). */
+/** EXT-X-MAP with segments that are not I-frames only needs version 6; EXT-X-GAP needs 8. */
+const VERSION = 6;
+const GAP_VERSION = 8;
+
 function versionFor(segments: ReadonlyArray<{ gap?: boolean }>): number {
-  return segments.some((segment) => segment.gap) ? 8 : 6;
+  return segments.some((segment) => segment.gap) ? GAP_VERSION : VERSION;
 }
 
 function durationOf(segment: SegmentInfo): number {
@@ -145,7 +148,7 @@ export function renderRecording(segments: readonly RecordedSegment[], options: {
 export function recordingHeader(firstMsn: number, options: { segmentSeconds: number; ended: boolean; longest?: number; version?: number }): string[] {
   return [
     '#EXTM3U',
-    `#EXT-X-VERSION:${options.version ?? versionFor([])}`,
+    `#EXT-X-VERSION:${options.version ?? VERSION}`,
     // While it grows, segments to come may be longer than those so far: twice the configured duration.
     `#EXT-X-TARGETDURATION:${options.ended ? Math.max(options.segmentSeconds, Math.round(options.longest ?? 0)) : options.segmentSeconds * 2}`,
     `#EXT-X-PLAYLIST-TYPE:${options.ended ? 'VOD' : 'EVENT'}`,
@@ -168,7 +171,7 @@ export function recordingEntry(segment: RecordedSegment, previousInit: string | 
 
 /** A recording's text once it lists a gap: EXT-X-GAP needs version 8. */
 export function withGapVersion(text: string): string {
-  return text.replace(/^#EXT-X-VERSION:\d+$/m, `#EXT-X-VERSION:${versionFor([{ gap: true }])}`);
+  return text.replace(/^#EXT-X-VERSION:\d+$/m, `#EXT-X-VERSION:${GAP_VERSION}`);
 }
 
 /** The playlist says no segment will be added (the stream ended, or it is a VOD). */
